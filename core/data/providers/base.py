@@ -1,0 +1,43 @@
+"""The provider interface. A provider returns validated bars or raises a `CandleLabError`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import pandas as pd
+
+from core.timeframes import Timeframe
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    symbol: str
+    timeframe: Timeframe
+    start: datetime | None  # None: everything the provider has up to `end`
+    end: datetime
+
+
+@dataclass(frozen=True)
+class FetchedBars:
+    bars: pd.DataFrame
+    source: str  # how the badge describes the data: "yfinance", "offline", "synthetic"
+    is_synthetic: bool = False
+
+
+class MarketDataProvider(Protocol):
+    name: str
+    live: bool  # True when the provider reaches a real, current market feed
+
+    def fetch(self, request: FetchRequest) -> FetchedBars:
+        """Bars of `request.symbol` between start and end; `BadInput` for an unknown symbol."""
+        ...
+
+    def symbols(self) -> dict[str, list[str]]:
+        """Known symbol -> timeframes, where the provider can list them (offline); else {}."""
+        ...
+
+    def news(self, symbol: str, limit: int = 10) -> list[str]:
+        """Recent headlines for the LLM prompt; [] when the provider has none."""
+        ...

@@ -1,0 +1,121 @@
+"""Yahoo Finance through yfinance: the real, live provider (switched on by configuration)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from core.data.frames import validate_ohlcv
+from core.data.providers.base import FetchedBars, FetchRequest
+from core.errors import BadInput, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """yfinance surfaces transport failures as curl_cffi, requests or OS errors."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
+    return bool(
+        {"ConnectionError", "Timeout", "TimeoutError", "RequestException", "RequestsError", "CurlError"}
+        & names
+        or {"curl_cffi", "requests", "urllib3"} & modules
+        or isinstance(exc, OSError)
+    )
+
+
+class YahooProvider:
+    name = "yfinance"
+    live = True
+
+    def __init__(self, cache_dir: Path, proxy: str | None = None, timeout: float = 20.0) -> None:
+        import yfinance as yf
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # Keep yfinance's time-zone cache under CANDLELAB_HOME instead of the user's home.
+        yf.set_tz_cache_location(str(cache_dir))
+        if proxy:
+            network = getattr(getattr(yf, "config", None), "network", None)
+            if network is not None:
+                network.proxy = proxy
+            else:  # yfinance before the config object
+                yf.set_config(proxy=proxy)
+        self._yf = yf
+        self.timeout = timeout
+
+    def symbols(self) -> dict[str, list[str]]:
+        return {}
+
+    def _check_window(self, request: FetchRequest) -> datetime:
+        tf = request.timeframe
+        now = datetime.now(UTC)
+        start = request.start or (now - timedelta(days=tf.yahoo_max_days or 365 * 30))
+        if tf.yahoo_max_days is not None:
+            oldest = now - timedelta(days=tf.yahoo_max_days)
+            if start < oldest - timedelta(minutes=1):
+                raise BadInput(
+                    f"Yahoo serves {tf.code} bars only for the last {tf.yahoo_max_days} days; "
+                    f"asked from {start.date().isoformat()}. Use a shorter --lookback-days "
+                    f"(at most {tf.yahoo_max_days}) or a coarser timeframe"
+                )
+        return start
+
+    def fetch(self, request: FetchRequest) -> FetchedBars:
+        start = self._check_window(request)
+        try:
+            raw = self._yf.Ticker(request.symbol).history(
+                interval=request.timeframe.code,
+                start=start,
+                end=request.end,
+                auto_adjust=False,
+                actions=False,
+                raise_errors=True,
+                timeout=self.timeout,
+            )
+        except BadInput:
+            raise
+        except Exception as exc:  # yfinance raises many unrelated types; classify, never leak
+            if _is_network_error(exc):
+                raise ProviderUnavailable(
+                    f"Yahoo Finance could not be reached ({type(exc).__name__}); check the network "
+                    "or YFINANCE_PROXY"
+                ) from None
+            kind = type(exc).__name__
+            if kind in {"YFTickerMissingError", "YFTzMissingError", "YFPricesMissingError"}:
+                raise BadInput(
+                    f"Yahoo Finance has no {request.timeframe.code} bars for {request.symbol!r} "
+                    f"in that window; check the symbol (e.g. INFY.NS for NSE listings)"
+                ) from None
+            if kind == "YFRateLimitError":
+                raise ProviderUnavailable("Yahoo Finance rate-limited the request; try again later") from None
+            raise ProviderUnavailable(f"Yahoo Finance request failed: {kind}: {exc}") from None
+        if raw is None or raw.empty:
+            raise BadInput(
+                f"Yahoo Finance returned no bars for {request.symbol!r} on {request.timeframe.code}"
+            )
+        frame = raw.rename(columns=str.lower)
+        index = pd.DatetimeIndex(frame.index)
+        if not request.timeframe.intraday:
+            # Daily and coarser bars are stamped at the exchange's local midnight; keep the date.
+            index = index.tz_localize(None).normalize().tz_localize("UTC")
+        frame.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        frame = frame[~frame.index.duplicated(keep="last")]
+        return FetchedBars(validate_ohlcv(frame, what=f"Yahoo bars for {request.symbol}"), source="yfinance")
+
+    def news(self, symbol: str, limit: int = 10) -> list[str]:
+        """Headlines for the prompt; failures mean no news, never a failed labeling run."""
+        try:
+            items = self._yf.Ticker(symbol).news or []
+        except Exception as exc:
+            log.warning("news for %s unavailable: %s", symbol, type(exc).__name__)
+            return []
+        headlines = []
+        for item in items[:limit]:
+            content = item.get("content", item) if isinstance(item, dict) else {}
+            title = content.get("title") if isinstance(content, dict) else None
+            if isinstance(title, str) and title.strip():
+                headlines.append(title.strip()[:300])
+        return headlines

@@ -1,0 +1,193 @@
+"""The bar store: idempotent upserts and fast reads of OHLCV series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.data.frames import OHLCV, empty_frame
+from core.db.models import Bar, BarSeries
+from core.db.types import utcnow
+
+_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    symbol: str
+    timeframe: str
+    rows: int
+    first: datetime | None
+    last: datetime | None
+    source: str | None = None
+    is_synthetic: bool = False
+    stale: bool = False
+    last_fetched_at: datetime | None = None
+    last_error: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "rows": self.rows,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+            "source": self.source,
+            "synthetic": self.is_synthetic,
+            "stale": self.stale,
+        }
+
+
+def _insert_for(session: Session):  # type: ignore[no-untyped-def]
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert
+    if name == "postgresql":
+        return postgresql.insert
+    raise NotImplementedError(f"bar upserts are written for SQLite and PostgreSQL, not {name}")
+
+
+def upsert_bars(session: Session, symbol: str, timeframe: str, frame: pd.DataFrame, source: str) -> int:
+    """Insert or update bars by (symbol, timeframe, ts); re-importing never duplicates rows.
+
+    Runs inside the caller's transaction, so a failure anywhere leaves the store unchanged.
+    """
+    if frame.empty:
+        return 0
+    insert = _insert_for(session)
+    stamps = frame.index.tz_convert("UTC").to_pydatetime()
+    values = frame[OHLCV].to_numpy(dtype="float64")
+    rows = [
+        {
+            "symbol": symbol,
+            "timeframe": timeframe,
+            "ts": ts,
+            "open": o,
+            "high": h,
+            "low": lo,
+            "close": c,
+            "volume": v,
+            "source": source,
+        }
+        for ts, (o, h, lo, c, v) in zip(stamps, values.tolist(), strict=True)
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        stmt = insert(Bar)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Bar.symbol, Bar.timeframe, Bar.ts],
+            set_={c: getattr(stmt.excluded, c) for c in [*OHLCV, "source"]},
+        )
+        session.execute(stmt, rows[start : start + _CHUNK])
+    return len(rows)
+
+
+def mark_series(
+    session: Session,
+    symbol: str,
+    timeframe: str,
+    *,
+    source: str,
+    is_synthetic: bool = False,
+    stale: bool = False,
+    fetched: bool = False,
+    error: str | None = None,
+) -> None:
+    """Record where a series came from and whether the last refresh worked."""
+    series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
+    if series is None:
+        series = BarSeries(symbol=symbol, timeframe=timeframe, source=source)
+        session.add(series)
+    series.source = source
+    series.is_synthetic = is_synthetic
+    series.stale = stale
+    series.last_error = error
+    if fetched:
+        series.last_fetched_at = utcnow()
+
+
+def summarize(session: Session, symbol: str, timeframe: str) -> SeriesSummary:
+    rows, first, last = session.execute(
+        select(func.count(), func.min(Bar.ts), func.max(Bar.ts)).where(
+            Bar.symbol == symbol, Bar.timeframe == timeframe
+        )
+    ).one()
+    series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
+    # func.min/max bypass the column type, so attach UTC here as UTCDateTime would.
+    first, last = (_as_utc(v) for v in (first, last))
+    if series is None:
+        return SeriesSummary(symbol, timeframe, rows, first, last)
+    return SeriesSummary(
+        symbol,
+        timeframe,
+        rows,
+        first,
+        last,
+        series.source,
+        series.is_synthetic,
+        series.stale,
+        series.last_fetched_at,
+        series.last_error,
+    )
+
+
+def _as_utc(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+
+
+def list_series(session: Session) -> list[SeriesSummary]:
+    pairs = session.execute(select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol)).all()
+    return [summarize(session, s, tf) for s, tf in pairs]
+
+
+def newest_bar_time(session: Session, symbol: str, timeframe: str) -> datetime | None:
+    value = session.scalar(select(func.max(Bar.ts)).where(Bar.symbol == symbol, Bar.timeframe == timeframe))
+    return _as_utc(value)
+
+
+def load_bars(
+    session: Session,
+    symbol: str,
+    timeframe: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    lookback_days: float | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Read a series as an OHLCV frame.
+
+    `lookback_days` counts back from the newest stored bar of the pair (CONTRACTS §1), so stored
+    history behaves like fresh data. `limit` keeps the newest `limit` bars.
+    """
+    if lookback_days is not None:
+        newest = newest_bar_time(session, symbol, timeframe)
+        if newest is None:
+            return empty_frame()
+        start = (
+            max(start, newest - timedelta(days=lookback_days))
+            if start
+            else newest - timedelta(days=lookback_days)
+        )
+    query = select(Bar.ts, Bar.open, Bar.high, Bar.low, Bar.close, Bar.volume).where(
+        Bar.symbol == symbol, Bar.timeframe == timeframe
+    )
+    if start is not None:
+        query = query.where(Bar.ts >= start)
+    if end is not None:
+        query = query.where(Bar.ts <= end)
+    query = query.order_by(Bar.ts.desc()).limit(limit) if limit is not None else query.order_by(Bar.ts)
+    rows = session.execute(query).all()
+    if not rows:
+        return empty_frame()
+    frame = pd.DataFrame(rows, columns=["ts", *OHLCV])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame = frame.set_index("ts").sort_index()
+    return frame.astype("float64")

@@ -1,0 +1,94 @@
+"""Engine and session handling: SQLite in WAL mode with a busy timeout, or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL lets the dashboard read while a job writes; the busy timeout makes writers queue."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # The sqlite3 driver's own transaction handling would defer BEGIN; SQLAlchemy's
+        # documented recipe hands transaction control back to SQLAlchemy instead.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # Writers use BEGIN IMMEDIATE: taking the write lock up front means two processes that
+        # both read then write queue on the busy timeout instead of failing with SQLITE_BUSY.
+        # Readers stay DEFERRED so WAL lets them run beside a writer.
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+
+
+class Database:
+    """Owns one engine and its session factory; safe to share between threads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, object] = {"future": True}
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._writers = sessionmaker(writer, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._writers() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction that never waits for writers (WAL snapshot on SQLite)."""
+        with self._readers() as session:
+            yield session  # closing the session rolls the snapshot back; nothing is written
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_registry: dict[str, Database] = {}
+_registry_lock = threading.Lock()
+
+
+def get_database(url: str) -> Database:
+    """One `Database` per URL per process, so every caller shares the connection pool."""
+    with _registry_lock:
+        db = _registry.get(url)
+        if db is None:
+            db = _registry[url] = Database(url)
+        return db
+
+
+def forget_database(url: str) -> None:
+    """Dispose and drop a cached database (tests that delete their files use this)."""
+    with _registry_lock:
+        db = _registry.pop(url, None)
+    if db is not None:
+        db.dispose()

@@ -1,0 +1,340 @@
+"""The relational schema. It changes only through Alembic migrations in `core/migrations`.
+
+Uniqueness rules that must hold across processes are enforced by the database itself:
+a nullable `active_slot` column with a unique constraint holds "symbol|timeframe[|bot]" while a
+row is the active one (or the queued/running job) and NULL otherwise. NULLs never collide in a
+unique constraint on SQLite or PostgreSQL, so this works on both without partial indexes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.db.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[object, object]] = {datetime: UTCDateTime(), Json: JSON()}
+
+
+def _symbol() -> Mapped[str]:
+    return mapped_column(String(32), nullable=False)
+
+
+def _timeframe() -> Mapped[str]:
+    return mapped_column(String(8), nullable=False)
+
+
+# --- market data ------------------------------------------------------------------------------
+
+
+class BarSeries(Base):
+    """One (symbol, timeframe) series: where its bars came from and how fresh they are."""
+
+    __tablename__ = "bar_series"
+    __table_args__ = (UniqueConstraint("symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    source: Mapped[str] = mapped_column(String(32))
+    is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_fetched_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Bar(Base):
+    __tablename__ = "bars"
+
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(primary_key=True)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32))
+
+
+# --- labels and the LLM ledger ----------------------------------------------------------------
+
+
+class LabelSet(Base):
+    """A labeling run: its parameters, labeler, prompt version, costs and quality summary."""
+
+    __tablename__ = "label_sets"
+    __table_args__ = (Index(None, "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    labeler: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[str | None] = mapped_column(String(32))
+    sampling: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    lookback_days: Mapped[int | None] = mapped_column(Integer)
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+    labeled: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    wall_s: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(24), default="running")
+    message: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[Json] = mapped_column(default=dict)
+    quality: Mapped[Json | None]
+    data_start: Mapped[datetime | None]
+    data_end: Mapped[datetime | None]
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Label(Base):
+    """One labeled point: the reply as validated, the context sent, and its outcome in reality."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("label_set_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label_set_id: Mapped[int] = mapped_column(ForeignKey("label_sets.id", ondelete="CASCADE"), index=True)
+    ts: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    current_price: Mapped[float] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    stop_loss: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    recommendation: Mapped[str | None] = mapped_column(String(8))
+    bias: Mapped[str | None] = mapped_column(String(8))
+    news_sentiment: Mapped[float | None] = mapped_column(Float)
+    horizon_bars: Mapped[int | None] = mapped_column(Integer)
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    raw_reply: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[Json | None]
+    llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_calls.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # target_first | stop_first | neither | pending
+    outcome_return: Mapped[float | None] = mapped_column(Float)
+    outcome_bars: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime | None]
+
+
+class LLMCall(Base):
+    """The cost ledger: one row per logical request (cache hits included, at zero cost)."""
+
+    __tablename__ = "llm_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("label_sets.id", ondelete="SET NULL"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    cache_key: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # ok | cached | error
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LLMResponseCache(Base):
+    """Replies by (provider, model, prompt, parameters) hash, so identical re-runs cost nothing."""
+
+    __tablename__ = "llm_response_cache"
+
+    cache_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    response_text: Mapped[str] = mapped_column(Text)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- training jobs, versions and the registry -------------------------------------------------
+
+
+class TrainingJob(Base):
+    __tablename__ = "training_jobs"
+    __table_args__ = (Index(None, "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # quick | full | retrain | manual
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    params: Mapped[Json] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    active_slot: Mapped[str | None] = mapped_column(String(64), unique=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    stage: Mapped[str] = mapped_column(String(200), default="queued")
+    requested_by: Mapped[str] = mapped_column(String(32), default="cli")
+    owner: Mapped[str | None] = mapped_column(String(128))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    llm_calls: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    label_set_id: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[Json | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
+class ModelTrainingRecord(Base):
+    """One bot trained in one run, successful or not, with its configuration and cost."""
+
+    __tablename__ = "model_training_records"
+    __table_args__ = (Index(None, "symbol", "timeframe", "bot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("training_jobs.id", ondelete="SET NULL"))
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    bot: Mapped[str] = mapped_column(String(32))
+    training_type: Mapped[str] = mapped_column(String(16))
+    label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
+    version_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    config: Mapped[Json] = mapped_column(default=dict)
+    samples_used: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    wall_s: Mapped[float | None] = mapped_column(Float)
+
+
+class AIModelVersion(Base):
+    __tablename__ = "ai_model_versions"
+    __table_args__ = (Index(None, "symbol", "timeframe", "bot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    status: Mapped[str] = mapped_column(String(16), default="ready")  # ready | broken | pruned
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    active_slot: Mapped[str | None] = mapped_column(String(80), unique=True)
+    training_type: Mapped[str] = mapped_column(String(16), default="manual")
+    artifact_path: Mapped[str | None] = mapped_column(String(500))
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
+    artifact_bytes: Mapped[int | None] = mapped_column(Integer)
+    metrics: Mapped[Json] = mapped_column(default=dict)
+    params: Mapped[Json] = mapped_column(default=dict)
+    lineage: Mapped[Json] = mapped_column(default=dict)
+    label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
+    training_record_id: Mapped[int | None] = mapped_column(Integer)
+    broken_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+
+
+class ModelActivation(Base):
+    """The activation history: who switched which version in, and from which."""
+
+    __tablename__ = "model_activations"
+    __table_args__ = (Index(None, "symbol", "timeframe", "bot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    bot: Mapped[str] = mapped_column(String(32))
+    version_id: Mapped[int] = mapped_column(ForeignKey("ai_model_versions.id", ondelete="CASCADE"))
+    previous_version_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- continuous learning ----------------------------------------------------------------------
+
+
+class AITrainingSample(Base):
+    """An executed prediction (paper or live) and, once the position closes, its outcome."""
+
+    __tablename__ = "ai_training_samples"
+    __table_args__ = (
+        Index(None, "symbol", "timeframe", "bot", "status"),
+        UniqueConstraint("version_id", "predicted_at", "source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    bot: Mapped[str] = mapped_column(String(32))
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ai_model_versions.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16), default="paper")  # paper | live
+    predicted_at: Mapped[datetime]
+    recommendation: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float)
+    entry_price: Mapped[float] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    stop_loss: Mapped[float | None] = mapped_column(Float)
+    predicted_return: Mapped[float | None] = mapped_column(Float)
+    features: Mapped[Json] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    exit_time: Mapped[datetime | None]
+    exit_reason: Mapped[str | None] = mapped_column(String(16))  # target | stop | timeout | manual
+    pnl: Mapped[float | None] = mapped_column(Float)
+    pnl_pct: Mapped[float | None] = mapped_column(Float)
+    prediction_correct: Mapped[bool | None] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class ScheduledRun(Base):
+    """One firing of a scheduled task; the unique (name, slot) makes it run once across processes."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (UniqueConstraint("name", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,114 @@
+"""Hindsight labels: triple-barrier labels from what the price actually did (the reference labeler).
+
+An ATR-scaled profit-take above and stop below the entry, plus a vertical barrier after
+`horizon` bars. The upper price first is a BUY, the lower first a SELL, neither (or both inside
+one bar, order unknown) a HOLD. The barrier width uses the ATR at the point, known then; only
+the outcome looks ahead, which is the point of this labeler and why its labels are never used as
+a model's input, only as its target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.labeling.barriers import NOT_HIT, barrier_hits
+from core.labeling.context import compact_context
+from core.labeling.schema import LabelRecord, LabelReply, check_label, label_to_reply_json
+
+
+class HindsightLabeler:
+    name = "hindsight"
+
+    def __init__(self, horizon: int, barrier_atr: float = 1.5) -> None:
+        if horizon < 1 or barrier_atr <= 0:
+            raise ValueError("horizon must be >= 1 and barrier_atr > 0")
+        self.horizon = horizon
+        self.barrier_atr = barrier_atr
+
+    @property
+    def future_bars(self) -> int:
+        """Look-ahead this labeler needs: points closer to the end than this are not eligible."""
+        return self.horizon
+
+    def params(self) -> dict[str, object]:
+        return {"horizon_bars": self.horizon, "barrier_atr": self.barrier_atr}
+
+    def label(self, bars: pd.DataFrame, features: pd.DataFrame, positions: np.ndarray) -> list[LabelRecord]:
+        close = bars["close"].to_numpy(dtype="float64")
+        price = close[positions]
+        # Never wider than 45 % of the price, so a label always passes the 50 % rule.
+        width = np.minimum(
+            self.barrier_atr * features["atr"].to_numpy(dtype="float64")[positions], 0.45 * price
+        )
+        upper, lower = price + width, price - width
+        hits = barrier_hits(
+            bars["high"].to_numpy(dtype="float64"),
+            bars["low"].to_numpy(dtype="float64"),
+            close,
+            positions,
+            upper,
+            lower,
+            self.horizon,
+        )
+        first = hits.first()
+        records = []
+        for i, pos in enumerate(positions):
+            ts = bars.index[pos].to_pydatetime()
+            context = compact_context(bars, features, int(pos))
+            if not np.isfinite(width[i]) or width[i] <= 0:
+                records.append(
+                    LabelRecord(
+                        ts, float(price[i]), "rejected", "ATR is not available at this point", context=context
+                    )
+                )
+                continue
+            if first[i] == 1:
+                rec, target, stop, bias = "BUY", upper[i], lower[i], "bullish"
+                touched = int(hits.up_at[i])
+                reasoning = f"price reached +{self.barrier_atr:g} ATR after {touched} bar(s), before the stop"
+            elif first[i] == -1:
+                rec, target, stop, bias = "SELL", lower[i], upper[i], "bearish"
+                touched = int(hits.down_at[i])
+                reasoning = f"price reached -{self.barrier_atr:g} ATR after {touched} bar(s), before the stop"
+            else:
+                rec, target, stop, bias = "HOLD", upper[i], lower[i], "neutral"
+                touched = self.horizon
+                both = hits.up_at[i] != NOT_HIT
+                reasoning = (
+                    "both barriers inside one bar; order unknown"
+                    if both
+                    else f"neither barrier reached within {self.horizon} bars"
+                )
+            if rec == "HOLD":
+                drift = abs(hits.end_close[i] / price[i] - 1.0) if np.isfinite(hits.end_close[i]) else 0.0
+                confidence = float(np.clip(1.0 - drift / (width[i] / price[i]), 0.5, 1.0))
+            else:
+                confidence = 0.5 + 0.5 * (1.0 - (touched - 1) / self.horizon)
+            reply = LabelReply(
+                target=round(float(target), 6),
+                stop_loss=round(float(stop), 6),
+                confidence=round(confidence, 4),
+                recommendation=rec,
+                bias=bias,
+                reasoning=reasoning,
+                horizon_bars=self.horizon,
+            )
+            reason = check_label(reply, float(price[i]))
+            record = LabelRecord(
+                ts=ts,
+                current_price=float(price[i]),
+                status="rejected" if reason else "accepted",
+                reject_reason=reason,
+                target=float(reply.target),
+                stop_loss=float(reply.stop_loss),
+                confidence=float(reply.confidence),
+                recommendation=rec,
+                bias=bias,
+                horizon_bars=self.horizon,
+                reasoning=reasoning,
+                context=context,
+            )
+            record.raw_reply = label_to_reply_json(record)
+            records.append(record)
+        return records

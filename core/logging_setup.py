@@ -1,0 +1,58 @@
+"""Logging to stderr and `CANDLELAB_HOME/logs/backend.log`: one line per event, greppable.
+
+Operators grep for fixed phrases ("AI training", "Freddy AI", "Successfully trained"), so the
+modules that emit those events keep the phrases verbatim. Every configured secret is redacted
+from every record before it is formatted, whichever module logs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+_HANDLER_TAG = "_candlelab_handler"
+
+
+class OneLineRedactingFormatter(logging.Formatter):
+    """Formats the whole record, traceback included, as one line with secrets masked."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__(FORMAT)
+        # Very short values would mask ordinary words; real keys are far longer.
+        self.secrets = sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text.replace("\r", "").replace("\n", " | ")
+
+
+def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | None = None) -> Path:
+    """Install CandleLab's handlers on the root logger once per process; returns the log file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "backend.log"
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _HANDLER_TAG, False):
+            root.removeHandler(handler)
+            handler.close()
+    formatter = OneLineRedactingFormatter(secrets or [])
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+    )
+    stream_handler = logging.StreamHandler(sys.stderr)
+    for handler in (file_handler, stream_handler):
+        setattr(handler, _HANDLER_TAG, True)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party chatter would drown the events operators grep for.
+    for noisy in ("httpx", "httpcore", "urllib3", "peewee", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # yfinance logs every failed request as an ERROR; CandleLab reports those itself, once.
+    logging.getLogger("yfinance").setLevel(logging.DEBUG if level == "DEBUG" else logging.CRITICAL)
+    return log_file
