@@ -1,0 +1,250 @@
+"""Training jobs in the database: creation under a cross-process lock, progress, and the end state.
+
+At most one queued or running job per (symbol, timeframe): the job holds the unique
+`active_slot` "SYMBOL|TF" until it ends, so a second process inserting the same slot fails in
+the database itself, whichever process or thread it comes from.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db.database import Database
+from core.db.models import TrainingJob
+from core.db.types import utcnow
+from core.errors import CandleLabError, NotFound
+
+JOB_KINDS = ("quick", "full", "retrain", "manual")
+ACTIVE_STATUSES = ("queued", "running")
+END_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "budget_exhausted")
+JOB_STATUSES = ACTIVE_STATUSES + END_STATUSES
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+class JobAlreadyActive(CandleLabError):
+    """Another job for this (symbol, timeframe) is queued or running."""
+
+    def __init__(self, job_id: int | None, symbol: str, timeframe: str) -> None:
+        super().__init__(
+            f"a training job for {symbol} {timeframe} is already queued or running (job {job_id})"
+        )
+        self.job_id = job_id
+
+
+def owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def slot_for(symbol: str, timeframe: str) -> str:
+    return f"{symbol}|{timeframe}"
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A detached snapshot of a job row, safe to pass between threads and to the dashboard."""
+
+    job_id: int
+    kind: str
+    symbol: str
+    timeframe: str
+    status: str
+    progress: float
+    stage: str
+    error: str | None
+    params: dict[str, Any]
+    requested_by: str
+    llm_calls: int
+    cost_usd: float
+    label_set_id: int | None
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cancel_requested: bool
+
+    @classmethod
+    def of(cls, job: TrainingJob) -> JobView:
+        return cls(
+            job.id, job.kind, job.symbol, job.timeframe, job.status, job.progress, job.stage, job.error,
+            dict(job.params or {}), job.requested_by, job.llm_calls, job.cost_usd, job.label_set_id,
+            job.result, job.created_at, job.started_at, job.finished_at, job.cancel_requested,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "kind": self.kind,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "stage": self.stage,
+            "error": self.error,
+            "requested_by": self.requested_by,
+            "llm_calls": self.llm_calls,
+            "cost_usd": round(self.cost_usd, 6),
+            "label_set_id": self.label_set_id,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
+
+
+def active_job(session: Session, symbol: str, timeframe: str) -> TrainingJob | None:
+    return session.scalar(select(TrainingJob).where(TrainingJob.active_slot == slot_for(symbol, timeframe)))
+
+
+def create_job(
+    db: Database,
+    kind: str,
+    symbol: str,
+    timeframe: str,
+    *,
+    params: dict[str, Any] | None = None,
+    requested_by: str = "cli",
+    status: str = "queued",
+) -> JobView:
+    """Insert a job holding the pair's slot; raise `JobAlreadyActive` when the slot is taken."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    if status not in ACTIVE_STATUSES:
+        raise ValueError("a new job starts queued or running")
+    try:
+        with db.session() as session:
+            job = TrainingJob(
+                kind=kind,
+                symbol=symbol,
+                timeframe=timeframe,
+                params=params or {},
+                status=status,
+                active_slot=slot_for(symbol, timeframe),
+                stage="queued" if status == "queued" else "starting",
+                requested_by=requested_by,
+                owner=owner_tag() if status == "running" else None,
+                started_at=utcnow() if status == "running" else None,
+                heartbeat_at=utcnow(),
+            )
+            session.add(job)
+            session.flush()
+            return JobView.of(job)
+    except IntegrityError:
+        with db.read() as session:
+            other = active_job(session, symbol, timeframe)
+        raise JobAlreadyActive(other.id if other else None, symbol, timeframe) from None
+
+
+def mark_running(db: Database, job_id: int) -> JobView:
+    with db.session() as session:
+        job = _get(session, job_id)
+        job.status = "running"
+        job.owner = owner_tag()
+        job.started_at = job.started_at or utcnow()
+        job.heartbeat_at = utcnow()
+        job.stage = "starting"
+        return JobView.of(job)
+
+
+def update_progress(db: Database, job_id: int, fraction: float, stage: str, **fields: Any) -> None:
+    """Record progress; also a heartbeat. Extra fields (llm_calls, cost_usd, label_set_id) may ride along."""
+    values: dict[str, Any] = {
+        "progress": min(max(float(fraction), 0.0), 1.0),
+        "stage": stage[:200],
+        "heartbeat_at": utcnow(),
+        **fields,
+    }
+    with db.session() as session:
+        session.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(**values))
+
+
+def cancel_requested(db: Database, job_id: int) -> bool:
+    with db.read() as session:
+        return bool(session.scalar(select(TrainingJob.cancel_requested).where(TrainingJob.id == job_id)))
+
+
+def request_cancel(db: Database, job_id: int) -> JobView:
+    """Ask a job to stop. A queued job ends at once; a running one stops at its next stage."""
+    with db.session() as session:
+        job = _get(session, job_id)
+        if job.status == "queued":
+            _end(job, "cancelled", error="cancelled before it started")
+        elif job.status == "running":
+            job.cancel_requested = True
+        return JobView.of(job)
+
+
+def finish_job(
+    db: Database,
+    job_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+    **fields: Any,
+) -> JobView:
+    """End a job: release its slot in the same transaction that writes the end state."""
+    if status not in END_STATUSES:
+        raise ValueError(f"{status!r} is not an end state")
+    with db.session() as session:
+        job = _get(session, job_id)
+        _end(job, status, error=error, result=result)
+        for key, value in fields.items():
+            setattr(job, key, value)
+        return JobView.of(job)
+
+
+def _end(
+    job: TrainingJob, status: str, *, error: str | None = None, result: dict[str, Any] | None = None
+) -> None:
+    job.status = status
+    job.active_slot = None
+    job.finished_at = utcnow()
+    job.error = error
+    if status == "succeeded":
+        job.progress = 1.0
+        job.stage = "done"
+    else:
+        job.stage = status
+    if result is not None:
+        job.result = result
+
+
+def get_job(db: Database, job_id: int) -> JobView:
+    with db.read() as session:
+        return JobView.of(_get(session, job_id))
+
+
+def list_jobs(
+    db: Database,
+    *,
+    status: str | None = None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    limit: int = 100,
+) -> list[JobView]:
+    query = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit)
+    if status:
+        query = query.where(TrainingJob.status == status)
+    if symbol:
+        query = query.where(TrainingJob.symbol == symbol)
+    if timeframe:
+        query = query.where(TrainingJob.timeframe == timeframe)
+    with db.read() as session:
+        return [JobView.of(job) for job in session.scalars(query)]
+
+
+def _get(session: Session, job_id: int) -> TrainingJob:
+    job = session.get(TrainingJob, job_id)
+    if job is None:
+        raise NotFound(f"training job {job_id} does not exist")
+    return job
