@@ -31,15 +31,21 @@ class OneLineRedactingFormatter(logging.Formatter):
         return text.replace("\r", "").replace("\n", " | ")
 
 
-def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | None = None) -> Path:
-    """Install CandleLab's handlers on the root logger once per process; returns the log file."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / "backend.log"
+def reset_logging() -> None:
+    """Remove CandleLab's handlers (tests and embedded use; the next configure installs fresh ones)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_TAG, False):
             root.removeHandler(handler)
             handler.close()
+
+
+def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | None = None) -> Path:
+    """Install CandleLab's handlers on the root logger once per process; returns the log file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "backend.log"
+    reset_logging()
+    root = logging.getLogger()
     formatter = OneLineRedactingFormatter(secrets or [])
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"

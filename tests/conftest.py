@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,7 @@ from core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Tests read the shared copy; the bundled data/GOOG_1d.csv must equal it (a test checks that).
 GOOG_CSV = (
     SHARED_DATA / "GOOG_1d.csv" if (SHARED_DATA / "GOOG_1d.csv").exists() else REPO / "data" / "GOOG_1d.csv"
 )
@@ -68,3 +72,33 @@ def goog_csv(tmp_path: Path) -> Path:
     target = tmp_path / "GOOG_1d.csv"
     shutil.copy(GOOG_CSV, target)
     return target
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        """stdout must be exactly one JSON document (CONTRACTS §1)."""
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """Run `python -m core …` in-process against this test's home; returns a CliRun."""
+    from core.cli import main
+    from core.logging_setup import reset_logging
+
+    monkeypatch.setenv("CANDLELAB_HOME", str(home))
+    monkeypatch.chdir(home)  # no stray .env from the developer's checkout
+
+    def run(*args: str) -> CliRun:
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    yield run
+    reset_logging()
+    forget_database(make_settings(home).db_url)
