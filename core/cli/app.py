@@ -21,6 +21,7 @@ log = logging.getLogger("core.cli")
 COMMAND_MODULES = (
     "core.cli.db_commands",
     "core.cli.data_commands",
+    "core.cli.job_commands",
 )
 
 

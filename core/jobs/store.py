@@ -131,7 +131,7 @@ def create_job(
                 active_slot=slot_for(symbol, timeframe),
                 stage="queued" if status == "queued" else "starting",
                 requested_by=requested_by,
-                owner=owner_tag() if status == "running" else None,
+                owner=owner_tag(),
                 started_at=utcnow() if status == "running" else None,
                 heartbeat_at=utcnow(),
             )

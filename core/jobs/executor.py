@@ -1,0 +1,86 @@
+"""Where job bodies run. Callers hand over a job id; the executor decides the process and thread.
+
+`ThreadExecutor` runs jobs on a bounded pool inside this process (the dashboard, the scheduler).
+`SubprocessExecutor` starts a detached `python -m core jobs run ID` per job, so a short-lived
+command (`trigger`) can return at once while the job carries on. A distributed engine (Ray,
+Celery, …) would be a third class with the same two methods; nothing that submits jobs changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
+        """Arrange for `body(job_id)` to run; must not block the caller."""
+        ...
+
+    def shutdown(self, wait: bool = False) -> None: ...
+
+
+class ThreadExecutor:
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="candlelab-job")
+        self._futures: dict[int, Future[None]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
+        future = self._pool.submit(body, job_id)
+        with self._lock:
+            self._futures[job_id] = future
+        future.add_done_callback(lambda _f: self._forget(job_id))
+
+    def _forget(self, job_id: int) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
+
+    def running(self) -> list[int]:
+        with self._lock:
+            return sorted(self._futures)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        """Block until a job submitted here ends (tests and the CLI's foreground mode use this)."""
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            future.result(timeout=timeout)
+
+    def shutdown(self, wait: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class SubprocessExecutor:
+    """One detached worker process per job; it outlives the command that started it."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+
+    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        out = (self.log_dir / f"job-{job_id}.log").open("ab")
+        cmd = [sys.executable, "-m", "core", "jobs", "run", str(job_id)]
+        # A new session: the worker survives the parent's exit and its terminal's hang-up.
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
+        out.close()
+        log.info("job %d handed to worker process %d", job_id, proc.pid)
+
+    def shutdown(self, wait: bool = False) -> None:
+        return None

@@ -1,0 +1,48 @@
+"""Is a pair's model stale? Its newest active model is older than MODEL_STALE_HOURS, or it has none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.context import Context
+from core.db.models import AIModelVersion
+from core.db.types import utcnow
+
+
+@dataclass(frozen=True)
+class Staleness:
+    stale: bool
+    newest_active_at: datetime | None
+    age_hours: float | None
+    limit_hours: float
+
+    @property
+    def reason(self) -> str:
+        if self.newest_active_at is None:
+            return "no active model yet"
+        verdict = "older than" if self.stale else "within"
+        return (
+            f"newest active model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
+        )
+
+
+def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = None) -> Staleness:
+    now = now or utcnow()
+    limit = ctx.settings.model_stale_hours
+    with ctx.db.read() as session:
+        newest = session.scalar(
+            select(func.max(AIModelVersion.created_at)).where(
+                AIModelVersion.symbol == symbol,
+                AIModelVersion.timeframe == timeframe,
+                AIModelVersion.is_active.is_(True),
+            )
+        )
+    if newest is None:
+        return Staleness(True, None, None, limit)
+    if newest.tzinfo is None:  # aggregates bypass the column type on SQLite
+        newest = newest.replace(tzinfo=UTC)
+    age = now - newest
+    return Staleness(age > timedelta(hours=limit), newest, age.total_seconds() / 3600, limit)

@@ -1,0 +1,73 @@
+"""The chart-view path: opening a stale pair starts quick training in the background, once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from core.jobs import store
+from core.jobs.runner import JobRunner
+from core.jobs.staleness import staleness
+from core.timeframes import normalise_symbol, parse_timeframe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    job_id: int | None
+    started: bool
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "started": self.started, "reason": self.reason}
+
+
+def training_params(settings: Any, kind: str) -> dict[str, Any]:
+    """The original system's numbers: quick = 14 days, 50 points, two bots; full = 30, 100, three."""
+    if kind == "quick":
+        days, samples, bots = settings.quick_lookback_days, settings.quick_samples, settings.quick_bots
+    elif kind == "full":
+        days, samples, bots = settings.full_lookback_days, settings.full_samples, settings.full_bots
+    else:
+        raise ValueError(f"no default parameters for {kind!r}")
+    return {
+        "lookback_days": days,
+        "samples": samples,
+        "bots": list(bots),
+        "labeler": None,  # the LLM when configured, else the rule-based analyst
+        "sampling": "mixed",
+        "refresh": True,  # fetch fresh bars first ...
+        "bypass_cache": True,  # ... always from the provider, as the original system did
+        "activate": "gate",
+    }
+
+
+def trigger(
+    runner: JobRunner, symbol: str, timeframe: str, *, requested_by: str = "chart", force: bool = False
+) -> TriggerResult:
+    """Start quick training when the pair is stale and nothing runs for it; say why not otherwise.
+
+    `force` (the "Retrain now" button) skips the staleness check but never the one-job rule.
+    """
+    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
+    ctx = runner.ctx
+    with ctx.db.read() as session:
+        active = store.active_job(session, symbol, tf)
+    if active is not None:
+        return TriggerResult(
+            active.id, False, f"job {active.id} is already {active.status} for {symbol} {tf}"
+        )
+    state = staleness(ctx, symbol, tf)
+    if not state.stale and not force:
+        return TriggerResult(None, False, f"fresh: {state.reason}")
+    try:
+        job = runner.submit(
+            "quick", symbol, tf, training_params(ctx.settings, "quick"), requested_by=requested_by
+        )
+    except store.JobAlreadyActive as exc:  # lost a race with another thread or process
+        return TriggerResult(exc.job_id, False, f"job {exc.job_id} is already running for {symbol} {tf}")
+    why = "requested" if force and not state.stale else f"stale: {state.reason}"
+    log.info("AI training triggered for %s %s (%s): job %d", symbol, tf, why, job.job_id)
+    return TriggerResult(job.job_id, True, why)

@@ -1,0 +1,119 @@
+"""The scheduler: daily retraining, paper-trading ticks and staleness sweeps (APScheduler).
+
+Every task fires on wall-clock-aligned cron times, so the dashboard's scheduler and a separate
+`python -m core scheduler` fire for the same slot; whichever claims the slot's row in
+`scheduled_runs` first runs it and the other skips. APScheduler's own `max_instances=1` and
+coalesced misfires keep a slow task from piling up inside one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import IntegrityError
+
+from core.context import Context
+from core.db.models import ScheduledRun
+from core.db.types import utcnow
+from core.jobs.runner import JobRunner
+from core.jobs.store import owner_tag
+
+log = logging.getLogger(__name__)
+
+TaskFn = Callable[[Context, JobRunner], str]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    trigger: CronTrigger
+    period: timedelta  # the spacing of fire times; slots are fire times floored to it
+    fn: TaskFn
+    enabled: bool = True
+
+
+def slot_of(task: Task, moment: datetime) -> str:
+    """The fire time a moment belongs to; equal in every process that fires for it."""
+    if task.period >= timedelta(days=1):
+        fire = task.trigger.get_next_fire_time(None, moment - task.period + timedelta(seconds=1))
+        return (fire or moment).astimezone(UTC).isoformat(timespec="minutes")
+    epoch = moment.astimezone(UTC).timestamp()
+    step = task.period.total_seconds()
+    return datetime.fromtimestamp(epoch - epoch % step, UTC).isoformat(timespec="minutes")
+
+
+def claim(ctx: Context, task: Task, slot: str) -> int | None:
+    """Insert the (task, slot) row; None when another process already has it."""
+    try:
+        with ctx.db.session() as session:
+            run = ScheduledRun(name=task.name, slot=slot, owner=owner_tag(), status="running")
+            session.add(run)
+            session.flush()
+            return run.id
+    except IntegrityError:
+        return None
+
+
+def _finish(ctx: Context, run_id: int, status: str, message: str) -> None:
+    with ctx.db.session() as session:
+        run = session.get(ScheduledRun, run_id)
+        if run is not None:
+            run.status, run.message, run.finished_at = status, message[:2000], utcnow()
+
+
+def run_task(ctx: Context, runner: JobRunner, task: Task, now: datetime | None = None) -> str | None:
+    """Run one firing of a task unless another process claimed the slot. Never raises."""
+    slot = slot_of(task, now or utcnow())
+    run_id = claim(ctx, task, slot)
+    if run_id is None:
+        log.info("scheduled %s for %s already taken by another process", task.name, slot)
+        return None
+    try:
+        message = task.fn(ctx, runner)
+    except Exception as exc:  # one failing firing must not stop the scheduler
+        log.exception("scheduled %s for %s failed", task.name, slot)
+        _finish(ctx, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        return None
+    _finish(ctx, run_id, "succeeded", message)
+    log.info("scheduled %s for %s: %s", task.name, slot, message)
+    return message
+
+
+class Scheduler:
+    """Owns an APScheduler `BackgroundScheduler` running CandleLab's tasks."""
+
+    def __init__(self, ctx: Context, runner: JobRunner, tasks: list[Task]) -> None:
+        self.ctx = ctx
+        self.runner = runner
+        self.tasks = [t for t in tasks if t.enabled]
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 15 * 60},
+        )
+        for task in self.tasks:
+            self._scheduler.add_job(
+                run_task, task.trigger, args=(ctx, runner, task), id=task.name, name=task.description
+            )
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        if not self._started.is_set():
+            self._scheduler.start()
+            self._started.set()
+            log.info("scheduler started: %s", ", ".join(t.name for t in self.tasks) or "no tasks enabled")
+
+    def shutdown(self) -> None:
+        if self._started.is_set():
+            self._scheduler.shutdown(wait=False)
+            self._started.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._started.is_set()

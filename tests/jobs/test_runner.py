@@ -1,0 +1,196 @@
+"""The job runner's mechanics with simple bodies: slots, progress, failures, cancellation, recovery."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from core.context import Context
+from core.db.models import TrainingJob
+from core.db.types import utcnow
+from core.errors import BadInput, JobCancelled
+from core.jobs import store
+from core.jobs.executor import ThreadExecutor
+from core.jobs.recovery import recover_orphans
+from core.jobs.runner import JobRunner
+from core.jobs.store import CancelFn, JobView, ProgressFn
+from core.jobs.triggers import trigger
+
+
+def _wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+class Gate:
+    """A body that reports progress, then waits until released (or cancelled)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def __call__(self, ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+        progress(0.25, "labeling 1/4")
+        self.started.set()
+        while not self.release.wait(0.02):
+            if cancel():
+                raise JobCancelled("stop")
+        progress(0.9, "training ensemble_bot 1/1")
+        return {"versions": [], "wall_s": 0.0}
+
+
+def _runner(ctx: Context, **bodies: Any) -> JobRunner:
+    return JobRunner(ctx, executor=ThreadExecutor(4), bodies=bodies)
+
+
+def test_a_job_runs_reports_progress_and_frees_its_slot(ctx: Context) -> None:
+    gate = Gate()
+    runner = _runner(ctx, quick=gate)
+    job = runner.submit("quick", "INFY.NS", "5m", {"bots": []})
+    assert gate.started.wait(10)
+    running = store.get_job(ctx.db, job.job_id)
+    assert running.status == "running" and running.stage == "labeling 1/4" and running.progress == 0.25
+    gate.release.set()
+    runner.executor.wait(job.job_id, timeout=10)  # type: ignore[attr-defined]
+    done = store.get_job(ctx.db, job.job_id)
+    assert (
+        done.status == "succeeded" and done.progress == 1.0 and done.result == {"versions": [], "wall_s": 0.0}
+    )
+    with ctx.db.read() as session:
+        assert store.active_job(session, "INFY.NS", "5m") is None
+    runner.shutdown()
+
+
+def test_twenty_threads_triggering_one_pair_start_exactly_one_job(ctx: Context) -> None:
+    gate = Gate()
+    runner = _runner(ctx, quick=gate)
+    barrier = threading.Barrier(20)
+    results = []
+    lock = threading.Lock()
+
+    def hit() -> None:
+        barrier.wait()
+        outcome = trigger(runner, "TCS.NS", "5m")
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=hit) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started = [r for r in results if r.started]
+    assert len(started) == 1
+    assert all(r.job_id == started[0].job_id for r in results)
+    assert len(store.list_jobs(ctx.db)) == 1
+    gate.release.set()
+    runner.shutdown(wait=True)
+
+
+def test_a_failing_job_records_its_error_and_others_carry_on(ctx: Context) -> None:
+    def broken(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+        progress(0.1, "labeling 0/50")
+        raise BadInput("training on a label set with one class says so")
+
+    def fine(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+        return {"ok": True}
+
+    def crash(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+        raise ZeroDivisionError("division by zero")
+
+    runner = _runner(ctx, quick=broken, full=fine, manual=crash)
+    a = runner.submit("quick", "A", "1d")
+    b = runner.submit("full", "B", "1d")
+    c = runner.submit("manual", "C", "1d")
+    runner.shutdown(wait=True)
+    assert store.get_job(ctx.db, a.job_id).status == "failed"
+    assert store.get_job(ctx.db, a.job_id).error == "training on a label set with one class says so"
+    assert store.get_job(ctx.db, b.job_id).status == "succeeded"
+    crashed = store.get_job(ctx.db, c.job_id)
+    assert crashed.status == "failed" and crashed.error.startswith("ZeroDivisionError: division by zero")
+    again = _runner(ctx, quick=fine).submit("quick", "A", "1d")  # the failed job released its slot
+    assert again.job_id > c.job_id
+
+
+def test_cancel_stops_a_running_job_between_stages_and_a_queued_one_at_once(ctx: Context) -> None:
+    gate = Gate()
+    runner = JobRunner(ctx, executor=ThreadExecutor(1), bodies={"quick": gate})
+    first = runner.submit("quick", "X", "5m")
+    assert gate.started.wait(10)
+    second = runner.submit("quick", "Y", "5m")  # waits for the single worker
+    assert store.get_job(ctx.db, second.job_id).status == "queued"
+    assert runner.cancel(second.job_id).status == "cancelled"
+    runner.cancel(first.job_id)
+    runner.shutdown(wait=True)
+    assert store.get_job(ctx.db, first.job_id).status == "cancelled"
+    assert store.get_job(ctx.db, second.job_id).status == "cancelled"
+    assert gate.release.is_set() is False  # it never got past the stage where it was stopped
+
+
+def test_orphans_of_a_dead_process_become_interrupted(ctx: Context) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    job = store.create_job(ctx.db, "quick", "GOOG", "1d", status="running")
+    host = store.owner_tag().rpartition(":")[0]
+    with ctx.db.session() as session:
+        session.execute(
+            update(TrainingJob).where(TrainingJob.id == job.job_id).values(owner=f"{host}:{dead_pid}")
+        )
+    alive = store.create_job(ctx.db, "quick", "INFY.NS", "5m", status="running")  # owned by this process
+    assert recover_orphans(ctx.db) == [job.job_id]
+    view = store.get_job(ctx.db, job.job_id)
+    assert view.status == "interrupted" and "stopped while it was running" in (view.error or "")
+    assert store.get_job(ctx.db, alive.job_id).status == "running"
+    # A silent job on another host is orphaned only after the heartbeat limit.
+    with ctx.db.session() as session:
+        session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == alive.job_id)
+            .values(owner="elsewhere:1", heartbeat_at=utcnow() - timedelta(minutes=1))
+        )
+    assert recover_orphans(ctx.db) == []
+    assert recover_orphans(ctx.db, now=utcnow() + timedelta(minutes=5)) == [alive.job_id]
+
+
+def test_heartbeat_keeps_a_long_queued_job_alive(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.jobs.runner as runner_module
+
+    monkeypatch.setattr(runner_module, "HEARTBEAT_SECONDS", 0.05)
+    gate = Gate()
+    runner = JobRunner(ctx, executor=ThreadExecutor(1), bodies={"quick": gate})
+    runner.submit("quick", "X", "5m")
+    queued = runner.submit("quick", "Y", "5m")
+    assert gate.started.wait(10)
+    before = store.get_job(ctx.db, queued.job_id)
+    with ctx.db.read() as session:
+        first_beat = session.get(TrainingJob, queued.job_id).heartbeat_at
+    _wait_until(lambda: _beat(ctx, queued.job_id) > first_beat)
+    assert before.status == "queued"
+    gate.release.set()
+    runner.shutdown(wait=True)
+
+
+def _beat(ctx: Context, job_id: int):  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return session.get(TrainingJob, job_id).heartbeat_at
+
+
+def test_worker_process_pid_is_recorded(ctx: Context) -> None:
+    job = store.create_job(ctx.db, "quick", "GOOG", "1d")
+    assert store.get_job(ctx.db, job.job_id).status == "queued"
+    with ctx.db.read() as session:
+        assert session.get(TrainingJob, job.job_id).owner.endswith(f":{os.getpid()}")
