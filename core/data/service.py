@@ -139,17 +139,20 @@ def load_window(
     refresh: bool = False,
     bypass_cache: bool = False,
     now: datetime | None = None,
+    end: datetime | None = None,
 ) -> tuple[pd.DataFrame, FetchOutcome | None]:
     """The bars a labeling or training run works on, optionally refreshed from the provider first.
 
-    Raises `BadInput` when the pair has no bars at all, naming how to get some.
+    `end` limits the window to bars at or before it (training "as of" a past time, so the bars
+    after it stay unseen for an honest replay). Raises `BadInput` when there are no bars,
+    naming how to get some.
     """
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe)
     outcome = None
     if refresh:
         outcome = fetch(ctx, symbol, tf.code, lookback_days=lookback_days, bypass_cache=bypass_cache, now=now)
     with ctx.db.read() as session:
-        bars = store.load_bars(session, symbol, tf.code, lookback_days=lookback_days)
+        bars = store.load_bars(session, symbol, tf.code, lookback_days=lookback_days, end=end)
     if bars.empty:
         pair = f"--symbol {symbol} --timeframe {tf.code}"
         raise BadInput(

@@ -118,7 +118,7 @@ def summarize(session: Session, symbol: str, timeframe: str) -> SeriesSummary:
     ).one()
     series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
     # func.min/max bypass the column type, so attach UTC here as UTCDateTime would.
-    first, last = (_as_utc(v) for v in (first, last))
+    first, last = (as_utc(v) for v in (first, last))
     if series is None:
         return SeriesSummary(symbol, timeframe, rows, first, last)
     return SeriesSummary(
@@ -135,7 +135,7 @@ def summarize(session: Session, symbol: str, timeframe: str) -> SeriesSummary:
     )
 
 
-def _as_utc(value: datetime | str | None) -> datetime | None:
+def as_utc(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None
     stamp = pd.Timestamp(value)
@@ -147,9 +147,14 @@ def list_series(session: Session) -> list[SeriesSummary]:
     return [summarize(session, s, tf) for s, tf in pairs]
 
 
-def newest_bar_time(session: Session, symbol: str, timeframe: str) -> datetime | None:
-    value = session.scalar(select(func.max(Bar.ts)).where(Bar.symbol == symbol, Bar.timeframe == timeframe))
-    return _as_utc(value)
+def newest_bar_time(
+    session: Session, symbol: str, timeframe: str, *, end: datetime | None = None
+) -> datetime | None:
+    """The newest stored bar's time (at or before `end` when given)."""
+    query = select(func.max(Bar.ts)).where(Bar.symbol == symbol, Bar.timeframe == timeframe)
+    if end is not None:
+        query = query.where(Bar.ts <= end)
+    return as_utc(session.scalar(query))
 
 
 def load_bars(
@@ -165,17 +170,15 @@ def load_bars(
     """Read a series as an OHLCV frame.
 
     `lookback_days` counts back from the newest stored bar of the pair (CONTRACTS §1), so stored
-    history behaves like fresh data. `limit` keeps the newest `limit` bars.
+    history behaves like fresh data; with `end`, from the newest bar at or before `end` (a window
+    "as of" a past time). `limit` keeps the newest `limit` bars.
     """
     if lookback_days is not None:
-        newest = newest_bar_time(session, symbol, timeframe)
+        newest = newest_bar_time(session, symbol, timeframe, end=end)
         if newest is None:
             return empty_frame()
-        start = (
-            max(start, newest - timedelta(days=lookback_days))
-            if start
-            else newest - timedelta(days=lookback_days)
-        )
+        window_start = newest - timedelta(days=lookback_days)
+        start = max(start, window_start) if start else window_start
     query = select(Bar.ts, Bar.open, Bar.high, Bar.low, Bar.close, Bar.volume).where(
         Bar.symbol == symbol, Bar.timeframe == timeframe
     )

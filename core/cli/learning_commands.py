@@ -1,0 +1,116 @@
+"""`simulate`, `retrain` and `samples`: the continuous-learning loop from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from core.cli.output import CommandResult
+from core.context import Context
+from core.learning.paper_trader import DEFAULT_MAX_OPEN, simulate
+from core.learning.queries import OUTCOMES, SampleFilter, list_samples
+from core.learning.retrain import retrain_all
+from core.timeframes import normalise_symbol
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sim = subparsers.add_parser(
+        "simulate", parents=[common], help="replay bars through the active models as paper trades"
+    )
+    sim.add_argument("--symbol", required=True)
+    sim.add_argument("--timeframe", required=True)
+    sim.add_argument("--bars", type=int, default=2000, help="newest bars to replay (default 2000)")
+    sim.add_argument("--min-confidence", type=float, help="confidence a signal needs to be traded")
+    sim.add_argument("--max-open", type=int, default=DEFAULT_MAX_OPEN, help="open positions per bot")
+    sim.set_defaults(handler=_simulate)
+
+    ret = subparsers.add_parser("retrain", parents=[common], help="retrain bots from recorded samples")
+    ret.add_argument(
+        "--min-samples", type=int, help="closed samples a bot needs (default RETRAIN_MIN_SAMPLES)"
+    )
+    ret.set_defaults(handler=_retrain)
+
+    smp = subparsers.add_parser("samples", parents=[common], help="browse training samples")
+    smp.add_argument("--symbol")
+    smp.add_argument("--timeframe")
+    smp.add_argument("--bot")
+    smp.add_argument("--version", type=int, dest="version_id")
+    smp.add_argument("--outcome", choices=OUTCOMES)
+    smp.add_argument("--limit", type=int, default=50)
+    smp.add_argument("--offset", type=int, default=0)
+    smp.add_argument("--features", action="store_true", help="include each sample's features")
+    smp.set_defaults(handler=_samples)
+
+
+def _render_simulation(data: Mapping[str, Any]) -> str:
+    lines = [
+        f"{data['symbol']} {data['timeframe']}: {data['samples_recorded']} paper trades opened, "
+        f"{data['closed']} closed, P&L {data['pnl']:+.4f} per unit, live accuracy "
+        + ("n/a" if data["live_accuracy"] is None else f"{data['live_accuracy']:.1%}")
+    ]
+    for bot in data["bots"]:
+        line = f"  {bot['bot']} (version {bot['version_id']}): replayed {bot['replayed_bars']} bars"
+        if bot["skipped_in_sample"]:
+            line += f", skipped {bot['skipped_in_sample']} bars inside its training window"
+        lines.append(line + f", opened {bot['opened']}, closed {bot['closed']}")
+    for bot, error in data["errors"].items():
+        lines.append(f"  {bot}: no signal ({error})")
+    return "\n".join(lines)
+
+
+def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    result = simulate(
+        ctx, args.symbol, args.timeframe, bars=args.bars, min_confidence=args.min_confidence,
+        max_open=args.max_open,
+    )  # fmt: skip
+    warnings = []
+    skipped = sum(b.skipped_in_sample for b in result.bots)
+    if skipped:
+        warnings.append(
+            f"{skipped} replayed bar(s) fell inside a model's training window and were not traded "
+            "(outcomes there would not be out of sample)"
+        )
+    return CommandResult(result.as_json(), _render_simulation, warnings=warnings)
+
+
+def _render_retrain(data: Mapping[str, Any]) -> str:
+    lines = []
+    for item in data["retrained"]:
+        lines.append(
+            f"retrained {item['bot']} for {item['symbol']} {item['timeframe']} on {item['samples']} samples: "
+            f"version {item.get('version_id')}"
+        )
+    for item in data["skipped"]:
+        where = " ".join(str(item[k]) for k in ("symbol", "timeframe", "bot") if k in item)
+        lines.append(f"skipped {where}: {item['reason']}".replace("skipped :", "skipped:"))
+    return "\n".join(lines) or "nothing to retrain"
+
+
+def _retrain(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    min_samples = args.min_samples if args.min_samples is not None else ctx.settings.retrain_min_samples
+    return CommandResult(retrain_all(ctx, min_samples).as_json(), _render_retrain)
+
+
+def _render_samples(data: Mapping[str, Any]) -> str:
+    lines = [f"{data['total']} sample(s)"]
+    for s in data["samples"]:
+        outcome = "open" if s["status"] == "open" else f"{s['exit_reason']} {s['pnl']:+.4f}"
+        lines.append(
+            f"#{s['id']:<6} {s['predicted_at']} {s['symbol']} {s['timeframe']} {s['bot']:<15} "
+            f"v{s['version_id']} {s['recommendation']:<4} conf {s['confidence']:.2f} "
+            f"@ {s['entry_price']:.2f} -> {outcome}"
+        )
+    return "\n".join(lines)
+
+
+def _samples(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    filters = SampleFilter(
+        symbol=normalise_symbol(args.symbol) if args.symbol else None,
+        timeframe=args.timeframe, bot=args.bot, version_id=args.version_id, outcome=args.outcome,
+    )  # fmt: skip
+    with ctx.db.read() as session:
+        page = list_samples(
+            session, filters, limit=args.limit, offset=args.offset, with_features=args.features
+        )
+    return CommandResult({"total": page.total, "samples": page.samples}, _render_samples)

@@ -1,0 +1,173 @@
+"""Recording executed predictions and their outcomes: the raw material of continuous learning.
+
+`record_execution_outcome` stores what a model predicted when a signal was executed (with the
+features it saw and the version that made it); `update_outcome_with_pnl` completes the row when
+the position closes. The original system's names are kept so its operators recognise them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.context import Context
+from core.db.models import AIModelVersion, AITrainingSample
+from core.db.types import utcnow
+from core.errors import BadInput, NotFound
+from core.evaluation.intervals import wilson_interval
+
+EXIT_REASONS = ("target", "stop", "timeout", "manual")
+
+
+def _direction(recommendation: str) -> int:
+    try:
+        return {"BUY": 1, "SELL": -1}[recommendation]
+    except KeyError:
+        raise BadInput(f"only BUY or SELL signals are executed, not {recommendation!r}") from None
+
+
+def _clean_features(features: dict[str, Any]) -> dict[str, float | None]:
+    """JSON cannot hold NaN; a missing indicator is stored as null."""
+    out: dict[str, float | None] = {}
+    for name, value in features.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        out[name] = number if math.isfinite(number) else None
+    return out
+
+
+def record_execution_outcome(
+    ctx: Context,
+    *,
+    symbol: str,
+    timeframe: str,
+    bot: str,
+    version_id: int | None,
+    recommendation: str,
+    confidence: float,
+    entry_price: float,
+    predicted_at: datetime,
+    target: float | None = None,
+    stop_loss: float | None = None,
+    predicted_return: float | None = None,
+    features: dict[str, Any] | None = None,
+    source: str = "paper",
+) -> int:
+    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id."""
+    _direction(recommendation)
+    if not entry_price > 0:
+        raise BadInput(f"entry price must be positive, got {entry_price}")
+    sample = AITrainingSample(
+        symbol=symbol,
+        timeframe=timeframe,
+        bot=bot,
+        version_id=version_id,
+        source=source,
+        predicted_at=predicted_at,
+        recommendation=recommendation,
+        confidence=float(confidence),
+        entry_price=float(entry_price),
+        target=target,
+        stop_loss=stop_loss,
+        predicted_return=predicted_return,
+        features=_clean_features(features or {}),
+        status="open",
+    )
+    try:
+        with ctx.db.session() as session:
+            session.add(sample)
+            session.flush()
+            return sample.id
+    except IntegrityError:
+        with ctx.db.read() as session:
+            existing = session.scalar(
+                select(AITrainingSample.id).where(
+                    AITrainingSample.version_id == version_id,
+                    AITrainingSample.predicted_at == predicted_at,
+                    AITrainingSample.source == source,
+                )
+            )
+        if existing is None:
+            raise
+        return existing
+
+
+def update_outcome_with_pnl(
+    ctx: Context,
+    sample_id: int,
+    *,
+    exit_price: float,
+    exit_time: datetime,
+    exit_reason: str,
+    quantity: float = 1.0,
+) -> AITrainingSample:
+    """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid."""
+    if exit_reason not in EXIT_REASONS:
+        raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
+    if not exit_price > 0:
+        raise BadInput(f"exit price must be positive, got {exit_price}")
+    with ctx.db.session() as session:
+        sample = session.get(AITrainingSample, sample_id)
+        if sample is None:
+            raise NotFound(f"training sample {sample_id} does not exist")
+        if sample.status == "closed":
+            return sample  # closing twice is a no-op: the first outcome stands
+        direction = _direction(sample.recommendation)
+        sample.exit_price = float(exit_price)
+        sample.exit_time = exit_time
+        sample.exit_reason = exit_reason
+        sample.pnl = (exit_price - sample.entry_price) * direction * quantity
+        sample.pnl_pct = (exit_price / sample.entry_price - 1.0) * direction
+        sample.prediction_correct = sample.pnl > 0
+        sample.status = "closed"
+        sample.closed_at = utcnow()
+        return sample
+
+
+@dataclass(frozen=True)
+class LiveAccuracy:
+    version_id: int
+    accuracy: float | None
+    n: int
+    ci: tuple[float, float] | None
+    pnl: float
+    since: datetime | None
+
+    def as_metrics(self) -> dict[str, Any]:
+        return {
+            "live_accuracy": self.accuracy,
+            "live_accuracy_n": self.n,
+            "live_accuracy_ci": list(self.ci) if self.ci else None,
+            "live_pnl": round(self.pnl, 6),
+        }
+
+
+def live_accuracy_of(session: Session, version_id: int) -> LiveAccuracy:
+    """Hit rate and P&L of a version's closed samples.
+
+    A version only trades while it is active (the paper trader uses active models), so all of its
+    samples date from its time in service.
+    """
+    version = session.get(AIModelVersion, version_id)
+    if version is None:
+        raise NotFound(f"model version {version_id} does not exist")
+    n, hits, pnl = session.execute(
+        select(
+            func.count(),
+            func.sum(case((AITrainingSample.prediction_correct.is_(True), 1), else_=0)),
+            func.coalesce(func.sum(AITrainingSample.pnl), 0.0),
+        ).where(AITrainingSample.version_id == version_id, AITrainingSample.status == "closed")
+    ).one()
+    if not n:
+        return LiveAccuracy(version_id, None, 0, None, 0.0, version.activated_at)
+    hits = int(hits or 0)
+    ci = wilson_interval(hits, int(n))
+    return LiveAccuracy(version_id, round(hits / n, 4), int(n), ci, float(pnl), version.activated_at)
