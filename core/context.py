@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.db.database import Database, get_database
-from core.db.migrate import upgrade
 from core.logging_setup import configure_logging
 from core.settings import Settings, get_settings
 
@@ -28,5 +27,7 @@ class Context:
             configure_logging(settings.logs_dir, settings.log_level, settings.secret_values())
         ctx = cls(settings)
         if migrate:
+            from core.db.migrate import upgrade  # Alembic loads only when a migration may run
+
             upgrade(ctx.db)
         return ctx

@@ -8,8 +8,8 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
-from core.data import service, store
-from core.data.providers import PROVIDERS
+
+PROVIDERS = ("offline", "yfinance")  # the same as core.data.providers.PROVIDERS, without importing pandas
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,11 +45,15 @@ def _render_series(data: Mapping[str, Any]) -> str:
 
 
 def _import(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.data import service
+
     outcome = service.import_csv(ctx, args.path, args.symbol, args.timeframe)
     return CommandResult(outcome.as_json(), _render_series)
 
 
 def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.data import service
+
     outcome = service.fetch(
         ctx,
         args.symbol,
@@ -63,6 +67,8 @@ def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.data import service
+
     outcomes = service.bootstrap_demo(ctx)
     return CommandResult(
         {"series": [o.as_json() for o in outcomes]},
@@ -71,6 +77,8 @@ def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.data import store
+
     with ctx.db.read() as session:
         series = [s.as_json() for s in store.list_series(session)]
     return CommandResult(

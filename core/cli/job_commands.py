@@ -15,7 +15,6 @@ from core.jobs import store
 from core.jobs.executor import SubprocessExecutor
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
-from core.jobs.triggers import trigger
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -51,6 +50,8 @@ def _render_trigger(data: Mapping[str, Any]) -> str:
 
 
 def _trigger(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.jobs.triggers import trigger
+
     # The command returns at once; a detached worker process carries the job.
     runner = JobRunner(ctx, executor=SubprocessExecutor(ctx.settings.logs_dir))
     try:

@@ -8,10 +8,11 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
-from core.learning.paper_trader import DEFAULT_MAX_OPEN, simulate
-from core.learning.queries import OUTCOMES, SampleFilter, list_samples
-from core.learning.retrain import retrain_all
-from core.timeframes import normalise_symbol
+
+# Engine modules (torch, xgboost, pandas) are imported inside the handlers: building the parser
+# must stay fast for every command, including `--help`.
+OUTCOMES = ("open", "win", "loss")
+DEFAULT_MAX_OPEN = 10
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -60,6 +61,8 @@ def _render_simulation(data: Mapping[str, Any]) -> str:
 
 
 def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.learning.paper_trader import simulate
+
     result = simulate(
         ctx, args.symbol, args.timeframe, bars=args.bars, min_confidence=args.min_confidence,
         max_open=args.max_open,
@@ -88,6 +91,8 @@ def _render_retrain(data: Mapping[str, Any]) -> str:
 
 
 def _retrain(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.learning.retrain import retrain_all
+
     min_samples = args.min_samples if args.min_samples is not None else ctx.settings.retrain_min_samples
     return CommandResult(retrain_all(ctx, min_samples).as_json(), _render_retrain)
 
@@ -105,6 +110,9 @@ def _render_samples(data: Mapping[str, Any]) -> str:
 
 
 def _samples(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.learning.queries import SampleFilter, list_samples
+    from core.timeframes import normalise_symbol
+
     filters = SampleFilter(
         symbol=normalise_symbol(args.symbol) if args.symbol else None,
         timeframe=args.timeframe, bot=args.bot, version_id=args.version_id, outcome=args.outcome,
