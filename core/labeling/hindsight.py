@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.labeling.barriers import NOT_HIT, barrier_hits
-from core.labeling.context import compact_context
+from core.labeling.context import compact_contexts
 from core.labeling.schema import LabelRecord, LabelReply, check_label, label_to_reply_json
 
 
@@ -52,10 +52,11 @@ class HindsightLabeler:
             self.horizon,
         )
         first = hits.first()
+        contexts = compact_contexts(bars, features, positions)
         records = []
         for i, pos in enumerate(positions):
             ts = bars.index[pos].to_pydatetime()
-            context = compact_context(bars, features, int(pos))
+            context = contexts[i]
             if not np.isfinite(width[i]) or width[i] <= 0:
                 records.append(
                     LabelRecord(

@@ -16,9 +16,9 @@ import pandas as pd
 from core.errors import BadInput
 from core.features.indicators import WARMUP_BARS
 from core.labeling.context import RECENT_CANDLES
+from core.labeling.schema import SAMPLINGS
 
 Sampling = Literal["uniform", "volatility", "mixed"]
-SAMPLINGS: tuple[str, ...] = ("uniform", "volatility", "mixed")
 MIN_HISTORY = max(WARMUP_BARS, RECENT_CANDLES)
 
 

@@ -23,6 +23,8 @@ from pydantic import (
     field_validator,
 )
 
+LABELERS = ("llm", "rules", "hindsight")
+SAMPLINGS = ("uniform", "volatility", "mixed")
 Recommendation = Literal["BUY", "SELL", "HOLD"]
 Bias = Literal["bullish", "bearish", "neutral"]
 MAX_PRICE_DEVIATION = 0.5  # a price more than 50 % from the current price is rejected

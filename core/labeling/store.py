@@ -68,7 +68,7 @@ def _utc(ts: datetime) -> datetime:
 def add_labels(session: Session, label_set_id: int, records: Iterable[LabelRecord]) -> int:
     """Store labels of a set in bulk; a point already labeled in this set is replaced, not duplicated."""
     existing = dict(
-        session.execute(select(Label.ts, Label.id).where(Label.label_set_id == label_set_id)).tuples().all()
+        session.execute(select(Label.ts, Label.id).where(Label.label_set_id == label_set_id)).all()
     )
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -132,16 +132,30 @@ def load_labels(session: Session, label_set_id: int, *, accepted_only: bool = Tr
 def update_outcomes(
     session: Session, outcomes: Iterable[dict[str, Any]], scored_at: datetime | None = None
 ) -> int:
-    """Write quality-scoring results: dicts with `id`, `outcome`, `outcome_return`, `outcome_bars`."""
+    """Write quality-scoring results: dicts with `id`, `outcome`, `outcome_return`, `outcome_bars`.
+
+    One bulk UPDATE by primary key (tens of thousands of labels score in a second); ids that no
+    longer exist are skipped.
+    """
     stamp = scored_at or utcnow()
-    count = 0
-    for item in outcomes:
-        row = session.get(Label, item["id"])
-        if row is None:
-            continue
-        row.outcome = item["outcome"]
-        row.outcome_return = item.get("outcome_return")
-        row.outcome_bars = item.get("outcome_bars")
-        row.scored_at = stamp
-        count += 1
-    return count
+    items = {int(item["id"]): item for item in outcomes}
+    if not items:
+        return 0
+    present: set[int] = set()
+    ids = list(items)
+    for start in range(0, len(ids), 500):
+        present.update(session.scalars(select(Label.id).where(Label.id.in_(ids[start : start + 500]))))
+    rows = [
+        {
+            "id": label_id,
+            "outcome": item["outcome"],
+            "outcome_return": item.get("outcome_return"),
+            "outcome_bars": item.get("outcome_bars"),
+            "scored_at": stamp,
+        }
+        for label_id, item in items.items()
+        if label_id in present
+    ]
+    if rows:
+        session.execute(update(Label), rows)
+    return len(rows)

@@ -1,0 +1,70 @@
+"""What a labeling run reports: the CONTRACTS `label` keys plus status, message and cost detail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# End states of a label set. Only `succeeded` means every sampled point was attempted.
+STATUSES = ("running", "succeeded", "budget_exhausted", "cancelled", "auth_failed", "failed", "interrupted")
+
+
+@dataclass
+class LabelingResult:
+    label_set_id: int
+    symbol: str
+    timeframe: str
+    labeler: str
+    requested: int
+    labeled: int
+    rejected: int
+    status: str
+    message: str | None = None
+    not_attempted: int = 0
+    api_calls: int = 0
+    http_attempts: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_estimated: bool = False
+    cost_usd: float = 0.0
+    wall_s: float = 0.0
+    provider: str | None = None
+    model: str | None = None
+    prompt_version: str | None = None
+    sampling: str = "mixed"
+    seed: int = 0
+    data_start: datetime | None = None
+    data_end: datetime | None = None
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "label_set_id": self.label_set_id,
+            "labeler": self.labeler,
+            "requested": self.requested,
+            "labeled": self.labeled,
+            "rejected": self.rejected,
+            "api_calls": self.api_calls,
+            "cache_hits": self.cache_hits,
+            "cost_usd": round(self.cost_usd, 6),
+            "wall_s": round(self.wall_s, 3),
+            "quality": self.quality,
+            "status": self.status,
+            "message": self.message,
+            "not_attempted": self.not_attempted,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "provider": self.provider,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "sampling": self.sampling,
+            "seed": self.seed,
+            "http_attempts": self.http_attempts,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "tokens_estimated": self.tokens_estimated,
+            "data_start": self.data_start.isoformat() if self.data_start else None,
+            "data_end": self.data_end.isoformat() if self.data_end else None,
+        }
