@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     model_stale_hours: float = Field(4.0, gt=0)
     model_retention: int = Field(5, ge=2)
     torch_threads: int = Field(2, ge=1)
+    # The walk-forward held-out period: the newest share of labeled points, never trained on.
+    heldout_fraction: float = Field(0.2, ge=0.05, le=0.5)
+    # The promotion gate replaces an active version only on at least this many held-out points.
+    promotion_min_heldout: int = Field(30, ge=1)
     job_workers: int = Field(2, ge=1, le=32)
 
     quick_lookback_days: int = Field(14, ge=1)
@@ -103,6 +107,10 @@ class Settings(BaseSettings):
     watchlist: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["GOOG:1d", "INFY.NS:5m", "TCS.NS:5m", "RELIANCE.NS:5m"]
     )
+
+    # --- dashboard ------------------------------------------------------------------------
+    # The dashboard process runs the scheduler beside its job runner; tests turn it off.
+    dashboard_scheduler: bool = True
 
     # --- logging --------------------------------------------------------------------------
     log_level: str = "INFO"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from datetime import timedelta
 
 from core.errors import BadInput
 
@@ -15,30 +14,30 @@ class Timeframe:
     pandas_freq: str
     # Yahoo serves intraday history only this far back (None: no limit).
     yahoo_max_days: int | None
-    nominal: pd.Timedelta
+    nominal: timedelta
 
     @property
     def intraday(self) -> bool:
-        return self.nominal < pd.Timedelta(days=1)
+        return self.nominal < timedelta(days=1)
 
     def bars_per_day(self, session_hours: float = 24.0) -> float:
         """Approximate bars in one calendar day of trading, for sizing windows and horizons."""
         if not self.intraday:
-            return 1.0 / (self.nominal / pd.Timedelta(days=1))
+            return 1.0 / (self.nominal / timedelta(days=1))
         return session_hours * 3600 / self.nominal.total_seconds()
 
 
 TIMEFRAMES: dict[str, Timeframe] = {
     tf.code: tf
     for tf in (
-        Timeframe("1m", "1min", 7, pd.Timedelta(minutes=1)),
-        Timeframe("5m", "5min", 60, pd.Timedelta(minutes=5)),
-        Timeframe("15m", "15min", 60, pd.Timedelta(minutes=15)),
-        Timeframe("30m", "30min", 60, pd.Timedelta(minutes=30)),
-        Timeframe("1h", "1h", 730, pd.Timedelta(hours=1)),
-        Timeframe("1d", "1D", None, pd.Timedelta(days=1)),
-        Timeframe("1wk", "W-MON", None, pd.Timedelta(weeks=1)),
-        Timeframe("1mo", "MS", None, pd.Timedelta(days=30)),
+        Timeframe("1m", "1min", 7, timedelta(minutes=1)),
+        Timeframe("5m", "5min", 60, timedelta(minutes=5)),
+        Timeframe("15m", "15min", 60, timedelta(minutes=15)),
+        Timeframe("30m", "30min", 60, timedelta(minutes=30)),
+        Timeframe("1h", "1h", 730, timedelta(hours=1)),
+        Timeframe("1d", "1D", None, timedelta(days=1)),
+        Timeframe("1wk", "W-MON", None, timedelta(weeks=1)),
+        Timeframe("1mo", "MS", None, timedelta(days=30)),
     )
 }
 

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from core.cli.output import CommandResult, emit, emit_error
 from core.context import Context
-from core.db import migrate
 from core.errors import BadInput, CandleLabError
 from core.settings import load_settings
 
@@ -21,7 +20,10 @@ log = logging.getLogger("core.cli")
 COMMAND_MODULES = (
     "core.cli.db_commands",
     "core.cli.data_commands",
+    "core.cli.label_commands",
     "core.cli.job_commands",
+    "core.cli.learning_commands",
+    "core.cli.train_commands",
 )
 
 
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(args: argparse.Namespace) -> Context:
+    from core.db import migrate
+
     settings = load_settings()
     ctx = Context.create(settings, migrate=False)
     if getattr(args, "skip_migrate", False):

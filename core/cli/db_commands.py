@@ -6,7 +6,6 @@ import argparse
 
 from core.cli.output import CommandResult
 from core.context import Context
-from core.db import migrate
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -23,15 +22,21 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _upgrade(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.db import migrate
+
     revision = migrate.upgrade(ctx.db, args.revision)
     return CommandResult({"revision": revision, "head": migrate.head_revision(ctx.db)})
 
 
 def _downgrade(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.db import migrate
+
     return CommandResult({"revision": migrate.downgrade(ctx.db, args.revision)})
 
 
 def _current(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.db import migrate
+
     return CommandResult(
         {"revision": migrate.current_revision(ctx.db), "head": migrate.head_revision(ctx.db)}
     )

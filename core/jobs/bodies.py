@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from core.context import Context
 from core.jobs.store import CancelFn, JobView, ProgressFn
 
-LABELING_KEYS = ("lookback_days", "samples", "labeler", "sampling", "seed", "refresh", "bypass_cache")
+LABELING_KEYS = ("lookback_days", "samples", "labeler", "sampling", "seed", "refresh", "bypass_cache", "end")
 
 
 def training_job(ctx: Context, job: JobView, progress: ProgressFn, should_cancel: CancelFn) -> dict[str, Any]:
@@ -16,6 +17,8 @@ def training_job(ctx: Context, job: JobView, progress: ProgressFn, should_cancel
 
     params = job.params
     labeling = {key: params[key] for key in LABELING_KEYS if key in params}
+    if isinstance(labeling.get("end"), str):  # job params are JSON: times travel as ISO text
+        labeling["end"] = datetime.fromisoformat(labeling["end"])
     result = train(
         ctx,
         job.symbol,

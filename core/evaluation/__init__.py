@@ -1,0 +1,1 @@
+"""Honest evaluation: chronological splits with purge and embargo, and the metrics of a version."""

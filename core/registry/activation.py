@@ -1,0 +1,174 @@
+"""Switching the active version of a (symbol, timeframe, bot), with history and rollback.
+
+The database guarantees one active version: `ai_model_versions.active_slot` is unique and holds
+"SYMBOL|TF|BOT" only on the active row. A switch clears the old slot, sets the new one and writes
+the `model_activations` row in ONE transaction (BEGIN IMMEDIATE on SQLite, so racing writers
+queue); if two writers still collide (PostgreSQL), the unique constraint rejects one and it
+retries against the new state.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.context import Context
+from core.db.database import Database
+from core.db.models import AIModelVersion, ModelActivation
+from core.db.types import utcnow
+from core.errors import BadInput, CandleLabError, NotFound
+from core.registry.loading import verified_files
+from core.registry.versions import active_version, get_version, lock_bot_versions, slot_for
+
+log = logging.getLogger(__name__)
+ANY = object()  # "whatever is active now" for activate(expect_active=...)
+RETRIES = 20  # only PostgreSQL collisions retry; each retry sees the winner's committed switch
+
+
+class ActiveChanged(CandleLabError):
+    """The active version moved while a caller decided on the basis of the old one."""
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    version_id: int
+    previous_active_id: int | None
+    changed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version_id": self.version_id, "previous_active_id": self.previous_active_id}
+
+
+def _switch(
+    db: Database, version_id: int, actor: str, reason: str | None, expect_active: object
+) -> ActivationResult:
+    with db.session() as session:
+        triple = session.execute(
+            select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
+                AIModelVersion.id == version_id
+            )
+        ).first()
+        if triple is None:
+            raise NotFound(f"model version {version_id} does not exist; `python -m core versions` lists them")
+        rows = lock_bot_versions(session, *triple)
+        row = next(r for r in rows if r.id == version_id)
+        if row.status != "ready":
+            why = f": {row.broken_reason}" if row.broken_reason else ""
+            raise BadInput(
+                f"model version {version_id} is {row.status}{why}; only ready versions can be activated"
+            )
+        slot = slot_for(row.symbol, row.timeframe, row.bot)
+        current = next((r for r in rows if r.active_slot == slot), None)
+        current_id = current.id if current else None
+        if expect_active is not ANY and current_id != expect_active:
+            raise ActiveChanged(
+                f"the active {row.bot} of {row.symbol} {row.timeframe} changed to {current_id}"
+            )
+        if current is not None and current.id == row.id:
+            return ActivationResult(row.id, row.id, changed=False)
+        if current is not None:
+            current.active_slot = None
+            current.is_active = False
+            session.flush()  # free the unique slot before taking it
+        row.active_slot = slot
+        row.is_active = True
+        row.activated_at = utcnow()
+        session.add(
+            ModelActivation(
+                symbol=row.symbol, timeframe=row.timeframe, bot=row.bot, version_id=row.id,
+                previous_version_id=current_id, actor=actor[:64], reason=reason,
+            )
+        )  # fmt: skip
+        session.flush()
+        return ActivationResult(row.id, current_id, changed=True)
+
+
+def activate(
+    ctx: Context, version_id: int, *, actor: str, reason: str | None = None, expect_active: object = ANY
+) -> ActivationResult:
+    """Make a version the active one of its bot; its artifact is verified first (a bad one is refused).
+
+    `expect_active` (a version id or None) makes the switch conditional on what is active now,
+    for decisions like the promotion gate that were taken against a particular active version.
+    """
+    version = get_version(ctx.db, version_id)
+    if version.status != "ready":
+        why = f": {version.broken_reason}" if version.broken_reason else ""
+        raise BadInput(
+            f"model version {version_id} is {version.status}{why}; only ready versions can be activated"
+        )
+    verified_files(ctx, version)
+    for attempt in range(RETRIES):
+        try:
+            result = _switch(ctx.db, version_id, actor, reason, expect_active)
+        except IntegrityError:
+            if attempt == RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))  # de-synchronise the losers
+            continue
+        if result.changed:
+            log.info("activated model version %d (previous %s) by %s: %s", version_id,
+                     result.previous_active_id, actor, reason or "-")  # fmt: skip
+        return result
+    raise AssertionError("unreachable")
+
+
+def history(db: Database, symbol: str, timeframe: str, bot: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Activations of a bot, newest first."""
+    query = (
+        select(ModelActivation)
+        .where(
+            ModelActivation.symbol == symbol,
+            ModelActivation.timeframe == timeframe,
+            ModelActivation.bot == bot,
+        )
+        .order_by(ModelActivation.id.desc())
+        .limit(limit)
+    )
+    with db.read() as session:
+        return [
+            {
+                "version_id": a.version_id,
+                "previous_version_id": a.previous_version_id,
+                "actor": a.actor,
+                "reason": a.reason,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in session.scalars(query)
+        ]
+
+
+def previous_active_id(db: Database, symbol: str, timeframe: str, bot: str) -> int | None:
+    """The version that was active before the current one (from the activation that made it active)."""
+    current = active_version(db, symbol, timeframe, bot)
+    if current is None:
+        return None
+    with db.read() as session:
+        return session.scalar(
+            select(ModelActivation.previous_version_id)
+            .where(ModelActivation.version_id == current.version_id)
+            .where(ModelActivation.symbol == symbol, ModelActivation.timeframe == timeframe)
+            .where(ModelActivation.bot == bot)
+            .order_by(ModelActivation.id.desc())
+            .limit(1)
+        )
+
+
+def rollback(
+    ctx: Context, symbol: str, timeframe: str, bot: str, *, actor: str, reason: str | None = None
+) -> ActivationResult:
+    """Re-activate the version that was active before the current one."""
+    current = active_version(ctx.db, symbol, timeframe, bot)
+    if current is None:
+        raise BadInput(f"{bot} of {symbol} {timeframe} has no active version to roll back from")
+    previous = previous_active_id(ctx.db, symbol, timeframe, bot)
+    if previous is None:
+        raise BadInput(f"{bot} of {symbol} {timeframe} has no previous active version to roll back to")
+    why = reason or f"rollback from version {current.version_id}"
+    return activate(ctx, previous, actor=actor, reason=why, expect_active=current.version_id)

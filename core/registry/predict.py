@@ -1,0 +1,146 @@
+"""Signals from the active models: the newest bar for the chart page, many bars at once for replays.
+
+Models are loaded once (SHA-256 checked) and cached per (database, slot, version id, sha) until
+the active version changes; loading is serialised per key so two threads never load the same
+model twice. Predictions for many bars are one vectorised pass per bot, not a loop over bars.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.bots.base import Bot
+from core.bots.dataset import build_inputs
+from core.bots.signal import Signal, signal_frame, signal_from_row
+from core.context import Context
+from core.data import store as bar_store
+from core.errors import ArtifactError
+from core.features.indicators import compute_features
+from core.registry.loading import load_version
+from core.registry.versions import VersionView, active_versions
+from core.timeframes import normalise_symbol, parse_timeframe
+
+log = logging.getLogger(__name__)
+
+# Bars read for the newest signal: the indicators' warm-up, the longest model window, and slack
+# for the recursive averages to match what the model saw in training.
+HISTORY_BARS = 400
+
+_Key = tuple[str, str, int, str]
+
+
+class ModelCache:
+    """Thread-safe cache of loaded models; a new active version evicts the old one of its slot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[_Key, Bot] = {}
+        self._loading: dict[_Key, threading.Lock] = {}
+
+    def get(self, ctx: Context, version: VersionView) -> Bot:
+        key: _Key = (ctx.settings.db_url, version.slot, version.version_id, version.artifact_sha256 or "")
+        with self._lock:
+            bot = self._models.get(key)
+            if bot is not None:
+                return bot
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                bot = self._models.get(key)
+            if bot is not None:
+                return bot
+            bot = load_version(ctx, version)
+            with self._lock:
+                for old in [k for k in self._models if k[:2] == key[:2]]:
+                    del self._models[old]
+                self._models[key] = bot
+                self._loading.pop(key, None)
+            return bot
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+            self._loading.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._models)
+
+
+MODEL_CACHE = ModelCache()
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    version: VersionView
+    bot: Bot
+
+
+def active_models(
+    ctx: Context, symbol: str, timeframe: str, bots: Iterable[str] | None = None
+) -> tuple[dict[str, ActiveModel], dict[str, str]]:
+    """Loaded active models by bot, and the bots whose model was refused (with why)."""
+    wanted = set(bots) if bots is not None else None
+    models: dict[str, ActiveModel] = {}
+    errors: dict[str, str] = {}
+    for version in active_versions(ctx.db, symbol, timeframe):
+        if wanted is not None and version.bot not in wanted:
+            continue
+        try:
+            models[version.bot] = ActiveModel(version, MODEL_CACHE.get(ctx, version))
+        except ArtifactError as exc:
+            log.warning("no signal from %s for %s %s: %s", version.bot, symbol, timeframe, exc)
+            errors[version.bot] = str(exc)
+    return models, errors
+
+
+def batch_signals(
+    ctx: Context,
+    symbol: str,
+    timeframe: str,
+    bars: pd.DataFrame,
+    *,
+    positions: np.ndarray | None = None,
+    bots: Iterable[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Each active bot's signals at many bar positions (all bars by default), indexed by bar time.
+
+    Pass the bars with their history: a point's inputs are computed from the bars before it.
+    Columns: recommendation, current_price, target, stop_loss, confidence, bias, predicted_return,
+    version_id.
+    """
+    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
+    models, _ = active_models(ctx, symbol, tf, bots)
+    if not models or bars.empty:
+        return {}
+    positions = np.arange(len(bars)) if positions is None else np.asarray(positions, dtype=np.int64)
+    features = compute_features(bars)
+    out: dict[str, pd.DataFrame] = {}
+    for name, model in models.items():
+        inputs = build_inputs(bars, positions, features=features, feature_names=model.bot.feature_names)
+        frame = signal_frame(model.bot.predict(inputs), inputs)
+        frame["version_id"] = model.version.version_id
+        out[name] = frame
+    return out
+
+
+def latest_signals(
+    ctx: Context, symbol: str, timeframe: str, *, bots: Iterable[str] | None = None
+) -> dict[str, Signal]:
+    """The newest stored bar's signal from every active bot of the pair (bots that fail are skipped)."""
+    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
+    with ctx.db.read() as session:
+        bars = bar_store.load_bars(session, symbol, tf, limit=HISTORY_BARS)
+    if bars.empty:
+        return {}
+    frames = batch_signals(ctx, symbol, tf, bars, positions=np.array([len(bars) - 1]), bots=bots)
+    return {
+        name: signal_from_row(name, frame.index[-1], frame.iloc[-1], int(frame["version_id"].iloc[-1]))
+        for name, frame in frames.items()
+    }

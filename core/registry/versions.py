@@ -1,0 +1,210 @@
+"""Rows of `ai_model_versions`: registering a finished artifact, reading versions, marking them broken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.db.database import Database
+from core.db.models import AIModelVersion
+from core.errors import NotFound
+from core.registry.artifacts import ArtifactInfo
+
+STATUSES = ("ready", "broken", "pruned")
+
+
+def slot_for(symbol: str, timeframe: str, bot: str) -> str:
+    """The value of `active_slot` on the one active row of a (symbol, timeframe, bot)."""
+    return f"{symbol}|{timeframe}|{bot}"
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A detached snapshot of a version row."""
+
+    version_id: int
+    bot: str
+    symbol: str
+    timeframe: str
+    status: str
+    is_active: bool
+    training_type: str
+    created_at: datetime
+    activated_at: datetime | None
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    lineage: dict[str, Any]
+    label_set_id: int | None
+    artifact_path: str | None
+    artifact_sha256: str | None
+    artifact_bytes: int | None
+    broken_reason: str | None
+    training_record_id: int | None
+
+    @classmethod
+    def of(cls, row: AIModelVersion) -> VersionView:
+        return cls(
+            row.id, row.bot, row.symbol, row.timeframe, row.status, row.active_slot is not None,
+            row.training_type, row.created_at, row.activated_at, dict(row.metrics or {}),
+            dict(row.params or {}), dict(row.lineage or {}), row.label_set_id, row.artifact_path,
+            row.artifact_sha256, row.artifact_bytes, row.broken_reason, row.training_record_id,
+        )  # fmt: skip
+
+    @property
+    def slot(self) -> str:
+        return slot_for(self.symbol, self.timeframe, self.bot)
+
+    def as_json(self, *, detail: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "version_id": self.version_id,
+            "bot": self.bot,
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "created_at": self.created_at.isoformat(),
+            "is_active": self.is_active,
+            "status": self.status,
+            "training_type": self.training_type,
+            "label_set_id": self.label_set_id,
+            "activated_at": self.activated_at.isoformat() if self.activated_at else None,
+            "broken_reason": self.broken_reason,
+            "metrics": self.metrics,
+        }
+        if detail:
+            out.update(params=self.params, lineage=self.lineage, artifact_sha256=self.artifact_sha256)
+        return out
+
+
+def artifact_dir(models_dir: Path, version: VersionView) -> Path:
+    return models_dir / (version.artifact_path or "")
+
+
+def register_version(
+    db: Database,
+    *,
+    models_dir: Path,
+    symbol: str,
+    timeframe: str,
+    bot: str,
+    artifact: ArtifactInfo,
+    metrics: dict[str, Any],
+    params: dict[str, Any],
+    lineage: dict[str, Any],
+    label_set_id: int | None,
+    training_type: str,
+    training_record_id: int | None = None,
+) -> VersionView:
+    """Insert a `ready` version for a complete, verified artifact (never active on insert)."""
+    with db.session() as session:
+        row = AIModelVersion(
+            bot=bot,
+            symbol=symbol,
+            timeframe=timeframe,
+            status="ready",
+            is_active=False,
+            training_type=training_type,
+            artifact_path=str(artifact.path.relative_to(models_dir)),
+            artifact_sha256=artifact.sha256,
+            artifact_bytes=artifact.size,
+            metrics=metrics,
+            params=params,
+            lineage=lineage,
+            label_set_id=label_set_id,
+            training_record_id=training_record_id,
+        )
+        session.add(row)
+        session.flush()
+        return VersionView.of(row)
+
+
+def lock_bot_versions(session: Session, symbol: str, timeframe: str, bot: str) -> list[AIModelVersion]:
+    """Every version of one bot, row-locked in id order and freshly read.
+
+    On PostgreSQL this serialises everything that changes a bot's versions (switches, pruning)
+    without deadlocks, since all take the locks in the same order; SQLite's BEGIN IMMEDIATE has
+    already serialised the writers and ignores FOR UPDATE.
+    """
+    query = (
+        select(AIModelVersion)
+        .where(
+            AIModelVersion.symbol == symbol, AIModelVersion.timeframe == timeframe, AIModelVersion.bot == bot
+        )
+        .order_by(AIModelVersion.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
+
+
+def get_version(db: Database, version_id: int) -> VersionView:
+    with db.read() as session:
+        row = session.get(AIModelVersion, version_id)
+        if row is None:
+            raise NotFound(f"model version {version_id} does not exist; `python -m core versions` lists them")
+        return VersionView.of(row)
+
+
+def list_versions(
+    db: Database,
+    *,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    bot: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> list[VersionView]:
+    """Newest first."""
+    query = select(AIModelVersion).order_by(AIModelVersion.id.desc()).limit(limit)
+    for column, value in (
+        (AIModelVersion.symbol, symbol),
+        (AIModelVersion.timeframe, timeframe),
+        (AIModelVersion.bot, bot),
+        (AIModelVersion.status, status),
+    ):
+        if value:
+            query = query.where(column == value)
+    with db.read() as session:
+        return [VersionView.of(row) for row in session.scalars(query)]
+
+
+def active_version(db: Database, symbol: str, timeframe: str, bot: str) -> VersionView | None:
+    with db.read() as session:
+        row = session.scalar(
+            select(AIModelVersion).where(AIModelVersion.active_slot == slot_for(symbol, timeframe, bot))
+        )
+        return VersionView.of(row) if row else None
+
+
+def active_versions(db: Database, symbol: str, timeframe: str) -> list[VersionView]:
+    """The active version of every bot of a pair, by bot name."""
+    query = (
+        select(AIModelVersion)
+        .where(AIModelVersion.symbol == symbol, AIModelVersion.timeframe == timeframe)
+        .where(AIModelVersion.active_slot.is_not(None))
+        .order_by(AIModelVersion.bot)
+    )
+    with db.read() as session:
+        return [VersionView.of(row) for row in session.scalars(query)]
+
+
+def mark_broken(db: Database, version_id: int, reason: str) -> None:
+    """Flag a version whose artifact cannot be trusted; it stays listed with the reason."""
+    with db.session() as session:
+        session.execute(
+            update(AIModelVersion)
+            .where(AIModelVersion.id == version_id, AIModelVersion.status != "pruned")
+            .values(status="broken", broken_reason=reason[:2000])
+        )
+
+
+def set_metric(db: Database, version_id: int, key: str, value: Any) -> None:
+    """Add or replace one entry of a version's metrics (e.g. the promotion gate's decision)."""
+    with db.session() as session:
+        row = session.get(AIModelVersion, version_id)
+        if row is None:
+            raise NotFound(f"model version {version_id} does not exist")
+        row.metrics = {**(row.metrics or {}), key: value}

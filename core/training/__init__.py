@@ -1,0 +1,1 @@
+"""Training runs: label set (or label-like frame) in, evaluated and registered bot versions out."""
