@@ -1,33 +1,49 @@
-"""Streamlit entry point: `streamlit run dashboard/app.py`."""
+"""Streamlit entry point: `streamlit run dashboard/app.py`.
+
+Builds the shared runtime once per process, draws the pair pickers every page shares, and hands
+over to the page the navigation selected. Pages live in `pages/`, one thin file each.
+"""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from pathlib import Path
+
 import streamlit as st
 
-from core.context import Context
-from core.data import service, store
+from dashboard.components.progress import show_pending_toast
+from dashboard.runtime import runtime
+from dashboard.state import pair_picker
 
+PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-@st.cache_resource
-def _context() -> Context:
-    ctx = Context.create()
-    service.bootstrap_demo(ctx)
-    return ctx
+st.set_page_config(page_title="CandleLab", page_icon=":material/candlestick_chart:", layout="wide")
 
-
-st.set_page_config(page_title="CandleLab", layout="wide")
-ctx = _context()
-with ctx.db.read() as session:
-    series = store.list_series(session)
-labels = [f"{s.symbol} {s.timeframe}" for s in series]
-choice = st.sidebar.selectbox("Series", labels)
-symbol, timeframe = choice.split(" ")
-with ctx.db.read() as session:
-    bars = store.load_bars(session, symbol, timeframe, limit=2000)
-st.title(f"{symbol} · {timeframe}")
-fig = go.Figure(
-    go.Candlestick(x=bars.index, open=bars["open"], high=bars["high"], low=bars["low"], close=bars["close"])
+navigation = st.navigation(
+    {
+        "Markets": [
+            st.Page(
+                PAGES / "chart.py",
+                title="Chart",
+                icon=":material/candlestick_chart:",
+                default=True,
+            ),
+        ],
+        "Research": [
+            st.Page(PAGES / "labels.py", title="Labels", icon=":material/label:"),
+            st.Page(PAGES / "models.py", title="Models", icon=":material/model_training:"),
+            st.Page(PAGES / "samples.py", title="Samples", icon=":material/receipt_long:"),
+        ],
+        "Operations": [
+            st.Page(PAGES / "training.py", title="Training", icon=":material/bolt:"),
+        ],
+    }
 )
-fig.update_layout(height=600, xaxis_rangeslider_visible=False, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-st.plotly_chart(fig, width="stretch")
+
+rt = runtime()
+st.session_state["selection"] = pair_picker(rt)
+with st.sidebar:
+    summary = rt.settings.public_summary()
+    analyst = f"LLM analyst: {summary['llm_model']}" if summary["llm_configured"] else "Rule-based analyst"
+    st.caption(f"{analyst} · data: {summary['market_data_provider']} · times in UTC")
+show_pending_toast()
+navigation.run()

@@ -1,0 +1,80 @@
+"""Training jobs, LLM spend and the scheduler's plan, as the chart's progress widget and the
+Training page show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.context import Context
+from core.jobs import store
+from core.jobs.store import JobView
+from core.labeling.llm import ledger
+from core.scheduling.tasks import plan
+
+ACTIVE = store.ACTIVE_STATUSES
+
+
+def pair_job(ctx: Context, symbol: str, timeframe: str) -> JobView | None:
+    """The pair's queued or running job, else its most recent one (None when it never had one)."""
+    jobs = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, limit=1)
+    return jobs[0] if jobs else None
+
+
+def get_job(ctx: Context, job_id: int) -> JobView:
+    return store.get_job(ctx.db, job_id)
+
+
+def recent_jobs(ctx: Context, limit: int = 50, status: str | None = None) -> list[JobView]:
+    return store.list_jobs(ctx.db, status=status, limit=limit)
+
+
+def is_active(job: JobView | None) -> bool:
+    return job is not None and job.status in ACTIVE
+
+
+def new_versions(job: JobView) -> list[dict[str, Any]]:
+    """The versions a finished training job registered (its CONTRACTS `train` result)."""
+    versions = (job.result or {}).get("versions") or []
+    return [v for v in versions if isinstance(v, dict)]
+
+
+def outcome_line(job: JobView) -> str:
+    """One sentence for a toast or a table: what the job ended with."""
+    pair = f"{job.symbol} {job.timeframe}"
+    if job.status == "succeeded":
+        versions = new_versions(job)
+        if not versions:
+            return f"Training of {pair} finished (job {job.job_id})."
+        names = ", ".join(f"{v.get('bot')} v{v.get('version_id')}" for v in versions)
+        return f"Training of {pair} finished: {names}."
+    if job.status in ACTIVE:
+        return f"Training of {pair} is {job.status}: {job.stage}."
+    why = f": {job.error}" if job.error else ""
+    return f"Training of {pair} {job.status.replace('_', ' ')}{why}"
+
+
+@dataclass(frozen=True)
+class Spend:
+    spent_usd: float
+    budget_usd: float
+
+    @property
+    def remaining_usd(self) -> float:
+        return max(0.0, self.budget_usd - self.spent_usd)
+
+    @property
+    def share(self) -> float:
+        return 0.0 if self.budget_usd <= 0 else min(1.0, self.spent_usd / self.budget_usd)
+
+
+def spend_today(ctx: Context, now: datetime | None = None) -> Spend:
+    with ctx.db.read() as session:
+        spent = ledger.spent_today(session, now)
+    return Spend(spent, ctx.settings.llm_daily_budget_usd)
+
+
+def schedule(ctx: Context, scheduler_running: bool) -> list[dict[str, Any]]:
+    """Each scheduled task with its next run; `running` says whether this process fires them."""
+    return [{**row, "running_here": scheduler_running and row["enabled"]} for row in plan(ctx.settings)]

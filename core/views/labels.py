@@ -1,0 +1,243 @@
+"""Label sets for the Labels page: the sets of a pair, their labels, one label in full, quality,
+agreement between labelers and cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+
+from core.context import Context
+from core.data import store as bar_store
+from core.db.models import Label, LabelSet, LLMCall
+from core.labeling import store
+from core.labeling.comparison import compare_with_offline
+from core.labeling.cost import estimate_cost
+from core.labeling.schema import default_horizon
+
+TABLE_COLUMNS = [
+    "id",
+    "ts",
+    "status",
+    "recommendation",
+    "confidence",
+    "current_price",
+    "target",
+    "stop_loss",
+    "outcome",
+    "outcome_return",
+    "outcome_bars",
+    "horizon_bars",
+    "reject_reason",
+]
+
+
+@dataclass(frozen=True)
+class LabelSetRow:
+    id: int
+    labeler: str
+    provider: str | None
+    model: str | None
+    status: str
+    sampling: str
+    lookback_days: int | None
+    requested: int
+    labeled: int
+    rejected: int
+    api_calls: int
+    cache_hits: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    wall_s: float
+    created_at: datetime
+    message: str | None
+    quality: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return f"#{self.id} · {self.labeler} · {self.labeled} labels · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def of(cls, s: LabelSet, labeled_now: int | None = None) -> LabelSetRow:
+        return cls(
+            s.id,
+            s.labeler,
+            s.provider,
+            s.model,
+            s.status,
+            s.sampling,
+            s.lookback_days,
+            s.requested,
+            labeled_now if labeled_now is not None else s.labeled,
+            s.rejected,
+            s.api_calls,
+            s.cache_hits,
+            s.tokens_in,
+            s.tokens_out,
+            s.cost_usd,
+            s.wall_s,
+            s.created_at,
+            s.message,
+            dict(s.quality or {}),
+        )
+
+
+def label_sets(ctx: Context, symbol: str, timeframe: str) -> list[LabelSetRow]:
+    """Newest first; a running set shows how many labels it has written so far."""
+    with ctx.db.read() as session:
+        sets = store.list_label_sets(session, symbol, timeframe)
+        running = [s.id for s in sets if s.status == "running"]
+        written: dict[int, int] = {}
+        if running:
+            written = dict(
+                session.execute(
+                    select(Label.label_set_id, func.count())
+                    .where(Label.label_set_id.in_(running), Label.status == "accepted")
+                    .group_by(Label.label_set_id)
+                ).all()
+            )
+        return [LabelSetRow.of(s, written.get(s.id) if s.status == "running" else None) for s in sets]
+
+
+def labels_table(ctx: Context, label_set_id: int) -> pd.DataFrame:
+    """Every label of the set, rejected ones included (with why), oldest first."""
+    with ctx.db.read() as session:
+        frame = store.load_labels(session, label_set_id, accepted_only=False)
+    frame = frame.reset_index()
+    return frame[[c for c in TABLE_COLUMNS if c in frame.columns]]
+
+
+@dataclass(frozen=True)
+class LabelDetail:
+    id: int
+    ts: datetime
+    status: str
+    reject_reason: str | None
+    recommendation: str | None
+    bias: str | None
+    confidence: float | None
+    current_price: float
+    target: float | None
+    stop_loss: float | None
+    horizon_bars: int
+    reasoning: str | None
+    raw_reply: str | None
+    context: dict[str, Any] | None
+    outcome: str | None
+    outcome_return: float | None
+    outcome_bars: int | None
+    call: dict[str, Any] | None  # the ledger row of the LLM request, when there was one
+    path: pd.DataFrame  # bars from a little before the label to past its horizon
+
+
+def label_detail(ctx: Context, label_id: int, bars_before: int = 10) -> LabelDetail | None:
+    with ctx.db.read() as session:
+        label = session.get(Label, label_id)
+        if label is None:
+            return None
+        label_set = store.get_label_set(session, label.label_set_id)
+        horizon = label.horizon_bars or default_horizon(label_set.timeframe)
+        call = session.get(LLMCall, label.llm_call_id) if label.llm_call_id else None
+        before = bar_store.load_bars(
+            session, label_set.symbol, label_set.timeframe, end=label.ts, limit=bars_before + 1
+        )
+        after = bar_store.load_bars(
+            session, label_set.symbol, label_set.timeframe, start=label.ts, limit=None
+        )
+        after = after.iloc[: horizon + 6]
+        call_info = None
+        if call is not None:
+            call_info = {
+                "provider": call.provider,
+                "model": call.model,
+                "status": call.status,
+                "attempts": call.attempts,
+                "latency_ms": call.latency_ms,
+                "tokens_in": call.tokens_in,
+                "tokens_out": call.tokens_out,
+                "cost_usd": call.cost_usd,
+                "error": call.error,
+            }
+        path = pd.concat([before, after])
+        return LabelDetail(
+            label.id,
+            label.ts,
+            label.status,
+            label.reject_reason,
+            label.recommendation,
+            label.bias,
+            label.confidence,
+            label.current_price,
+            label.target,
+            label.stop_loss,
+            int(horizon),
+            label.reasoning,
+            label.raw_reply,
+            label.context,
+            label.outcome,
+            label.outcome_return,
+            label.outcome_bars,
+            call_info,
+            path[~path.index.duplicated()],
+        )
+
+
+def quality(ctx: Context, label_set_id: int) -> dict[str, Any]:
+    """The stored quality summary of the set (scored when the run finished, or on rescoring)."""
+    with ctx.db.read() as session:
+        return dict(store.get_label_set(session, label_set_id).quality or {})
+
+
+def calibration_frame(q: dict[str, Any]) -> pd.DataFrame:
+    rows = q.get("calibration") or []
+    return pd.DataFrame(
+        rows, columns=["bucket", "count", "mean_confidence", "target_first_rate", "directional_hit_rate"]
+    )
+
+
+def agreement(ctx: Context, label_set_id: int) -> pd.DataFrame:
+    """How often this set's calls match the rule and hindsight labelers on exactly its points."""
+    result = compare_with_offline(ctx, label_set_id)
+    rows = []
+    for name, stats in (result.get("against") or {}).items():
+        rows.append(
+            {
+                "against": name,
+                "shared_points": stats.get("shared"),
+                "agreement": stats.get("agreement"),
+                "direction_agreement": stats.get("direction_agreement"),
+                "directional_shared": stats.get("directional_shared"),
+                "kappa": stats.get("kappa"),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "against",
+            "shared_points",
+            "agreement",
+            "direction_agreement",
+            "directional_shared",
+            "kappa",
+        ],
+    )
+
+
+def cost_estimate(ctx: Context, samples: int, labeler: str | None) -> dict[str, Any]:
+    return estimate_cost(ctx, samples, labeler)
+
+
+def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Target-before-stop rate per confidence bucket with its 95 % interval (empty buckets left out)."""
+    from core.evaluation.stats import wilson
+
+    out: dict[str, dict[str, Any]] = {}
+    for row in q.get("calibration") or []:
+        n, rate = int(row.get("count") or 0), row.get("target_first_rate")
+        if n and rate is not None:
+            out[str(row["bucket"])] = {"count": n, "hit_rate": rate, "ci": wilson(round(rate * n), n)}
+    return out

@@ -1,0 +1,158 @@
+"""Chart data: the series an analyst can open, where its bars came from, and a bounded window.
+
+A browser stays responsive with a few thousand candles, not tens of thousands, so the chart asks
+for the newest N bars, or for the whole history aggregated into at most `MAX_CANDLES` candles
+(every k bars merged into one: open first, high max, low min, close last, volume summed).
+Indicators come from `compute_features`, computed with a warm-up before the window so the first
+visible value is already settled.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from core.context import Context
+from core.data import store
+from core.data.store import SeriesSummary
+from core.features.indicators import WARMUP_BARS, compute_features
+
+MAX_CANDLES = 5_000
+WINDOW_CHOICES: tuple[int | None, ...] = (250, 500, 1_000, 2_000, 5_000, None)  # None: all, aggregated
+INDICATORS = ("SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD")
+
+
+@dataclass(frozen=True)
+class DataBadge:
+    """How trustworthy the bars on screen are, in one word and one sentence."""
+
+    label: str
+    tone: str  # a Streamlit badge colour: green, blue, violet, orange, red, gray
+    detail: str
+
+
+def list_pairs(ctx: Context) -> list[SeriesSummary]:
+    with ctx.db.read() as session:
+        return store.list_series(session)
+
+
+def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
+    with ctx.db.read() as session:
+        return store.summarize(session, symbol, timeframe)
+
+
+def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
+    """Synthetic beats everything (it must never pass for real data); then stale; then the source."""
+    fetched = (
+        s.last_fetched_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if s.last_fetched_at else "never"
+    )
+    if s.rows == 0:
+        return DataBadge("No data", "red", "No bars stored for this pair yet.")
+    if s.is_synthetic:
+        return DataBadge(
+            "Synthetic",
+            "violet",
+            "Deterministic synthetic demo series: not real prices. Generated " + fetched,
+        )
+    if s.stale:
+        why = f": {s.last_error}" if s.last_error else ""
+        return DataBadge("Stale", "orange", f"The last refresh failed{why}. Showing stored bars.")
+    source = (s.source or "").lower()
+    if source in {"yfinance", "yahoo"}:
+        return DataBadge("Live", "green", f"Yahoo Finance, last fetched {fetched}.")
+    if source == "csv":
+        return DataBadge("Imported CSV", "blue", "Bars imported from a CSV file.")
+    return DataBadge("Offline demo", "gray", "Bundled offline data (no live provider configured).")
+
+
+@dataclass(frozen=True)
+class ChartWindow:
+    bars: pd.DataFrame  # OHLCV, aware UTC index
+    indicators: pd.DataFrame  # plot-ready columns, same index
+    total_rows: int
+    bars_per_candle: int  # 1 unless the history was aggregated
+
+    @property
+    def aggregated(self) -> bool:
+        return self.bars_per_candle > 1
+
+
+def aggregate(bars: pd.DataFrame, every: int) -> pd.DataFrame:
+    """Merge each run of `every` bars (aligned to the newest bar) into one candle."""
+    if every <= 1 or bars.empty:
+        return bars
+    n = len(bars)
+    groups = (np.arange(n) + (-n % every)) // every  # the newest group is always complete
+    grouped = bars.groupby(groups)
+    out = pd.DataFrame(
+        {
+            "open": grouped["open"].first().to_numpy(),
+            "high": grouped["high"].max().to_numpy(),
+            "low": grouped["low"].min().to_numpy(),
+            "close": grouped["close"].last().to_numpy(),
+            "volume": grouped["volume"].sum().to_numpy(),
+        },
+        index=pd.DatetimeIndex(bars.index[grouped.indices[g][0]] for g in sorted(grouped.indices)),
+    )
+    out.index.name = "ts"
+    return out
+
+
+def plot_indicators(bars: pd.DataFrame) -> pd.DataFrame:
+    """Indicators in the units a chart shows: prices for averages and bands, 0-100 RSI, MACD in %."""
+    if bars.empty:
+        return pd.DataFrame(index=bars.index)
+    f = compute_features(bars)
+    sma20 = f["sma_20"]
+    half_band = f["bb_width"] * sma20 / 4.0 * 2.0  # bb_width = 4·std/sma, bands are ±2·std
+    return pd.DataFrame(
+        {
+            "sma_20": sma20,
+            "sma_50": bars["close"] / (1.0 + f["sma_dist_50"]),
+            "bb_upper": sma20 + half_band,
+            "bb_lower": sma20 - half_band,
+            "rsi_14": f["rsi_14"] * 100.0,
+            "macd_pct": f["macd"] * 100.0,
+            "macd_signal_pct": f["macd_signal"] * 100.0,
+            "macd_hist_pct": f["macd_hist"] * 100.0,
+        },
+        index=bars.index,
+    )
+
+
+def chart_window(ctx: Context, symbol: str, timeframe: str, candles: int | None) -> ChartWindow:
+    """The newest `candles` bars (None: the whole history, aggregated to at most MAX_CANDLES)."""
+    with ctx.db.read() as session:
+        total = store.summarize(session, symbol, timeframe).rows
+        if candles is None:
+            every = max(1, math.ceil(total / MAX_CANDLES))
+            raw = store.load_bars(session, symbol, timeframe)
+        else:
+            every = 1
+            raw = store.load_bars(session, symbol, timeframe, limit=min(candles, MAX_CANDLES) + WARMUP_BARS)
+    bars = aggregate(raw, every)
+    indicators = plot_indicators(bars)
+    keep = len(bars) if candles is None else min(candles, MAX_CANDLES)
+    bars, indicators = bars.iloc[-keep:], indicators.iloc[-keep:]
+    return ChartWindow(bars, indicators, total, every)
+
+
+def range_window(
+    ctx: Context, symbol: str, timeframe: str, start: datetime, end: datetime, pad: int = 30
+) -> ChartWindow:
+    """The bars from `pad` bars before `start` to `pad` after `end` (aggregated past MAX_CANDLES)."""
+    with ctx.db.read() as session:
+        before = store.load_bars(session, symbol, timeframe, end=start, limit=pad + WARMUP_BARS)
+        inside = store.load_bars(session, symbol, timeframe, start=start, end=end)
+        after = store.load_bars(session, symbol, timeframe, start=end, limit=None).iloc[: pad + 1]
+    raw = pd.concat([before, inside, after])
+    raw = raw[~raw.index.duplicated()].sort_index()
+    every = max(1, math.ceil(len(raw) / MAX_CANDLES))
+    bars = aggregate(raw, every)
+    indicators = plot_indicators(bars)
+    first = max(0, len(before) // every - pad // every)
+    return ChartWindow(bars.iloc[first:], indicators.iloc[first:], len(raw), every)

@@ -1,0 +1,59 @@
+"""Recorded training samples (paper and live trades) for the Samples page: filtered pages, the P&L
+distribution of the whole filter, one sample in full, and a CSV of everything that matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from core.context import Context
+from core.db.models import AITrainingSample
+from core.learning.queries import SAMPLE_FIELDS, SampleFilter, get_sample, list_samples
+
+EXPORT_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    symbols: list[str]
+    bots: list[str]
+    version_ids: list[int]
+
+
+def filter_options(ctx: Context) -> FilterOptions:
+    s = AITrainingSample
+    with ctx.db.read() as session:
+        symbols = sorted(session.scalars(select(s.symbol).distinct()))
+        bots = sorted(session.scalars(select(s.bot).distinct()))
+        versions = sorted(v for v in session.scalars(select(s.version_id).distinct()) if v is not None)
+    return FilterOptions(symbols, bots, versions)
+
+
+def page(ctx: Context, filters: SampleFilter, *, page_size: int, page_no: int) -> tuple[int, pd.DataFrame]:
+    """(total matches, the rows of page `page_no` counted from 1), newest first."""
+    with ctx.db.read() as session:
+        result = list_samples(session, filters, limit=page_size, offset=max(0, page_no - 1) * page_size)
+    return result.total, pd.DataFrame(result.samples, columns=list(SAMPLE_FIELDS))
+
+
+def pnl_values(ctx: Context, filters: SampleFilter) -> pd.DataFrame:
+    """pnl_pct and correctness of every closed sample matching the filter (for the distribution)."""
+    s = AITrainingSample
+    query = filters.apply(select(s.pnl_pct, s.prediction_correct, s.bot)).where(s.status == "closed")
+    with ctx.db.read() as session:
+        rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=["pnl_pct", "prediction_correct", "bot"])
+
+
+def detail(ctx: Context, sample_id: int) -> dict[str, Any] | None:
+    with ctx.db.read() as session:
+        return get_sample(session, sample_id)
+
+
+def export_csv(ctx: Context, filters: SampleFilter) -> bytes:
+    with ctx.db.read() as session:
+        result = list_samples(session, filters, limit=EXPORT_LIMIT, with_features=False)
+    return pd.DataFrame(result.samples, columns=list(SAMPLE_FIELDS)).to_csv(index=False).encode()

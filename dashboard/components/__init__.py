@@ -1,0 +1,1 @@
+"""Reusable page pieces: badges, empty states, the training progress widget, signal cards."""

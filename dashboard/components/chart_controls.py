@@ -1,0 +1,111 @@
+"""The chart's header (title, data badge, model age, Retrain now) and its display controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.data.store import SeriesSummary
+from core.jobs.staleness import staleness
+from core.jobs.triggers import trigger
+from core.views.market import INDICATORS, WINDOW_CHOICES, data_badge
+from dashboard import formatting as fmt
+from dashboard.components.progress import watch
+from dashboard.runtime import Runtime
+from dashboard.state import Selection
+
+OVERLAYS = ("Signals", "Paper trades", "Labels")
+
+
+@dataclass(frozen=True)
+class ChartOptions:
+    candles: int | None
+    indicators: list[str]
+    overlays: list[str]
+
+
+def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    with left:
+        st.title(sel.label, anchor=False)
+        badge = data_badge(summary)
+        state = staleness(rt.ctx, sel.symbol, sel.timeframe)
+        row = st.container(horizontal=True, gap="small")
+        row.badge(badge.label, color=badge.tone, help=badge.detail)  # type: ignore[arg-type]
+        if state.newest_active_at is None:
+            row.badge(
+                "No active model",
+                color="orange",
+                help="Quick training starts when a pair without a model is opened.",
+            )
+        else:
+            tone = "orange" if state.stale else "green"
+            row.badge(f"Models {fmt.ago(state.newest_active_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
+        row.caption(f"{fmt.count(summary.rows)} bars · last {fmt.when(summary.last)} UTC")
+    with right:
+        if st.button(
+            "Retrain now",
+            icon=":material/refresh:",
+            type="primary",
+            width="stretch",
+            help="Quick training on fresh bars, whatever the models' age",
+        ):
+            result = trigger(rt.runner, sel.symbol, sel.timeframe, requested_by="dashboard", force=True)
+            if result.job_id is not None:
+                watch(sel, result.job_id)
+            st.toast(f"Quick training started (job {result.job_id})" if result.started else result.reason)
+
+
+def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
+    """The chart-view path: opening a stale pair starts quick training, once per view of a session."""
+    viewed: set[tuple[str, str]] = st.session_state.setdefault("viewed_pairs", set())
+    pair = (sel.symbol, sel.timeframe)
+    if pair in viewed or summary.rows == 0:
+        return
+    viewed.add(pair)
+    result = trigger(rt.runner, sel.symbol, sel.timeframe, requested_by="chart")
+    if result.started and result.job_id is not None:
+        watch(sel, result.job_id)
+        st.toast(
+            f"Models are stale ({result.reason.removeprefix('stale: ')}): "
+            "quick training started in the background"
+        )
+
+
+def controls(total_rows: int) -> ChartOptions:
+    cols = st.columns([3, 3, 2], vertical_alignment="bottom")
+    # 0 stands for "all" (a segmented control cannot offer None as an option).
+    choices = [c for c in WINDOW_CHOICES if c is not None and c < total_rows] + [0]
+    default = 1_000 if 1_000 in choices else choices[-1]
+    if "chart_candles" not in st.session_state:  # a link may ask for a window: ?candles=5000 (0: all)
+        wanted = st.query_params.get("candles", "")
+        if wanted.isdigit() and int(wanted) in choices:
+            default = int(wanted)
+    candles = cols[0].segmented_control(
+        "Candles",
+        choices,
+        default=default,
+        key="chart_candles",
+        persist_state="session",
+        required=True,
+        format_func=lambda c: "All" if c == 0 else f"{c:,}",
+        help="The newest N candles; All aggregates the whole history to at most 5,000 candles",
+    )
+    indicators = cols[1].pills(
+        "Indicators",
+        list(INDICATORS),
+        selection_mode="multi",
+        default=["SMA 20", "SMA 50"],
+        key="chart_indicators",
+        persist_state="session",
+    )
+    overlays = cols[2].pills(
+        "Overlays",
+        list(OVERLAYS),
+        selection_mode="multi",
+        default=["Signals", "Paper trades"],
+        key="chart_overlays",
+        persist_state="session",
+    )
+    return ChartOptions(candles or None, list(indicators or []), list(overlays or []))

@@ -1,0 +1,246 @@
+"""Labels page pieces: the new-label-set form, quality at a glance, the label table and one label
+in full (context sent, raw reply, reasoning, validation, what the price did next)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import CandleLabError
+from core.labeling.sampling import SAMPLINGS
+from core.timeframes import parse_timeframe
+from core.views import labels as views
+from core.views.labels import LabelSetRow
+from dashboard import charts
+from dashboard import formatting as fmt
+from dashboard.runtime import Runtime
+from dashboard.state import Selection
+
+OUTCOME_TEXT = {
+    "target_first": "target first",
+    "stop_first": "stop first",
+    "neither": "neither",
+    "pending": "pending",
+}
+
+
+def new_label_set(rt: Runtime, sel: Selection) -> None:
+    configured = rt.settings.llm_configured
+    with st.popover("New label set", icon=":material/add:"), st.form("new_label_set", border=False):
+        labelers = ["rules", "hindsight", *(["llm"] if configured else [])]
+        labeler = st.selectbox(
+            "Labeler", labelers, help=None if configured else "The LLM analyst is not configured"
+        )
+        samples = st.number_input("Sample points", 10, 5000, 50, step=10)
+        lookback = st.number_input(
+            "Lookback days", 1, 3650, 14 if parse_timeframe(sel.timeframe).intraday else 365
+        )
+        sampling = st.selectbox("Sampling", list(SAMPLINGS), index=list(SAMPLINGS).index("mixed"))
+        try:
+            est = views.cost_estimate(rt.ctx, int(samples), labeler)
+            st.caption(
+                f"Estimated cost {fmt.usd(est['usd'])} ({est['calls']:,} LLM calls); "
+                f"{fmt.usd(est['budget_remaining_usd'])} of today's budget left."
+            )
+        except CandleLabError as exc:
+            st.caption(str(exc))
+        if st.form_submit_button("Start labeling", type="primary"):
+            rt.submit_labeling(
+                sel.symbol,
+                sel.timeframe,
+                labeler=labeler,
+                samples=int(samples),
+                lookback_days=float(lookback),
+                sampling=sampling,
+            )
+            st.session_state["labeling_started"] = True
+            st.toast(f"Labeling {samples} points of {sel.label} with the {labeler} labeler…")
+
+
+def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
+    """A small polling fragment while label sets of the pair are being written."""
+    busy = rt.labeling_busy() or any(s.status == "running" for s in sets)
+    if not busy:
+        return
+
+    @st.fragment(run_every=1.5)
+    def _poll() -> None:
+        now = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
+        running = [s for s in now if s.status == "running"]
+        if not running and not rt.labeling_busy():
+            st.rerun()
+        for s in running:
+            share = s.labeled / s.requested if s.requested else 0.0
+            st.progress(
+                min(1.0, share), text=f"Label set #{s.id} ({s.labeler}): {s.labeled}/{s.requested} labels"
+            )
+        if not running:
+            st.caption("Preparing the labeling run…")
+
+    _poll()
+
+
+def quality(rt: Runtime, s: LabelSetRow) -> None:
+    q = s.quality
+    n_dir = q.get("directional_scored") or 0
+    hold = q.get("hold") or {}
+    cols = st.columns(5)
+    cols[0].metric(
+        "Target before stop",
+        fmt.pct(q.get("target_first_rate")),
+        border=True,
+        help=f"BUY/SELL labels whose target was hit before the stop: "
+        f"{fmt.proportion(q.get('target_first_rate'), n_dir)}",
+    )
+    cols[0].caption(f"on {fmt.count(n_dir)} scored BUY/SELL labels")
+    cols[1].metric(
+        "Direction right",
+        fmt.pct(q.get("directional_hit_rate")),
+        border=True,
+        help="Share of BUY/SELL labels whose horizon return went their way",
+    )
+    cols[1].caption(f"{fmt.count(q.get('pending'))} pending · {fmt.count(q.get('unscorable'))} unscorable")
+    cols[2].metric("HOLD stayed in range", fmt.pct(hold.get("in_range_rate")), border=True)
+    cols[2].caption(f"on {fmt.count(hold.get('count'))} HOLD labels")
+    cols[3].metric("Accepted", f"{s.labeled:,} / {s.requested:,}", border=True)
+    cols[3].caption(f"{s.rejected:,} rejected by validation")
+    cols[4].metric("Cost", fmt.usd(s.cost_usd), border=True)
+    cols[4].caption(f"{s.api_calls:,} calls · {s.cache_hits:,} cached · {fmt.duration(s.wall_s)}")
+
+
+def calibration_and_agreement(rt: Runtime, s: LabelSetRow, agreement: pd.DataFrame) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Calibration** · target-before-stop rate by stated confidence")
+        buckets = views.calibration_buckets(s.quality)
+        if buckets:
+            st.plotly_chart(
+                charts.calibration_chart({f"set #{s.id}": buckets}, height=280), key="label_calibration"
+            )
+        else:
+            st.caption("No scored BUY/SELL labels yet: outcomes appear once each label's horizon has passed.")
+    with right:
+        st.markdown("**Agreement** with other labelers on exactly these points")
+        if agreement.empty:
+            st.caption("Nothing to compare: this set is the only labeler of its kind here.")
+        else:
+            show = pd.DataFrame(
+                {
+                    "Against": agreement["against"],
+                    "Same call": [
+                        fmt.proportion(a, n)
+                        for a, n in zip(agreement["agreement"], agreement["shared_points"], strict=True)
+                    ],
+                    "Same direction (BUY/SELL)": [
+                        fmt.proportion(a, n)
+                        for a, n in zip(
+                            agreement["direction_agreement"], agreement["directional_shared"], strict=True
+                        )
+                    ],
+                    "Cohen's κ": agreement["kappa"].map(lambda v: fmt.num(v, 2)),
+                }
+            )
+            st.dataframe(show, hide_index=True, width="stretch", key="label_agreement")
+            st.caption("κ discounts agreement expected by chance: 0 = chance, 1 = perfect.")
+
+
+def label_table(table: pd.DataFrame) -> int | None:
+    """Filters and the table; returns the id of the selected label."""
+    c = st.columns([3, 2, 3, 2])
+    recs = c[0].pills(
+        "Call",
+        ["BUY", "SELL", "HOLD"],
+        selection_mode="multi",
+        default=["BUY", "SELL", "HOLD"],
+        key="label_recs",
+    )
+    min_conf = c[1].slider("Min. confidence", 0.0, 1.0, 0.0, 0.05, key="label_conf")
+    outcomes = c[2].multiselect(
+        "Outcome", list(OUTCOME_TEXT), format_func=OUTCOME_TEXT.get, key="label_outcomes"
+    )
+    show_rejected = c[3].toggle("Show rejected", key="label_rejected")
+    view = table[table["status"] == "accepted"] if not show_rejected else table
+    view = view[view["recommendation"].isin(recs or []) | view["recommendation"].isna()]
+    view = view[view["confidence"].fillna(0) >= min_conf]
+    if outcomes:
+        view = view[view["outcome"].isin(outcomes)]
+    st.caption(f"{len(view):,} of {len(table):,} labels")
+    show = pd.DataFrame(
+        {
+            "Time (UTC)": view["ts"].map(fmt.when),
+            "Call": view["recommendation"].fillna("—"),
+            "Confidence": view["confidence"].map(fmt.pct),
+            "Entry": view["current_price"].map(fmt.price),
+            "Target": view["target"].map(fmt.price),
+            "Stop": view["stop_loss"].map(fmt.price),
+            "Outcome": view["outcome"].map(lambda o: OUTCOME_TEXT.get(o, "—")),
+            "Return": view["outcome_return"].map(lambda v: fmt.signed_pct(v, 2)),
+            "Status": [
+                st_ if st_ == "accepted" else f"rejected: {why}"
+                for st_, why in zip(view["status"], view["reject_reason"], strict=True)
+            ],
+        }
+    )
+    event = st.dataframe(
+        show, hide_index=True, on_select="rerun", selection_mode="single-row", key="labels_table", height=320
+    )
+    rows = event.selection.rows if event is not None else []
+    return int(view["id"].iloc[rows[0]]) if rows else None
+
+
+def label_detail(rt: Runtime, sel: Selection, label_id: int) -> None:
+    d = views.label_detail(rt.ctx, label_id)
+    if d is None:
+        st.caption("That label no longer exists.")
+        return
+    color = fmt.REC_BADGE.get(d.recommendation or "", "gray")
+    st.markdown(f"#### Label #{d.id} · {fmt.when(d.ts)} UTC  :{color}-badge[{d.recommendation or '—'}]")
+    if d.status == "accepted":
+        st.success(
+            f"Valid: {d.recommendation} with confidence {fmt.pct(d.confidence)}, bias {d.bias}, "
+            f"horizon {d.horizon_bars} bars.",
+            icon=":material/verified:",
+        )
+    else:
+        st.error(f"Rejected: {d.reject_reason}", icon=":material/block:")
+    left, right = st.columns([3, 2])
+    with left:
+        levels = {"entry": d.current_price, "target": d.target, "stop": d.stop_loss}
+        fig = charts.label_path(d.path, pd.Timestamp(d.ts), levels, parse_timeframe(sel.timeframe).intraday)
+        st.plotly_chart(fig, key="label_path")
+        outcome = OUTCOME_TEXT.get(d.outcome or "", "not scored")
+        st.caption(
+            f"What the price did next: **{outcome}**"
+            + (
+                f" after {d.outcome_bars} bars, return {fmt.signed_pct(d.outcome_return, 2)} "
+                "in the call's direction"
+                if d.outcome in ("target_first", "stop_first", "neither")
+                else ""
+            )
+        )
+    with right:
+        st.markdown("**Reasoning**")
+        st.write(d.reasoning or "—")
+        if d.call:
+            st.caption(
+                f"{d.call['provider']} {d.call['model']} · {d.call['status']} · "
+                f"{d.call['attempts']} attempt(s) · "
+                f"{d.call['latency_ms']:.0f} ms · {d.call['tokens_in']}+{d.call['tokens_out']} tokens · "
+                f"{fmt.usd(d.call['cost_usd'])}"
+            )
+    tabs = st.tabs(["Context sent", "Raw reply"])
+    with tabs[0]:
+        st.json(d.context or {}, expanded=1)
+    with tabs[1]:
+        st.code(_pretty(d.raw_reply), language="json")
+
+
+def _pretty(raw: str | None) -> str:
+    if not raw:
+        return "(no reply stored: offline labelers write their label directly)"
+    try:
+        return json.dumps(json.loads(raw), indent=2)
+    except ValueError:
+        return raw

@@ -1,0 +1,90 @@
+"""The training progress widget: a fragment that polls the job row and redraws only itself.
+
+While a job of the pair runs, the fragment reruns every `POLL_ACTIVE_S` seconds and sends just a
+progress bar; the chart around it is not re-sent. When the watched job ends it leaves a toast for
+the next run and reruns the app once, so the overlay picks up the new model. When idle it checks
+every `POLL_IDLE_S` seconds for jobs started elsewhere (the scheduler, another analyst).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.jobs.store import JobView
+from core.views import jobs
+from dashboard import formatting as fmt
+from dashboard.runtime import Runtime
+from dashboard.state import Selection
+
+POLL_ACTIVE_S = 1.0
+POLL_IDLE_S = 20.0
+TOAST_KEY = "pending_toast"
+
+
+def watch_key(sel: Selection) -> str:
+    return f"watch::{sel.symbol}|{sel.timeframe}"
+
+
+def watch(sel: Selection, job_id: int) -> None:
+    st.session_state[watch_key(sel)] = job_id
+
+
+def show_pending_toast() -> None:
+    """Toasts queued by a fragment just before it reran the app."""
+    pending = st.session_state.pop(TOAST_KEY, None)
+    if pending:
+        text, icon = pending
+        st.toast(text, icon=icon, duration="long")
+
+
+def _render_active(rt: Runtime, job: JobView) -> None:
+    label = f"{job.kind.capitalize()} training · {job.stage}"
+    cols = st.columns([5, 1], vertical_alignment="center")
+    cols[0].progress(min(max(job.progress, 0.0), 1.0), text=f"{label} · {job.progress:.0%}")
+    if job.status == "running" and not job.cancel_requested:
+        if cols[1].button("Cancel", key=f"cancel-{job.job_id}", width="stretch"):
+            rt.runner.cancel(job.job_id)
+            st.rerun(scope="fragment")
+    elif job.cancel_requested:
+        cols[1].caption("cancelling…")
+
+
+def _render_idle(job: JobView | None) -> None:
+    if job is None:
+        st.caption("No training has run for this pair yet.")
+        return
+    status = job.status.replace("_", " ")
+    when = fmt.ago(job.finished_at or job.created_at)
+    text = f"Last training: job {job.job_id} ({job.kind}) {status} {when}"
+    if job.error and job.status != "succeeded":
+        text += f": {job.error}"
+    st.caption(text)
+
+
+def training_status(rt: Runtime, sel: Selection) -> None:
+    """Render the pair's training status; polls fast while a job runs, slowly otherwise."""
+    key = watch_key(sel)
+    current = jobs.pair_job(rt.ctx, sel.symbol, sel.timeframe)
+    if jobs.is_active(current) and key not in st.session_state:
+        st.session_state[key] = current.job_id  # type: ignore[union-attr]
+    interval = POLL_ACTIVE_S if key in st.session_state else POLL_IDLE_S
+
+    @st.fragment(run_every=interval)
+    def _status() -> None:
+        job = jobs.pair_job(rt.ctx, sel.symbol, sel.timeframe)
+        watched = st.session_state.get(key)
+        if jobs.is_active(job):
+            if watched is None:  # started elsewhere: switch to fast polling
+                st.session_state[key] = job.job_id  # type: ignore[union-attr]
+                st.rerun()
+            _render_active(rt, job)  # type: ignore[arg-type]
+            return
+        if watched is not None:
+            st.session_state.pop(key, None)
+            ended = jobs.get_job(rt.ctx, int(watched))
+            icon = ":material/check_circle:" if ended.status == "succeeded" else ":material/error:"
+            st.session_state[TOAST_KEY] = (jobs.outcome_line(ended), icon)
+            st.rerun()
+        _render_idle(job)
+
+    _status()

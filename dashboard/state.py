@@ -1,0 +1,89 @@
+"""The symbol and timeframe every page works on, kept in the URL (`?symbol=INFY.NS&tf=5m`) so a
+link reopens the same view, and in session state so switching pages keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.errors import BadInput
+from core.timeframes import TIMEFRAMES, normalise_symbol, parse_timeframe
+from core.views import market
+from dashboard.runtime import Runtime
+
+DEFAULT_PAIR = ("INFY.NS", "5m")
+
+
+@dataclass(frozen=True)
+class Selection:
+    symbol: str
+    timeframe: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.symbol} · {self.timeframe}"
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def stored_pairs(db_url: str, _rt: Runtime) -> list[tuple[str, str]]:
+    return [(s.symbol, s.timeframe) for s in market.list_pairs(_rt.ctx) if s.rows]
+
+
+def _from_url() -> tuple[str | None, str | None]:
+    symbol, tf = st.query_params.get("symbol"), st.query_params.get("tf")
+    try:
+        symbol = normalise_symbol(symbol) if symbol else None
+    except BadInput:
+        symbol = None
+    try:
+        tf = parse_timeframe(tf).code if tf else None
+    except BadInput:
+        tf = None
+    return symbol, tf
+
+
+def pair_picker(rt: Runtime) -> Selection:
+    """Sidebar pickers; the URL wins on first load, the widgets afterwards, and the URL follows them."""
+    pairs = stored_pairs(rt.settings.db_url, rt)
+    url_symbol, url_tf = _from_url()
+    if "symbol" not in st.session_state:
+        fallback = DEFAULT_PAIR if DEFAULT_PAIR in pairs else (pairs[0] if pairs else DEFAULT_PAIR)
+        st.session_state.symbol = url_symbol or fallback[0]
+        st.session_state.tf = url_tf or (
+            fallback[1]
+            if st.session_state.symbol == fallback[0]
+            else _first_tf(pairs, st.session_state.symbol)
+        )
+    symbols = sorted({s for s, _ in pairs} | {st.session_state.symbol})
+    with st.sidebar:
+        symbol = st.selectbox("Symbol", symbols, key="symbol", on_change=_symbol_changed, args=(pairs,))
+        stored_tfs = [tf for s, tf in pairs if s == symbol]
+        if st.session_state.get("tf") not in TIMEFRAMES:
+            st.session_state.tf = _first_tf(pairs, symbol)
+        # Stored timeframes first, then every other one (they can be fetched from the chart page).
+        options = stored_tfs + [tf for tf in TIMEFRAMES if tf not in stored_tfs]
+        tf = st.selectbox(
+            "Timeframe",
+            options,
+            key="tf",
+            format_func=lambda code: code if code in stored_tfs else f"{code} (no data yet)",
+        )
+    st.query_params.update({"symbol": symbol, "tf": tf})
+    return Selection(symbol, tf)
+
+
+def _symbol_changed(pairs: list[tuple[str, str]]) -> None:
+    """A new symbol opens on a timeframe it has data for, unless the current one has data too."""
+    symbol = st.session_state.symbol
+    if (symbol, st.session_state.get("tf")) not in pairs:
+        st.session_state.tf = _first_tf(pairs, symbol)
+
+
+def _first_tf(pairs: list[tuple[str, str]], symbol: str) -> str:
+    return next((tf for s, tf in pairs if s == symbol), "1d")
+
+
+def current() -> Selection:
+    """The selection `app.py` made for this run (pages read it; only the sidebar writes it)."""
+    return st.session_state["selection"]

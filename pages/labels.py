@@ -1,0 +1,70 @@
+"""Labels: a label set on the chart and in a table, one label in full, and the set's quality."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.timeframes import parse_timeframe
+from core.views import labels as views
+from core.views import market
+from dashboard import charts
+from dashboard.components import label_panels as ui
+from dashboard.components.empty import empty_state
+from dashboard.runtime import Runtime, runtime
+from dashboard.state import current
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner="Comparing with the rule and hindsight labelers…")
+def _agreement(db_url: str, label_set_id: int, labeled: int, _rt: Runtime) -> pd.DataFrame:
+    return views.agreement(_rt.ctx, label_set_id)
+
+
+rt = runtime()
+sel = current()
+head = st.columns([5, 1], vertical_alignment="bottom")
+head[0].title(f"Labels · {sel.label}", anchor=False)
+with head[1]:
+    ui.new_label_set(rt, sel)
+
+sets = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
+ui.running_sets(rt, sel, sets)
+if not sets:
+    empty_state(
+        f"No label sets for {sel.label} yet",
+        "Create one with **New label set** (the rule-based analyst works offline), or open the Chart: "
+        "quick training labels the pair before it trains.",
+    )
+    st.stop()
+
+chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s.status}", key="label_set")
+if chosen.message:
+    st.caption(chosen.message)
+ui.quality(rt, chosen)
+ui.calibration_and_agreement(rt, chosen, _agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
+
+table = views.labels_table(rt.ctx, chosen.id)
+accepted = table[table["status"] == "accepted"]
+if accepted.empty:
+    empty_state(
+        "This set has no accepted labels",
+        "Every reply was rejected or the run stopped early; "
+        "its table below shows why. Try another labeler or more sample points.",
+    )
+else:
+    start, end = accepted["ts"].min().to_pydatetime(), accepted["ts"].max().to_pydatetime()
+    window = market.range_window(rt.ctx, sel.symbol, sel.timeframe, start, end)
+    frame = accepted.set_index("ts")
+    fig = charts.price_chart(
+        window, intraday=parse_timeframe(sel.timeframe).intraday, labels=frame, label_levels=True, height=440
+    )
+    st.plotly_chart(fig, key="labels_chart")
+
+selected = ui.label_table(table)
+if selected is not None:
+    ui.label_detail(rt, sel, selected)
+else:
+    st.caption(
+        "Select a label to see the exact context sent, the raw reply, the reasoning "
+        "and what the price did next."
+    )

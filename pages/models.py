@@ -1,0 +1,54 @@
+"""Models: every version with honest metrics, side-by-side comparison, activation and rollback."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.views import models
+from dashboard import formatting as fmt
+from dashboard.components import versions as ui
+from dashboard.components.empty import empty_state
+from dashboard.runtime import runtime
+from dashboard.state import current
+
+rt = runtime()
+sel = current()
+st.title(f"Models · {sel.label}", anchor=False)
+
+table = models.version_table(rt.ctx, sel.symbol, sel.timeframe)
+if table.empty:
+    empty_state(
+        f"No model versions for {sel.label} yet",
+        "Open the Chart: a pair without a fresh model starts quick training on its own. "
+        "For more labels and bots, start a full training on the Training page.",
+    )
+    st.stop()
+
+active = table[table["active"]]
+if active.empty:
+    st.warning("No version of this pair is active: the chart shows no signals until one is activated.")
+else:
+    cols = st.columns(min(4, len(active)))
+    for col, (_, row) in zip(cols, active.iterrows(), strict=False):
+        col.metric(
+            f"{row['bot']} · v{row['version_id']} active",
+            fmt.pct(row["directional_accuracy"]),
+            delta=f"{fmt.pp(row['edge'])} vs baseline {fmt.pct(row['baseline'])}"
+            if row["edge"] is not None
+            else None,
+            delta_color="normal",
+            help=f"Directional accuracy {fmt.proportion(row['directional_accuracy'], row['n'], row['ci'])}",
+            border=True,
+        )
+
+st.subheader("Versions", anchor=False)
+st.caption("Select two or more rows to compare them; select one to activate it.")
+selected = ui.versions_table(table)
+
+if len(selected) >= 2:
+    st.subheader(f"Comparing {', '.join(f'v{v}' for v in selected)}", anchor=False)
+    ui.comparison(rt, selected)
+ui.activation_controls(rt, table, selected)
+
+st.subheader("Activation history", anchor=False)
+ui.timeline(rt, sel)

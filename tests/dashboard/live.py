@@ -1,0 +1,130 @@
+"""The real app in a real browser: start `streamlit run` on a free port and drive Debian's Chromium.
+
+Shared by the end-to-end test and `bench/dashboard.py`. Chromium comes from the system package
+(`apt-get install chromium`); nothing here downloads a browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+APP_READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def chromium_path() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(home: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+    """Run the dashboard against `home` until the block ends; yields its base URL."""
+    port = free_port()
+    # Streamlit reads `.streamlit/config.toml` from the working directory: the repo's (dark theme,
+    # XSRF on, minimal toolbar) applies here too, while cwd stays `home` so no stray .env is read.
+    (home / ".streamlit").mkdir(exist_ok=True)
+    shutil.copy(REPO / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
+    log = (home / "streamlit.log").open("wb")
+    child_env = {**os.environ, "CANDLELAB_HOME": str(home), **(env or {})}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=home,
+        env=child_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {home / 'streamlit.log'}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+
+
+@contextlib.contextmanager
+def browser(executable: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_ready(page: Any, timeout_ms: float = 60_000) -> None:
+    """The app has rendered and its script is not running."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    page.wait_for_selector(APP_READY, timeout=timeout_ms)
+
+
+def wait_for_chart(page: Any, min_candles: int = 1, timeout_ms: float = 60_000, exact: bool = False) -> None:
+    """The price chart is drawn with at least (or, `exact`, exactly) `min_candles` candles."""
+    page.wait_for_function(
+        """(n) => {
+            const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
+            if (!plot || !plot._fullData || !plot._fullData.length) return false;
+            const candles = plot._fullData.find(t => t.name === "Price");
+            return candles && candles.x && candles.x.length >= n && plot.querySelector(".main-svg") !== null;
+        }""".replace(">= n", "=== n" if exact else ">= n"),
+        arg=min_candles,
+        timeout=timeout_ms,
+    )

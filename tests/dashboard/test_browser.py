@@ -1,0 +1,127 @@
+"""End to end in headless Chromium: a stale pair trains in the background while the chart stays up,
+the new model's call appears, and on Models two versions are compared and one is activated.
+
+Screenshots of every page land in `artifacts/screenshots/` (gitignored) for a human look.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from core.context import Context
+from core.db.database import forget_database
+from core.jobs import store as job_store
+from core.registry.versions import list_versions
+from tests.conftest import REPO, make_settings
+from tests.dashboard.conftest import QUICK_ENV
+from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
+
+SHOTS = REPO / "artifacts" / "screenshots"
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
+            )
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def _wait_db(predicate, ctx: Context, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate(ctx):
+            return
+        time.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+def _idle(ctx: Context) -> bool:
+    jobs = job_store.list_jobs(ctx.db)
+    return bool(jobs) and all(j.status not in job_store.ACTIVE_STATUSES for j in jobs)
+
+
+def _shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _select_rows(page, rows: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Tick row checkboxes of the versions table (a canvas grid: click the row-marker column)."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    box = grid.bounding_box()
+    assert box is not None
+    for row in rows:
+        grid.click(position={"x": 18, "y": 35 + 35 * row + 17})
+        wait_ready(page)
+
+
+def test_stale_pair_trains_in_background_then_compare_and_activate(
+    chromium: str, goog_template: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(goog_template, home)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    env = {**QUICK_ENV, "PROMOTION_MIN_HELDOUT": "1000"}  # the second version waits for a human
+    ctx = Context.create(make_settings(home), logs=False)
+    try:
+        with serve(home, env) as url, browser(chromium) as chrome:
+            page = chrome.new_page(viewport={"width": 1500, "height": 1800})
+            page.goto(f"{url}/?symbol=GOOG&tf=1d")
+            page.wait_for_selector("[data-testid='stApp']")
+            # The chart is up while the quick training runs behind it.
+            page.get_by_text("Quick training").first.wait_for(timeout=30_000)
+            wait_for_chart(page, min_candles=500)
+            _shot(page, "1_chart_training")
+            # The job ends: a toast, one rerun, and the new model's call on the chart page.
+            page.get_by_text("Confidence").first.wait_for(timeout=90_000)
+            assert page.locator("[data-testid='stToast']").filter(has_text="finished").count() >= 1
+            assert "symbol=GOOG" in page.url and "tf=1d" in page.url
+            _shot(page, "2_chart_signal")
+            assert [v.bot for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d")] == ["xgb_agent"]
+
+            page.get_by_role("button", name="Retrain now").click()
+            _wait_db(lambda c: len(list_versions(c.db, symbol="GOOG", timeframe="1d")) == 2 and _idle(c), ctx)
+
+            page.get_by_role("link", name="Models").click()
+            page.get_by_text("Activation history").wait_for(timeout=30_000)
+            wait_ready(page)
+            assert "symbol=GOOG" in page.url  # the pair follows the analyst across pages
+            _select_rows(page, [0, 1])
+            page.get_by_text("Comparing v2, v1").wait_for(timeout=30_000)
+            page.get_by_role("tab", name="Equity curves").click()
+            _shot(page, "3_models_compare")
+            page.get_by_role("button", name="Activate v2 (xgb_agent)").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_text("replaces").wait_for(timeout=20_000)
+            _shot(page, "4_models_confirm")
+            dialog.get_by_role("button", name="Activate", exact=True).click()
+            page.get_by_text("xgb_agent · v2 active").wait_for(timeout=30_000)
+            active = [
+                v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active
+            ]
+            assert active == [2]
+            _shot(page, "5_models_activated")
+
+            for name in ("Labels", "Samples", "Training"):
+                page.get_by_role("link", name=name).click()
+                page.get_by_role(
+                    "heading", name=name if name != "Samples" else "Training samples"
+                ).first.wait_for()
+                wait_ready(page)
+                time.sleep(1.0)  # charts finish drawing
+                _shot(page, f"6_{name.lower()}")
+    finally:
+        forget_database(make_settings(home).db_url)
+    print(f"\nscreenshots: {SHOTS}")

@@ -1,0 +1,231 @@
+"""Each page's main path and its empty states, run through Streamlit's AppTest on real SQLite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.context import Context
+from core.jobs import store as job_store
+from core.registry.versions import list_versions
+from core.settings import load_settings
+from tests.dashboard.conftest import open_app, texts
+
+GOOG = {"symbol": "GOOG", "tf": "1d"}
+
+
+def _ctx() -> Context:
+    return Context.create(load_settings(), logs=False)
+
+
+def _wait_for_jobs(ctx: Context, timeout: float = 90) -> list[job_store.JobView]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = job_store.list_jobs(ctx.db)
+        if jobs and all(j.status not in job_store.ACTIVE_STATUSES for j in jobs):
+            return jobs
+        time.sleep(0.2)
+    raise AssertionError(f"jobs still running: {job_store.list_jobs(ctx.db)}")
+
+
+def test_chart_opens_the_pair_in_the_url_and_keeps_it_there(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app(query=GOOG)
+    assert at.title[0].value == "GOOG · 1d"
+    assert at.selectbox(key="symbol").value == "GOOG" and at.selectbox(key="tf").value == "1d"
+    assert at.query_params == {"symbol": "GOOG", "tf": "1d"}
+    page = texts(at)
+    assert "Imported CSV" in page and "2,148 bars" in page
+    # The active model's latest call is on the page, as a card naming the bot and its version.
+    assert "**xgb_agent**" in page and "Confidence" in page
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signal(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app(query=GOOG)
+    ctx = _ctx()
+    jobs = job_store.list_jobs(ctx.db)
+    assert len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "chart"
+    assert jobs[0].params["bots"] == ["xgb_agent"]
+    assert "No active model" in texts(at)
+    at.run()  # a rerun of the same view does not trigger again
+    assert len(job_store.list_jobs(ctx.db)) == 1
+    done = _wait_for_jobs(ctx)
+    assert done[0].status == "succeeded", done[0].error
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    assert "**xgb_agent**" in page and "Models" in page
+    assert [v.bot for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d")] == ["xgb_agent"]
+
+
+def test_retrain_now_starts_a_job_even_when_models_are_fresh(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    ctx = _ctx()
+    with ctx.db.session() as session:  # make the active model fresh, so only the button can start a job
+        from sqlalchemy import update
+
+        from core.db.models import AIModelVersion
+        from core.db.types import utcnow
+
+        session.execute(update(AIModelVersion).values(created_at=utcnow()))
+    at = open_app(query=GOOG)
+    assert job_store.list_jobs(ctx.db) == []
+    at.button[0].click().run()
+    jobs = job_store.list_jobs(ctx.db)
+    assert len(jobs) == 1 and jobs[0].requested_by == "dashboard"
+    assert _wait_for_jobs(ctx)[0].status == "succeeded"
+
+
+def test_chart_of_a_pair_without_bars_says_how_to_get_them(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app(query={"symbol": "MSFT", "tf": "1d"})
+    assert "No 1d bars stored for MSFT" in texts(at)
+    assert at.button[0].label == "Fetch bars"
+    assert job_store.list_jobs(_ctx().db) == []
+
+
+def test_an_empty_store_is_bootstrapped_with_the_demo_data(
+    dashboard_home: Callable[[Path | None], Path],
+) -> None:
+    dashboard_home(None)
+    at = open_app(query={"symbol": "TCS.NS", "tf": "5m"})
+    assert "Synthetic" in texts(at)
+    assert set(at.selectbox(key="symbol").options) >= {"GOOG", "INFY.NS", "TCS.NS", "RELIANCE.NS"}
+    _wait_for_jobs(_ctx(), timeout=120)  # the chart view started a quick training: let it end
+
+
+def test_models_page_lists_versions_with_counts_and_baseline(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("models", GOOG)
+    table = next(df.value for df in at.dataframe if "Version" in df.value.columns)
+    assert list(table["Version"]) == ["v2", "v1"]
+    assert list(table["Active"]) == [False, True]
+    assert table["Directional accuracy"].str.contains(r"% on \d+ points \(95 % CI").all()
+    assert table["Baseline"].str.endswith("%").all()
+    assert "Activation history" in texts(at)
+
+
+def test_models_page_compares_two_versions_and_activates_one(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("models", GOOG)
+    at.session_state["versions_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert "Comparing v2, v1" in texts(at)
+    assert [t.label for t in at.tabs][:3] == ["Metrics", "Parameters & lineage", "Equity curves"]
+    metrics = at.dataframe[1].value
+    assert list(metrics.columns) == ["v2 · xgb_agent", "v1 · xgb_agent"]
+    assert "Naive baseline" in metrics.index
+    at.toggle(key="cmp_diff_only").set_value(True).run()
+    assert len(at.dataframe[1].value) <= len(metrics)
+    at.button(key="activate").click().run()
+    at.button(key="confirm_activate").click().run()
+    assert not at.exception
+    ctx = _ctx()
+    active = [v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active]
+    assert active == [2]
+    # The timeline shows the switch and offers the one-click rollback to v1.
+    rollback = at.button(key="rollback-xgb_agent")
+    assert "v2 → v1" in rollback.label
+    rollback.click().run()
+    active = [v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active]
+    assert active == [1]
+
+
+def test_models_page_without_versions_says_what_to_do(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app("models", GOOG)
+    assert "No model versions for GOOG · 1d yet" in texts(at)
+
+
+def test_labels_page_shows_quality_table_and_one_label_in_full(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("labels", GOOG)
+    page = texts(at)
+    assert "Target before stop" in page and "scored BUY/SELL labels" in page
+    labels = next(df.value for df in at.dataframe if "Outcome" in df.value.columns)
+    assert len(labels) == 80 and set(labels["Call"]) <= {"BUY", "SELL", "HOLD"}
+    agreement = next(df.value for df in at.dataframe if "Against" in df.value.columns)
+    assert list(agreement["Against"]) == ["hindsight"]
+    at.pills(key="label_recs").set_value(["BUY"]).run()
+    only_buy = next(df.value for df in at.dataframe if "Outcome" in df.value.columns)
+    assert set(only_buy["Call"]) == {"BUY"} and len(only_buy) < 80
+    at.session_state["labels_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    page = texts(at)
+    assert "Valid: BUY" in page and "Reasoning" in page and "What the price did next" in page
+
+
+def test_labels_page_without_label_sets_says_what_to_do(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app("labels", GOOG)
+    assert "No label sets for GOOG · 1d yet" in texts(at)
+
+
+def test_samples_page_filters_pages_and_exports(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("samples", GOOG)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Matching samples"] == "10" and metrics["Closed"] == "8"
+    rows = next(df.value for df in at.dataframe if "recommendation" in df.value.columns)
+    assert len(rows) == 10
+    at.selectbox(key="samples_outcome").set_value("win").run()
+    assert {m.label: m.value for m in at.metric}["Matching samples"] != "10"
+    assert at.get("download_button")
+    at.session_state["samples_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert "**Prediction**" in texts(at)
+
+
+def test_samples_page_without_samples_says_what_to_do(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app("samples", GOOG)
+    assert "No training samples recorded yet" in texts(at)
+
+
+def test_training_page_estimates_starts_and_lists_a_job(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app("training", GOOG)
+    page = texts(at)
+    assert "No LLM cost" in page and "LLM spend today (UTC) $0.00" in page
+    schedule = next(df.value for df in at.dataframe if "Task" in df.value.columns)
+    assert {"daily_retrain", "paper_tick", "staleness_sweep"} == set(schedule["Task"])
+    at.number_input(key="train_lookback").set_value(3000)
+    at.number_input(key="train_samples").set_value(60)
+    at.multiselect(key="train_bots").set_value(["xgb_agent"])
+    at.button[0].click().run()
+    ctx = _ctx()
+    jobs = job_store.list_jobs(ctx.db)
+    assert len(jobs) == 1 and jobs[0].kind == "full" and jobs[0].params["samples"] == 60
+    done = _wait_for_jobs(ctx)
+    assert done[0].status == "succeeded", done[0].error
+    at.run()
+    listed = next(df.value for df in at.dataframe if "Job" in df.value.columns)
+    assert listed["Status"].tolist() == ["succeeded"]
