@@ -33,12 +33,12 @@ LOADS = 5
 CANDLES = 5_000
 TARGET_S = 2.0
 POLL_WINDOW_S = 8.0
-CHART_MARK = b'"wicks"'  # the price chart's wick trace: present only in messages that carry the chart
+CHART_MARK = b'"candlestick"'  # the price chart's trace type: present only in messages that carry it
 # A training long enough to measure around: three bots on many points.
 JOB_ENV = {
     "QUICK_BOTS": "ensemble_bot,lstm_bot,transformer_bot",
-    "QUICK_SAMPLES": "400",
-    "QUICK_LOOKBACK_DAYS": "60",
+    "QUICK_SAMPLES": "3000",
+    "QUICK_LOOKBACK_DAYS": "200",
     "DASHBOARD_SCHEDULER": "false",
 }
 
@@ -72,6 +72,20 @@ def chart_render_times(chrome: Any, url: str) -> tuple[float, list[float]]:
         times.append(time.perf_counter() - started)
     page.close()
     return cold, times
+
+
+def page_load_times(chrome: Any, url: str) -> list[float]:
+    """Seconds until each page (models, training, labels, chart) is drawn and idle in a new tab."""
+    times = []
+    for name in ("models", "training", "labels", ""):
+        other = chrome.new_page(viewport={"width": 1500, "height": 1100})
+        started = time.perf_counter()
+        other.goto(f"{url}/{name}?symbol=INFY.NS&tf=5m")
+        wait_ready(other)
+        other.locator("h1").first.wait_for()
+        times.append(time.perf_counter() - started)
+        other.close()
+    return times
 
 
 def record_frames(page: Any) -> list[bytes]:
@@ -111,6 +125,7 @@ def main() -> int:
                 f"target < {TARGET_S:.0f} s [{verdict}]"
             )
             print(f"cold page load in a fresh tab (app shell, plotly.js, chart): {cold:.2f} s")
+            idle = page_load_times(chrome, url)
 
             # A stale pair starts its (long) quick training; measure the full render on the way.
             page = chrome.new_page(viewport={"width": 1500, "height": 1100})
@@ -130,7 +145,9 @@ def main() -> int:
                 return 1
 
             frames.clear()
-            time.sleep(POLL_WINDOW_S)
+            # Playwright's sync API delivers websocket events only while a Playwright call runs, so
+            # wait through the page (a plain time.sleep would record nothing).
+            page.wait_for_timeout(POLL_WINDOW_S * 1000)
             polled = list(frames)
             still = active_job(home)
             poll_bytes = sum(len(f) for f in polled)
@@ -142,20 +159,14 @@ def main() -> int:
                 f"({full_charts} carrying the chart)" + ("" if still else " [job ended inside the window]")
             )
 
-            interactive = []
-            for name in ("models", "training", "labels", ""):
-                other = chrome.new_page(viewport={"width": 1500, "height": 1100})
-                started = time.perf_counter()
-                other.goto(f"{url}/{name}?symbol=INFY.NS&tf=5m")
-                wait_ready(other)
-                other.locator("h1").first.wait_for()
-                interactive.append(time.perf_counter() - started)
-                other.close()
+            interactive = page_load_times(chrome, url)
+            ratio = statistics.median(interactive) / statistics.median(idle)
             running = active_job(home) is not None
             print(
                 f"pages interactive while training runs: median {statistics.median(interactive):.2f} s "
                 f"(models, training, labels, chart: {', '.join(f'{t:.2f}' for t in interactive)} s; "
-                f"job still running after: {'yes' if running else 'no'})"
+                f"job still running after: {'yes' if running else 'no'}); with no job running: median "
+                f"{statistics.median(idle):.2f} s; ratio {ratio:.2f}"
             )
             if job.job_id:
                 ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)

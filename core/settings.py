@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # The promotion gate replaces an active version only on at least this many held-out points.
     promotion_min_heldout: int = Field(30, ge=1)
     job_workers: int = Field(2, ge=1, le=32)
+    # Scheduling niceness of in-process job threads (0-19): training yields the cores to pages.
+    job_nice: int = Field(10, ge=0, le=19)
 
     quick_lookback_days: int = Field(14, ge=1)
     quick_samples: int = Field(50, ge=10)

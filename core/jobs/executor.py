@@ -29,9 +29,28 @@ class Executor(Protocol):
     def shutdown(self, wait: bool = False) -> None: ...
 
 
+def _lower_priority(nice: int) -> None:
+    """Renice the calling worker thread (Linux schedules threads individually; elsewhere a no-op).
+
+    Training shares the cores with the dashboard that started it; a nicer worker keeps pages
+    responsive while it runs, and threads it starts (the PyTorch and XGBoost pools) inherit it.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        log.debug("could not lower the job thread's priority", exc_info=True)
+
+
 class ThreadExecutor:
-    def __init__(self, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="candlelab-job")
+    def __init__(self, workers: int, nice: int = 0) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix="candlelab-job",
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
         self._futures: dict[int, Future[None]] = {}
         self._lock = threading.Lock()
 

@@ -47,7 +47,7 @@ class JobRunner:
         recover: bool = True,
     ) -> None:
         self.ctx = ctx
-        self.executor = executor or ThreadExecutor(ctx.settings.job_workers)
+        self.executor = executor or ThreadExecutor(ctx.settings.job_workers, nice=ctx.settings.job_nice)
         self._bodies = bodies
         self._owned: set[int] = set()
         self._owned_lock = threading.Lock()

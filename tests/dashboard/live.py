@@ -122,7 +122,7 @@ def wait_for_chart(page: Any, min_candles: int = 1, timeout_ms: float = 60_000, 
         """(n) => {
             const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
             if (!plot || !plot._fullData || !plot._fullData.length) return false;
-            const candles = plot._fullData.find(t => t.name === "Price");
+            const candles = plot._fullData.find(t => t.name === "price");  // dashboard.candles.PRICE_TRACE
             return candles && candles.x && candles.x.length >= n && plot.querySelector(".main-svg") !== null;
         }""".replace(">= n", "=== n" if exact else ">= n"),
         arg=min_candles,
