@@ -126,7 +126,8 @@ def check_label_set(ctx: Context, symbol: str, timeframe: str, label_set_id: int
     """Refuse a label set that is too small, one-class or too short to split, before any job exists."""
     with ctx.db.read() as session:
         labels = label_store.load_labels(session, label_set_id)
-    bars, _ = load_window(ctx, symbol, timeframe)
+        data_end = label_store.get_label_set(session, label_set_id).data_end
+    bars, _ = load_window(ctx, symbol, timeframe, end=data_end)
     dataset = build_dataset(bars, labels, default_horizon=default_horizon(timeframe))
     check_trainable(dataset, min_points=MIN_LABELS, what=f"label set {label_set_id}")
     plan_split(dataset, ctx.settings.heldout_fraction)
@@ -186,16 +187,20 @@ def train(
     with ctx.db.read() as session:
         label_set = label_store.get_label_set(session, label_set_id)
         labeler, llm_calls, cost = label_set.labeler, label_set.api_calls, label_set.cost_usd
+        data_end = label_set.data_end
         labels = label_store.load_labels(session, label_set_id)
+    # The model knows the market only as far as its labels' window: later bars stay unseen (the
+    # lineage records that boundary, and paper replays trade only beyond it).
+    bars, _ = load_window(ctx, symbol, tf, end=data_end)
     if job_id is not None:  # the job row shows which labels it trains on and what they cost
         update_progress(
             ctx.db, job_id, lo, "training", label_set_id=label_set_id, llm_calls=llm_calls, cost_usd=cost
         )
     return train_from_frame(
-        ctx, symbol, tf, labels, bots=names, label_set_id=label_set_id, labeler=labeler, source="label_set",
-        activate=activate, training_type=training_type, job_id=job_id, progress=report.scaled(lo, 1.0),
-        should_cancel=report.cancelled, actor=actor, bot_params=bot_params, seed=seed, llm_calls=llm_calls,
-        cost_usd=cost, started=started,
+        ctx, symbol, tf, labels, bots=names, bars=bars, label_set_id=label_set_id, labeler=labeler,
+        source="label_set", activate=activate, training_type=training_type, job_id=job_id,
+        progress=report.scaled(lo, 1.0), should_cancel=report.cancelled, actor=actor, bot_params=bot_params,
+        seed=seed, llm_calls=llm_calls, cost_usd=cost, started=started,
     )  # fmt: skip
 
 
