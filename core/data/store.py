@@ -157,6 +157,18 @@ def newest_bar_time(
     return as_utc(session.scalar(query))
 
 
+def nth_newest_bar_time(session: Session, symbol: str, timeframe: str, n: int) -> datetime | None:
+    """The time of the n-th newest stored bar (1 = the newest); None when fewer are stored."""
+    value = session.scalar(
+        select(Bar.ts)
+        .where(Bar.symbol == symbol, Bar.timeframe == timeframe)
+        .order_by(Bar.ts.desc())
+        .offset(max(n - 1, 0))
+        .limit(1)
+    )
+    return as_utc(value)
+
+
 def load_bars(
     session: Session,
     symbol: str,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from core.context import Context
+from core.data import store as bar_store
 from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.staleness import staleness
+from core.labeling.sampling import MIN_HISTORY
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,23 @@ def training_params(settings: Any, kind: str) -> dict[str, Any]:
     }
 
 
+def widened_lookback(ctx: Context, symbol: str, timeframe: str, days: float, samples: int) -> float:
+    """The lookback in days, widened when the stored series is too sparse for `samples` points.
+
+    The original numbers (14 days, 50 points) suit intraday bars; 14 days of daily bars are ten
+    bars, too few to label or validate. Counting back from the newest stored bar, the window is
+    widened to hold the prompt's history plus four bars per point (sampling needs room to choose).
+    """
+    needed = MIN_HISTORY + 4 * samples
+    with ctx.db.read() as session:
+        newest = bar_store.newest_bar_time(session, symbol, timeframe)
+        oldest_needed = bar_store.nth_newest_bar_time(session, symbol, timeframe, needed)
+    if newest is None or oldest_needed is None:
+        return days
+    span = (newest - oldest_needed).total_seconds() / 86_400
+    return max(days, math.ceil(span) + 1)
+
+
 def trigger(
     runner: JobRunner, symbol: str, timeframe: str, *, requested_by: str = "chart", force: bool = False
 ) -> TriggerResult:
@@ -62,10 +83,10 @@ def trigger(
     state = staleness(ctx, symbol, tf)
     if not state.stale and not force:
         return TriggerResult(None, False, f"fresh: {state.reason}")
+    params = training_params(ctx.settings, "quick")
+    params["lookback_days"] = widened_lookback(ctx, symbol, tf, params["lookback_days"], params["samples"])
     try:
-        job = runner.submit(
-            "quick", symbol, tf, training_params(ctx.settings, "quick"), requested_by=requested_by
-        )
+        job = runner.submit("quick", symbol, tf, params, requested_by=requested_by)
     except store.JobAlreadyActive as exc:  # lost a race with another thread or process
         return TriggerResult(exc.job_id, False, f"job {exc.job_id} is already running for {symbol} {tf}")
     why = "requested" if force and not state.stale else f"stale: {state.reason}"

@@ -194,3 +194,23 @@ def test_worker_process_pid_is_recorded(ctx: Context) -> None:
     assert store.get_job(ctx.db, job.job_id).status == "queued"
     with ctx.db.read() as session:
         assert session.get(TrainingJob, job.job_id).owner.endswith(f":{os.getpid()}")
+
+
+def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Context) -> None:
+    """14 days of daily bars are ten bars; the quick job asks for enough to label 50 points."""
+    from core.data import service
+
+    service.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
+    seen: dict[str, dict[str, Any]] = {}
+
+    def record(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+        seen[job.symbol] = job.params
+        return {}
+
+    runner = _runner(goog_ctx, quick=record)
+    assert trigger(runner, "GOOG", "1d").started
+    assert trigger(runner, "INFY.NS", "5m").started
+    runner.shutdown(wait=True)
+    assert 365 <= seen["GOOG"]["lookback_days"] <= 400  # about 260 trading days
+    assert seen["INFY.NS"]["lookback_days"] == 14  # the original number already holds enough bars
+    assert seen["GOOG"]["samples"] == 50 and seen["GOOG"]["bots"] == ["ensemble_bot", "lstm_bot"]
