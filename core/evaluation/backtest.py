@@ -33,6 +33,53 @@ class Backtest:
         return float(np.prod(1.0 + self.returns) - 1.0) if len(self.returns) else 0.0
 
 
+@dataclass(frozen=True)
+class Exits:
+    """How each trade ends: its exit bar, price and reason ("open" while the bars do not tell yet)."""
+
+    position: np.ndarray
+    price: np.ndarray  # NaN for an open trade with no later bar at all
+    reason: np.ndarray  # object array: "target" | "stop" | "timeout" | "open"
+
+    @property
+    def complete(self) -> np.ndarray:
+        return self.reason != "open"
+
+
+def resolve_exits(
+    bars: pd.DataFrame,
+    positions: np.ndarray,
+    direction: np.ndarray,
+    target: np.ndarray,
+    stop: np.ndarray,
+    horizon: np.ndarray | int,
+) -> Exits:
+    """Exit of a trade opened at the close of each position (long for direction >= 0, else short).
+
+    The one place that turns first touches into trade exits: the held-out backtest and the paper
+    trader both use it, so a version's metrics and its paper record follow the same rules.
+    """
+    high = bars["high"].to_numpy(dtype="float64")
+    low = bars["low"].to_numpy(dtype="float64")
+    close = bars["close"].to_numpy(dtype="float64")
+    short = np.asarray(direction) < 0
+    target, stop = np.asarray(target, dtype="float64"), np.asarray(stop, dtype="float64")
+    upper, lower = np.where(short, stop, target), np.where(short, target, stop)
+    hits = barrier_hits(high, low, close, positions, upper, lower, horizon)
+    target_at = np.where(short, hits.down_at, hits.up_at)
+    stop_at = np.where(short, hits.up_at, hits.down_at)
+    stop_first = (stop_at != NOT_HIT) & (stop_at <= target_at)  # inside one bar: the stop
+    target_first = (target_at != NOT_HIT) & ~stop_first
+    timeout = ~stop_first & ~target_first & (hits.available >= hits.horizon)
+    reason = np.full(len(positions), "open", dtype=object)
+    reason[timeout] = "timeout"
+    reason[target_first] = "target"
+    reason[stop_first] = "stop"
+    offset = np.where(stop_first, stop_at, np.where(target_first, target_at, hits.available))
+    price = np.where(stop_first, stop, np.where(target_first, target, hits.end_close))
+    return Exits(np.asarray(positions) + offset, price, reason)
+
+
 def trade_outcomes(
     bars: pd.DataFrame,
     positions: np.ndarray,
@@ -42,26 +89,11 @@ def trade_outcomes(
     horizon: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every point: the trade's return, its exit bar position, and whether the outcome is known."""
-    high = bars["high"].to_numpy(dtype="float64")
-    low = bars["low"].to_numpy(dtype="float64")
-    close = bars["close"].to_numpy(dtype="float64")
-    price = close[positions]
-    short = direction < 0
-    upper = np.where(short, stop, target)
-    lower = np.where(short, target, stop)
-    hits = barrier_hits(high, low, close, positions, upper, lower, horizon)
-    up_first = hits.up_at < hits.down_at
-    down_first = hits.down_at < hits.up_at
-    same_bar = hits.ambiguous
-    exit_price = np.where(np.isfinite(hits.end_close), hits.end_close, price)
-    exit_price = np.where(up_first, upper, exit_price)
-    exit_price = np.where(down_first, lower, exit_price)
-    exit_price = np.where(same_bar, stop, exit_price)
-    signed = np.where(short, -1.0, 1.0)
-    returns = signed * (exit_price / price - 1.0)
-    first_touch = np.minimum(hits.up_at, hits.down_at)
-    exit_offset = np.where(first_touch != NOT_HIT, first_touch, hits.available)
-    return returns, positions + exit_offset, hits.complete
+    exits = resolve_exits(bars, positions, direction, target, stop, horizon)
+    price = bars["close"].to_numpy(dtype="float64")[positions]
+    exit_price = np.where(np.isfinite(exits.price), exits.price, price)
+    signed = np.where(np.asarray(direction) < 0, -1.0, 1.0)
+    return signed * (exit_price / price - 1.0), exits.position, exits.complete
 
 
 def follow_signals(

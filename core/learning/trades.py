@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.labeling.barriers import NOT_HIT, barrier_hits
+from core.evaluation.backtest import resolve_exits
 
 
 @dataclass(frozen=True)
@@ -44,21 +44,13 @@ def resolve_exit(
     bars: pd.DataFrame, position: int, recommendation: str, target: float, stop: float, horizon: int
 ) -> tuple[int, float, str] | None:
     """(exit bar, exit price, reason) for a position opened at `position`, or None while still open."""
-    high = bars["high"].to_numpy(dtype="float64")
-    low = bars["low"].to_numpy(dtype="float64")
-    close = bars["close"].to_numpy(dtype="float64")
-    long = recommendation == "BUY"
-    upper, lower = (target, stop) if long else (stop, target)
-    hits = barrier_hits(high, low, close, np.array([position]), np.array([upper]), np.array([lower]), horizon)
-    up_at, down_at = int(hits.up_at[0]), int(hits.down_at[0])
-    target_at, stop_at = (up_at, down_at) if long else (down_at, up_at)
-    if stop_at != NOT_HIT and stop_at <= target_at:
-        return position + stop_at, stop, "stop"
-    if target_at != NOT_HIT:
-        return position + target_at, target, "target"
-    if hits.available[0] >= horizon:
-        return position + horizon, float(close[position + horizon]), "timeout"
-    return None
+    exits = resolve_exits(
+        bars, np.array([position]), np.array([-1 if recommendation == "SELL" else 1]),
+        np.array([target]), np.array([stop]), horizon,
+    )  # fmt: skip
+    if not exits.complete[0]:
+        return None
+    return int(exits.position[0]), float(exits.price[0]), str(exits.reason[0])
 
 
 def plan_trades(
@@ -79,15 +71,26 @@ def plan_trades(
     positions = bars.index.get_indexer(signals.index)
     keep = (positions >= start) & (positions >= 0)
     signals, positions = signals[keep], positions[keep]
-    wanted = signals["recommendation"].isin(["BUY", "SELL"]) & (signals["confidence"] >= min_confidence)
+    wanted = (
+        signals["recommendation"].isin(["BUY", "SELL"]) & (signals["confidence"] >= min_confidence)
+    ).to_numpy()
+    signals, positions = signals[wanted], positions[wanted]
+    exits = resolve_exits(
+        bars, positions, np.where(signals["recommendation"] == "SELL", -1, 1),
+        signals["target"].to_numpy(), signals["stop_loss"].to_numpy(), horizon,
+    )  # fmt: skip
     trades: list[PaperTrade] = []
     still_open = np.iinfo(np.int64).max
     open_exits = list(existing_exits or [])  # exit bars of open positions (still_open while unresolved)
-    for (ts, row), pos in zip(signals[wanted].iterrows(), positions[wanted.to_numpy()], strict=True):
+    for k, ((ts, row), pos) in enumerate(zip(signals.iterrows(), positions, strict=True)):
         open_exits = [e for e in open_exits if e > pos]
         if len(open_exits) >= max_open:
             continue
-        exit_ = resolve_exit(bars, int(pos), row["recommendation"], row["target"], row["stop_loss"], horizon)
+        exit_ = (
+            (int(exits.position[k]), float(exits.price[k]), str(exits.reason[k]))
+            if exits.complete[k]
+            else None
+        )
         trade = PaperTrade(
             position=int(pos),
             entry_time=ts,
