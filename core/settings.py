@@ -77,7 +77,11 @@ class Settings(BaseSettings):
     )
 
     # --- bots and training ----------------------------------------------------------------
+    # BUY/SELL when a bot's expected return clears this band, HOLD inside it. The original system's
+    # +-0.001 applies to daily and longer bars; shorter bars scale it by sqrt(bar / trading day),
+    # as typical moves do, unless SIGNAL_THRESHOLDS names a value (`5m=0.0002,1h=0.0005`).
     signal_threshold: float = Field(0.001, gt=0, lt=0.5)
+    signal_thresholds: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
     model_stale_hours: float = Field(4.0, gt=0)
     model_retention: int = Field(5, ge=2)
     torch_threads: int = Field(2, ge=1)
@@ -142,6 +146,21 @@ class Settings(BaseSettings):
                 ) from exc
         return prices
 
+    @field_validator("signal_thresholds", mode="before")
+    @classmethod
+    def _parse_thresholds(cls, value: object) -> object:
+        """`5m=0.0002,1h=0.0005` from the environment."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, float] = {}
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                tf, number = item.split("=", 1)
+                out[tf.strip()] = float(number)
+            except ValueError as exc:
+                raise ValueError(f"SIGNAL_THRESHOLDS entry {item!r} is not 'timeframe=value'") from exc
+        return out
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:
@@ -199,6 +218,19 @@ class Settings(BaseSettings):
     @property
     def llm_model(self) -> str:
         return self.freddy_model if self.llm_provider == "freddy" else self.openai_model
+
+    def threshold_for(self, timeframe: str) -> float:
+        """The signal threshold for a timeframe: an explicit SIGNAL_THRESHOLDS entry, else scaled."""
+        if timeframe in self.signal_thresholds:
+            return self.signal_thresholds[timeframe]
+        from core.timeframes import TIMEFRAMES
+
+        tf = TIMEFRAMES.get(timeframe)
+        if tf is None or not tf.intraday:
+            return self.signal_threshold
+        trading_day_minutes = 390.0  # a typical cash session (NYSE 6.5 h, NSE 6.25 h)
+        scale = min(1.0, tf.nominal.total_seconds() / 60.0 / trading_day_minutes) ** 0.5
+        return round(self.signal_threshold * scale, 8)
 
     def price_per_million(self, model: str) -> tuple[float, float]:
         return self.llm_prices.get(model) or self.llm_prices.get("default") or DEFAULT_LLM_PRICES["default"]

@@ -43,13 +43,14 @@ def parse_bots(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
     return names
 
 
-def make_bot(name: str, settings: Settings, *, seed: int = 0, **params: Any) -> Bot:
-    """A fresh bot with the configured signal threshold and thread count; `params` override defaults."""
+def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "1d", **params: Any) -> Bot:
+    """A fresh bot with the timeframe's signal threshold and the thread count; `params` override defaults."""
     cls = bot_class(name)
     try:
         return cls(
-            signal_threshold=settings.signal_threshold, seed=seed, threads=settings.torch_threads, **params
-        )
+            signal_threshold=settings.threshold_for(timeframe), seed=seed, threads=settings.torch_threads,
+            **params,
+        )  # fmt: skip
     except ValueError as exc:
         raise BadInput(str(exc)) from None
 

@@ -152,7 +152,7 @@ def retrain_pair(
         if progress is not None:
             progress(i / len(ready), f"retraining {bot} {i + 1}/{len(ready)}")
         samples = _closed_samples(ctx, symbol, tf, bot)
-        labels = outcome_labels(samples, ctx.settings.signal_threshold, default_horizon(tf))
+        labels = outcome_labels(samples, ctx.settings.threshold_for(tf), default_horizon(tf))
         predecessors = sorted({int(v) for v in samples["version_id"].dropna().unique()})
         base = {"symbol": symbol, "timeframe": tf, "bot": bot, "samples": len(samples)}
         try:

@@ -117,7 +117,7 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
     )  # fmt: skip
     artifact: ArtifactInfo | None = None
     try:
-        bot = make_bot(name, settings, seed=plan.seed, **params)
+        bot = make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params)
         evaluation = fit_and_evaluate(bot, plan.dataset, plan.bars, test_fraction=settings.heldout_fraction)
         artifact = write_artifact(settings.models_dir / plan.symbol / plan.timeframe / name, bot.to_files())
         _verify(plan, bot, artifact, plan.dataset.take(evaluation.split.test).inputs)

@@ -96,3 +96,18 @@ def test_openai_compatible_local_server_counts_as_configured(
     assert load_settings().llm_configured is False
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
     assert load_settings().llm_configured is True
+
+
+def test_signal_threshold_scales_to_the_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.threshold_for("1d") == s.threshold_for("1wk") == 0.001  # the original system's band
+    assert s.threshold_for("5m") == pytest.approx(0.001 * (5 / 390) ** 0.5, rel=1e-4)
+    assert s.threshold_for("1m") < s.threshold_for("5m") < s.threshold_for("1h") < s.threshold_for("1d")
+    monkeypatch.setenv("SIGNAL_THRESHOLDS", "5m=0.0003")
+    monkeypatch.setenv("SIGNAL_THRESHOLD", "0.002")
+    s = load_settings()
+    assert s.threshold_for("5m") == 0.0003 and s.threshold_for("1d") == 0.002
+    monkeypatch.setenv("SIGNAL_THRESHOLDS", "5m:0.1")
+    with pytest.raises(BadInput, match="timeframe=value"):
+        load_settings()
