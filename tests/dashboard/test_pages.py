@@ -229,3 +229,33 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.run()
     listed = next(df.value for df in at.dataframe if "Job" in df.value.columns)
     assert listed["Status"].tolist() == ["succeeded"]
+
+
+def test_a_configured_key_never_reaches_a_page(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path, monkeypatch
+) -> None:
+    """Provider status says only configured or not; the key is nowhere in what any page sends."""
+    key = "fk-live-0123456789abcdefSECRET"
+    dashboard_home(trained_template)
+    for name, value in {
+        "FREDDY_ENABLED": "true",
+        "FREDDY_API_KEY": key,
+        "FREDDY_ORGANIZATION_ID": "org-1",
+        "FREDDY_ASSISTANT_ID": "asst-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for page in ("training", "labels", "models", "samples", None):
+        at = open_app(page, GOOG)
+        sent = "".join(str(node.proto) for node in at._tree.children.values() for node in _walk(node))
+        assert sent, page
+        assert key not in sent and key[:12] not in sent, page
+        if page == "training":
+            assert "LLM analyst: **configured** (freddy)" in texts(at)
+            assert "Budget and providers" in sent  # the search does see the page's text
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    """Every element of an AppTest tree (blocks and their children)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
