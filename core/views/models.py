@@ -26,7 +26,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("signal_accuracy", "Accuracy of BUY/SELL calls", "pct"),
     ("hit_rate", "Trade hit rate", "pct"),
     ("trades", "Trades followed", "int"),
-    ("pnl", "P&L (sum of trade returns)", "ret"),
+    ("pnl", "P&L (compounded trade returns)", "ret"),
     ("avg_trade_return", "Average trade return", "ret"),
     ("max_drawdown", "Max drawdown", "ret"),
     ("information_coefficient", "Information coefficient", "num"),
