@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.labeling.barriers import NOT_HIT, barrier_hits
 from core.labeling.context import compact_contexts
-from core.labeling.schema import LabelRecord, LabelReply, check_label, label_to_reply_json
+from core.labeling.schema import LabelRecord, LabelReply, record_from_reply
 
 
 class HindsightLabeler:
@@ -95,21 +95,5 @@ class HindsightLabeler:
                 reasoning=reasoning,
                 horizon_bars=self.horizon,
             )
-            reason = check_label(reply, float(price[i]))
-            record = LabelRecord(
-                ts=ts,
-                current_price=float(price[i]),
-                status="rejected" if reason else "accepted",
-                reject_reason=reason,
-                target=float(reply.target),
-                stop_loss=float(reply.stop_loss),
-                confidence=float(reply.confidence),
-                recommendation=rec,
-                bias=bias,
-                horizon_bars=self.horizon,
-                reasoning=reasoning,
-                context=context,
-            )
-            record.raw_reply = label_to_reply_json(record)
-            records.append(record)
+            records.append(record_from_reply(ts, float(price[i]), reply, context))
         return records

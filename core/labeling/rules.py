@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.labeling.context import compact_contexts
-from core.labeling.schema import LabelRecord, LabelReply, check_label, label_to_reply_json
+from core.labeling.schema import LabelRecord, LabelReply, record_from_reply
 
 SIGNALS = ("trend_50", "trend_20", "macd", "return_5", "rsi")
 
@@ -126,23 +126,7 @@ class RuleLabeler:
                 reasoning=reasoning,
                 horizon_bars=self.horizon,
             )
-            reason = check_label(reply, p)
-            record = LabelRecord(
-                ts=ts,
-                current_price=p,
-                status="rejected" if reason else "accepted",
-                reject_reason=reason,
-                target=reply.target,
-                stop_loss=reply.stop_loss,
-                confidence=reply.confidence,
-                recommendation=reply.recommendation,
-                bias=reply.bias,
-                horizon_bars=self.horizon,
-                reasoning=reasoning,
-                context=contexts[i],
-            )
-            record.raw_reply = label_to_reply_json(record)
-            records.append(record)
+            records.append(record_from_reply(ts, p, reply, contexts[i]))
         return records
 
 

@@ -177,6 +177,29 @@ def validate_reply(
     return base
 
 
+def record_from_reply(
+    ts: datetime, current_price: float, reply: LabelReply, context: dict[str, Any] | None
+) -> LabelRecord:
+    """An offline labeler's label, held to the same rules as an LLM reply, with its reply JSON."""
+    reason = check_label(reply, current_price)
+    record = LabelRecord(
+        ts=ts,
+        current_price=current_price,
+        status="rejected" if reason else "accepted",
+        reject_reason=reason,
+        target=float(reply.target),
+        stop_loss=float(reply.stop_loss),
+        confidence=float(reply.confidence),
+        recommendation=reply.recommendation,
+        bias=reply.bias,
+        horizon_bars=reply.horizon_bars,
+        reasoning=reply.reasoning,
+        context=context,
+    )
+    record.raw_reply = label_to_reply_json(record)
+    return record
+
+
 def _describe(exc: ValueError) -> str:
     if isinstance(exc, ValidationError):
         parts = []
