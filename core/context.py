@@ -17,6 +17,11 @@ class Context:
     def __post_init__(self) -> None:
         self.db = get_database(self.settings.db_url)
 
+    def for_llm_provider(self, provider: str | None) -> Context:
+        """The same database with another LLM provider: a per-run choice (Training page, --llm-provider)."""
+        settings = self.settings.with_llm_provider(provider)
+        return self if settings is self.settings else Context(settings)
+
     @classmethod
     def create(cls, settings: Settings | None = None, *, migrate: bool = True, logs: bool = True) -> Context:
         """Build a context for an entry point: logging on, schema at head, home folders made."""

@@ -215,6 +215,19 @@ class Settings(BaseSettings):
         # Local OpenAI-compatible servers (vLLM, Ollama) need no key, only a non-default URL.
         return has_key or self.openai_base_url.rstrip("/") != OPENAI_DEFAULT_BASE_URL
 
+    def with_llm_provider(self, provider: str | None) -> Settings:
+        """These settings with another LLM provider for one run (each provider keeps its own settings)."""
+        if provider is None or provider == self.llm_provider:
+            return self
+        if provider not in ("freddy", "openai"):
+            raise BadInput(f"unknown LLM provider {provider!r}; use freddy or openai")
+        return self.model_copy(update={"llm_provider": provider})
+
+    @property
+    def configured_llm_providers(self) -> list[str]:
+        """The providers a run may choose: those whose settings are complete."""
+        return [p for p in ("freddy", "openai") if self.with_llm_provider(p).llm_configured]
+
     @property
     def llm_model(self) -> str:
         return self.freddy_model if self.llm_provider == "freddy" else self.openai_model

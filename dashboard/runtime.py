@@ -48,9 +48,11 @@ class Runtime:
     def submit_labeling(self, symbol: str, timeframe: str, **options: Any) -> None:
         from core.labeling.service import run_labeling
 
+        ctx = self.ctx.for_llm_provider(options.pop("llm_provider", None))
+
         def work() -> None:
             try:
-                run_labeling(self.ctx, symbol, timeframe, **options)
+                run_labeling(ctx, symbol, timeframe, **options)
             except Exception:  # the label set records how it ended; the log keeps the trace
                 log.exception("labeling %s %s from the dashboard failed", symbol, timeframe)
 

@@ -50,13 +50,22 @@ with left:
         key="train_use",
         help="Off: only label the points (the label set appears on the Labels page)",
     )
-    provider = f"{public['llm_provider']} ({public['llm_model']})"
-    st.caption(f"LLM provider: {provider} · {'configured' if public['llm_configured'] else 'not configured'}")
+    providers = settings.configured_llm_providers
+    llm_provider = None
+    if providers:
+        default = providers.index(settings.llm_provider) if settings.llm_provider in providers else 0
+        llm_provider = st.selectbox(
+            "LLM provider", providers, index=default, key="train_provider",
+            help="Used when the LLM analyst labels; only configured providers are offered",
+        )  # fmt: skip
+    else:
+        st.caption("LLM provider: none configured (the rule-based analyst labels offline)")
+    run_ctx = rt.ctx.for_llm_provider(llm_provider)
 
     chosen = None if labeler == "auto" else labeler
     estimate = None
     try:
-        estimate = label_views.cost_estimate(rt.ctx, int(samples), chosen)
+        estimate = label_views.cost_estimate(run_ctx, int(samples), chosen)
     except CandleLabError as exc:
         st.warning(str(exc))
     if estimate is not None:
@@ -93,14 +102,20 @@ with left:
                     "full",
                     sel.symbol,
                     sel.timeframe,
-                    {**defaults, **labeling, "bots": bots, "activate": activate},
+                    {
+                        **defaults,
+                        **labeling,
+                        "bots": bots,
+                        "activate": activate,
+                        "llm_provider": llm_provider,
+                    },
                     requested_by="dashboard",
                 )
                 st.toast(f"Full training started: job {job.job_id}")
             except JobAlreadyActive as exc:
                 st.warning(str(exc))
         else:
-            rt.submit_labeling(sel.symbol, sel.timeframe, **labeling)
+            rt.submit_labeling(sel.symbol, sel.timeframe, llm_provider=llm_provider, **labeling)
             st.toast("Labeling started; the label set appears on the Labels page")
 with right:
     st.subheader("Budget and providers", anchor=False)

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
+    )
+    p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )
     refresh = p.add_mutually_exclusive_group()
@@ -71,6 +74,7 @@ def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.labeling.labelers import resolve_labeler
     from core.labeling.service import estimate_cost, run_labeling
 
+    ctx = ctx.for_llm_provider(args.llm_provider)
     if not args.symbol or not args.timeframe:
         raise BadInput("label needs --symbol and --timeframe (e.g. --symbol GOOG --timeframe 1d)")
     if args.ids:

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
+        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
+    )
+    labels.add_argument(
         "--end",
         type=parse_end,
         help="train as of this time (ISO): later bars stay unseen, for honest replays",
@@ -84,6 +87,7 @@ def _train(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.jobs.store import create_job, finish_job
     from core.training.service import check_label_set, check_request, train
 
+    ctx = ctx.for_llm_provider(args.llm_provider)
     labeling = {
         key: value
         for key, value in (
@@ -106,6 +110,8 @@ def _train(ctx: Context, args: argparse.Namespace) -> CommandResult:
         check_label_set(ctx, symbol, tf, args.label_set)
     # The same params shape the background job bodies read (labeling options at the top level).
     params = {"bots": bots, "label_set_id": args.label_set, "activate": mode, **labeling}
+    if args.llm_provider:
+        params["llm_provider"] = args.llm_provider
     if args.end is not None:
         params["end"] = args.end.isoformat()  # job params are JSON
     job = create_job(ctx.db, "manual", symbol, tf, params=params, requested_by="cli", status="running")

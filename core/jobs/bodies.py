@@ -20,6 +20,7 @@ def training_job(ctx: Context, job: JobView, progress: ProgressFn, should_cancel
     from core.training.service import train
 
     params = job.params
+    ctx = ctx.for_llm_provider(params.get("llm_provider"))  # a run may pick its LLM provider
     labeling = {key: params[key] for key in LABELING_KEYS if key in params}
     if isinstance(labeling.get("end"), str):  # job params are JSON: times travel as ISO text
         labeling["end"] = datetime.fromisoformat(labeling["end"])

@@ -163,3 +163,24 @@ def test_llm_label_via_cli_with_estimate_budget_and_refused_key(llm_cli, home: P
     assert denied.code == 1
     message = denied.json()["error"]["message"]
     assert "HTTP 401" in message and "sk-revoked-key-0000000" not in message + denied.err
+
+
+def test_a_run_can_pick_its_llm_provider(llm_cli, monkeypatch) -> None:
+    """Both analysts configured, Freddy the default: `--llm-provider openai` speaks the OpenAI format."""
+    cli, server = llm_cli
+    for name, value in {
+        "LLM_PROVIDER": "freddy",
+        "FREDDY_ENABLED": "true",
+        "FREDDY_API_KEY": API_KEY,
+        "FREDDY_ORGANIZATION_ID": "org-test",
+        "FREDDY_ASSISTANT_ID": "asst-test",
+        "FREDDY_BASE_URL": server.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    pair = ("--symbol", "GOOG", "--timeframe", "1d", "--samples", "4", "--labeler", "llm")
+    openai = cli("label", *pair, "--llm-provider", "openai", "--json").json()
+    assert openai["provider"] == "openai" and openai["labeled"] == 4
+    assert dict(server.by_path) == {"openai": 4}  # the wire format each request arrived in
+    freddy = cli("label", *pair, "--seed", "1", "--json").json()
+    assert freddy["provider"] == "freddy" and freddy["labeled"] == 4
+    assert dict(server.by_path) == {"openai": 4, "freddy": 4}
