@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from core.context import Context
+from core.data.store import as_utc
 from core.db.models import AIModelVersion
 from core.db.types import utcnow
 
@@ -40,9 +41,8 @@ def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = 
                 AIModelVersion.is_active.is_(True),
             )
         )
+    newest = as_utc(newest)  # aggregates bypass the column type on SQLite
     if newest is None:
         return Staleness(True, None, None, limit)
-    if newest.tzinfo is None:  # aggregates bypass the column type on SQLite
-        newest = newest.replace(tzinfo=UTC)
     age = now - newest
     return Staleness(age > timedelta(hours=limit), newest, age.total_seconds() / 3600, limit)

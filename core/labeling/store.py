@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from core.data.store import as_utc
 from core.db.models import Label, LabelSet
 from core.db.types import utcnow
 from core.errors import NotFound
@@ -60,11 +61,6 @@ _RECORD_FIELDS = (
 )
 
 
-def _utc(ts: datetime) -> datetime:
-    stamp = pd.Timestamp(ts)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
-
-
 def add_labels(session: Session, label_set_id: int, records: Iterable[LabelRecord]) -> int:
     """Store labels of a set in bulk; a point already labeled in this set is replaced, not duplicated."""
     existing = dict(
@@ -74,7 +70,7 @@ def add_labels(session: Session, label_set_id: int, records: Iterable[LabelRecor
     updates: list[dict[str, Any]] = []
     seen: set[datetime] = set()
     for rec in records:
-        ts = _utc(rec.ts)
+        ts = as_utc(rec.ts)
         if ts in seen:  # the same point twice in one call: the first record stands
             continue
         seen.add(ts)

@@ -229,7 +229,9 @@ def simulate(
         replay.replayed_bars = max(0, len(history) - start)
         if replay.replayed_bars:
             positions = np.arange(start, len(history))
-            signals = batch_signals(ctx, symbol, tf, history, positions=positions, bots=[name]).get(name)
+            signals = batch_signals(
+                ctx, symbol, tf, history, positions=positions, bots=[name], features=features
+            ).get(name)
             if signals is not None:
                 trades = plan_trades(
                     history, signals, start=start, horizon=horizon, min_confidence=threshold,

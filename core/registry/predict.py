@@ -108,19 +108,20 @@ def batch_signals(
     *,
     positions: np.ndarray | None = None,
     bots: Iterable[str] | None = None,
+    features: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Each active bot's signals at many bar positions (all bars by default), indexed by bar time.
 
     Pass the bars with their history: a point's inputs are computed from the bars before it.
     Columns: recommendation, current_price, target, stop_loss, confidence, bias, predicted_return,
-    version_id.
+    version_id. `features` are `compute_features(bars)` when the caller has them already.
     """
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
     models, _ = active_models(ctx, symbol, tf, bots)
     if not models or bars.empty:
         return {}
     positions = np.arange(len(bars)) if positions is None else np.asarray(positions, dtype=np.int64)
-    features = compute_features(bars)
+    features = compute_features(bars) if features is None else features
     out: dict[str, pd.DataFrame] = {}
     for name, model in models.items():
         inputs = build_inputs(bars, positions, features=features, feature_names=model.bot.feature_names)

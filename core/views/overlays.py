@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import select
 
 from core.context import Context
-from core.db.models import AITrainingSample
 from core.labeling import store as label_store
+from core.learning.queries import SampleFilter, list_samples
 from core.registry.predict import latest_signals
 from core.registry.versions import active_versions
 
@@ -92,15 +91,9 @@ def paper_trades(
     ctx: Context, symbol: str, timeframe: str, start: datetime, limit: int = 500
 ) -> pd.DataFrame:
     """Recorded paper (or live) trades of the pair opened at or after `start`, newest last."""
-    s = AITrainingSample
-    query = (
-        select(*(getattr(s, c) for c in TRADE_COLUMNS))
-        .where(s.symbol == symbol, s.timeframe == timeframe, s.predicted_at >= start)
-        .order_by(s.predicted_at.desc())
-        .limit(limit)
-    )
+    filters = SampleFilter(symbol=symbol, timeframe=timeframe, since=start)
     with ctx.db.read() as session:
-        rows = session.execute(query).all()
+        rows = list_samples(session, filters, limit=limit).samples
     frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
     for column in ("predicted_at", "exit_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
