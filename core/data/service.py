@@ -87,7 +87,7 @@ def fetch(
         and before.last_fetched_at is not None
         and not before.stale
         and now - before.last_fetched_at < timedelta(minutes=ctx.settings.data_cache_minutes)
-        and (before.source or "") in {source_name, "synthetic"}
+        and before.source in prov.sources
     ):
         return FetchOutcome(before, 0, before.source or source_name, cached=True)
 

@@ -125,3 +125,13 @@ def test_bootstrap_is_idempotent(ctx: Context) -> None:
     second = service.bootstrap_demo(ctx, now=NOW)
     assert [o.summary.rows for o in first] == [o.summary.rows for o in second]
     assert {o.summary.symbol for o in first} == {"GOOG", "INFY.NS", "TCS.NS", "RELIANCE.NS"}
+
+
+def test_a_recent_fetch_from_another_provider_is_not_reused(home) -> None:
+    """Synthetic bars fetched a minute ago are no cache for a Yahoo request: Yahoo is asked."""
+    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    ctx = Context.create(settings, logs=False)
+    service.fetch(ctx, "INFY.NS", "5m", provider="offline")
+    assert service.fetch(ctx, "INFY.NS", "5m", provider="offline").cached
+    yahoo = service.fetch(ctx, "INFY.NS", "5m", provider="yfinance", lookback_days=30)
+    assert not yahoo.cached and yahoo.stale  # it tried Yahoo (unreachable) and kept the stored bars

@@ -29,6 +29,7 @@ class FetchedBars:
 class MarketDataProvider(Protocol):
     name: str
     live: bool  # True when the provider reaches a real, current market feed
+    sources: frozenset[str]  # the `FetchedBars.source` values it produces (a stored series' origin)
 
     def fetch(self, request: FetchRequest) -> FetchedBars:
         """Bars of `request.symbol` between start and end; `BadInput` for an unknown symbol."""

@@ -26,6 +26,7 @@ def _read_bundled(path: Path) -> pd.DataFrame:
 class OfflineProvider:
     name = "offline"
     live = False
+    sources = frozenset({"offline", "synthetic"})
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
