@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
 from core.data.frames import validate_ohlcv
@@ -13,6 +14,8 @@ from core.data.providers.base import FetchedBars, FetchRequest
 from core.errors import BadInput, ProviderUnavailable
 
 log = logging.getLogger(__name__)
+
+YAHOO_PROBE_URL = "https://query2.finance.yahoo.com/"
 
 
 def _is_network_error(exc: BaseException) -> bool:
@@ -30,6 +33,7 @@ def _is_network_error(exc: BaseException) -> bool:
 class YahooProvider:
     name = "yfinance"
     live = True
+    sources = frozenset({"yfinance"})
 
     def __init__(self, cache_dir: Path, proxy: str | None = None, timeout: float = 20.0) -> None:
         import yfinance as yf
@@ -43,11 +47,30 @@ class YahooProvider:
                 network.proxy = proxy
             else:  # yfinance before the config object
                 yf.set_config(proxy=proxy)
+        # Failures must raise (CandleLab classifies them) rather than come back as an empty frame.
+        debug = getattr(getattr(yf, "config", None), "debug", None)
+        if debug is not None:
+            debug.hide_exceptions = False
+            self._raise: dict[str, bool] = {}
+        else:  # yfinance before the config object
+            self._raise = {"raise_errors": True}
         self._yf = yf
+        self.proxy = proxy
         self.timeout = timeout
 
     def symbols(self) -> dict[str, list[str]]:
         return {}
+
+    def _reachable(self) -> bool:
+        """Whether Yahoo answers at all. yfinance reports some failed connections (a time-zone or
+        price lookup that never got through) as "missing" data, which would otherwise read as an
+        unknown symbol; any HTTP answer here means the data really is missing."""
+        try:
+            with httpx.Client(proxy=self.proxy, timeout=self.timeout) as client:
+                client.head(YAHOO_PROBE_URL)
+        except httpx.HTTPError:
+            return False
+        return True
 
     def _check_window(self, request: FetchRequest) -> datetime:
         tf = request.timeframe
@@ -72,7 +95,7 @@ class YahooProvider:
                 end=request.end,
                 auto_adjust=False,
                 actions=False,
-                raise_errors=True,
+                **self._raise,
                 timeout=self.timeout,
             )
         except BadInput:
@@ -85,6 +108,10 @@ class YahooProvider:
                 ) from None
             kind = type(exc).__name__
             if kind in {"YFTickerMissingError", "YFTzMissingError", "YFPricesMissingError"}:
+                if not self._reachable():
+                    raise ProviderUnavailable(
+                        "Yahoo Finance could not be reached; check the network or YFINANCE_PROXY"
+                    ) from None
                 raise BadInput(
                     f"Yahoo Finance has no {request.timeframe.code} bars for {request.symbol!r} "
                     f"in that window; check the symbol (e.g. INFY.NS for NSE listings)"
