@@ -245,7 +245,10 @@ class ModelTrainingRecord(Base):
 
 class AIModelVersion(Base):
     __tablename__ = "ai_model_versions"
-    __table_args__ = (Index(None, "symbol", "timeframe", "bot"),)
+    __table_args__ = (
+        Index(None, "symbol", "timeframe", "bot"),
+        UniqueConstraint("symbol", "timeframe", "bot", "bot_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bot: Mapped[str] = mapped_column(String(32))
@@ -266,6 +269,11 @@ class AIModelVersion(Base):
     broken_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
+    # The bot's own version number within its (symbol, timeframe): 1, 2, 3 ... (ids are global).
+    bot_version: Mapped[int | None] = mapped_column(Integer)
+    # The promotion gate's verdict on this version (core.registry.gate.VERDICTS) and why.
+    gate_verdict: Mapped[str | None] = mapped_column(String(16), index=True)
+    gate_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ModelActivation(Base):
@@ -283,6 +291,8 @@ class ModelActivation(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "activate" (a version switched in) or "deactivate" (taken out of service, e.g. demoted).
+    action: Mapped[str] = mapped_column(String(16), default="activate", server_default="activate")
 
 
 # --- continuous learning ----------------------------------------------------------------------
@@ -322,6 +332,7 @@ class AITrainingSample(Base):
     prediction_correct: Mapped[bool | None] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    fees: Mapped[float | None] = mapped_column(Float)  # commission charged, in price units per unit
 
 
 class ScheduledRun(Base):
@@ -338,3 +349,42 @@ class ScheduledRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+# --- experiments ------------------------------------------------------------------------------
+
+
+class Experiment(Base):
+    """One labeler experiment: the same bots, window and folds trained on each labeler's labels."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index(None, "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | failed
+    labelers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bots: Mapped[list[str]] = mapped_column(JSON, default=list)
+    label_sets: Mapped[Json] = mapped_column(default=dict)  # labeler -> label set id
+    params: Mapped[Json] = mapped_column(default=dict)  # samples, sampling, seed, window, folds, costs
+    comparisons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64), default="cli")
+    wall_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ExperimentResult(Base):
+    """One (labeler, bot) row of an experiment: its out-of-sample metrics."""
+
+    __tablename__ = "experiment_results"
+    __table_args__ = (UniqueConstraint("experiment_id", "labeler", "bot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    labeler: Mapped[str] = mapped_column(String(16))
+    bot: Mapped[str] = mapped_column(String(32))
+    label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
+    metrics: Mapped[Json] = mapped_column(default=dict)

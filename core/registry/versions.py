@@ -45,6 +45,9 @@ class VersionView:
     artifact_bytes: int | None
     broken_reason: str | None
     training_record_id: int | None
+    bot_version: int | None = None  # the bot's own number within its (symbol, timeframe)
+    gate_verdict: str | None = None  # the promotion gate's verdict (core.registry.gate.VERDICTS)
+    gate_reason: str | None = None
 
     @classmethod
     def of(cls, row: AIModelVersion) -> VersionView:
@@ -53,7 +56,14 @@ class VersionView:
             row.training_type, row.created_at, row.activated_at, dict(row.metrics or {}),
             dict(row.params or {}), dict(row.lineage or {}), row.label_set_id, row.artifact_path,
             row.artifact_sha256, row.artifact_bytes, row.broken_reason, row.training_record_id,
+            row.bot_version, row.gate_verdict, row.gate_reason,
         )  # fmt: skip
+
+    @property
+    def label(self) -> str:
+        """How people name a version: the bot's own number first, the global id after it."""
+        number = f"v{self.bot_version}" if self.bot_version is not None else f"#{self.version_id}"
+        return f"{self.bot} {number}"
 
     @property
     def slot(self) -> str:
@@ -72,6 +82,9 @@ class VersionView:
             "label_set_id": self.label_set_id,
             "activated_at": self.activated_at.isoformat() if self.activated_at else None,
             "broken_reason": self.broken_reason,
+            "bot_version": self.bot_version,
+            "gate_verdict": self.gate_verdict,
+            "gate_reason": self.gate_reason,
             "metrics": self.metrics,
         }
         if detail:
@@ -97,9 +110,16 @@ def register_version(
     label_set_id: int | None,
     training_type: str,
     training_record_id: int | None = None,
+    gate_verdict: str | None = None,
+    gate_reason: str | None = None,
 ) -> VersionView:
-    """Insert a `ready` version for a complete, verified artifact (never active on insert)."""
+    """Insert a `ready` version for a complete, verified artifact (never active on insert).
+
+    Its per-bot number is the slot's highest plus one, taken under the slot's row locks (and a
+    unique constraint), so concurrent registrations of one bot never share a number.
+    """
     with db.session() as session:
+        numbers = [r.bot_version or 0 for r in lock_bot_versions(session, symbol, timeframe, bot)]
         row = AIModelVersion(
             bot=bot,
             symbol=symbol,
@@ -115,6 +135,9 @@ def register_version(
             lineage=lineage,
             label_set_id=label_set_id,
             training_record_id=training_record_id,
+            bot_version=max(numbers, default=0) + 1,
+            gate_verdict=gate_verdict,
+            gate_reason=gate_reason,
         )
         session.add(row)
         session.flush()
@@ -208,3 +231,13 @@ def set_metric(db: Database, version_id: int, key: str, value: Any) -> None:
         if row is None:
             raise NotFound(f"model version {version_id} does not exist")
         row.metrics = {**(row.metrics or {}), key: value}
+
+
+def set_gate(db: Database, version_id: int, verdict: str, reason: str, gate_json: dict[str, Any]) -> None:
+    """Record the promotion gate's decision on a version: its columns and its `gate` metric."""
+    with db.session() as session:
+        row = session.get(AIModelVersion, version_id)
+        if row is None:
+            raise NotFound(f"model version {version_id} does not exist")
+        row.gate_verdict, row.gate_reason = verdict, reason[:4000]
+        row.metrics = {**(row.metrics or {}), "gate": gate_json}
