@@ -64,8 +64,17 @@ def main() -> int:
         if job.status != "succeeded":
             print(f"run {i + 1}: job {job.status}: {job.error}", file=sys.stderr)
             return 1
-        bots = ", ".join(f"{v['bot']} v{v['version_id']}" for v in (job.result or {}).get("versions", []))
+        versions = (job.result or {}).get("versions", [])
+        bots = ", ".join(f"{v['bot']} v{v.get('bot_version')}" for v in versions)
         print(f"run {i + 1}: {wall:.2f} s trigger-to-done ({bots}); trigger() took {returned * 1000:.0f} ms")
+        for v in versions:
+            m = v["metrics"]
+            print(
+                f"    {v['bot']}: directional accuracy {m.get('directional_accuracy')} on "
+                f"{m.get('directional_accuracy_n')} out-of-sample bars ({m.get('directional_effective_n')} "
+                f"independent) vs baseline {m.get('baseline_directional_accuracy')}; "
+                f"gate {v.get('gate_verdict')}"
+            )
         walls.append(wall)
         returns.append(returned)
     median = statistics.median(walls)

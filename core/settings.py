@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.errors import BadInput
 
 LLMProvider = Literal["freddy", "openai"]
+ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
 MarketProvider = Literal["offline", "yfinance"]
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -85,10 +86,23 @@ class Settings(BaseSettings):
     model_stale_hours: float = Field(4.0, gt=0)
     model_retention: int = Field(5, ge=2)
     torch_threads: int = Field(2, ge=1)
-    # The walk-forward held-out period: the newest share of labeled points, never trained on.
-    heldout_fraction: float = Field(0.2, ge=0.05, le=0.5)
-    # The promotion gate replaces an active version only on at least this many held-out points.
-    promotion_min_heldout: int = Field(30, ge=1)
+    # --- honest numbers (core/evaluation, core/registry/gate.py) ---------------------------
+    # Walk-forward: the evaluated span (after the first fold's training labels) is cut into this
+    # many periods, each judged by a model trained only on labels that end before it.
+    walkforward_folds: int = Field(5, ge=1, le=20)
+    # The gate activates a version on its own only when it beats the naive baseline on at least
+    # this many independent (one horizon apart) out-of-sample points, at this significance.
+    promotion_min_effective: int = Field(30, ge=1)
+    promotion_alpha: float = Field(0.05, gt=0, lt=0.5)
+    # An active version whose live accuracy falls significantly below its baseline is taken out of
+    # service (after at least this many non-overlapping closed trades).
+    demotion_enabled: bool = True
+    demotion_min_trades: int = Field(30, ge=1)
+    # Per-side commission/slippage in basis points by asset class (`equity=2/2,fx=0.5/1,crypto=10/5`
+    # are the defaults; entries given replace those classes), and symbols whose class the
+    # spelling does not tell (`GBPUSD=fx,XAUUSD=fx`).
+    trading_costs_bps: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(default_factory=dict)
+    asset_classes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     job_workers: int = Field(2, ge=1, le=32)
     # Scheduling niceness of in-process job threads (0-19): training yields the cores to pages.
     job_nice: int = Field(10, ge=0, le=19)
@@ -159,6 +173,49 @@ class Settings(BaseSettings):
                 out[tf.strip()] = float(number)
             except ValueError as exc:
                 raise ValueError(f"SIGNAL_THRESHOLDS entry {item!r} is not 'timeframe=value'") from exc
+        return out
+
+    @field_validator("trading_costs_bps", mode="before")
+    @classmethod
+    def _parse_costs(cls, value: object) -> object:
+        """`equity=2/2,fx=0.5/1` from the environment: commission/slippage bps per side."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, tuple[float, float]] = {}
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                kind, pair = item.split("=", 1)
+                commission, slippage = pair.split("/", 1)
+                out[kind.strip().lower()] = (float(commission), float(slippage))
+            except ValueError as exc:
+                raise ValueError(
+                    f"TRADING_COSTS_BPS entry {item!r} is not 'class=commission_bps/slippage_bps'"
+                ) from exc
+        return out
+
+    @field_validator("trading_costs_bps")
+    @classmethod
+    def _check_costs(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for kind, (commission, slippage) in value.items():
+            if kind not in ASSET_CLASSES:
+                raise ValueError(f"TRADING_COSTS_BPS names {kind!r}; use {', '.join(ASSET_CLASSES)}")
+            if not (0 <= commission < 1000 and 0 <= slippage < 1000):
+                raise ValueError(f"TRADING_COSTS_BPS {kind}: costs must be 0..1000 basis points")
+        return value
+
+    @field_validator("asset_classes", mode="before")
+    @classmethod
+    def _parse_classes(cls, value: object) -> object:
+        """`GBPUSD=fx,XAUUSD=fx` from the environment."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, str] = {}
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            symbol, sep, kind = item.partition("=")
+            if not sep or kind.strip().lower() not in ASSET_CLASSES:
+                choices = "|".join(ASSET_CLASSES)
+                raise ValueError(f"ASSET_CLASSES entry {item!r} is not 'SYMBOL={choices}'")
+            out[symbol.strip().upper()] = kind.strip().lower()
         return out
 
     @field_validator("log_level")

@@ -16,7 +16,13 @@ from core.timeframes import normalise_symbol, parse_timeframe
 
 # Training, the registry and the bots (pandas, xgboost, PyTorch) are imported inside the handlers
 # so that building the parser stays fast for every command.
-HEADLINE = ("directional_accuracy", "baseline_directional_accuracy", "directional_accuracy_n", "pnl")
+HEADLINE = (
+    "directional_accuracy",
+    "baseline_directional_accuracy",
+    "directional_accuracy_n",
+    "directional_effective_n",
+    "pnl",
+)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -78,7 +84,8 @@ def _render_train(data: Mapping[str, Any]) -> str:
         m = v["metrics"]
         head = ", ".join(f"{k}={_fmt(m.get(k))}" for k in HEADLINE)
         state = "activated" if v["activated"] else "not activated"
-        lines.append(f"  {v['bot']:<16} version {v['version_id']}: {head}; {state} ({v['gate_reason']})")
+        number = f"v{v.get('bot_version')} (#{v['version_id']})"
+        lines.append(f"  {v['bot']:<16} {number}: {head}; {state} ({v['gate_reason']})")
     lines += [f"  {f['bot']:<16} FAILED: {f['error']}" for f in data.get("failed", [])]
     return "\n".join(lines)
 

@@ -1,4 +1,8 @@
-"""Is a pair's model stale? Its newest active model is older than MODEL_STALE_HOURS, or it has none."""
+"""Is a pair's model stale? Its newest trained version is older than MODEL_STALE_HOURS, or it has none.
+
+Live or not: a pair whose models stay below their baseline (so none is activated) is still fresh
+after training, and is not retrained (its LLM labels paid for again) on every visit or sweep.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +20,16 @@ from core.db.types import utcnow
 @dataclass(frozen=True)
 class Staleness:
     stale: bool
-    newest_active_at: datetime | None
+    newest_active_at: datetime | None  # the newest trained version's time, active or not
     age_hours: float | None
     limit_hours: float
 
     @property
     def reason(self) -> str:
         if self.newest_active_at is None:
-            return "no active model yet"
+            return "no model trained yet"
         verdict = "older than" if self.stale else "within"
-        return (
-            f"newest active model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
-        )
+        return f"newest model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
 
 
 def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = None) -> Staleness:
@@ -38,7 +40,6 @@ def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = 
             select(func.max(AIModelVersion.created_at)).where(
                 AIModelVersion.symbol == symbol,
                 AIModelVersion.timeframe == timeframe,
-                AIModelVersion.is_active.is_(True),
             )
         )
     newest = as_utc(newest)  # aggregates bypass the column type on SQLite

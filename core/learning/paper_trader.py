@@ -23,10 +23,12 @@ from core.data import service as data_service
 from core.data import store as bar_store
 from core.db.models import AITrainingSample
 from core.errors import BadInput
+from core.evaluation.costs import TradingCosts, costs_for
 from core.features.indicators import FEATURE_COLUMNS, compute_features
 from core.labeling.schema import default_horizon
+from core.learning import demotion
 from core.learning.samples import live_accuracy_of, record_execution_outcome, update_outcome_with_pnl
-from core.learning.trades import PaperTrade, plan_trades, resolve_exit
+from core.learning.trades import PaperTrade, close_position, plan_trades
 from core.registry.predict import HISTORY_BARS, active_models, batch_signals
 from core.registry.versions import VersionView
 from core.timeframes import normalise_symbol, parse_timeframe
@@ -99,29 +101,33 @@ def _training_end(version: VersionView) -> pd.Timestamp | None:
     return pd.Timestamp(last) if last else None
 
 
-def _close_open_samples(ctx: Context, version_id: int, bars: pd.DataFrame, horizon: int) -> tuple[int, float]:
+def _close_open_samples(
+    ctx: Context, version_id: int, bars: pd.DataFrame, horizon: int, costs: TradingCosts
+) -> tuple[int, float]:
     """Decide open positions that the bars now settle; returns (closed, pnl)."""
     with ctx.db.read() as session:
         rows = session.execute(
             select(AITrainingSample.id, AITrainingSample.predicted_at, AITrainingSample.recommendation,
-                   AITrainingSample.target, AITrainingSample.stop_loss)
+                   AITrainingSample.target, AITrainingSample.stop_loss, AITrainingSample.entry_price)
             .where(AITrainingSample.version_id == version_id, AITrainingSample.status == "open")
         ).all()  # fmt: skip
     closed, pnl = 0, 0.0
-    for sample_id, predicted_at, rec, target, stop in rows:
+    for sample_id, predicted_at, rec, target, stop, entry in rows:
         pos = bars.index.get_indexer([pd.Timestamp(predicted_at)])[0]
         if pos < 0 or target is None or stop is None:
             continue
-        exit_ = resolve_exit(bars, int(pos), rec, target, stop, horizon)
+        exit_ = close_position(bars, int(pos), rec, target, stop, horizon, entry_price=entry, costs=costs)
         if exit_ is None:
             continue
-        exit_pos, price, reason = exit_
+        exit_pos, price, reason, fees = exit_
         sample = update_outcome_with_pnl(
             ctx,
             sample_id,
             exit_price=price,
             exit_time=bars.index[exit_pos].to_pydatetime(),
             exit_reason=reason,
+            fees=fees,
+            review=False,
         )
         closed += 1
         pnl += sample.pnl or 0.0
@@ -178,6 +184,8 @@ def _record(
         exit_price=float(trade.exit_price),  # type: ignore[arg-type]
         exit_time=trade.exit_time.to_pydatetime(),  # type: ignore[union-attr]
         exit_reason=str(trade.exit_reason),
+        fees=trade.fees,
+        review=False,
     )
     return sample.pnl or 0.0
 
@@ -204,6 +212,7 @@ def simulate(
         )
     threshold = ctx.settings.paper_confidence_threshold if min_confidence is None else min_confidence
     horizon = default_horizon(tf)
+    costs = costs_for(ctx.settings, symbol)
     with ctx.db.read() as session:
         history = bar_store.load_bars(session, symbol, tf, end=end, limit=bars + HISTORY_BARS)
     if history.empty:
@@ -214,7 +223,7 @@ def simulate(
     for name, model in sorted(models.items()):
         version = model.version
         replay = BotReplay(name, version.version_id)
-        closed, pnl = _close_open_samples(ctx, version.version_id, history, horizon)
+        closed, pnl = _close_open_samples(ctx, version.version_id, history, horizon, costs)
         replay.closed += closed
         replay.pnl += pnl
         start = replay_from
@@ -235,14 +244,17 @@ def simulate(
             if signals is not None:
                 trades = plan_trades(
                     history, signals, start=start, horizon=horizon, min_confidence=threshold,
-                    max_open=max_open, existing_exits=exits,
+                    max_open=max_open, existing_exits=exits, costs=costs,
                 )  # fmt: skip
                 for trade in trades:
                     replay.pnl += _record(ctx, symbol, tf, name, version.version_id, trade, features)
                     replay.opened += 1
                     replay.closed += int(trade.closed)
+        demoted = demotion.review(ctx, version.version_id)
         with ctx.db.read() as session:
             result.live[name] = live_accuracy_of(session, version.version_id).as_metrics()
+        if demoted:
+            result.live[name]["demoted"] = demoted
         result.bots.append(replay)
     log.info("paper trading %s %s: %s", symbol, tf, result.summary())
     return result

@@ -1,12 +1,15 @@
 """Paper trades from signals: entries above a confidence threshold, exits on target, stop or timeout.
 
 Pure functions over a signal frame and the bars, so the replay (`simulate`), the live tick and the
-tests share one set of rules:
-- a BUY or SELL whose confidence reaches the threshold opens one unit at the bar's close;
+tests share one set of rules, and the exits are the version backtest's own (`resolve_exits`):
+- a BUY or SELL whose (calibrated) confidence reaches the threshold opens one unit at the bar's
+  close, filled with slippage against it;
 - it closes at the target or the stop, whichever a later bar reaches first (both inside one bar
   counts as the stop: the order within a bar is unknown, and assuming the worse keeps P&L honest);
+  a bar that opens beyond the barrier fills at its open (a stop gapped through costs the gap);
 - after `horizon` bars without either it closes at that bar's close (timeout);
-- a position whose horizon extends past the last bar stays open until more bars arrive.
+- a position whose horizon extends past the last bar stays open until more bars arrive;
+- the exit is filled with slippage too, and commission on both sides is recorded as `fees`.
 At most `max_open` positions per bot are open at once; signals beyond that are not taken.
 """
 
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.backtest import resolve_exits
+from core.evaluation.costs import NO_COSTS, TradingCosts
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class PaperTrade:
     exit_time: pd.Timestamp | None = None
     exit_price: float | None = None
     exit_reason: str | None = None  # target | stop | timeout; None while open
+    fees: float = 0.0  # commission of both sides per unit, in price units (known once closed)
 
     @property
     def closed(self) -> bool:
@@ -53,6 +58,27 @@ def resolve_exit(
     return int(exits.position[0]), float(exits.price[0]), str(exits.reason[0])
 
 
+def close_position(
+    bars: pd.DataFrame,
+    position: int,
+    recommendation: str,
+    target: float,
+    stop: float,
+    horizon: int,
+    *,
+    entry_price: float,
+    costs: TradingCosts = NO_COSTS,
+) -> tuple[int, float, str, float] | None:
+    """(exit bar, exit fill after slippage, reason, fees of both sides) of an open position, or None."""
+    exit_ = resolve_exit(bars, position, recommendation, target, stop, horizon)
+    if exit_ is None:
+        return None
+    exit_pos, quote, reason = exit_
+    sign = -1 if recommendation == "SELL" else 1
+    fill = float(costs.exit_fill(quote, sign))
+    return exit_pos, fill, reason, float(costs.fees(entry_price, fill))
+
+
 def plan_trades(
     bars: pd.DataFrame,
     signals: pd.DataFrame,
@@ -62,6 +88,7 @@ def plan_trades(
     min_confidence: float,
     max_open: int = 10,
     existing_exits: list[int] | None = None,
+    costs: TradingCosts = NO_COSTS,
 ) -> list[PaperTrade]:
     """Trades opened at bar positions >= `start`; `signals` is indexed by bar time (a subset is fine).
 
@@ -91,10 +118,12 @@ def plan_trades(
             if exits.complete[k]
             else None
         )
+        sign = -1 if row["recommendation"] == "SELL" else 1
+        entry = float(costs.entry_fill(float(bars["close"].iloc[pos]), sign))
         trade = PaperTrade(
             position=int(pos),
             entry_time=ts,
-            entry_price=float(bars["close"].iloc[pos]),
+            entry_price=entry,
             recommendation=str(row["recommendation"]),
             target=float(row["target"]),
             stop_loss=float(row["stop_loss"]),
@@ -102,11 +131,16 @@ def plan_trades(
             predicted_return=float(row.get("predicted_return", np.nan)),
         )
         if exit_ is not None:
-            exit_pos, exit_price, reason = exit_
-            trade = PaperTrade(
-                **{**trade.__dict__, "exit_position": exit_pos, "exit_time": bars.index[exit_pos],
-                   "exit_price": float(exit_price), "exit_reason": reason}
-            )  # fmt: skip
+            exit_pos, quote, reason = exit_
+            fill = float(costs.exit_fill(quote, sign))
+            closed = {
+                "exit_position": exit_pos,
+                "exit_time": bars.index[exit_pos],
+                "exit_price": fill,
+                "exit_reason": reason,
+                "fees": float(costs.fees(entry, fill)),
+            }
+            trade = PaperTrade(**{**trade.__dict__, **closed})
             open_exits.append(exit_pos)
         else:
             open_exits.append(still_open)

@@ -130,7 +130,7 @@ def check_label_set(ctx: Context, symbol: str, timeframe: str, label_set_id: int
     bars, _ = load_window(ctx, symbol, timeframe, end=data_end)
     dataset = build_dataset(bars, labels, default_horizon=default_horizon(timeframe))
     check_trainable(dataset, min_points=MIN_LABELS, what=f"label set {label_set_id}")
-    plan_split(dataset, ctx.settings.heldout_fraction)
+    plan_split(dataset, ctx.settings.walkforward_folds, horizon=default_horizon(timeframe))
 
 
 def _run_labeling(
@@ -237,7 +237,7 @@ def train_from_frame(
     what = f"label set {label_set_id}" if label_set_id is not None else "the label frame"
     dataset = build_dataset(bars, labels, default_horizon=default_horizon(tf))
     check_trainable(dataset, min_points=MIN_LABELS, what=what)
-    split = plan_split(dataset, ctx.settings.heldout_fraction)
+    split = plan_split(dataset, ctx.settings.walkforward_folds, horizon=default_horizon(tf))
     plan = TrainingPlan(
         ctx=ctx, symbol=symbol, timeframe=tf, bars=bars, dataset=dataset, split=split,
         label_set_id=label_set_id, labeler=labeler, source=source, training_type=training_type,
@@ -245,9 +245,9 @@ def train_from_frame(
         llm_calls=llm_calls, cost_usd=cost_usd, seed=seed, bot_params=dict(bot_params or {}),
     )  # fmt: skip
     log.info(
-        "AI training started for %s %s (%s): %s on %s, %d labels %s, %d training / %d held-out points",
+        "AI training started for %s %s (%s): %s on %s, %d labels %s, %d walk-forward folds over %d bars",
         symbol, tf, training_type, ", ".join(names), what, len(dataset), dataset.class_counts(),
-        len(split.train), len(split.test),
+        len(split.folds), split.stop - split.start,
     )  # fmt: skip
     if job_id is not None and progress is None:
         report(0.0, "training", label_set_id=label_set_id, llm_calls=llm_calls, cost_usd=cost_usd)

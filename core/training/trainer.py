@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,20 +20,22 @@ from core.bots.dataset import Dataset, Inputs
 from core.bots.factory import load_bot, make_bot
 from core.context import Context
 from core.errors import ArtifactError, CandleLabError
-from core.evaluation.splits import ChronoSplit
+from core.evaluation.costs import costs_for
+from core.evaluation.folds import WalkForwardPlan
 from core.evaluation.stats import json_safe
-from core.evaluation.walkforward import fit_and_evaluate
+from core.evaluation.walkforward import bar_inputs, fit_and_evaluate
 from core.registry import gate
 from core.registry.activation import activate
 from core.registry.artifacts import ArtifactInfo, read_verified, remove_artifact, write_artifact
 from core.registry.retention import prune
-from core.registry.versions import active_version, register_version, set_metric
+from core.registry.versions import active_version, register_version, set_gate
 from core.training.lineage import build_lineage
 from core.training.records import finish_record, start_record
 
 log = logging.getLogger("core.training")
 
 ACTIVATE_MODES = ("gate", "always", "never")
+VERIFY_BARS = 256  # the reloaded artifact must reproduce the newest evaluated bars' predictions
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TrainingPlan:
     timeframe: str
     bars: pd.DataFrame
     dataset: Dataset
-    split: ChronoSplit
+    split: WalkForwardPlan
     label_set_id: int | None
     labeler: str | None
     source: str
@@ -68,13 +70,18 @@ class TrainedVersion:
     gate_reason: str
     record_id: int
     wall_s: float
+    bot_version: int | None = None
+    gate_verdict: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "version_id": self.version_id,
             "bot": self.bot,
+            "bot_version": self.bot_version,
             "activated": self.activated,
+            "gate_verdict": self.gate_verdict,
             "gate_reason": self.gate_reason,
+            "gate": self.metrics.get("gate"),
             "wall_s": round(self.wall_s, 3),
             "metrics": self.metrics,
         }
@@ -92,13 +99,20 @@ def _verify(plan: TrainingPlan, bot: Bot, artifact: ArtifactInfo, probe: Inputs)
 
 
 def _decide(plan: TrainingPlan, name: str, metrics: dict[str, Any]) -> tuple[gate.GateDecision, int | None]:
+    """The gate's verdict always; whether it is applied depends on the run's activation mode."""
+    settings = plan.ctx.settings
     current = active_version(plan.ctx.db, plan.symbol, plan.timeframe, name)
     current_id = current.version_id if current else None
+    verdict = gate.decide(
+        metrics, current, min_points=settings.promotion_min_effective, alpha=settings.promotion_alpha
+    )
     if plan.activate == "always":
-        return gate.GateDecision(True, "activation requested", current_id), current_id
+        reason = f"activation requested (the gate alone: {verdict.reason})"
+        return replace(verdict, activate=True, reason=reason), current_id
     if plan.activate == "never":
-        return gate.GateDecision(False, "activation not requested", current_id), current_id
-    return gate.decide(metrics, current, min_points=plan.ctx.settings.promotion_min_heldout), current_id
+        reason = f"activation not requested (the gate alone: {verdict.reason})"
+        return replace(verdict, activate=False, reason=reason), current_id
+    return verdict, current_id
 
 
 def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
@@ -117,21 +131,30 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
     )  # fmt: skip
     artifact: ArtifactInfo | None = None
     try:
-        bot = make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params)
-        evaluation = fit_and_evaluate(bot, plan.dataset, plan.bars, test_fraction=settings.heldout_fraction)
+        evaluation = fit_and_evaluate(
+            lambda: make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params),
+            plan.dataset,
+            plan.bars,
+            plan.split,
+            costs=costs_for(settings, plan.symbol),
+        )
+        bot = evaluation.bot
+        assert bot is not None  # fit_and_evaluate fits the version's model by default
         artifact = write_artifact(settings.models_dir / plan.symbol / plan.timeframe / name, bot.to_files())
-        _verify(plan, bot, artifact, plan.dataset.take(evaluation.split.test).inputs)
+        probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
+        _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
         metrics = json_safe({**evaluation.metrics, "gate": decision.as_json()})
         lineage = build_lineage(
             label_set_id=plan.label_set_id, labeler=plan.labeler, bars=plan.bars, dataset=plan.dataset,
-            split=evaluation.split, params=bot.params(), training_type=plan.training_type,
+            split=evaluation.plan, params=bot.params(), training_type=plan.training_type,
             wall_s=time.perf_counter() - started, fit_s=evaluation.fit_s, source=plan.source,
         )  # fmt: skip
         version = register_version(
             ctx.db, models_dir=settings.models_dir, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
             artifact=artifact, metrics=metrics, params=json_safe(bot.params()), lineage=json_safe(lineage),
             label_set_id=plan.label_set_id, training_type=plan.training_type, training_record_id=record_id,
+            gate_verdict=decision.verdict, gate_reason=decision.reason,
         )  # fmt: skip
     except BaseException as exc:
         if artifact is not None:
@@ -151,7 +174,7 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
             # Another switch won the race, or the artifact was refused: the version stays registered.
             reason = f"not activated: {exc}"
             metrics["gate"] = {**decision.as_json(), "activated": False, "reason": reason}
-            set_metric(ctx.db, version.version_id, "gate", metrics["gate"])
+            set_gate(ctx.db, version.version_id, decision.verdict, reason, metrics["gate"])
     try:
         prune(ctx, plan.symbol, plan.timeframe, name)
     except Exception as exc:  # retention is housekeeping: a failure must not lose the new version
@@ -164,9 +187,20 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
     )  # fmt: skip
     log.info(
         "Successfully trained %s for %s %s: version %d in %.1fs, directional accuracy %s vs baseline %s "
-        "on %d held-out points, validation accuracy %s; %s",
+        "on %d out-of-sample bars (%d independent), validation accuracy %s; gate %s: %s",
         name, plan.symbol, plan.timeframe, version.version_id, wall_s, metrics.get("directional_accuracy"),
         metrics.get("baseline_directional_accuracy"), metrics.get("directional_accuracy_n", 0),
-        metrics.get("validation_accuracy"), "activated" if activated else f"not activated ({reason})",
+        metrics.get("directional_effective_n", 0), metrics.get("validation_accuracy"), decision.verdict,
+        "activated" if activated else reason,
     )  # fmt: skip
-    return TrainedVersion(version.version_id, name, metrics, activated, reason, record_id, wall_s)
+    return TrainedVersion(
+        version.version_id,
+        name,
+        metrics,
+        activated,
+        reason,
+        record_id,
+        wall_s,
+        version.bot_version,
+        decision.verdict,
+    )

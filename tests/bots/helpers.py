@@ -131,11 +131,17 @@ def add_version(
     )  # fmt: skip
 
 
-def heldout_metrics(accuracy: float, baseline: float, pnl: float, n: int = 100) -> dict[str, Any]:
+def heldout_metrics(
+    accuracy: float, baseline: float, pnl: float, n: int = 100, *, p: float = 0.01, bars: int | None = None
+) -> dict[str, Any]:
+    """Out-of-sample metrics as training records them: `n` independent points, edge p-value `p`."""
     return {
         "directional_accuracy": accuracy,
         "directional_accuracy_ci": list(wilson_interval(round(accuracy * n), n) or (0.0, 1.0)),
         "baseline_directional_accuracy": baseline,
-        "directional_accuracy_n": n,
+        "baseline_kind": "majority",
+        "directional_accuracy_n": bars or 10 * n,
+        "directional_effective_n": n,
+        "directional_edge_p_value": p,
         "pnl": pnl,
     }

@@ -77,19 +77,27 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
         job = session.get(TrainingJob, doc["job_id"])
         assert (job.kind, job.status, job.label_set_id) == ("manual", "succeeded", doc["label_set_id"])
 
-    code, again, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--bots", "xgb_agent",
-                               "--label-set", str(doc["label_set_id"]))  # fmt: skip
-    assert code == 0, err
-    newer = again["versions"][0]["version_id"]
+    # Without evidence of beating the baseline nothing goes live on its own; the verdict says why.
+    for version in doc["versions"]:
+        assert not version["activated"] and version["gate_verdict"] in ("no_evidence", "below_baseline")
+        assert version["gate"]["evidence"]["effective_n"] == version["metrics"]["directional_effective_n"]
     code, listed, _ = run_cli(home, "versions", "--symbol", "GOOG", "--timeframe", "1d")
-    active = one_active_per_bot(listed["versions"])
-    assert set(active) == set(ALL_BOTS)
-    first = next(v["version_id"] for v in doc["versions"] if v["bot"] == "xgb_agent")
-    other = first if active["xgb_agent"] == newer else newer
+    assert one_active_per_bot(listed["versions"]) == {}
+    assert sorted(v["bot_version"] for v in listed["versions"]) == [1, 1, 1, 1]
+
+    code, again, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--bots", "xgb_agent",
+                               "--label-set", str(doc["label_set_id"]), "--activate")  # fmt: skip
+    assert code == 0, err
+    newer = again["versions"][0]
+    assert newer["activated"] and newer["bot_version"] == 2
+    assert newer["gate_reason"].startswith("activation requested (the gate alone:")
+    code, listed, _ = run_cli(home, "versions", "--symbol", "GOOG", "--timeframe", "1d")
+    assert one_active_per_bot(listed["versions"]) == {"xgb_agent": newer["version_id"]}
+    other = next(v["version_id"] for v in doc["versions"] if v["bot"] == "xgb_agent")
 
     code, switched, err = run_cli(home, "activate", str(other))
     assert code == 0, err
-    assert switched == {"version_id": other, "previous_active_id": active["xgb_agent"]}
+    assert switched == {"version_id": other, "previous_active_id": newer["version_id"]}
     code, listed, _ = run_cli(home, "versions", "--bot", "xgb_agent")
     assert one_active_per_bot(listed["versions"]) == {"xgb_agent": other}
     assert {"version_id", "bot", "symbol", "timeframe", "created_at", "is_active", "metrics"} <= set(
@@ -97,7 +105,7 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
     )
     code, back, err = run_cli(home, "rollback", "--symbol", "GOOG", "--timeframe", "1d", "--bot", "xgb_agent")
     assert code == 0, err
-    assert back == {"version_id": active["xgb_agent"], "previous_active_id": other}
+    assert back == {"version_id": newer["version_id"], "previous_active_id": other}
 
 
 @pytest.mark.slow

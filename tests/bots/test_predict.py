@@ -19,7 +19,15 @@ from tests.bots.helpers import SMALL, random_walk, store_bars, store_hindsight_s
 def trained(ctx):
     store_bars(ctx, "RW", "1h", random_walk(1200, 8, freq="h"))
     label_set_id = store_hindsight_set(ctx, "RW", "1h", horizon=5, samples=500)
-    result = train(ctx, "RW", "1h", bots="xgb_agent,lstm_bot", label_set_id=label_set_id, bot_params=SMALL)
+    result = train(
+        ctx,
+        "RW",
+        "1h",
+        bots="xgb_agent,lstm_bot",
+        label_set_id=label_set_id,
+        bot_params=SMALL,
+        activate="always",
+    )
     return ctx, label_set_id, {v.bot: v.version_id for v in result.versions}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.db.models import AIModelVersion, ModelTrainingRecord
 from core.errors import BadInput, JobCancelled, NotFound
-from core.registry.versions import active_version, list_versions
+from core.registry.versions import active_version, get_version, list_versions
 from core.training.service import TrainingFailed, train, train_from_frame
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk, store_bars, store_hindsight_set
 
@@ -22,6 +22,8 @@ DETAIL_METRICS = (
     "baseline_directional_accuracy_ci", "validation_accuracy_n", "validation_accuracy_ci", "train_accuracy_n",
     "information_coefficient", "pnl", "hit_rate", "hit_rate_n", "hit_rate_ci", "trades", "max_drawdown",
     "equity_curve", "calibration", "feature_importance", "heldout_start", "heldout_end", "purged_points",
+    "directional_effective_n", "directional_edge_p_value", "price_error", "price_error_baseline",
+    "baseline_hit_rate", "baseline_pnl", "fold_results", "confidence_calibration", "costs", "gap_fills",
 )  # fmt: skip
 LINEAGE = (
     "label_set_id", "labeler", "data_window", "features", "parameters", "code_version",
@@ -61,12 +63,19 @@ def test_training_registers_versions_with_metrics_lineage_and_records(walk_ctx, 
             assert isinstance(m[key], float), key
         for key in DETAIL_METRICS:
             assert key in m, key
-        assert m["directional_accuracy_n"] >= 100 and len(m["equity_curve"]) <= 200
+        # Reality on every out-of-sample bar (most of the window), label fit on the labeled points.
+        assert m["directional_accuracy_n"] > 1000 > m["validation_n"] and len(m["equity_curve"]) <= 200
+        assert m["evaluated_share"] > 0.75 and m["folds"] == 5 and len(m["fold_results"]) == 5
+        assert m["directional_effective_n"] == pytest.approx(m["directional_accuracy_n"] / 10, abs=2)
         lo, hi = m["directional_accuracy_ci"]
         assert lo <= m["directional_accuracy"] <= hi
-        assert m["gate"]["activated"] and trained.activated  # nothing was active
-        version = active_version(ctx.db, "RW", "1d", trained.bot)
-        assert version.version_id == trained.version_id
+        assert hi - lo > 0.15  # as wide as ~115 independent points allow, not ~1,150 bars
+        assert m["costs"] == {"asset_class": "equity", "commission_bps": 2.0, "slippage_bps": 2.0}
+        assert trained.bot_version == 1 and trained.gate_verdict in ("no_evidence", "below_baseline")
+        assert not trained.activated and active_version(ctx.db, "RW", "1d", trained.bot) is None
+        version = get_version(ctx.db, trained.version_id)
+        assert (version.gate_verdict, version.gate_reason) == (trained.gate_verdict, trained.gate_reason)
+        assert trained.as_json()["gate"]["evidence"]["effective_n"] == m["directional_effective_n"]
         for key in LINEAGE:
             assert key in version.lineage, key
         assert version.lineage["label_set_id"] == label_set_id and version.lineage["labeler"] == "hindsight"
@@ -85,17 +94,20 @@ def test_activation_modes_and_gate_are_recorded(walk_ctx):
     ctx = walk_ctx
     label_set_id = store_hindsight_set(ctx, "RW", "1d", horizon=5, samples=400)
     kw = {"bots": ["xgb_agent"], "label_set_id": label_set_id, "bot_params": SMALL}
-    first = train(ctx, "RW", "1d", **kw).versions[0]
     never = train(ctx, "RW", "1d", activate="never", **kw).versions[0]
-    assert first.activated and not never.activated and never.gate_reason == "activation not requested"
-    gated = train(ctx, "RW", "1d", seed=3, **kw).versions[0]  # decided by the gate against `first`
-    assert gated.metrics["gate"]["compared_with"] == first.version_id
-    expected_active = gated.version_id if gated.activated else first.version_id
-    assert active_version(ctx.db, "RW", "1d", "xgb_agent").version_id == expected_active
+    assert not never.activated and never.gate_reason.startswith("activation not requested (the gate alone:")
     forced = train(ctx, "RW", "1d", activate="always", **kw).versions[0]
-    assert (
-        forced.activated and active_version(ctx.db, "RW", "1d", "xgb_agent").version_id == forced.version_id
-    )
+    assert forced.activated
+    assert active_version(ctx.db, "RW", "1d", "xgb_agent").version_id == forced.version_id
+    # A person may activate without evidence; the record still says what the gate thought.
+    assert forced.gate_reason.startswith("activation requested (the gate alone: not activated:")
+    assert forced.gate_verdict in ("no_evidence", "below_baseline") and forced.bot_version == 2
+    gated = train(ctx, "RW", "1d", seed=3, **kw).versions[0]  # decided by the gate against `forced`
+    assert gated.metrics["gate"]["compared_with"] == forced.version_id and not gated.activated
+    assert active_version(ctx.db, "RW", "1d", "xgb_agent").version_id == forced.version_id
+    with ctx.db.read() as session:  # the verdicts are queryable columns
+        verdicts = session.scalars(select(AIModelVersion.gate_verdict).order_by(AIModelVersion.id)).all()
+    assert verdicts == [never.gate_verdict, forced.gate_verdict, gated.gate_verdict]
 
 
 def test_cancel_between_bots_keeps_only_finished_versions(walk_ctx):
@@ -155,5 +167,5 @@ def test_a_label_like_frame_trains_without_a_label_set(walk_ctx):
     result = train_from_frame(walk_ctx, "RW", "1d", frame, bots=["ensemble_bot"], bot_params=SMALL)
     version = result.versions[0]
     assert result.label_set_id is None and version.metrics["directional_accuracy_n"] > 50
-    stored = active_version(walk_ctx.db, "RW", "1d", "ensemble_bot")
+    stored = get_version(walk_ctx.db, version.version_id)
     assert stored.training_type == "retrain" and stored.lineage["label_source"] == "frame"

@@ -54,7 +54,7 @@ def test_stale_pair_trains_in_the_background_then_reads_fresh(
 
     monkeypatch.setattr(store, "update_progress", recording_update)
     runner = JobRunner(ctx, executor=ThreadExecutor(2))
-    assert staleness(ctx, "INFY.NS", "5m").reason == "no active model yet"
+    assert staleness(ctx, "INFY.NS", "5m").reason == "no model trained yet"
     started = time.perf_counter()
     result = trigger(runner, "INFY.NS", "5m")
     assert result.started and result.reason.startswith("stale")
