@@ -3,6 +3,8 @@
 Models are loaded once (SHA-256 checked) and cached per (database, slot, version id, sha) until
 the active version changes; loading is serialised per key so two threads never load the same
 model twice. Predictions for many bars are one vectorised pass per bot, not a loop over bars.
+Each signal's `confidence` is calibrated with the version's stored out-of-sample map
+(`core.evaluation.calibration`); the model's own number travels as `raw_confidence`.
 """
 
 from __future__ import annotations
