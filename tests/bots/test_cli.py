@@ -85,8 +85,11 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
     assert one_active_per_bot(listed["versions"]) == {}
     assert sorted(v["bot_version"] for v in listed["versions"]) == [1, 1, 1, 1]
 
-    code, again, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--bots", "xgb_agent",
-                               "--label-set", str(doc["label_set_id"]), "--activate")  # fmt: skip
+    label_set = str(doc["label_set_id"])
+    pair = ("--symbol", "GOOG", "--timeframe", "1d")
+    code, again, err = run_cli(
+        home, "train", *pair, "--bots", "xgb_agent", "--label-set", label_set, "--activate"
+    )
     assert code == 0, err
     newer = again["versions"][0]
     assert newer["activated"] and newer["bot_version"] == 2
