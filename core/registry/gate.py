@@ -129,7 +129,7 @@ def decide(
     compared = active.version_id if active is not None else None
     if not ev.passed:
         verdict = BELOW_BASELINE if ev.below_baseline else NO_EVIDENCE
-        return GateDecision(False, f"not activated: {ev.reason}", compared, verdict, ev)
+        return GateDecision(False, f"no evidence of an edge: {ev.reason}", compared, verdict, ev)
     if active is None:
         return GateDecision(True, f"{ev.reason}; no active version", None, PROMOTE, ev)
     if active.status != "ready":

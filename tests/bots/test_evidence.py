@@ -54,7 +54,7 @@ def test_on_a_random_walk_no_bot_goes_live_and_the_pair_says_why(ctx):
     for version in result.versions:
         assert not version.activated, (version.bot, version.gate_reason)
         assert version.gate_verdict in ("no_evidence", "below_baseline")
-        assert version.gate_reason.startswith("not activated:")
+        assert version.gate_reason.startswith("no evidence of an edge:")
         assert version.as_json()["gate"]["verdict"] == version.gate_verdict  # in the job's result too
     assert active_versions(ctx.db, "RW", "1d") == []
     pair = evidence.pair_evidence(ctx, "RW", "1d")

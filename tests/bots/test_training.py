@@ -100,7 +100,7 @@ def test_activation_modes_and_gate_are_recorded(walk_ctx):
     assert forced.activated
     assert active_version(ctx.db, "RW", "1d", "xgb_agent").version_id == forced.version_id
     # A person may activate without evidence; the record still says what the gate thought.
-    assert forced.gate_reason.startswith("activation requested (the gate alone: not activated:")
+    assert forced.gate_reason.startswith("activation requested (the gate alone: no evidence of an edge:")
     assert forced.gate_verdict in ("no_evidence", "below_baseline") and forced.bot_version == 2
     gated = train(ctx, "RW", "1d", seed=3, **kw).versions[0]  # decided by the gate against `forced`
     assert gated.metrics["gate"]["compared_with"] == forced.version_id and not gated.activated
