@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.evaluation.costs import NO_COSTS, TradingCosts
-from core.evaluation.stats import downsample, max_drawdown
+from core.evaluation.stats import downsample_index, max_drawdown
 from core.labeling.barriers import NOT_HIT, barrier_hits
 
 
@@ -158,10 +158,10 @@ def follow_signals(
         gaps += int(exits.gapped[k])
         flat_after = x
     times = pd.DatetimeIndex(bars.index)[start : end + 1]
-    curve = [(t.isoformat(), round(float(v), 6)) for t, v in zip(times, equity, strict=True)]
+    curve = [[times[i].isoformat(), round(float(equity[i]), 6)] for i in downsample_index(len(equity))]
     return Backtest(
         np.asarray(taken, dtype="float64"),
-        downsample(curve),
+        curve,
         max_drawdown(np.r_[1.0, equity]),
         equity,
         gaps,

@@ -28,6 +28,7 @@ from tests.conftest import make_settings
 SEEDS = (101, 102, 103, 104)
 BARS = 5000
 HORIZON = 5
+LABELS = 1500
 FOLDS = 3  # fewer folds than the default keep 16 trainings on 5,000 bars cheap; the rule is the same
 BAND = 0.04  # 0.50 ± 0.04
 
@@ -45,13 +46,14 @@ def test_random_walk_gives_no_bot_an_edge(rw_ctx):
     for seed in SEEDS:
         symbol = f"RW{seed}"
         store_bars(rw_ctx, symbol, "1d", random_walk(BARS, seed))
-        label_set_id = store_hindsight_set(rw_ctx, symbol, "1d", horizon=HORIZON)
+        # 1,500 labels keep the fits cheap; reality is judged on every out-of-sample bar anyway.
+        label_set_id = store_hindsight_set(rw_ctx, symbol, "1d", horizon=HORIZON, samples=LABELS, seed=seed)
         result = train(
             rw_ctx, symbol, "1d", bots=list(BOT_NAMES), label_set_id=label_set_id, bot_params=SMALL
         )
         assert result.failed == []
         for version in result.versions:
-            assert version.metrics["directional_accuracy_n"] > 1000
+            assert version.metrics["directional_accuracy_n"] > 3000
             accuracy[version.bot].append(version.metrics["directional_accuracy"])
     means = {name: float(np.mean(values)) for name, values in accuracy.items()}
     print("random-walk directional accuracy by bot:", accuracy, "means:", means)
