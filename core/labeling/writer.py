@@ -41,6 +41,7 @@ class Totals:
     tokens_out: int = 0
     cost_usd: float = 0.0
     tokens_estimated: bool = False
+    failed_calls: int = 0  # requests that produced no reply (network, HTTP errors, refused keys)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class LabelWriter:
             if o.tokens_estimated:
                 delta.tokens_estimated = True
         for call in calls:
+            if call.status == "error":
+                delta.failed_calls += 1
             if call.status == "cached":
                 delta.cache_hits += 1
             else:
@@ -110,4 +113,5 @@ class LabelWriter:
         t.tokens_in += delta.tokens_in
         t.tokens_out += delta.tokens_out
         t.cost_usd += delta.cost_usd
+        t.failed_calls += delta.failed_calls
         t.tokens_estimated = t.tokens_estimated or delta.tokens_estimated

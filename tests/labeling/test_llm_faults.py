@@ -101,7 +101,8 @@ def test_persistent_faults_reject_points_with_the_reason(llm_env: LLMEnv, fault:
     n = 4
     result = run_labeling(ctx, "GOOG", "1d", samples=n, labeler="llm", seed=2)
     assert_accounted(ctx, result)
-    assert result.status == "succeeded" and result.labeled == 0 and result.rejected == n
+    assert result.status == "failed" and result.labeled == 0 and result.rejected == n  # every request failed
+    assert "every LLM request failed" in (result.message or "")
     assert llm_env.server.requests == n * 2  # one retry each
     assert result.cost_usd == 0
     reasons = _reasons(ctx, result.label_set_id)
