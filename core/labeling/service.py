@@ -287,6 +287,7 @@ def run_labeling(
     timeframe: str,
     *,
     reporter: Reporter = NULL_REPORTER,
+    progress: Callable[[float, str], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     job_id: int | None = None,
     now: datetime | None = None,
@@ -298,8 +299,8 @@ def run_labeling(
     (a `JobCancelled`), each carrying the stored result; every other end returns the result.
     """
     request = parse(LabelingRequest, symbol=symbol, timeframe=timeframe, **options)
-    if should_cancel is not None:
-        reporter = _CancelOnly(should_cancel)
+    if progress is not None or should_cancel is not None:
+        reporter = _Callbacks(progress, should_cancel)
     result = label(ctx, request, reporter, job_id=job_id, now=now)
     kept = f"label set {result.label_set_id} keeps {result.labeled} labels, {result.not_attempted} not attempted"
     if result.status == "auth_failed":
@@ -310,14 +311,18 @@ def run_labeling(
 
 
 @dataclass(frozen=True)
-class _CancelOnly:
-    should_cancel: Callable[[], bool]
+class _Callbacks:
+    """A reporter made of plain callbacks (either may be missing)."""
+
+    on_progress: Callable[[float, str], None] | None
+    should_cancel: Callable[[], bool] | None
 
     def progress(self, fraction: float, stage: str) -> None:
-        return None
+        if self.on_progress is not None:
+            self.on_progress(fraction, stage)
 
     def cancelled(self) -> bool:
-        return bool(self.should_cancel())
+        return self.should_cancel is not None and bool(self.should_cancel())
 
     def spend(self, *, label_set_id: int | None, llm_calls: int, cost_usd: float) -> None:
         return None
