@@ -36,7 +36,9 @@ def _labeling(request: LabelingRequest, ctx: Context) -> None:
     if request.labeler is not None and request.labeler not in LABELERS:
         raise BadInput(f"--labeler: unknown labeler {request.labeler!r}; use one of {', '.join(LABELERS)}")
     if request.sampling not in SAMPLINGS:
-        raise BadInput(f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}")
+        raise BadInput(
+            f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}"
+        )
     settings = ctx.settings.with_llm_provider(request.llm_provider)
     name = resolve_labeler(settings, request.labeler)
     if name == "llm" and not settings.llm_configured:
@@ -60,7 +62,9 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
     if not stored or (req.refresh and known):
         return  # the run fetches first: its window is known only then
     with ctx.db.read() as session:
-        bars = bar_store.load_bars(session, req.symbol, req.timeframe, lookback_days=req.lookback_days, end=req.end)
+        bars = bar_store.load_bars(
+            session, req.symbol, req.timeframe, lookback_days=req.lookback_days, end=req.end
+        )
     needed = MIN_HISTORY + future_bars + 1
     if len(bars) < needed:
         window = f"the last {req.lookback_days:g} days" if req.lookback_days else "the stored window"

@@ -37,3 +37,7 @@ class ArtifactError(CandleLabError):
 
 class JobCancelled(CandleLabError):
     """A job was asked to stop; raised between stages so nothing half-written is kept."""
+
+
+class Forbidden(CandleLabError):
+    """The actor may not do this (a role or a token scope is missing)."""

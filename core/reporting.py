@@ -7,6 +7,7 @@ module sits at the bottom of the import layers so every engine package may use i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,6 +60,24 @@ class Span:
 
     def spend(self, *, label_set_id: int | None, llm_calls: int, cost_usd: float) -> None:
         self.inner.spend(label_set_id=label_set_id, llm_calls=llm_calls, cost_usd=cost_usd)
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """A reporter made of plain callbacks (either may be missing), for Python callers and tests."""
+
+    on_progress: Callable[[float, str], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+
+    def progress(self, fraction: float, stage: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(fraction, stage)
+
+    def cancelled(self) -> bool:
+        return self.should_cancel is not None and bool(self.should_cancel())
+
+    def spend(self, *, label_set_id: int | None, llm_calls: int, cost_usd: float) -> None:
+        return None
 
 
 def stop_if_cancelled(reporter: Reporter, message: str) -> None:

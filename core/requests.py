@@ -18,7 +18,15 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.bots import bot_names
 from core.errors import BadInput
@@ -212,9 +220,13 @@ _JOB_REQUEST: TypeAdapter[LabelingRequest | TrainingRequest | RetrainRequest] = 
 JOB_KINDS: tuple[str, ...] = ("label", *TRAINING_KINDS, "retrain")
 
 
-def parse_job_request(kind: str, params: dict[str, Any]) -> LabelingRequest | TrainingRequest | RetrainRequest:
+def parse_job_request(
+    kind: str, params: dict[str, Any]
+) -> LabelingRequest | TrainingRequest | RetrainRequest:
     """Rebuild the request a job was submitted with from its row (`kind` plus `params`)."""
     try:
         return _JOB_REQUEST.validate_python({**params, "kind": kind})
     except ValidationError as exc:
-        raise BadInput(f"job parameters do not form a {kind} request: {exc.errors(include_url=False)}") from None
+        raise BadInput(
+            f"job parameters do not form a {kind} request: {exc.errors(include_url=False)}"
+        ) from None

@@ -34,7 +34,7 @@ from core.labeling.quality import score_label_set
 from core.labeling.result import LabelingAuthFailed, LabelingCancelled, LabelingResult
 from core.labeling.sampling import sample_points
 from core.labeling.writer import LabelWriter, Outcome
-from core.reporting import NULL_REPORTER, Reporter
+from core.reporting import NULL_REPORTER, Callbacks, Reporter
 from core.requests import LabelingRequest, parse
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,10 @@ def _label(
         return stop.reason, stop.message
     t = writer.totals
     if t.labeled == 0 and t.failed_calls and t.failed_calls == t.api_calls:
-        return "failed", f"every LLM request failed ({t.failed_calls} of {t.api_calls}); see the rejected labels"
+        return (
+            "failed",
+            f"every LLM request failed ({t.failed_calls} of {t.api_calls}); see the rejected labels",
+        )
     return "succeeded", None
 
 
@@ -277,7 +280,14 @@ def _log_done(result: LabelingResult) -> None:
         "AI training labels ready: label set %d (%s) %s %s: %d labeled, %d rejected, %d API calls, "
         "%d cache hits, $%.4f, %.1f s [%s]",
         *(result.label_set_id, result.labeler, result.symbol, result.timeframe, result.labeled),
-        *(result.rejected, result.api_calls, result.cache_hits, result.cost_usd, result.wall_s, result.status),
+        *(
+            result.rejected,
+            result.api_calls,
+            result.cache_hits,
+            result.cost_usd,
+            result.wall_s,
+            result.status,
+        ),
     )
 
 
@@ -300,29 +310,13 @@ def run_labeling(
     """
     request = parse(LabelingRequest, symbol=symbol, timeframe=timeframe, **options)
     if progress is not None or should_cancel is not None:
-        reporter = _Callbacks(progress, should_cancel)
+        reporter = Callbacks(progress, should_cancel)
     result = label(ctx, request, reporter, job_id=job_id, now=now)
-    kept = f"label set {result.label_set_id} keeps {result.labeled} labels, {result.not_attempted} not attempted"
+    kept = (
+        f"label set {result.label_set_id} keeps {result.labeled} labels, {result.not_attempted} not attempted"
+    )
     if result.status == "auth_failed":
         raise LabelingAuthFailed(f"{result.message} ({kept})", result)
     if result.status == "cancelled":
         raise LabelingCancelled(f"{result.message} ({kept})", result)
     return result
-
-
-@dataclass(frozen=True)
-class _Callbacks:
-    """A reporter made of plain callbacks (either may be missing)."""
-
-    on_progress: Callable[[float, str], None] | None
-    should_cancel: Callable[[], bool] | None
-
-    def progress(self, fraction: float, stage: str) -> None:
-        if self.on_progress is not None:
-            self.on_progress(fraction, stage)
-
-    def cancelled(self) -> bool:
-        return self.should_cancel is not None and bool(self.should_cancel())
-
-    def spend(self, *, label_set_id: int | None, llm_calls: int, cost_usd: float) -> None:
-        return None

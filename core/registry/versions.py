@@ -208,3 +208,24 @@ def set_metric(db: Database, version_id: int, key: str, value: Any) -> None:
         if row is None:
             raise NotFound(f"model version {version_id} does not exist")
         row.metrics = {**(row.metrics or {}), key: value}
+
+
+def discard_versions(db: Database, version_ids: list[int], reason: str) -> list[int]:
+    """Mark inactive `ready` versions of a run that never committed (cancelled, interrupted) `discarded`.
+
+    They stay on record (metrics, lineage) but can no longer be activated or become a default.
+    Returns the ids changed; an active version is never touched.
+    """
+    if not version_ids:
+        return []
+    with db.session() as session:
+        rows = session.scalars(
+            select(AIModelVersion).where(
+                AIModelVersion.id.in_(version_ids),
+                AIModelVersion.status == "ready",
+                AIModelVersion.active_slot.is_(None),
+            )
+        ).all()
+        for row in rows:
+            row.status, row.broken_reason = "discarded", reason[:2000]
+        return sorted(row.id for row in rows)
