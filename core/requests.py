@@ -196,6 +196,12 @@ class ActivateRequest(_Request):
     reason: str = Field("manual activation", max_length=500)
 
 
+class JobRef(_Request):
+    """A job named by id (`jobs run`, `jobs cancel`)."""
+
+    job_id: DbId
+
+
 class RollbackRequest(PairRequest):
     bot: str
     reason: str | None = Field(None, max_length=500)

@@ -8,6 +8,8 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
+from core.requests import LabelOptions, parse
+from core.services.actors import Actor
 
 PROVIDERS = ("offline", "yfinance")  # the same as core.data.providers.PROVIDERS, without importing pandas
 
@@ -45,17 +47,19 @@ def _render_series(data: Mapping[str, Any]) -> str:
 
 
 def _import(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcome = service.import_csv(ctx, args.path, args.symbol, args.timeframe)
+    outcome = data.import_csv(ctx, Actor.cli(), args.path, args.symbol, args.timeframe)
     return CommandResult(outcome.as_json(), _render_series)
 
 
 def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcome = service.fetch(
+    parse(LabelOptions, lookback_days=args.lookback_days)  # the same rule as every --lookback-days
+    outcome = data.fetch(
         ctx,
+        Actor.cli(),
         args.symbol,
         args.timeframe,
         lookback_days=args.lookback_days,
@@ -67,9 +71,9 @@ def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcomes = service.bootstrap_demo(ctx)
+    outcomes = data.bootstrap_demo(ctx, Actor.cli())
     return CommandResult(
         {"series": [o.as_json() for o in outcomes]},
         lambda d: "\n".join(_render_series(s) for s in d["series"]),
