@@ -21,6 +21,8 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Engine", "JobRunner", "start_engine"]
+
 
 @dataclass
 class Engine:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.context import Context
-from core.jobs.runner import JobRunner
-from core.runtime import Engine, start_engine
+from core.runtime import Engine, JobRunner, start_engine
 from core.services.actors import Actor
 from core.settings import Settings, load_settings
 

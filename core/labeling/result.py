@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from core.db.models import LabelSet
 from core.errors import JobCancelled, LLMAuthError
-
-if TYPE_CHECKING:  # typing only: the row and the counters are what `of` reads
-    from core.db.models import LabelSet
-    from core.labeling.writer import Totals
+from core.labeling.writer import Totals
 
 # End states of a label set. Only `succeeded` means every sampled point was attempted.
 STATUSES = ("running", "succeeded", "budget_exhausted", "cancelled", "auth_failed", "failed", "interrupted")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from core.context import Context
 from core.data import store as bar_store
 from core.db.models import Label, LabelSet, LLMCall
+from core.evaluation.stats import wilson
 from core.labeling import store
 from core.labeling.comparison import compare_with_offline
 from core.labeling.cost import estimate_cost
@@ -233,7 +234,6 @@ def cost_estimate(ctx: Context, samples: int, labeler: str | None) -> dict[str, 
 
 def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Target-before-stop rate per confidence bucket with its 95 % interval (empty buckets left out)."""
-    from core.evaluation.stats import wilson
 
     out: dict[str, dict[str, Any]] = {}
     for row in q.get("calibration") or []:
