@@ -107,9 +107,13 @@ def price_chart(
     _add_signals(fig, x, signals)
     ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 10)).round().astype(int)) if len(x) else []
     fig.update_xaxes(
-        tickmode="array", tickvals=list(ticks), ticktext=[times[i] for i in ticks], showgrid=False,
-        range=[-1, len(x) + max(3, len(x) // 50)], rangeslider_visible=False,
-    )  # fmt: skip
+        tickmode="array",
+        tickvals=list(ticks),
+        ticktext=[times[i] for i in ticks],
+        showgrid=False,
+        range=[-1, len(x) + max(3, len(x) // 50)],
+        rangeslider_visible=False,
+    )
     fig.update_yaxes(showgrid=True, gridcolor="rgba(128,128,128,0.12)")
     return _layout(fig, height)
 

@@ -103,10 +103,14 @@ def _close_open_samples(ctx: Context, version_id: int, bars: pd.DataFrame, horiz
     """Decide open positions that the bars now settle; returns (closed, pnl)."""
     with ctx.db.read() as session:
         rows = session.execute(
-            select(AITrainingSample.id, AITrainingSample.predicted_at, AITrainingSample.recommendation,
-                   AITrainingSample.target, AITrainingSample.stop_loss)
-            .where(AITrainingSample.version_id == version_id, AITrainingSample.status == "open")
-        ).all()  # fmt: skip
+            select(
+                AITrainingSample.id,
+                AITrainingSample.predicted_at,
+                AITrainingSample.recommendation,
+                AITrainingSample.target,
+                AITrainingSample.stop_loss,
+            ).where(AITrainingSample.version_id == version_id, AITrainingSample.status == "open")
+        ).all()
     closed, pnl = 0, 0.0
     for sample_id, predicted_at, rec, target, stop in rows:
         pos = bars.index.get_indexer([pd.Timestamp(predicted_at)])[0]
@@ -234,9 +238,14 @@ def simulate(
             ).get(name)
             if signals is not None:
                 trades = plan_trades(
-                    history, signals, start=start, horizon=horizon, min_confidence=threshold,
-                    max_open=max_open, existing_exits=exits,
-                )  # fmt: skip
+                    history,
+                    signals,
+                    start=start,
+                    horizon=horizon,
+                    min_confidence=threshold,
+                    max_open=max_open,
+                    existing_exits=exits,
+                )
                 for trade in trades:
                     replay.pnl += _record(ctx, symbol, tf, name, version.version_id, trade, features)
                     replay.opened += 1

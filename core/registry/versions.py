@@ -49,11 +49,25 @@ class VersionView:
     @classmethod
     def of(cls, row: AIModelVersion) -> VersionView:
         return cls(
-            row.id, row.bot, row.symbol, row.timeframe, row.status, row.active_slot is not None,
-            row.training_type, row.created_at, row.activated_at, dict(row.metrics or {}),
-            dict(row.params or {}), dict(row.lineage or {}), row.label_set_id, row.artifact_path,
-            row.artifact_sha256, row.artifact_bytes, row.broken_reason, row.training_record_id,
-        )  # fmt: skip
+            row.id,
+            row.bot,
+            row.symbol,
+            row.timeframe,
+            row.status,
+            row.active_slot is not None,
+            row.training_type,
+            row.created_at,
+            row.activated_at,
+            dict(row.metrics or {}),
+            dict(row.params or {}),
+            dict(row.lineage or {}),
+            row.label_set_id,
+            row.artifact_path,
+            row.artifact_sha256,
+            row.artifact_bytes,
+            row.broken_reason,
+            row.training_record_id,
+        )
 
     @property
     def slot(self) -> str:

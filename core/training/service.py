@@ -121,7 +121,7 @@ def train(
         labeled = _label_first(ctx, request, reporter, job_id)
         label_set_id, span = labeled.label_set_id, Span(reporter, LABELING_SHARE, 1.0)
         budget_stop = labeled.message if labeled.status == "budget_exhausted" else None
-    frame = label_set_frame(ctx, label_set_id)
+    frame = label_set_frame(ctx, label_set_id, (request.symbol, request.timeframe))
     reporter.spend(label_set_id=label_set_id, llm_calls=frame.llm_calls, cost_usd=frame.cost_usd)
     try:
         result = train_frame(ctx, request.symbol, request.timeframe, frame, options, span, started=started)
@@ -152,7 +152,7 @@ def _label_first(
     return result
 
 
-def label_set_frame(ctx: Context, label_set_id: int) -> LabelFrame:
+def label_set_frame(ctx: Context, label_set_id: int, pair: tuple[str, str] | None = None) -> LabelFrame:
     """A stored label set as a frame, with the bars up to the set's data end.
 
     The model knows the market only as far as its labels' window: later bars stay unseen (the
@@ -163,6 +163,8 @@ def label_set_frame(ctx: Context, label_set_id: int) -> LabelFrame:
         symbol, tf, data_end = label_set.symbol, label_set.timeframe, label_set.data_end
         meta = (label_set.labeler, label_set.api_calls, label_set.cost_usd)
         labels = label_store.load_labels(session, label_set_id)
+    if pair is not None and pair != (symbol, tf):
+        raise BadInput(f"label set {label_set_id} is for {symbol} {tf}, not {pair[0]} {pair[1]}")
     bars, _ = load_window(ctx, symbol, tf, end=data_end)
     return LabelFrame(labels, bars, label_set_id, meta[0], "label_set", meta[1], meta[2])
 

@@ -20,9 +20,12 @@ from tests.bots.helpers import store_hindsight_set
 from tests.conftest import REPO
 
 CONTRACT_METRICS = (
-    "train_accuracy", "validation_accuracy", "validation_mae",
-    "directional_accuracy", "baseline_directional_accuracy",
-)  # fmt: skip
+    "train_accuracy",
+    "validation_accuracy",
+    "validation_mae",
+    "directional_accuracy",
+    "baseline_directional_accuracy",
+)
 ALL_BOTS = ("xgb_agent", "ensemble_bot", "lstm_bot", "transformer_bot")
 
 
@@ -30,8 +33,12 @@ def run_cli(home: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     env = {**os.environ, "CANDLELAB_HOME": str(home), "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "core", *args, "--json"],
-        cwd=home, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return done.returncode, json.loads(done.stdout), done.stderr  # json.loads fails on any stray line
 
 
@@ -64,8 +71,9 @@ def one_active_per_bot(versions: list[dict[str, Any]]) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
-    code, doc, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "hindsight",
-                             "--samples", "300")  # fmt: skip
+    code, doc, err = run_cli(
+        home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "hindsight", "--samples", "300"
+    )
     assert code == 0, err
     assert "AI training started" in err and "Successfully trained transformer_bot" in err
     assert sorted(v["bot"] for v in doc["versions"]) == sorted(ALL_BOTS) and doc["wall_s"] > 0
@@ -77,8 +85,18 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
         job = session.get(TrainingJob, doc["job_id"])
         assert (job.kind, job.status, job.label_set_id) == ("manual", "succeeded", doc["label_set_id"])
 
-    code, again, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--bots", "xgb_agent",
-                               "--label-set", str(doc["label_set_id"]))  # fmt: skip
+    code, again, err = run_cli(
+        home,
+        "train",
+        "--symbol",
+        "GOOG",
+        "--timeframe",
+        "1d",
+        "--bots",
+        "xgb_agent",
+        "--label-set",
+        str(doc["label_set_id"]),
+    )
     assert code == 0, err
     newer = again["versions"][0]["version_id"]
     code, listed, _ = run_cli(home, "versions", "--symbol", "GOOG", "--timeframe", "1d")
@@ -102,8 +120,18 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
 
 @pytest.mark.slow
 def test_train_with_rules_labels(goog_ctx, home):
-    code, doc, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "rules",
-                             "--bots", "xgb_agent,lstm_bot")  # fmt: skip
+    code, doc, err = run_cli(
+        home,
+        "train",
+        "--symbol",
+        "GOOG",
+        "--timeframe",
+        "1d",
+        "--labeler",
+        "rules",
+        "--bots",
+        "xgb_agent,lstm_bot",
+    )
     assert code == 0, err
     assert [v["bot"] for v in doc["versions"]] == ["xgb_agent", "lstm_bot"]
     for version in doc["versions"]:
