@@ -16,6 +16,7 @@ from core.cli.app import main
 from core.db.models import TrainingJob
 from core.jobs.store import create_job, finish_job
 from core.logging_setup import reset_logging
+from core.requests import TrainingRequest
 from tests.bots.helpers import store_hindsight_set
 from tests.conftest import REPO
 
@@ -158,7 +159,8 @@ def test_bad_requests_write_nothing(goog_ctx, home, capsys, monkeypatch):
 
 def test_a_second_training_of_the_same_pair_is_refused(goog_ctx, home, capsys, monkeypatch):
     label_set = store_hindsight_set(goog_ctx, "GOOG", "1d", horizon=10, samples=200)
-    job = create_job(goog_ctx.db, "quick", "GOOG", "1d", status="running")
+    busy = TrainingRequest(symbol="GOOG", timeframe="1d", kind="quick", bots=("xgb_agent",))
+    job = create_job(goog_ctx.db, busy, status="running")
     code, doc, _ = run_cli(
         home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--label-set", str(label_set)
     )
