@@ -51,7 +51,9 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
     at = open_app(query=GOOG)
     ctx = _ctx()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "local"  # the local dashboard user
+    assert (
+        len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "local"
+    )  # the local dashboard user
     assert jobs[0].params["bots"] == ["xgb_agent"]
     assert "No active model" in texts(at)
     at.run()  # a rerun of the same view does not trigger again
