@@ -70,7 +70,8 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
         window = f"the last {req.lookback_days:g} days" if req.lookback_days else "the stored window"
         raise BadInput(
             f"not enough bars to label: {window} of {req.symbol} {req.timeframe} hold {len(bars)}; "
-            f"it needs at least {needed} ({MIN_HISTORY} bars of history before a point, {future_bars} after it): "
+            f"it needs at least {needed} ({MIN_HISTORY} bars of history before a point, {future_bars} "
+            "after it): "
             "widen --lookback-days or import more bars"
         )
 
