@@ -108,7 +108,9 @@ def _train(ctx: Context, args: argparse.Namespace) -> CommandResult:
         job = start_training(runner, Actor.cli(), request)
     finally:
         runner.shutdown()
-    data = {**(job.result or {}), "job_id": job.job_id, "status": job.status}
+    # A run stopped before training (a budget stop with too few labels) still answers every key.
+    empty = {"label_set_id": job.label_set_id, "versions": [], "failed": [], "wall_s": 0.0}
+    data = {**empty, **(job.result or {}), "job_id": job.job_id, "status": job.status}
     warnings = [f"{f['bot']} failed: {f['error']}" for f in data.get("failed", [])]
     return job_result(job, data, _render_train, warnings)
 
