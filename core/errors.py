@@ -19,6 +19,10 @@ class NotFound(BadInput):
     """A named thing (version, label set, job) does not exist."""
 
 
+class NoActiveModel(BadInput):
+    """The pair has no active model to predict or trade with."""
+
+
 class ProviderUnavailable(CandleLabError):
     """A remote provider (Yahoo, the LLM) could not be reached or refused the request."""
 
