@@ -14,10 +14,22 @@ from plotly.subplots import make_subplots
 from core.views.market import ChartWindow
 from core.views.overlays import ActiveSignal
 from dashboard.candles import candle_traces, volume_traces
-from dashboard.formatting import ACCENT, REC_COLORS, STOP_COLOR, TARGET_COLOR
+from dashboard.theme import (
+    ACCENT,
+    DOWN,
+    GRID,
+    MACD_COLOR,
+    MARKER_EDGE,
+    MARKER_EDGE_DARK,
+    MUTED,
+    REC_COLORS,
+    RSI_COLOR,
+    SMA_COLORS,
+    STOP_COLOR,
+    TARGET_COLOR,
+    UP,
+)
 
-UP, DOWN = "#26a69a", "#ef5350"
-MUTED = "rgba(160,160,170,0.55)"
 SUBPLOT = {"RSI 14": 0.16, "MACD": 0.16}
 
 
@@ -63,7 +75,10 @@ def price_chart(
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02, row_heights=heights)
     for trace in candle_traces(x, bars, times):
         fig.add_trace(trace, row=1, col=1)
-    for name, column, color in (("SMA 20", "sma_20", "#64b5f6"), ("SMA 50", "sma_50", "#ffb74d")):
+    for name, column, color in (
+        ("SMA 20", "sma_20", SMA_COLORS["SMA 20"]),
+        ("SMA 50", "sma_50", SMA_COLORS["SMA 50"]),
+    ):
         if name in indicators:
             fig.add_trace(
                 go.Scatter(x=x, y=ind[column], name=name, line={"width": 1.2, "color": color}), row=1, col=1
@@ -81,7 +96,7 @@ def price_chart(
     row = 3
     if "RSI 14" in lower:
         fig.add_trace(
-            go.Scatter(x=x, y=ind["rsi_14"], name="RSI 14", line={"color": "#ba68c8"}), row=row, col=1
+            go.Scatter(x=x, y=ind["rsi_14"], name="RSI 14", line={"color": RSI_COLOR}), row=row, col=1
         )
         for level in (30, 70):
             fig.add_hline(y=level, line={"color": MUTED, "width": 1, "dash": "dot"}, row=row, col=1)
@@ -92,7 +107,7 @@ def price_chart(
             go.Bar(x=x, y=ind["macd_hist_pct"], name="MACD hist %", marker_color=MUTED), row=row, col=1
         )
         fig.add_trace(
-            go.Scatter(x=x, y=ind["macd_pct"], name="MACD %", line={"color": "#4fc3f7"}), row=row, col=1
+            go.Scatter(x=x, y=ind["macd_pct"], name="MACD %", line={"color": MACD_COLOR}), row=row, col=1
         )
         fig.add_trace(
             go.Scatter(x=x, y=ind["macd_signal_pct"], name="Signal %", line={"color": ACCENT}), row=row, col=1
@@ -114,7 +129,7 @@ def price_chart(
         range=[-1, len(x) + max(3, len(x) // 50)],
         rangeslider_visible=False,
     )
-    fig.update_yaxes(showgrid=True, gridcolor="rgba(128,128,128,0.12)")
+    fig.update_yaxes(showgrid=True, gridcolor=GRID)
     return _layout(fig, height)
 
 
@@ -149,7 +164,7 @@ def _add_labels(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, labels: 
                     "symbol": symbol,
                     "size": 8,
                     "color": REC_COLORS[rec],
-                    "line": {"width": 1, "color": "#111"},
+                    "line": {"width": 1, "color": MARKER_EDGE_DARK},
                 },
                 hovertext=hover,
                 hoverinfo="text",
@@ -207,7 +222,7 @@ def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: 
                 "symbol": ["triangle-up" if r == "BUY" else "triangle-down" for r in t["recommendation"]],
                 "size": 11,
                 "color": [REC_COLORS.get(r, MUTED) for r in t["recommendation"]],
-                "line": {"width": 1.5, "color": "#fff"},
+                "line": {"width": 1.5, "color": MARKER_EDGE},
             },
             hovertext=[
                 f"{b} v{v} {r} · conf {c:.0%}"
@@ -286,7 +301,7 @@ def _add_signals(fig: go.Figure, x: np.ndarray, signals: Sequence[ActiveSignal])
                     "size": 14,
                     "color": color,
                     "symbol": "diamond",
-                    "line": {"width": 1.5, "color": "#fff"},
+                    "line": {"width": 1.5, "color": MARKER_EDGE},
                 },
                 hovertext=f"{sig.bot} v{sig.version_id}: {sig.recommendation} · conf {sig.confidence:.0%}",
                 hoverinfo="text",
