@@ -10,10 +10,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import update
 
 from core.context import Context
+from core.data import store as bar_store
 from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, JobCancelled
@@ -22,10 +24,13 @@ from core.jobs.executor import ThreadExecutor
 from core.jobs.outcome import JobOutcome
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
+from core.jobs.staleness import staleness
 from core.jobs.store import JobView
 from core.jobs.triggers import trigger
+from core.registry.versions import discard_versions
 from core.reporting import Reporter
 from core.requests import TrainingRequest, TriggerRequest
+from tests.bots.helpers import add_version
 
 
 def quick(symbol: str, timeframe: str, kind: str = "quick") -> TrainingRequest:
@@ -227,3 +232,69 @@ def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Contex
     assert 365 <= goog.lookback_days <= 400  # about 260 trading days
     assert infy.lookback_days == 14  # the original number already holds enough bars
     assert goog.samples == 50 and seen["GOOG"].bots == ("ensemble_bot", "lstm_bot")
+
+
+def test_a_quick_job_that_failed_on_its_input_is_not_requeued_until_something_changes(
+    goog_ctx: Context,
+) -> None:
+    """Visiting the chart again must not queue the same doomed job; new data, new settings or Retrain do."""
+    calls: list[int] = []
+
+    def doomed(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        calls.append(job.job_id)
+        raise BadInput("the labeled window holds only one class (BUY 50); label a more varied window")
+
+    runner = _runner(goog_ctx, quick=doomed)
+    first = pull(runner, "GOOG", "1d")
+    runner.wait(first.job_id, timeout=10)  # type: ignore[arg-type]
+    again = pull(runner, "GOOG", "1d")
+    assert (again.started, again.state, again.job_id) == (False, "failed_input", first.job_id)
+    assert "only one class (BUY 50); label a more varied window" in again.reason  # the full error
+    assert len(calls) == 1
+
+    forced = trigger(runner, TriggerRequest(symbol="GOOG", timeframe="1d", force=True))  # "Retrain now"
+    assert forced.started
+    runner.wait(forced.job_id, timeout=10)  # type: ignore[arg-type]
+    assert not pull(runner, "GOOG", "1d").started
+
+    other = Context(goog_ctx.settings.model_copy(update={"quick_samples": 80}))  # a relevant setting changed
+    changed = _runner(other, quick=doomed)
+    retried = pull(changed, "GOOG", "1d")
+    assert retried.started
+    changed.wait(retried.job_id, timeout=10)  # type: ignore[arg-type]
+    assert not pull(changed, "GOOG", "1d").started
+
+    with other.db.read() as session:
+        newest = bar_store.newest_bar_time(session, "GOOG", "1d")
+    bar = pd.DataFrame(
+        {"open": [800.0], "high": [805.0], "low": [795.0], "close": [802.0], "volume": [1_000_000.0]},
+        index=pd.DatetimeIndex([newest + timedelta(days=3)], name="ts"),
+    )
+    with other.db.session() as session:  # new data for the pair
+        bar_store.upsert_bars(session, "GOOG", "1d", bar, source="csv")
+    assert pull(changed, "GOOG", "1d").started
+    changed.shutdown(wait=True)
+    runner.shutdown(wait=True)
+    assert len(calls) == 4
+
+
+def test_a_pair_is_fresh_after_its_newest_trained_version_live_or_not(ctx: Context) -> None:
+    """A version the gate kept inactive still counts: no retraining (and paying for labels) every visit."""
+    assert staleness(ctx, "TEST", "1d").stale
+    version = add_version(ctx, symbol="TEST", timeframe="1d")
+    assert not version.is_active
+    fresh = staleness(ctx, "TEST", "1d")
+    assert not fresh.stale and fresh.reason.startswith("newest model is 0.0 h old")
+    ran: list[str] = []
+
+    def body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        ran.append(job.symbol)
+        return JobOutcome()
+
+    runner = _runner(ctx, quick=body)
+    result = pull(runner, "TEST", "1d")
+    assert (result.started, result.state) == (False, "fresh") and result.reason.startswith("fresh: newest")
+    discard_versions(ctx.db, [version.version_id], "its run was cancelled")
+    assert staleness(ctx, "TEST", "1d").stale  # a run that never committed does not count
+    runner.shutdown(wait=True)
+    assert ran == []
