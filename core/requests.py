@@ -54,9 +54,15 @@ class _Request(BaseModel):
         return self.model_dump(mode="json")
 
 
+# Fields whose command-line spelling is not `--field-name`.
+_SPELLING = {"label_set_id": "--label-set", "version_id": "VERSION_ID", "job_id": "JOB_ID"}
+
+
 def _flag(loc: tuple[int | str, ...]) -> str:
     names = [str(part) for part in loc if isinstance(part, str) and part not in ("labels",)]
-    return "--" + names[-1].replace("_", "-") if names else "the request"
+    if not names:
+        return "the request"
+    return _SPELLING.get(names[-1], "--" + names[-1].replace("_", "-"))
 
 
 def parse(model: type[R], **data: Any) -> R:
