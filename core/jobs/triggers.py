@@ -20,7 +20,7 @@ from core.jobs.inputs import input_fingerprint
 from core.jobs.runner import JobRunner
 from core.jobs.staleness import Staleness, staleness
 from core.labeling.sampling import MIN_HISTORY
-from core.requests import LabelOptions, TrainingRequest, TriggerRequest
+from core.requests import LabelOptions, TrainingRequest, TriggerRequest, parse
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,10 @@ def training_request(
         refresh=True,  # fetch fresh bars first ...
         bypass_cache=True,  # ... always from the provider, as the original system did
     )
-    bots = settings.quick_bots if quick else settings.full_bots
-    return TrainingRequest(symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels)
+    bots = settings.quick_bots if quick else settings.full_bots  # QUICK_BOTS / FULL_BOTS, checked here
+    return parse(
+        TrainingRequest, symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels
+    )
 
 
 def widened_lookback(ctx: Context, symbol: str, timeframe: str, days: float, samples: int) -> float:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from core.errors import CandleLabError
 from core.requests import TriggerRequest
 from core.services.runs import trigger_training
 from core.views.jobs import freshness
@@ -53,7 +54,11 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
             help="Quick training on fresh bars, whatever the models' age",
         ):
             request = TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe, force=True)
-            result = trigger_training(rt.runner, rt.actor, request)
+            try:
+                result = trigger_training(rt.runner, rt.actor, request)
+            except CandleLabError as exc:  # e.g. a QUICK_BOTS entry that names no bot
+                st.warning(str(exc))
+                return
             if result.job_id is not None:
                 watch(sel, result.job_id)
             st.toast(f"Quick training started (job {result.job_id})" if result.started else result.reason)
@@ -66,7 +71,13 @@ def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
     if pair in viewed or summary.rows == 0:
         return
     viewed.add(pair)
-    result = trigger_training(rt.runner, rt.actor, TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe))
+    try:
+        result = trigger_training(
+            rt.runner, rt.actor, TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe)
+        )
+    except CandleLabError as exc:
+        st.warning(f"Quick training cannot start: {exc}")
+        return
     if result.state == "started" and result.job_id is not None:
         watch(sel, result.job_id)
         why = result.staleness.reason if result.staleness else "no model yet"
