@@ -55,26 +55,8 @@ def candle_positions(index: pd.DatetimeIndex, times: pd.Series | pd.DatetimeInde
     return index.searchsorted(stamps, side="right") - 1
 
 
-def price_chart(
-    window: ChartWindow,
-    *,
-    intraday: bool,
-    indicators: Sequence[str] = (),
-    signals: Sequence[ActiveSignal] = (),
-    trades: pd.DataFrame | None = None,
-    labels: pd.DataFrame | None = None,
-    label_levels: bool = False,
-    height: int = 640,
-) -> go.Figure:
-    bars, ind = window.bars, window.indicators
-    times = time_labels(bars.index, intraday)
-    x = np.arange(len(bars))  # one slot per candle: no gaps for nights and weekends, cheap to draw
-    lower = [name for name in ("RSI 14", "MACD") if name in indicators]
-    rows = 2 + len(lower)
-    heights = [1.0 - 0.14 - sum(SUBPLOT[n] for n in lower), 0.14, *(SUBPLOT[n] for n in lower)]
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02, row_heights=heights)
-    for trace in candle_traces(x, bars, times):
-        fig.add_trace(trace, row=1, col=1)
+def _add_overlays(fig: go.Figure, x: np.ndarray, ind: pd.DataFrame, indicators: Sequence[str]) -> None:
+    """Moving averages and Bollinger bands on the price panel."""
     for name, column, color in (
         ("SMA 20", "sma_20", SMA_COLORS["SMA 20"]),
         ("SMA 50", "sma_50", SMA_COLORS["SMA 50"]),
@@ -90,9 +72,10 @@ def price_chart(
                 row=1,
                 col=1,
             )
-    for trace in volume_traces(x, bars):
-        fig.add_trace(trace, row=2, col=1)
-    fig.update_yaxes(title_text="Vol", row=2, col=1, title_font={"size": 10})
+
+
+def _add_lower_panels(fig: go.Figure, x: np.ndarray, ind: pd.DataFrame, lower: list[str]) -> None:
+    """RSI and MACD, each in its own panel under the volume."""
     row = 3
     if "RSI 14" in lower:
         fig.add_trace(
@@ -113,6 +96,33 @@ def price_chart(
             go.Scatter(x=x, y=ind["macd_signal_pct"], name="Signal %", line={"color": ACCENT}), row=row, col=1
         )
         fig.update_yaxes(title_text="MACD %", row=row, col=1, title_font={"size": 10})
+
+
+def price_chart(
+    window: ChartWindow,
+    *,
+    intraday: bool,
+    indicators: Sequence[str] = (),
+    signals: Sequence[ActiveSignal] = (),
+    trades: pd.DataFrame | None = None,
+    labels: pd.DataFrame | None = None,
+    label_levels: bool = False,
+    height: int = 640,
+) -> go.Figure:
+    bars, ind = window.bars, window.indicators
+    times = time_labels(bars.index, intraday)
+    x = np.arange(len(bars))  # one slot per candle: no gaps for nights and weekends, cheap to draw
+    lower = [name for name in ("RSI 14", "MACD") if name in indicators]
+    rows = 2 + len(lower)
+    heights = [1.0 - 0.14 - sum(SUBPLOT[n] for n in lower), 0.14, *(SUBPLOT[n] for n in lower)]
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02, row_heights=heights)
+    for trace in candle_traces(x, bars, times):
+        fig.add_trace(trace, row=1, col=1)
+    _add_overlays(fig, x, ind, indicators)
+    for trace in volume_traces(x, bars):
+        fig.add_trace(trace, row=2, col=1)
+    fig.update_yaxes(title_text="Vol", row=2, col=1, title_font={"size": 10})
+    _add_lower_panels(fig, x, ind, lower)
     if labels is not None and not labels.empty:
         _add_labels(fig, bars.index, x, labels)
         if label_levels:
