@@ -82,17 +82,19 @@ def new_versions(job: JobView) -> list[dict[str, Any]]:
 
 def outcome_line(job: JobView) -> str:
     """One sentence for a toast or a table: what the job ended with."""
-    pair = f"{job.symbol} {job.timeframe}"
+    what = f"{'Labeling' if job.kind == 'label' else 'Training'} of {job.symbol} {job.timeframe}"
     if job.status == "succeeded":
         versions = new_versions(job)
+        if job.kind == "label":
+            return f"{what} finished: label set {job.label_set_id}, {(job.result or {}).get('labeled', 0)} labels."
         if not versions:
-            return f"Training of {pair} finished (job {job.job_id})."
+            return f"{what} finished (job {job.job_id})."
         names = ", ".join(f"{v.get('bot')} v{v.get('version_id')}" for v in versions)
-        return f"Training of {pair} finished: {names}."
+        return f"{what} finished: {names}."
     if job.status in ACTIVE:
-        return f"Training of {pair} is {job.status}: {job.stage}."
+        return f"{what} is {job.status}: {job.stage}."
     why = f": {job.error}" if job.error else ""
-    return f"Training of {pair} {job.status.replace('_', ' ')}{why}"
+    return f"{what} {job.status.replace('_', ' ')}{why}"
 
 
 @dataclass(frozen=True)
