@@ -86,7 +86,8 @@ def outcome_line(job: JobView) -> str:
     if job.status == "succeeded":
         versions = new_versions(job)
         if job.kind == "label":
-            return f"{what} finished: label set {job.label_set_id}, {(job.result or {}).get('labeled', 0)} labels."
+            labeled = (job.result or {}).get("labeled", 0)
+            return f"{what} finished: label set {job.label_set_id}, {labeled} labels."
         if not versions:
             return f"{what} finished (job {job.job_id})."
         names = ", ".join(f"{v.get('bot')} v{v.get('version_id')}" for v in versions)
