@@ -55,7 +55,9 @@ def retrain_job(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
     """Continuous learning for one pair from its recorded, closed paper or live samples."""
     request = job.request
     assert isinstance(request, RetrainRequest)
-    return JobOutcome("succeeded", retrain_pair(ctx, request, reporter, job_id=job.job_id).as_json())
+    return JobOutcome(
+        "succeeded", retrain_pair(ctx, request, reporter, job_id=job.job_id, actor=job.requested_by).as_json()
+    )
 
 
 BODIES: dict[str, JobBody] = {

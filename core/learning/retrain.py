@@ -137,7 +137,12 @@ def _skips(
 
 
 def retrain_pair(
-    ctx: Context, request: RetrainRequest, reporter: Reporter = NULL_REPORTER, *, job_id: int | None = None
+    ctx: Context,
+    request: RetrainRequest,
+    reporter: Reporter = NULL_REPORTER,
+    *,
+    job_id: int | None = None,
+    actor: str = "retrain",
 ) -> RetrainOutcome:
     """Retrain every bot of the pair that has at least `request.min_samples` closed samples."""
     symbol, tf = request.symbol, request.timeframe
@@ -153,19 +158,19 @@ def retrain_pair(
         stop_if_cancelled(reporter, f"retrain cancelled before {bot}")
         span = Span(reporter, i / len(ready), (i + 1) / len(ready))
         span.progress(0.0, f"retraining {bot} {i + 1}/{len(ready)}")
-        outcome.extend(_retrain_bot(ctx, symbol, tf, bot, bars, span, job_id))
+        options = RunOptions(bots=(bot,), training_type="retrain", job_id=job_id, actor=actor)
+        outcome.extend(_retrain_bot(ctx, symbol, tf, bot, bars, span, options))
     return outcome
 
 
 def _retrain_bot(
-    ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame, reporter: Reporter, job_id: int | None
+    ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame, reporter: Reporter, options: RunOptions
 ) -> RetrainOutcome:
     samples = _closed_samples(ctx, symbol, tf, bot)
     labels = outcome_labels(samples, ctx.settings.threshold_for(tf), default_horizon(tf))
     predecessors = sorted({int(v) for v in samples["version_id"].dropna().unique()})
     base = {"symbol": symbol, "timeframe": tf, "bot": bot, "samples": len(samples)}
     frame = LabelFrame(labels, bars, labeler="outcomes", source="paper_outcomes")
-    options = RunOptions(bots=(bot,), training_type="retrain", job_id=job_id, actor="retrain")
     try:
         result = train_frame(ctx, symbol, tf, frame, options, reporter)
     except JobCancelled:

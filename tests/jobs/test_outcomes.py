@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from core.context import Context
 from core.data import service
 from core.db.database import forget_database
-from core.db.models import AIModelVersion, LabelSet, ModelTrainingRecord, TrainingJob
+from core.db.models import AIModelVersion, LabelSet, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.jobs import store
 from core.jobs.executor import ThreadExecutor
 from core.jobs.recovery import job_versions, recover_orphans
@@ -185,7 +185,7 @@ def test_success_through_the_cli_the_runner_and_retrain(desk: Desk) -> None:
 
     labels = LabelOptions(labeler="rules", samples=300, end=TRAINED_UNTIL)  # type: ignore[arg-type]
     request = TrainingRequest(symbol="GOOG", timeframe="1d", bots=("ensemble_bot",), labels=labels)
-    settled(desk, through_runner(desk, request).job_id, "succeeded")
+    settled(desk, through_runner(desk, request).job_id, "succeeded")  # asked by the actor "test"
 
     labeled = desk.cli("label", *PAIR, "--labeler", "rules", "--samples", "20", "--json")
     assert ran(desk, labeled, "succeeded").kind == "label" and labeled.json()["labeled"] == 20
@@ -197,6 +197,9 @@ def test_success_through_the_cli_the_runner_and_retrain(desk: Desk) -> None:
     assert retrained.code == 0 and doc["retrained"], (retrained.err, doc)
     (only,) = doc["jobs"]
     assert only["status"] == "succeeded" and settled(desk, only["job_id"], "succeeded").kind == "retrain"
+    with desk.ctx.db.read() as session:  # every activation names who asked: here the OS user
+        actors = set(session.scalars(select(ModelActivation.actor)).all())
+    assert actors <= {Actor.cli().name, "test"}, actors
 
 
 # --- failure: the LLM refuses the key -----------------------------------------------------------
