@@ -24,6 +24,8 @@ class Permission(StrEnum):
     CANCEL = "cancel"
     ACTIVATE = "activate"
     IMPORT = "import"
+    OUTCOMES = "outcomes"  # record executed signals and their P&L (a trading engine's token)
+    MANAGE_ACCESS = "manage_access"  # roles and API tokens
 
 
 @dataclass(frozen=True)
