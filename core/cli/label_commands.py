@@ -12,6 +12,7 @@ from core.cli.output import CommandResult
 from core.context import Context
 from core.db.models import LabelSet
 from core.errors import BadInput
+from core.labeling.llm.providers import PROVIDER_NAMES
 from core.labeling.schema import LABELERS, SAMPLINGS
 
 # The engine (pandas, the labelers, the LLM client) is imported inside the handlers so that
@@ -35,9 +36,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--labeler", choices=LABELERS, help="default: llm when configured, else rules")
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
-    )
+    p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )
@@ -71,6 +70,7 @@ def _dispatch(ctx: Context, args: argparse.Namespace) -> CommandResult:
 # --- label (run) ------------------------------------------------------------------------------
 def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.data.providers import make_provider
+    from core.labeling.cost import Window
     from core.labeling.labelers import resolve_labeler
     from core.labeling.service import estimate_cost, run_labeling
 
@@ -81,7 +81,8 @@ def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
         raise BadInput("label ids are only taken by `label show|rescore|compare`")
     name = resolve_labeler(ctx.settings, args.labeler)
     if name == "llm":
-        est = estimate_cost(ctx, args.samples, "llm")
+        window = Window(args.symbol, args.timeframe, args.lookback_days, args.end)
+        est = estimate_cost(ctx, args.samples, "llm", window)
         if not args.json:
             print(
                 f"estimate: up to {est['calls']} {est['provider']} calls to {est['model']}, "

@@ -11,6 +11,7 @@ from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
 from core.errors import JobCancelled
+from core.labeling.llm.providers import PROVIDER_NAMES
 from core.labeling.schema import LABELERS, SAMPLINGS
 from core.timeframes import normalise_symbol, parse_timeframe
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
-        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)"
     )
     labels.add_argument(
         "--end",

@@ -120,11 +120,13 @@ def run_labeling(
     if offline is not None:
         params["labeler_params"] = offline.params()
     else:
+        options = settings.llm_options
         params.update(
-            temperature=settings.freddy_temperature,
-            concurrency=settings.llm_concurrency,
-            max_retries=settings.llm_max_retries,
-            timeout_s=settings.freddy_timeout,
+            temperature=options.temperature,
+            concurrency=options.concurrency,
+            max_retries=options.max_retries,
+            timeout_s=options.timeout_s,
+            max_reply_bytes=options.max_reply_bytes,
         )
     with ctx.db.session() as session:
         label_set_id = store.create_label_set(
