@@ -278,6 +278,7 @@ class Settings(BaseSettings):
             "llm_provider": self.llm_provider,
             "llm_configured": self.llm_configured,
             "llm_model": self.llm_model,
+            "llm_providers_configured": self.configured_llm_providers,
             "freddy_key_configured": self.freddy_api_key is not None,
             "openai_key_configured": self.openai_api_key is not None,
             "market_data_provider": self.market_data_provider,

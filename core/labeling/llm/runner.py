@@ -211,9 +211,11 @@ class LLMLabelRun:
             )
         except LLMCallFailed as exc:
             result = outcome.failed_result(self.settings, self.model, exc)
-            await self._settle(
-                call_id, result, Outcome(outcome.label_from_failure(point, exc), call_id=call_id)
+            estimated = exc.usage is not None and exc.usage.estimated
+            done = Outcome(
+                outcome.label_from_failure(point, exc), call_id=call_id, tokens_estimated=estimated
             )
+            await self._settle(call_id, result, done)
         else:
             record = outcome.label_from_reply(point, completion.text)
             entry = None
