@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from core.context import Context
+from core.data import service
+from core.db.database import forget_database
 from core.errors import BadInput
+from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
 from core.labeling.llm.prices import DEFAULT_LLM_PRICES, price_for
 from core.labeling.llm.providers import NOT_CONFIGURED, PROVIDER_NAMES, PROVIDERS, provider_choice
+from core.labeling.service import run_labeling
 from core.settings import load_settings
-from tests.conftest import REPO, make_settings
+from tests.conftest import GOOG_CSV, REPO, make_settings
+from tests.fakes.llm_server import FakeLLMServer
+from tests.labeling.conftest import API_KEY, llm_overrides
 
 FREDDY_ON = {
     "FREDDY_ENABLED": "true",
@@ -125,16 +132,7 @@ def test_settings_import_no_heavy_module() -> None:
 
 
 def test_the_estimate_builds_the_real_prompt_of_the_window(tmp_path: Path) -> None:
-    from core.context import Context
-    from core.data import service
-    from core.db.database import forget_database
-    from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
-    from core.labeling.service import run_labeling
-    from tests.conftest import GOOG_CSV
-    from tests.fakes.llm_server import FakeLLMServer
-    from tests.labeling.conftest import llm_overrides
-
-    with FakeLLMServer(api_key="sk-test-Zq8x1Lw93kPq7FfdC2") as server:
+    with FakeLLMServer(api_key=API_KEY) as server:
         settings = make_settings(tmp_path, **llm_overrides("openai", server))
         ctx = Context.create(settings, logs=False)
         service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
