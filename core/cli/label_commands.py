@@ -107,13 +107,14 @@ def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 def _check_budget(ctx: Context, request: LabelingRequest, args: argparse.Namespace) -> None:
     """Before paid calls: print the estimate, refuse one over today's remaining budget unless --force."""
+    from core.labeling.cost import Window, estimate_cost
     from core.labeling.labelers import resolve_labeler
-    from core.labeling.service import estimate_cost
 
     llm_ctx = ctx.for_llm_provider(request.llm_provider)
     if resolve_labeler(llm_ctx.settings, request.labeler) != "llm" or not llm_ctx.settings.llm_configured:
         return
-    est = estimate_cost(llm_ctx, request.samples, "llm")
+    window = Window(request.symbol, request.timeframe, request.lookback_days, request.end)
+    est = estimate_cost(llm_ctx, request.samples, "llm", window)
     if not args.json:
         print(
             f"estimate: up to {est['calls']} {est['provider']} calls to {est['model']}, "

@@ -143,11 +143,13 @@ def _run_params(plan: _Plan) -> dict[str, Any]:
     if plan.offline is not None:
         params["labeler_params"] = plan.offline.params()
     else:
+        options = settings.llm_options
         params.update(
-            temperature=settings.freddy_temperature,
-            concurrency=settings.llm_concurrency,
-            max_retries=settings.llm_max_retries,
-            timeout_s=settings.freddy_timeout,
+            temperature=options.temperature,
+            concurrency=options.concurrency,
+            max_retries=options.max_retries,
+            timeout_s=options.timeout_s,
+            max_reply_bytes=options.max_reply_bytes,
         )
     return params
 

@@ -16,7 +16,8 @@ from core.db.models import Label, LabelSet, LLMCall
 from core.evaluation.stats import wilson
 from core.labeling import store
 from core.labeling.comparison import compare_with_offline
-from core.labeling.cost import estimate_cost
+from core.labeling.cost import Window, estimate_cost
+from core.labeling.llm.providers import ProviderChoice, provider_choice
 from core.labeling.schema import default_horizon
 
 TABLE_COLUMNS = [
@@ -228,8 +229,22 @@ def agreement(ctx: Context, label_set_id: int) -> pd.DataFrame:
     )
 
 
-def cost_estimate(ctx: Context, samples: int, labeler: str | None) -> dict[str, Any]:
-    return estimate_cost(ctx, samples, labeler)
+def cost_estimate(
+    ctx: Context,
+    samples: int,
+    labeler: str | None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    lookback_days: float | None = None,
+) -> dict[str, Any]:
+    """The estimate before a run; with the pair (and lookback) its prompt is built from that window."""
+    window = Window(symbol, timeframe, lookback_days) if symbol and timeframe else None
+    return estimate_cost(ctx, samples, labeler, window)
+
+
+def llm_provider_choice(ctx: Context) -> ProviderChoice:
+    """The LLM providers a run may pick on the Training page (configured ones, from the registry)."""
+    return provider_choice(ctx.settings)
 
 
 def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
