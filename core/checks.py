@@ -18,9 +18,9 @@ from core.errors import BadInput
 from core.evaluation.walkforward import plan_split
 from core.labeling import store as label_store
 from core.labeling.labelers import make_offline_labeler, resolve_labeler
-from core.labeling.llm.providers import NOT_CONFIGURED
 from core.labeling.sampling import MIN_HISTORY, SAMPLINGS
 from core.labeling.schema import LABELERS, default_horizon
+from core.llm_providers import NOT_CONFIGURED
 from core.requests import LabelingRequest, RetrainRequest, TrainingRequest, TriggerRequest
 from core.training.service import MIN_LABELS
 

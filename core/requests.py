@@ -30,6 +30,7 @@ from pydantic import (
 
 from core.bots import bot_names
 from core.errors import BadInput
+from core.llm_providers import PROVIDER_NAMES
 from core.timeframes import normalise_symbol, parse_timeframe
 
 MAX_LOOKBACK_DAYS = 36_500  # a century of bars is more than any provider has
@@ -37,7 +38,6 @@ MAX_SAMPLES = 100_000
 MAX_PAGE = 10_000
 DB_ID_MAX = 2**63 - 1  # ids are 64-bit integers in every supported database
 ACTIVATE_MODES = ("gate", "always", "never")
-LLM_PROVIDERS = ("freddy", "openai")
 TRAINING_KINDS = ("quick", "full", "manual")
 
 DbId = Annotated[int, Field(ge=1, le=DB_ID_MAX)]
@@ -117,8 +117,8 @@ class LabelOptions(_Request):
     @field_validator("llm_provider")
     @classmethod
     def _provider(cls, value: str | None) -> str | None:
-        if value is not None and value not in LLM_PROVIDERS:
-            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(LLM_PROVIDERS)}")
+        if value is not None and value not in PROVIDER_NAMES:
+            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(PROVIDER_NAMES)}")
         return value
 
     @field_validator("end")

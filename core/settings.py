@@ -15,11 +15,11 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import BadInput
+from core.llm_providers import PROVIDER_NAMES, PROVIDERS, get_provider
+from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
-from core.labeling.llm.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
-from core.labeling.llm.providers import PROVIDER_NAMES, PROVIDERS, get_provider
-from core.labeling.llm.providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
+from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
 
 MarketProvider = Literal["offline", "yfinance"]
 
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     bundled_data_dir: Path = Path(__file__).resolve().parent.parent / "data"
 
     # --- LLM analyst (CONTRACTS §2) -------------------------------------------------------
-    llm_provider: str = "freddy"  # a name in core.labeling.llm.providers.PROVIDERS
+    llm_provider: str = "freddy"  # a name in core.llm_providers.PROVIDERS
     freddy_api_key: SecretStr | None = None
     freddy_organization_id: str | None = None
     freddy_assistant_id: str | None = None

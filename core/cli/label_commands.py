@@ -13,7 +13,8 @@ from core.context import Context
 from core.db.models import LabelSet
 from core.errors import BadInput
 from core.labeling.schema import LABELERS, SAMPLINGS
-from core.requests import LLM_PROVIDERS, LabelingRequest, PageRequest, parse
+from core.llm_providers import PROVIDER_NAMES
+from core.requests import LabelingRequest, PageRequest, parse
 
 # The engine (pandas, the labelers, the LLM client) is imported inside the handlers so that
 # building the parser stays fast for every command.
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--labeler", choices=LABELERS, help="default: llm when configured, else rules")
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--llm-provider", choices=LLM_PROVIDERS, help="this run's LLM (default LLM_PROVIDER)")
+    p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )

@@ -11,7 +11,8 @@ from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
 from core.labeling.schema import LABELERS, SAMPLINGS
-from core.requests import LLM_PROVIDERS, ActivateRequest, PageRequest, RollbackRequest, TrainingRequest, parse
+from core.llm_providers import PROVIDER_NAMES
+from core.requests import ActivateRequest, PageRequest, RollbackRequest, TrainingRequest, parse
 from core.timeframes import normalise_symbol, parse_timeframe
 
 # Training, the registry and the bots (pandas, xgboost, PyTorch) are imported inside the handlers
@@ -33,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     labels.add_argument("--labeler", choices=LABELERS)
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
-    labels.add_argument("--llm-provider", choices=LLM_PROVIDERS, help="this run's LLM (default LLM_PROVIDER)")
+    labels.add_argument(
+        "--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)"
+    )
     labels.add_argument(
         "--end",
         type=parse_end,

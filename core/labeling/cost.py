@@ -21,9 +21,9 @@ from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling.labelers import resolve_labeler
 from core.labeling.llm import ledger
-from core.labeling.llm.base import estimate_tokens
-from core.labeling.llm.providers import NOT_CONFIGURED
 from core.labeling.llm_labeler import prepare_points
+from core.llm_providers import NOT_CONFIGURED
+from core.llm_providers.wire import estimate_tokens
 from core.settings import Settings
 from core.timeframes import normalise_symbol, parse_timeframe
 

@@ -15,11 +15,11 @@ import pandas as pd
 from core.context import Context
 from core.labeling.context import build_contexts
 from core.labeling.llm import cache, ledger
-from core.labeling.llm.providers import make_wire
 from core.labeling.llm.runner import LLMLabelRun, PointRequest, RunStop, request_params
 from core.labeling.prompt import PROMPT_VERSION, build_messages
 from core.labeling.schema import default_horizon
 from core.labeling.writer import LabelWriter
+from core.llm_providers import make_wire
 from core.settings import Settings
 from core.timeframes import parse_timeframe
 

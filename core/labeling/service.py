@@ -28,12 +28,12 @@ from core.features.indicators import compute_features
 from core.labeling import llm_labeler, store
 from core.labeling.cost import estimate_cost
 from core.labeling.labelers import OfflineLabeler, make_offline_labeler, resolve_labeler
-from core.labeling.llm.providers import NOT_CONFIGURED
 from core.labeling.prompt import PROMPT_VERSION
 from core.labeling.quality import score_label_set
 from core.labeling.result import LabelingAuthFailed, LabelingCancelled, LabelingResult
 from core.labeling.sampling import sample_points
 from core.labeling.writer import LabelWriter, Outcome
+from core.llm_providers import NOT_CONFIGURED
 from core.reporting import NULL_REPORTER, Callbacks, Reporter
 from core.requests import LabelingRequest, parse
 

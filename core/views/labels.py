@@ -17,8 +17,8 @@ from core.evaluation.stats import wilson
 from core.labeling import store
 from core.labeling.comparison import compare_with_offline
 from core.labeling.cost import Window, estimate_cost
-from core.labeling.llm.providers import ProviderChoice, provider_choice
 from core.labeling.schema import default_horizon
+from core.llm_providers import ProviderChoice, provider_choice
 
 TABLE_COLUMNS = [
     "id",

@@ -13,12 +13,12 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.labeling.llm.base import LLMCallFailed, MalformedEnvelope, ReplyTooLarge, RetryAbandoned
 from core.labeling.llm.body import EXCERPT_BYTES, BodyTooLarge, BoundedBody, UnsupportedEncoding
 from core.labeling.llm.client import LLMClient
-from core.labeling.llm.providers.freddy import FreddyWire
-from core.labeling.llm.providers.openai_compat import OpenAIWire
 from core.labeling.llm.retry import RetryPolicy, is_retryable, parse_retry_after
+from core.llm_providers.freddy import FreddyWire
+from core.llm_providers.openai_compat import OpenAIWire
+from core.llm_providers.wire import LLMCallFailed, MalformedEnvelope, ReplyTooLarge, RetryAbandoned
 from tests.fakes.llm_server import FakeLLMServer
 
 MESSAGES = [

@@ -14,9 +14,9 @@ from core.data import service
 from core.db.database import forget_database
 from core.errors import BadInput
 from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
-from core.labeling.llm.prices import DEFAULT_LLM_PRICES, price_for
-from core.labeling.llm.providers import NOT_CONFIGURED, PROVIDER_NAMES, PROVIDERS, provider_choice
 from core.labeling.service import run_labeling
+from core.llm_providers import NOT_CONFIGURED, PROVIDER_NAMES, PROVIDERS, provider_choice
+from core.llm_providers.prices import DEFAULT_LLM_PRICES, price_for
 from core.settings import load_settings
 from tests.conftest import GOOG_CSV, REPO, make_settings
 from tests.fakes.llm_server import FakeLLMServer

@@ -1,2 +1,2 @@
-"""The LLM analyst: the provider registry and wire formats, the async client, retries, bounded
-replies, the response cache, the ledger and the daily budget it enforces."""
+"""The LLM analyst: the async client, retries, bounded replies, the response cache, the ledger and
+the daily budget it enforces. Providers and their wire formats live in `core.llm_providers`."""

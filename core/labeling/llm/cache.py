@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.models import LLMResponseCache
-from core.labeling.llm.base import Message
+from core.llm_providers.wire import Message
 from core.settings import Settings
 
 _IN_CHUNK = 500

@@ -27,7 +27,9 @@ from typing import NoReturn
 import httpx
 
 from core.errors import LLMAuthError
-from core.labeling.llm.base import (
+from core.labeling.llm.body import BodyTooLarge, BoundedBody, UnsupportedEncoding
+from core.labeling.llm.retry import AUTH_STATUSES, RetryPolicy, is_retryable, parse_retry_after
+from core.llm_providers.wire import (
     CHARS_PER_TOKEN,
     Completion,
     LLMCallFailed,
@@ -40,8 +42,6 @@ from core.labeling.llm.base import (
     estimate_usage,
     redact,
 )
-from core.labeling.llm.body import BodyTooLarge, BoundedBody, UnsupportedEncoding
-from core.labeling.llm.retry import AUTH_STATUSES, RetryPolicy, is_retryable, parse_retry_after
 
 log = logging.getLogger(__name__)
 

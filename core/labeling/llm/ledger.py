@@ -29,7 +29,7 @@ from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core.db.models import LabelSet, LLMCall
-from core.labeling.llm.base import CHARS_PER_TOKEN, Message
+from core.llm_providers.wire import CHARS_PER_TOKEN, Message
 from core.settings import Settings
 
 # Reply tokens assumed by the estimate shown before a run: the schema's JSON plus two sentences

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from core.errors import LLMAuthError
 from core.labeling.llm import ledger
-from core.labeling.llm.base import Completion, LLMCallFailed, Message, ReplyTooLarge
 from core.labeling.schema import LabelRecord, validate_reply
+from core.llm_providers.wire import Completion, LLMCallFailed, Message, ReplyTooLarge
 from core.settings import Settings
 
 MAX_REASONING_CHARS = 2_000  # the prompt asks for two short sentences

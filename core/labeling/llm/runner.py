@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 
 from core.errors import LLMAuthError
 from core.labeling.llm import cache, ledger, outcome
-from core.labeling.llm.base import LLMCallFailed, RetryAbandoned, WireFormat
 from core.labeling.llm.client import LLMClient
 from core.labeling.llm.outcome import PointRequest
 from core.labeling.llm.retry import RetryPolicy
 from core.labeling.writer import LabelWriter, Outcome
+from core.llm_providers.wire import LLMCallFailed, RetryAbandoned, WireFormat
 from core.settings import LLMOptions, Settings
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import BadInput
-from core.labeling.llm.base import WireFormat
-from core.labeling.llm.providers import freddy, openai_compat
-from core.labeling.llm.providers.spec import NEUTRAL_KNOBS, Provider
+from core.llm_providers import freddy, openai_compat
+from core.llm_providers.spec import NEUTRAL_KNOBS, Provider
+from core.llm_providers.wire import WireFormat
 
 _REGISTERED = (freddy.PROVIDER, openai_compat.PROVIDER)
 

@@ -6,8 +6,8 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from core.labeling.llm.base import MalformedEnvelope, Message, Usage, usage_from
-from core.labeling.llm.providers.spec import Provider
+from core.llm_providers.spec import Provider
+from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
 
 # Freddy's documented reply carries no token counts; should it add them, any of these spellings is used.
 _IN_KEYS = ("inputTokens", "input_tokens", "promptTokens", "prompt_tokens")

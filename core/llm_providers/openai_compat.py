@@ -6,8 +6,8 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from core.labeling.llm.base import MalformedEnvelope, Message, Usage, usage_from
-from core.labeling.llm.providers.spec import Provider
+from core.llm_providers.spec import Provider
+from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 

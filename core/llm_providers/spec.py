@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.labeling.llm.base import WireFormat
+from core.llm_providers.wire import WireFormat
 
 # The provider-neutral knobs (LLM_TIMEOUT, LLM_TEMPERATURE, LLM_CACHE_TTL) a provider may also
 # read under an older name of its own, e.g. Freddy's FREDDY_TIMEOUT.
