@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.errors import BadInput
 
 LLMProvider = Literal["freddy", "openai"]
-MarketProvider = Literal["offline", "yfinance"]
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -47,7 +46,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     # --- market data ----------------------------------------------------------------------
-    market_data_provider: MarketProvider = "offline"
+    # A name from the provider registry (core.data.providers.registry), checked where a provider
+    # is built: settings stay free of the data layer, and the registry is the one list of names.
+    market_data_provider: str = "offline"
     yfinance_proxy: SecretStr | None = None  # may carry credentials, so it is treated as a secret
     # A series fetched less than this long ago is served from the store unless bypass_cache.
     data_cache_minutes: float = Field(5.0, ge=0)
@@ -160,6 +161,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"SIGNAL_THRESHOLDS entry {item!r} is not 'timeframe=value'") from exc
         return out
+
+    @field_validator("market_data_provider")
+    @classmethod
+    def _provider_name(cls, value: str) -> str:
+        return value.strip().lower()
 
     @field_validator("log_level")
     @classmethod
