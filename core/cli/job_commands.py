@@ -13,7 +13,6 @@ from core.cli.output import CommandResult
 from core.context import Context
 from core.jobs import store
 from core.jobs.executor import SubprocessExecutor
-from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
 
 
@@ -77,7 +76,6 @@ def _render_jobs(data: Mapping[str, Any]) -> str:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    recover_orphans(ctx.db)
     jobs = store.list_jobs(ctx.db, status=args.status, symbol=args.symbol, limit=args.limit)
     return CommandResult({"jobs": [job.as_json() for job in jobs]}, _render_jobs)
 
