@@ -9,6 +9,7 @@ errors do not name the line.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.data.frames import validate_ohlcv
 from core.errors import BadInput
 
 CHUNK_ROWS = 200_000
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 # Dates that are not ISO 8601, tried before pandas' slow per-value "mixed" parsing.
 _DOTTED_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d")
 
@@ -126,7 +128,9 @@ def read_chunks(
             sep=layout.delimiter,
             header=None,
             skiprows=1,
-            usecols=layout.positions,
+            # Every column is named, not `usecols`: pandas would then drop extra fields silently,
+            # and a row with one too many (an unquoted "1,234.5") must be refused, not shifted.
+            names=range(len(layout.header)),
             skip_blank_lines=False,
             encoding="utf-8-sig",
             chunksize=chunk_rows,
@@ -139,7 +143,18 @@ def read_chunks(
     except pd.errors.EmptyDataError:
         return  # a header and nothing else: the caller says so
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError) as exc:
-        raise BadInput(f"{what} is not a readable CSV: {str(exc).strip()}") from None
+        raise BadInput(f"{what} is not a readable CSV: {_explain(exc, layout)}") from None
+
+
+def _explain(exc: Exception, layout: CsvLayout) -> str:
+    ragged = _RAGGED.search(str(exc))
+    if ragged:
+        line, seen = ragged.group(2), ragged.group(3)
+        return (
+            f"line {line} has {seen} fields but the header has {len(layout.header)} "
+            "(an unquoted comma inside a number or text?)"
+        )
+    return str(exc).strip()
 
 
 def read_ohlcv_csv(path: str | Path, name: str | None = None) -> pd.DataFrame:
