@@ -61,7 +61,10 @@ def test_an_imported_hourly_csv_trains_from_the_chart_then_trades_and_retrains(
     assert cli("activate", versions[0]["version_id"], "--json").code == 0
     # A newer export extends the series; paper trading replays the bars no version has seen.
     newer = write_yahoo(bars.iloc[2_000:], tmp_path / "EURUSD_H1_newer.csv")
-    assert cli("data", "import", newer, "--symbol", "EURUSD", "--timeframe", "1h", "--json").json()["rows"] == 3_000
+    assert (
+        cli("data", "import", newer, "--symbol", "EURUSD", "--timeframe", "1h", "--json").json()["rows"]
+        == 3_000
+    )
     simulated = cli("simulate", "--symbol", "EURUSD", "--timeframe", "1h", "--bars", "500", "--json")
     assert simulated.code == 0, simulated.err
     assert simulated.json()["samples_recorded"] > 0
@@ -75,9 +78,20 @@ def test_an_imported_hourly_csv_trains_from_the_chart_then_trades_and_retrains(
 @pytest.mark.skipif(not (SHARED_DATA / "GBPUSD_1d_mt5.csv").exists(), reason="no shared GBPUSD export")
 def test_quick_training_on_the_real_gbpusd_export(cli) -> None:
     path = SHARED_DATA / "GBPUSD_1d_mt5.csv"
-    assert cli("data", "import", path, "--symbol", "GBPUSD", "--timeframe", "1d", "--json").json()["rows"] == 3172
+    assert (
+        cli("data", "import", path, "--symbol", "GBPUSD", "--timeframe", "1d", "--json").json()["rows"]
+        == 3172
+    )
     run = cli(
-        "train", "--symbol", "GBPUSD", "--timeframe", "1d", "--labeler", "rules", "--bots", "xgb_agent,ensemble_bot",
+        "train",
+        "--symbol",
+        "GBPUSD",
+        "--timeframe",
+        "1d",
+        "--labeler",
+        "rules",
+        "--bots",
+        "xgb_agent,ensemble_bot",
         "--json",
     )
     assert run.code == 0, run.err

@@ -52,7 +52,9 @@ def test_the_cli_choices_and_settings_read_the_registry(home: Path) -> None:
     ctx = Context.create(make_settings(home, market_data_provider=" YFinance "), logs=False)
     assert ctx.settings.market_data_provider == "yfinance"
     bad = Context.create(make_settings(home, market_data_provider="bloomberg"), logs=False)
-    with pytest.raises(BadInput, match="unknown market data provider 'bloomberg'; use one of offline, yfinance"):
+    with pytest.raises(
+        BadInput, match="unknown market data provider 'bloomberg'; use one of offline, yfinance"
+    ):
         service.fetch(bad, "MSFT", "1d")
 
 
@@ -62,11 +64,15 @@ def test_refreshing_an_imported_series_asks_nobody_and_writes_nothing(
     home: Path, eurusd_csv: Path, provider: str
 ) -> None:
     """The chart's quick training refreshes first; for an import that is the stored bars, unchanged."""
-    settings = make_settings(home, market_data_provider=provider, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    settings = make_settings(
+        home, market_data_provider=provider, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}"
+    )
     ctx = Context.create(settings, logs=False)
     service.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
     before = dump(home)
-    bars, outcome = service.load_window(ctx, "EURUSD", "1h", lookback_days=14, refresh=True, bypass_cache=True)
+    bars, outcome = service.load_window(
+        ctx, "EURUSD", "1h", lookback_days=14, refresh=True, bypass_cache=True
+    )
     assert outcome is not None and outcome.used_as_stored and not outcome.stale and outcome.written == 0
     assert "EURUSD_H1.csv" in (outcome.message or "") and not outcome.live
     assert bars.index[-1] == hourly_fx(2_000).index[-1] and len(bars) > 200
@@ -88,11 +94,15 @@ def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
     bars = hourly_fx(50).rename(columns=str.lower).rename_axis("ts")
     with ctx.db.session() as session:
         store.upsert_bars(session, "EURUSD=X", "1h", bars, source="yfinance")
-        store.mark_origin(session, "EURUSD=X", "1h", store.SeriesOrigin("yfinance", "yfinance"), precision=None)
+        store.mark_origin(
+            session, "EURUSD=X", "1h", store.SeriesOrigin("yfinance", "yfinance"), precision=None
+        )
     live = market.data_badge(market.summary(ctx, "EURUSD=X", "1h"))
     assert live.label == "Live" and "Yahoo Finance" in live.detail
     with ctx.db.session() as session:
-        store.mark_series(session, "EURUSD=X", "1h", source="yfinance", stale=True, error="Yahoo could not be reached")
+        store.mark_series(
+            session, "EURUSD=X", "1h", source="yfinance", stale=True, error="Yahoo could not be reached"
+        )
     stale = market.data_badge(market.summary(ctx, "EURUSD=X", "1h"))
     assert stale.label == "Stale" and "Yahoo could not be reached" in stale.detail
 
@@ -112,7 +122,9 @@ def test_an_import_onto_a_synthetic_series_replaces_it_and_a_second_file_extends
     service.fetch(ctx, "INFY.NS", "1h", now=NOW)
     frame = hourly_fx(1_000, start="2026-01-05")
     first = service.import_csv(ctx, write_yahoo(frame.iloc[:600], tmp_path / "a.csv"), "INFY.NS", "1h")
-    assert first.warnings and first.warnings[0].startswith("replaced ") and "Offline demo" in first.warnings[0]
+    assert (
+        first.warnings and first.warnings[0].startswith("replaced ") and "Offline demo" in first.warnings[0]
+    )
     assert first.summary.rows == 600 and not first.summary.is_synthetic and first.summary.provider == "csv"
     second = service.import_csv(ctx, write_yahoo(frame.iloc[500:], tmp_path / "b.csv"), "INFY.NS", "1h")
     assert second.warnings == () and second.summary.rows == 1_000 and second.summary.file_name == "b.csv"
@@ -161,10 +173,14 @@ def test_real_tickers_are_accepted(ctx: Context, symbol: str) -> None:
 
 def test_prices_are_shown_at_the_series_precision(ctx: Context, tmp_path: Path) -> None:
     service.import_csv(ctx, write_yahoo(hourly_fx(500), tmp_path / "fx.csv"), "EURUSD", "1h")
-    jpy = hourly_fx(500).assign(**{c: lambda f, c=c: (f[c] * 137).round(3) for c in ("Open", "High", "Low", "Close")})
+    jpy = hourly_fx(500).assign(
+        **{c: lambda f, c=c: (f[c] * 137).round(3) for c in ("Open", "High", "Low", "Close")}
+    )
     service.import_csv(ctx, write_yahoo(jpy, tmp_path / "jpy.csv"), "USDJPY", "1h")
     service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
-    fx, yen, goog = (prices.price_format(ctx, s, t) for s, t in (("EURUSD", "1h"), ("USDJPY", "1h"), ("GOOG", "1d")))
+    fx, yen, goog = (
+        prices.price_format(ctx, s, t) for s, t in (("EURUSD", "1h"), ("USDJPY", "1h"), ("GOOG", "1d"))
+    )
     assert (fx.decimals, yen.decimals, goog.decimals) == (5, 3, 2)
     assert fx(1.0912345) == "1.09123" and goog(4501.0639) == "4,501.06" and yen(151.2) == "151.200"
     assert fx.d3 == ",.5f" and goog.column_format == "%.2f"
@@ -191,7 +207,9 @@ def test_an_upload_is_previewed_and_imported_like_the_cli(ctx: Context, home: Pa
     before = dump(home)
     broken = data.replace(b"\n2024-01-03 05:00:00,", b"\n2024-01-03 05:00:00,oops", 1)
     assert broken != data
-    with pytest.raises(BadInput, match=r"EURUSD_H1.csv: line \d+ \(2024-01-03T05:00:00\+00:00\) has a missing"):
+    with pytest.raises(
+        BadInput, match=r"EURUSD_H1.csv: line \d+ \(2024-01-03T05:00:00\+00:00\) has a missing"
+    ):
         uploads.import_upload(ctx, io.BytesIO(broken), "EURUSD_H1.csv", "EURUSD", "1h")
     assert dump(home) == before
     assert not list((home / "staging").iterdir())  # the spooled upload and staging files are gone

@@ -54,7 +54,9 @@ def test_mt5_real_volume_wins_where_there_is_some(ctx: Context, tmp_path: Path) 
     assert _bars(ctx, "XYZ", "1d")["volume"].tolist() == [5000, 800]
 
 
-def test_tradingview_unix_seconds_without_volume_ignores_indicator_columns(ctx: Context, tmp_path: Path) -> None:
+def test_tradingview_unix_seconds_without_volume_ignores_indicator_columns(
+    ctx: Context, tmp_path: Path
+) -> None:
     path = tmp_path / "FX_EURUSD, 60.csv"
     path.write_text(
         "time,open,high,low,close,Plot,Plot,RSI\n"  # TradingView repeats plot names; they are not read
@@ -79,7 +81,10 @@ def test_tradingview_iso_times_with_volume(ctx: Context, tmp_path: Path) -> None
     outcome = service.import_csv(ctx, path, "INFY.NS", "1d")
     assert outcome.format is not None and outcome.format.name == "tradingview"
     bars = _bars(ctx, "INFY.NS", "1d")
-    assert list(bars.index) == [pd.Timestamp("2024-01-02 03:45", tz="UTC"), pd.Timestamp("2024-01-03 03:45", tz="UTC")]
+    assert list(bars.index) == [
+        pd.Timestamp("2024-01-02 03:45", tz="UTC"),
+        pd.Timestamp("2024-01-03 03:45", tz="UTC"),
+    ]
     assert bars["volume"].tolist() == [120000, 98000]
 
 
@@ -136,7 +141,9 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
-def test_refusals_name_the_line_and_leave_the_store_as_it_was(cli, home: Path, tmp_path: Path, case: str) -> None:
+def test_refusals_name_the_line_and_leave_the_store_as_it_was(
+    cli, home: Path, tmp_path: Path, case: str
+) -> None:
     assert cli("data", "import", GOOG_CSV, "--symbol", "GOOG", "--timeframe", "1d").code == 0
     before = dump(home)
     content, message = REFUSALS[case]
@@ -148,22 +155,32 @@ def test_refusals_name_the_line_and_leave_the_store_as_it_was(cli, home: Path, t
     assert dump(home) == before
 
 
-def test_a_repeat_far_apart_in_an_unsorted_file_is_refused_across_chunks(ctx: Context, tmp_path: Path) -> None:
+def test_a_repeat_far_apart_in_an_unsorted_file_is_refused_across_chunks(
+    ctx: Context, tmp_path: Path
+) -> None:
     """A timestamp repeated in a later chunk (the file is not in time order) names the later line."""
     frame = hourly_fx(600)
     shuffled = pd.concat([frame.iloc[300:], frame.iloc[:300], frame.iloc[[10]]])
     path = write_yahoo(shuffled, tmp_path / "shuffled.csv")
-    with pytest.raises(BadInput, match=r"line 602 \(2024-01-01T10:00:00\+00:00\) repeats an earlier timestamp"):
+    with pytest.raises(
+        BadInput, match=r"line 602 \(2024-01-01T10:00:00\+00:00\) repeats an earlier timestamp"
+    ):
         service.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=100)
     ok = write_yahoo(pd.concat([frame.iloc[300:], frame.iloc[:300]]), tmp_path / "unsorted.csv")
     outcome = service.import_csv(ctx, ok, "EURUSD", "1h", chunk_rows=100)
     assert outcome.summary.rows == 600 and outcome.warnings == ()
-    pd.testing.assert_series_equal(_bars(ctx, "EURUSD", "1h")["close"], frame["Close"].rename("close").rename_axis("ts").astype(float), check_freq=False)
+    pd.testing.assert_series_equal(
+        _bars(ctx, "EURUSD", "1h")["close"],
+        frame["Close"].rename("close").rename_axis("ts").astype(float),
+        check_freq=False,
+    )
 
 
 def test_a_stretch_of_daily_bars_in_an_hourly_file_is_named(ctx: Context, tmp_path: Path) -> None:
     hourly = hourly_fx(1_500)
-    daily_stamps = pd.date_range(hourly.index[-1] + pd.Timedelta(days=1), periods=20, freq="1D", name="Datetime")
+    daily_stamps = pd.date_range(
+        hourly.index[-1] + pd.Timedelta(days=1), periods=20, freq="1D", name="Datetime"
+    )
     daily = hourly.iloc[-20:].copy()
     daily.index = daily_stamps
     path = write_yahoo(pd.concat([hourly, daily]), tmp_path / "mixed.csv")
