@@ -54,11 +54,6 @@ class CsvLayout:
     epoch_unit: str | None  # "s" or "ms" when the time column holds Unix time, else None
     ignored: tuple[str, ...]  # columns present but not used (indicators, spread, Adj Close)
 
-    @property
-    def positions(self) -> list[int]:
-        used = [*self.time, *self.prices.values(), self.volume, self.tick_volume]
-        return sorted({p for p in used if p is not None})
-
 
 def _key(name: str) -> str:
     return name.strip().strip("<>").strip().lower()

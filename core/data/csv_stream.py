@@ -21,7 +21,7 @@ from core.data.csv_layout import CsvLayout, detect_layout
 from core.data.frames import validate_ohlcv
 from core.errors import BadInput
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 # Dates that are not ISO 8601, tried before pandas' slow per-value "mixed" parsing.
 _DOTTED_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d")

@@ -260,9 +260,14 @@ def as_utc(value: datetime | str | None) -> datetime | None:
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
+def list_pairs(session: Session) -> list[tuple[str, str]]:
+    """Every (symbol, timeframe) with bars, whatever produced them; no counting, so it stays quick."""
+    query = select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol, Bar.timeframe)
+    return [(symbol, tf) for symbol, tf in session.execute(query).all()]
+
+
 def list_series(session: Session) -> list[SeriesSummary]:
-    pairs = session.execute(select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol)).all()
-    return [summarize(session, s, tf) for s, tf in pairs]
+    return [summarize(session, s, tf) for s, tf in list_pairs(session)]
 
 
 def newest_bar_time(

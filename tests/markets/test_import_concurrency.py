@@ -23,7 +23,7 @@ from tests.markets.helpers import hourly_fx, write_yahoo
 
 pytestmark = pytest.mark.slow
 
-ROWS = 250_000
+ROWS = 150_000
 # A third of the 30 s busy timeout: the import holds the write lock only for its final move (about
 # 0.4 s for these rows on an idle machine; a few seconds here, where four processes share two cores).
 WRITER_WAIT_S = 10.0

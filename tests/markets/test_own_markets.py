@@ -113,6 +113,7 @@ def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path)
     pairs = {(s.symbol, s.timeframe): s for s in market.list_pairs(ctx)}
     assert set(pairs) == {("EURUSD", "1h"), ("TCS.NS", "5m")}
     assert pairs["EURUSD", "1h"].provider == "csv" and pairs["TCS.NS", "5m"].provider == "offline"
+    assert market.pair_names(ctx) == [("EURUSD", "1h"), ("TCS.NS", "5m")]
 
 
 # --- one series, one producer ---------------------------------------------------------------------
