@@ -1,6 +1,6 @@
 """An analyst's own hourly CSV, end to end under the offline provider: the chart's background
-training, then paper trading and a retrain from its outcomes, and a quick training on the real
-GBPUSD MetaTrader 5 export."""
+training, then paper trading and a retrain from its outcomes, the scheduler's sweep, and a quick
+training on the real GBPUSD MetaTrader 5 export."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
+from core.data import service
 from core.jobs import store as job_store
+from core.jobs.executor import ThreadExecutor
+from core.jobs.runner import JobRunner
+from core.scheduling.tasks import staleness_sweep
 from tests.conftest import REPO, SHARED_DATA, make_settings
 from tests.markets.helpers import hourly_fx, write_yahoo
 
@@ -96,3 +100,17 @@ def test_quick_training_on_the_real_gbpusd_export(cli) -> None:
     )
     assert run.code == 0, run.err
     assert sorted(v["bot"] for v in run.json()["versions"]) == ["ensemble_bot", "xgb_agent"]
+
+
+def test_the_schedulers_sweep_trains_an_imported_series(home: Path, tmp_path: Path) -> None:
+    settings = make_settings(home, watchlist=["EURUSD:1h"], quick_bots=["xgb_agent"])
+    ctx = Context.create(settings, logs=False)
+    service.import_csv(ctx, write_yahoo(hourly_fx(2_000), tmp_path / "EURUSD_H1.csv"), "EURUSD", "1h")
+    runner = JobRunner(ctx, executor=ThreadExecutor(1))
+    try:
+        note = staleness_sweep(ctx, runner)
+        assert note.startswith("EURUSD 1h: started job "), note
+        job = _wait(ctx, int(note.rsplit(" ", 1)[1]))
+        assert job.status == "succeeded", job.error
+    finally:
+        runner.shutdown(wait=True)
