@@ -142,6 +142,8 @@ def _store_fetched(
     fetched: FetchedBars,
 ) -> FetchOutcome:
     symbol, tf = before.symbol, before.timeframe
+    if fetched.bars.empty and (replaced is not None or not before.rows):  # refused before any write
+        raise BadInput(f"{prov.name} returned no {tf} bars for {symbol}")
     origin = store.SeriesOrigin(prov.name, fetched.source, fetched.is_synthetic)
     precision = merge(None if replaced else before.precision, precision_of(fetched.bars))
     with ctx.db.session() as session:
@@ -151,8 +153,6 @@ def _store_fetched(
         store.mark_origin(session, symbol, tf, origin, precision=precision, fetched=True)
     with ctx.db.read() as session:
         summary = store.summarize(session, symbol, tf)
-    if summary.rows == 0:
-        raise BadInput(f"{prov.name} returned no {tf} bars for {symbol}")
     warnings = (f"replaced {before.rows:,} stored {symbol} {tf} bars ({replaced.title})",) if replaced else ()
     log.info("fetched %d bars of %s %s from %s", written, symbol, tf, fetched.source)
     return FetchOutcome(summary, written, fetched.source, live=prov.live, warnings=warnings)
