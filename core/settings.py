@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,8 +20,6 @@ from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
 from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
-
-MarketProvider = Literal["offline", "yfinance"]
 
 # What the provider-neutral LLM knobs are when neither LLM_* nor the provider's own name is set.
 LLM_DEFAULTS: dict[str, float] = {"timeout": 30.0, "temperature": 0.7, "cache_ttl": 300}
@@ -57,7 +55,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     # --- market data ----------------------------------------------------------------------
-    market_data_provider: MarketProvider = "offline"
+    # A name from the provider registry (core.data.providers.registry), checked where a provider
+    # is built: settings stay free of the data layer, and the registry is the one list of names.
+    market_data_provider: str = "offline"
     yfinance_proxy: SecretStr | None = None  # may carry credentials, so it is treated as a secret
     # A series fetched less than this long ago is served from the store unless bypass_cache.
     data_cache_minutes: float = Field(5.0, ge=0)
@@ -172,6 +172,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"SIGNAL_THRESHOLDS entry {item!r} is not 'timeframe=value'") from exc
         return out
+
+    @field_validator("market_data_provider")
+    @classmethod
+    def _provider_name(cls, value: str) -> str:
+        return value.strip().lower()
 
     @field_validator("log_level")
     @classmethod

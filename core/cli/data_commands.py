@@ -8,10 +8,9 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
+from core.data.providers.registry import fetch_provider_names
 from core.requests import LabelOptions, parse
 from core.services.actors import Actor
-
-PROVIDERS = ("offline", "yfinance")  # the same as core.data.providers.PROVIDERS, without importing pandas
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -28,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     fetch.add_argument("--symbol", required=True)
     fetch.add_argument("--timeframe", required=True)
     fetch.add_argument("--lookback-days", type=float)
-    fetch.add_argument("--provider", choices=PROVIDERS)
+    fetch.add_argument("--provider", choices=fetch_provider_names())
     fetch.add_argument("--bypass-cache", action="store_true", help="always ask the provider again")
     fetch.set_defaults(handler=_fetch)
 
@@ -41,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def _render_series(data: Mapping[str, Any]) -> str:
     text = f"{data['symbol']} {data['timeframe']}: {data['rows']} bars, {data['first']} .. {data['last']}"
+    if data.get("format_title"):
+        text += f"\ndetected format: {data['format_title']}"
+    if data.get("price_decimals") is not None:
+        text += f"\nprice precision: {data['price_decimals']} decimals (tick {data['tick_size']:g})"
+    if data.get("used_as_stored"):
+        text += f"\n{data['message']}"
     if data.get("stale"):
         text += f"\nSTALE: {data.get('message', 'the provider could not be reached')}; showing stored bars"
     return text
@@ -50,7 +55,7 @@ def _import(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.services import data
 
     outcome = data.import_csv(ctx, Actor.cli(), args.path, args.symbol, args.timeframe)
-    return CommandResult(outcome.as_json(), _render_series)
+    return CommandResult(outcome.as_json(), _render_series, warnings=list(outcome.warnings))
 
 
 def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
@@ -67,6 +72,7 @@ def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
         bypass_cache=args.bypass_cache,
     )
     warnings = [f"stale data: {outcome.message}"] if outcome.stale else []
+    warnings += outcome.warnings
     return CommandResult(outcome.as_json(), _render_series, warnings=warnings)
 
 

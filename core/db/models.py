@@ -69,6 +69,14 @@ class BarSeries(Base):
     last_fetched_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The registry name of the provider that produces the series ("csv" for an imported file):
+    # a refresh asks only that provider.
+    provider: Mapped[str | None] = mapped_column(String(16))
+    file_name: Mapped[str | None] = mapped_column(String(255))  # the imported file, when imported
+    import_format: Mapped[str | None] = mapped_column(String(16))  # e.g. "mt5", "tradingview"
+    # The market's price precision, derived from the bars (EURUSD 5 decimals, equities 2).
+    price_decimals: Mapped[int | None] = mapped_column(Integer)
+    tick_size: Mapped[float | None] = mapped_column(Float)
 
 
 class Bar(Base):

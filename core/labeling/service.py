@@ -122,8 +122,9 @@ def _plan(ctx: Context, request: LabelingRequest, now: datetime | None) -> _Plan
         features, request.samples, method=request.sampling, seed=request.seed, future_bars=future_bars
     )
     market = make_provider(ctx.settings.market_data_provider, ctx.settings)
-    # A live run works on just-fetched bars; a failed fetch (stale) falls back to stored history.
-    live_run = bool(request.refresh and market.live and fetched is not None and not fetched.stale)
+    # A live run works on bars just fetched from a live provider: an imported series is used as
+    # stored, and a failed fetch (stale) falls back to stored history.
+    live_run = bool(request.refresh and fetched is not None and fetched.live and not fetched.stale)
     return _Plan(request, ctx, name, offline, bars, features, positions, market, live_run)
 
 
@@ -206,7 +207,7 @@ def _label(
     if plan.offline is not None:
         return _label_offline(plan, writer, on_done, reporter)
     req = plan.request
-    news = _news(plan.market, req.symbol, plan.labeler)
+    news = _news(plan.market, req.symbol, plan.labeler) if plan.live_run else []
     points = llm_labeler.prepare_points(
         plan.ctx.settings, req.symbol, req.timeframe, plan.bars, plan.features, plan.positions, news, now
     )
