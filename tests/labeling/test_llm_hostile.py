@@ -84,7 +84,7 @@ def test_a_trickling_server_cannot_hold_an_attempt_past_its_deadline(llm_env: LL
     wall = time.perf_counter() - started
     assert_accounted(ctx, result)
     assert (result.labeled, result.rejected) == (2, 1)
-    assert wall < 5.0, f"{wall:.1f} s: a trickle held the run (a full reply takes ~{0.02 * 900:.0f} s)"
+    assert wall < 8.0, f"{wall:.1f} s: a trickle held the run (a full reply takes ~{0.02 * 900:.0f} s)"
     slow = next(r for r in _rows(ctx, result.label_set_id) if r.status == "error")
     assert slow.attempts == 2 and "deadline" in slow.error and "gave up after 2 attempts" in slow.error
     assert 2 * 1_000 <= slow.latency_ms < 2 * 1_000 + 1_500  # two attempts, each ended at 1 s
