@@ -26,6 +26,7 @@ from core.db.database import forget_database
 from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import trigger
+from core.requests import TriggerRequest
 from core.settings import load_settings
 
 TARGET_S = 30.0
@@ -40,7 +41,7 @@ def one_run(symbol: str, timeframe: str) -> tuple[float, float, store.JobView]:
         service.bootstrap_demo(ctx)
         runner = JobRunner(ctx)
         started = time.perf_counter()
-        result = trigger(runner, symbol, timeframe)
+        result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
         returned = time.perf_counter() - started
         if not result.started or result.job_id is None:
             raise SystemExit(f"quick training did not start: {result.reason}")

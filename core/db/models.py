@@ -69,6 +69,14 @@ class BarSeries(Base):
     last_fetched_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The registry name of the provider that produces the series ("csv" for an imported file):
+    # a refresh asks only that provider.
+    provider: Mapped[str | None] = mapped_column(String(16))
+    file_name: Mapped[str | None] = mapped_column(String(255))  # the imported file, when imported
+    import_format: Mapped[str | None] = mapped_column(String(16))  # e.g. "mt5", "tradingview"
+    # The market's price precision, derived from the bars (EURUSD 5 decimals, equities 2).
+    price_decimals: Mapped[int | None] = mapped_column(Integer)
+    tick_size: Mapped[float | None] = mapped_column(Float)
 
 
 class Bar(Base):
@@ -154,7 +162,11 @@ class Label(Base):
 
 
 class LLMCall(Base):
-    """The cost ledger: one row per logical request (cache hits included, at zero cost)."""
+    """The cost ledger: one row per logical request (cache hits included, at zero cost).
+
+    A request's row is written before it is sent (status `sent`, charged its reservation) and
+    completed when it ends, so a killed process leaves its in-flight requests charged, not lost.
+    """
 
     __tablename__ = "llm_calls"
 
@@ -165,7 +177,7 @@ class LLMCall(Base):
     provider: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(64))
     cache_key: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # ok | cached | error
+    status: Mapped[str] = mapped_column(String(16))  # sent | ok | error | cached | lost
     http_status: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
@@ -174,6 +186,12 @@ class LLMCall(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The budget reservation taken before sending; cost_usd holds it until the real cost settles it.
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    reply_bytes: Mapped[int] = mapped_column(Integer, default=0)  # body bytes read, over all attempts
+    finished_at: Mapped[datetime | None]
+    # While `sent`: when the request can no longer be running (its attempts and their waits spent).
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class LLMResponseCache(Base):

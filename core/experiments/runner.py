@@ -34,10 +34,10 @@ from core.experiments import store
 from core.experiments.compare import compare_all, pnl_interval
 from core.labeling import store as label_store
 from core.labeling.labelers import make_offline_labeler, resolve_labeler
-from core.labeling.llm.providers import NOT_CONFIGURED
 from core.labeling.sampling import SAMPLINGS, eligible_positions
 from core.labeling.schema import default_horizon
 from core.labeling.service import run_labeling
+from core.llm_providers import NOT_CONFIGURED
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger("core.experiments")

@@ -50,9 +50,13 @@ def resolve_exit(
 ) -> tuple[int, float, str] | None:
     """(exit bar, exit price, reason) for a position opened at `position`, or None while still open."""
     exits = resolve_exits(
-        bars, np.array([position]), np.array([-1 if recommendation == "SELL" else 1]),
-        np.array([target]), np.array([stop]), horizon,
-    )  # fmt: skip
+        bars,
+        np.array([position]),
+        np.array([-1 if recommendation == "SELL" else 1]),
+        np.array([target]),
+        np.array([stop]),
+        horizon,
+    )
     if not exits.complete[0]:
         return None
     return int(exits.position[0]), float(exits.price[0]), str(exits.reason[0])
@@ -103,9 +107,13 @@ def plan_trades(
     ).to_numpy()
     signals, positions = signals[wanted], positions[wanted]
     exits = resolve_exits(
-        bars, positions, np.where(signals["recommendation"] == "SELL", -1, 1),
-        signals["target"].to_numpy(), signals["stop_loss"].to_numpy(), horizon,
-    )  # fmt: skip
+        bars,
+        positions,
+        np.where(signals["recommendation"] == "SELL", -1, 1),
+        signals["target"].to_numpy(),
+        signals["stop_loss"].to_numpy(),
+        horizon,
+    )
     trades: list[PaperTrade] = []
     still_open = np.iinfo(np.int64).max
     open_exits = list(existing_exits or [])  # exit bars of open positions (still_open while unresolved)

@@ -81,10 +81,15 @@ def _switch(
         row.activated_at = utcnow()
         session.add(
             ModelActivation(
-                symbol=row.symbol, timeframe=row.timeframe, bot=row.bot, version_id=row.id,
-                previous_version_id=current_id, actor=actor[:64], reason=reason,
+                symbol=row.symbol,
+                timeframe=row.timeframe,
+                bot=row.bot,
+                version_id=row.id,
+                previous_version_id=current_id,
+                actor=actor[:64],
+                reason=reason,
             )
-        )  # fmt: skip
+        )
         session.flush()
         return ActivationResult(row.id, current_id, changed=True)
 
@@ -113,8 +118,13 @@ def activate(
             time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))  # de-synchronise the losers
             continue
         if result.changed:
-            log.info("activated model version %d (previous %s) by %s: %s", version_id,
-                     result.previous_active_id, actor, reason or "-")  # fmt: skip
+            log.info(
+                "activated model version %d (previous %s) by %s: %s",
+                version_id,
+                result.previous_active_id,
+                actor,
+                reason or "-",
+            )
         return result
     raise AssertionError("unreachable")
 

@@ -52,12 +52,28 @@ class VersionView:
     @classmethod
     def of(cls, row: AIModelVersion) -> VersionView:
         return cls(
-            row.id, row.bot, row.symbol, row.timeframe, row.status, row.active_slot is not None,
-            row.training_type, row.created_at, row.activated_at, dict(row.metrics or {}),
-            dict(row.params or {}), dict(row.lineage or {}), row.label_set_id, row.artifact_path,
-            row.artifact_sha256, row.artifact_bytes, row.broken_reason, row.training_record_id,
-            row.bot_version, row.gate_verdict, row.gate_reason,
-        )  # fmt: skip
+            row.id,
+            row.bot,
+            row.symbol,
+            row.timeframe,
+            row.status,
+            row.active_slot is not None,
+            row.training_type,
+            row.created_at,
+            row.activated_at,
+            dict(row.metrics or {}),
+            dict(row.params or {}),
+            dict(row.lineage or {}),
+            row.label_set_id,
+            row.artifact_path,
+            row.artifact_sha256,
+            row.artifact_bytes,
+            row.broken_reason,
+            row.training_record_id,
+            row.bot_version,
+            row.gate_verdict,
+            row.gate_reason,
+        )
 
     @property
     def label(self) -> str:
@@ -241,3 +257,24 @@ def set_gate(db: Database, version_id: int, verdict: str, reason: str, gate_json
             raise NotFound(f"model version {version_id} does not exist")
         row.gate_verdict, row.gate_reason = verdict, reason[:4000]
         row.metrics = {**(row.metrics or {}), "gate": gate_json}
+
+
+def discard_versions(db: Database, version_ids: list[int], reason: str) -> list[int]:
+    """Mark inactive `ready` versions of a run that never committed (cancelled, interrupted) `discarded`.
+
+    They stay on record (metrics, lineage) but can no longer be activated or become a default.
+    Returns the ids changed; an active version is never touched.
+    """
+    if not version_ids:
+        return []
+    with db.session() as session:
+        rows = session.scalars(
+            select(AIModelVersion).where(
+                AIModelVersion.id.in_(version_ids),
+                AIModelVersion.status == "ready",
+                AIModelVersion.active_slot.is_(None),
+            )
+        ).all()
+        for row in rows:
+            row.status, row.broken_reason = "discarded", reason[:2000]
+        return sorted(row.id for row in rows)

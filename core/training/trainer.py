@@ -23,12 +23,12 @@ from core.errors import ArtifactError, CandleLabError
 from core.evaluation.costs import costs_for
 from core.evaluation.folds import WalkForwardPlan
 from core.evaluation.stats import json_safe
-from core.evaluation.walkforward import bar_inputs, fit_and_evaluate
+from core.evaluation.walkforward import Evaluation, bar_inputs, fit_and_evaluate
 from core.registry import gate
 from core.registry.activation import activate
 from core.registry.artifacts import ArtifactInfo, read_verified, remove_artifact, write_artifact
 from core.registry.retention import prune
-from core.registry.versions import active_version, register_version, set_gate
+from core.registry.versions import VersionView, active_version, register_version, set_gate
 from core.training.lineage import build_lineage
 from core.training.records import finish_record, start_record
 
@@ -70,8 +70,11 @@ class TrainedVersion:
     gate_reason: str
     record_id: int
     wall_s: float
+    gate_verdict: str = gate.NO_EVIDENCE  # what the gate thought, whatever the activation mode
     bot_version: int | None = None
-    gate_verdict: str | None = None
+    wants_activation: bool = False  # the gate's (or the caller's) decision, applied at commit
+    expect_active: int | None = None  # the slot's active version when the decision was taken
+    fit_s: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,20 +118,75 @@ def _decide(plan: TrainingPlan, name: str, metrics: dict[str, Any]) -> tuple[gat
     return verdict, current_id
 
 
-def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
-    ctx, settings = plan.ctx, plan.ctx.settings
-    started = time.perf_counter()
-    params = plan.bot_params.get(name, {})
-    record_id = start_record(
-        ctx.db, job_id=plan.job_id, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
-        training_type=plan.training_type, label_set_id=plan.label_set_id,
+def _start(plan: TrainingPlan, name: str) -> int:
+    split = plan.split.as_json()
+    return start_record(
+        plan.ctx.db,
+        job_id=plan.job_id,
+        symbol=plan.symbol,
+        timeframe=plan.timeframe,
+        bot=name,
+        training_type=plan.training_type,
+        label_set_id=plan.label_set_id,
         config={
-            "training_type": plan.training_type, "label_set_id": plan.label_set_id, "labeler": plan.labeler,
-            "label_source": plan.source, "llm_calls": plan.llm_calls, "cost_usd": round(plan.cost_usd, 6),
-            "labels": len(plan.dataset), "activate": plan.activate, "overrides": params,
-            **plan.split.as_json(),
+            "training_type": plan.training_type,
+            "label_set_id": plan.label_set_id,
+            "labeler": plan.labeler,
+            "label_source": plan.source,
+            "llm_calls": plan.llm_calls,
+            "cost_usd": round(plan.cost_usd, 6),
+            "labels": len(plan.dataset),
+            "activate": plan.activate,
+            "overrides": plan.bot_params.get(name, {}),
+            **split,
         },
-    )  # fmt: skip
+    )
+
+
+def _register(
+    plan: TrainingPlan,
+    bot: Bot,
+    evaluation: Evaluation,
+    artifact: ArtifactInfo,
+    decision: gate.GateDecision,
+    record_id: int,
+    started: float,
+) -> VersionView:
+    """Insert the version (inactive) with its metrics, lineage and the gate's verdict."""
+    lineage = build_lineage(
+        label_set_id=plan.label_set_id,
+        labeler=plan.labeler,
+        bars=plan.bars,
+        dataset=plan.dataset,
+        split=evaluation.plan,
+        params=bot.params(),
+        training_type=plan.training_type,
+        wall_s=time.perf_counter() - started,
+        fit_s=evaluation.fit_s,
+        source=plan.source,
+    )
+    return register_version(
+        plan.ctx.db,
+        models_dir=plan.ctx.settings.models_dir,
+        symbol=plan.symbol,
+        timeframe=plan.timeframe,
+        bot=bot.name,
+        artifact=artifact,
+        metrics=json_safe({**evaluation.metrics, "gate": decision.as_json()}),
+        params=json_safe(bot.params()),
+        lineage=json_safe(lineage),
+        label_set_id=plan.label_set_id,
+        training_type=plan.training_type,
+        training_record_id=record_id,
+        gate_verdict=decision.verdict,
+        gate_reason=decision.reason,
+    )
+
+
+def _fit_and_register(plan: TrainingPlan, name: str, record_id: int, started: float) -> TrainedVersion:
+    """Fit, evaluate, write and verify the artifact, decide, register (inactive)."""
+    ctx, settings = plan.ctx, plan.ctx.settings
+    params = plan.bot_params.get(name, {})
     artifact: ArtifactInfo | None = None
     try:
         evaluation = fit_and_evaluate(
@@ -144,18 +202,7 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
         probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
         _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
-        metrics = json_safe({**evaluation.metrics, "gate": decision.as_json()})
-        lineage = build_lineage(
-            label_set_id=plan.label_set_id, labeler=plan.labeler, bars=plan.bars, dataset=plan.dataset,
-            split=evaluation.plan, params=bot.params(), training_type=plan.training_type,
-            wall_s=time.perf_counter() - started, fit_s=evaluation.fit_s, source=plan.source,
-        )  # fmt: skip
-        version = register_version(
-            ctx.db, models_dir=settings.models_dir, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
-            artifact=artifact, metrics=metrics, params=json_safe(bot.params()), lineage=json_safe(lineage),
-            label_set_id=plan.label_set_id, training_type=plan.training_type, training_record_id=record_id,
-            gate_verdict=decision.verdict, gate_reason=decision.reason,
-        )  # fmt: skip
+        version = _register(plan, bot, evaluation, artifact, decision, record_id, started)
     except BaseException as exc:
         if artifact is not None:
             remove_artifact(artifact.path)
@@ -163,44 +210,78 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
             ctx.db, record_id, status="failed", wall_s=time.perf_counter() - started, error=str(exc)
         )
         raise
-    activated, reason = False, decision.reason
-    if decision.activate:
+    wall_s = time.perf_counter() - started
+    return TrainedVersion(
+        version.version_id,
+        name,
+        version.metrics,
+        False,
+        decision.reason,
+        record_id,
+        wall_s,
+        gate_verdict=decision.verdict,
+        bot_version=version.bot_version,
+        wants_activation=decision.activate,
+        expect_active=current_id,
+        fit_s=evaluation.fit_s,
+    )
+
+
+def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
+    """Train one bot and register its version, inactive: activation waits for the run to commit."""
+    started = time.perf_counter()
+    record_id = _start(plan, name)
+    trained = _fit_and_register(plan, name, record_id, started)
+    m = trained.metrics
+    finish_record(
+        plan.ctx.db,
+        record_id,
+        status="succeeded",
+        wall_s=trained.wall_s,
+        version_id=trained.version_id,
+        samples_used=int(m["fitted_points"]),
+        config={"gate": m["gate"], "fit_s": round(trained.fit_s, 3)},
+    )
+    log.info(
+        "Successfully trained %s for %s %s: version %d in %.1fs, directional accuracy %s vs baseline %s "
+        "on %d out-of-sample bars (%d independent), validation accuracy %s; gate %s: %s",
+        *(name, plan.symbol, plan.timeframe, trained.version_id, trained.wall_s),
+        *(m.get("directional_accuracy"), m.get("baseline_directional_accuracy")),
+        *(m.get("directional_accuracy_n", 0), m.get("directional_effective_n", 0)),
+        *(m.get("validation_accuracy"), trained.gate_verdict, trained.gate_reason),
+    )
+    return trained
+
+
+def commit_version(plan: TrainingPlan, trained: TrainedVersion) -> TrainedVersion:
+    """Apply the gate's decision for one registered version (at the end of its run), then prune."""
+    activated, reason = False, trained.gate_reason
+    if trained.wants_activation:
         try:
             activate(
-                ctx, version.version_id, actor=plan.actor, reason=decision.reason, expect_active=current_id
+                plan.ctx,
+                trained.version_id,
+                actor=plan.actor,
+                reason=reason,
+                expect_active=trained.expect_active,
             )
             activated = True
         except CandleLabError as exc:
             # Another switch won the race, or the artifact was refused: the version stays registered.
             reason = f"not activated: {exc}"
-            metrics["gate"] = {**decision.as_json(), "activated": False, "reason": reason}
-            set_gate(ctx.db, version.version_id, decision.verdict, reason, metrics["gate"])
+            gate_json = {**trained.metrics["gate"], "activated": False, "reason": reason}
+            trained = replace(trained, metrics={**trained.metrics, "gate": gate_json})
+            set_gate(plan.ctx.db, trained.version_id, trained.gate_verdict, reason, gate_json)
     try:
-        prune(ctx, plan.symbol, plan.timeframe, name)
+        prune(plan.ctx, plan.symbol, plan.timeframe, trained.bot)
     except Exception as exc:  # retention is housekeeping: a failure must not lose the new version
-        log.warning("pruning old %s versions of %s %s failed: %s", name, plan.symbol, plan.timeframe, exc)
-    wall_s = time.perf_counter() - started
-    done = {"gate": metrics["gate"], "fit_s": round(evaluation.fit_s, 3)}
-    finish_record(
-        ctx.db, record_id, status="succeeded", wall_s=wall_s, version_id=version.version_id,
-        samples_used=int(metrics["fitted_points"]), config=done,
-    )  # fmt: skip
+        log.warning(
+            "pruning old %s versions of %s %s failed: %s", trained.bot, plan.symbol, plan.timeframe, exc
+        )
     log.info(
-        "Successfully trained %s for %s %s: version %d in %.1fs, directional accuracy %s vs baseline %s "
-        "on %d out-of-sample bars (%d independent), validation accuracy %s; gate %s: %s",
-        name, plan.symbol, plan.timeframe, version.version_id, wall_s, metrics.get("directional_accuracy"),
-        metrics.get("baseline_directional_accuracy"), metrics.get("directional_accuracy_n", 0),
-        metrics.get("directional_effective_n", 0), metrics.get("validation_accuracy"), decision.verdict,
-        "activated" if activated else reason,
-    )  # fmt: skip
-    return TrainedVersion(
-        version.version_id,
-        name,
-        metrics,
-        activated,
-        reason,
-        record_id,
-        wall_s,
-        version.bot_version,
-        decision.verdict,
+        "%s version %d %s",
+        trained.bot,
+        trained.version_id,
+        "activated" if activated else f"kept inactive ({reason})",
     )
+    return replace(trained, activated=activated, gate_reason=reason)

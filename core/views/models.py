@@ -212,13 +212,3 @@ def rollback_targets(ctx: Context, symbol: str, timeframe: str) -> dict[str, tup
         if previous is not None:
             out[v.bot] = (v.version_id, previous)
     return out
-
-
-def activate(ctx: Context, version_id: int, actor: str = "dashboard") -> activation.ActivationResult:
-    return activation.activate(ctx, version_id, actor=actor, reason="activated from the dashboard")
-
-
-def rollback(
-    ctx: Context, symbol: str, timeframe: str, bot: str, actor: str = "dashboard"
-) -> activation.ActivationResult:
-    return activation.rollback(ctx, symbol, timeframe, bot, actor=actor)

@@ -92,9 +92,15 @@ def store_hindsight_set(
     accepted = sum(r.accepted for r in records)
     with ctx.db.session() as session:
         label_set = label_store.create_label_set(
-            session, symbol=symbol, timeframe=timeframe, labeler="hindsight", sampling="uniform",
-            seed=seed, requested=len(records), params=labeler.params(),
-        )  # fmt: skip
+            session,
+            symbol=symbol,
+            timeframe=timeframe,
+            labeler="hindsight",
+            sampling="uniform",
+            seed=seed,
+            requested=len(records),
+            params=labeler.params(),
+        )
         label_store.add_labels(session, label_set.id, records)
         label_store.finish_label_set(
             session, label_set.id, status="succeeded", labeled=accepted, rejected=len(records) - accepted
@@ -125,10 +131,18 @@ def add_version(
     """Register a ready version with a real artifact, as a training run would."""
     artifact = write_artifact(ctx.settings.models_dir / symbol / timeframe / bot, tiny_model_files(bot))
     return register_version(
-        ctx.db, models_dir=ctx.settings.models_dir, symbol=symbol, timeframe=timeframe, bot=bot,
-        artifact=artifact, metrics=metrics or {}, params={}, lineage={}, label_set_id=None,
+        ctx.db,
+        models_dir=ctx.settings.models_dir,
+        symbol=symbol,
+        timeframe=timeframe,
+        bot=bot,
+        artifact=artifact,
+        metrics=metrics or {},
+        params={},
+        lineage={},
+        label_set_id=None,
         training_type="manual",
-    )  # fmt: skip
+    )
 
 
 def heldout_metrics(

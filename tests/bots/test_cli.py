@@ -16,13 +16,17 @@ from core.cli.app import main
 from core.db.models import TrainingJob
 from core.jobs.store import create_job, finish_job
 from core.logging_setup import reset_logging
+from core.requests import TrainingRequest
 from tests.bots.helpers import store_hindsight_set
 from tests.conftest import REPO
 
 CONTRACT_METRICS = (
-    "train_accuracy", "validation_accuracy", "validation_mae",
-    "directional_accuracy", "baseline_directional_accuracy",
-)  # fmt: skip
+    "train_accuracy",
+    "validation_accuracy",
+    "validation_mae",
+    "directional_accuracy",
+    "baseline_directional_accuracy",
+)
 ALL_BOTS = ("xgb_agent", "ensemble_bot", "lstm_bot", "transformer_bot")
 
 
@@ -30,8 +34,12 @@ def run_cli(home: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     env = {**os.environ, "CANDLELAB_HOME": str(home), "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "core", *args, "--json"],
-        cwd=home, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return done.returncode, json.loads(done.stdout), done.stderr  # json.loads fails on any stray line
 
 
@@ -64,8 +72,9 @@ def one_active_per_bot(versions: list[dict[str, Any]]) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
-    code, doc, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "hindsight",
-                             "--samples", "300")  # fmt: skip
+    code, doc, err = run_cli(
+        home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "hindsight", "--samples", "300"
+    )
     assert code == 0, err
     assert "AI training started" in err and "Successfully trained transformer_bot" in err
     assert sorted(v["bot"] for v in doc["versions"]) == sorted(ALL_BOTS) and doc["wall_s"] > 0
@@ -113,8 +122,18 @@ def test_train_activate_versions_rollback_on_goog(goog_ctx, home):
 
 @pytest.mark.slow
 def test_train_with_rules_labels(goog_ctx, home):
-    code, doc, err = run_cli(home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "rules",
-                             "--bots", "xgb_agent,lstm_bot")  # fmt: skip
+    code, doc, err = run_cli(
+        home,
+        "train",
+        "--symbol",
+        "GOOG",
+        "--timeframe",
+        "1d",
+        "--labeler",
+        "rules",
+        "--bots",
+        "xgb_agent,lstm_bot",
+    )
     assert code == 0, err
     assert [v["bot"] for v in doc["versions"]] == ["xgb_agent", "lstm_bot"]
     for version in doc["versions"]:
@@ -141,7 +160,8 @@ def test_bad_requests_write_nothing(goog_ctx, home, capsys, monkeypatch):
 
 def test_a_second_training_of_the_same_pair_is_refused(goog_ctx, home, capsys, monkeypatch):
     label_set = store_hindsight_set(goog_ctx, "GOOG", "1d", horizon=10, samples=200)
-    job = create_job(goog_ctx.db, "quick", "GOOG", "1d", status="running")
+    busy = TrainingRequest(symbol="GOOG", timeframe="1d", kind="quick", bots=("xgb_agent",))
+    job = create_job(goog_ctx.db, busy, status="running")
     code, doc, _ = run_cli(
         home, "train", "--symbol", "GOOG", "--timeframe", "1d", "--label-set", str(label_set)
     )

@@ -17,7 +17,7 @@ from core.learning.samples import record_execution_outcome, update_outcome_with_
 from core.registry.activation import activate, history
 from core.registry.predict import latest_signals
 from core.registry.versions import active_version, active_versions, list_versions
-from core.training.service import train
+from core.training.service import train_pair as train
 from core.views import evidence
 from tests.bots.helpers import SMALL, add_version, random_walk, store_bars, store_hindsight_set
 from tests.conftest import make_settings
@@ -157,7 +157,7 @@ def test_quick_training_on_infy_5m_judges_hundreds_of_bars(ctx):
         "samples": settings.quick_samples,
         "labeler": "rules",
     }
-    result = train(ctx, "INFY.NS", "5m", bots=["ensemble_bot"], labeling=labeling, training_type="quick")
+    result = train(ctx, "INFY.NS", "5m", bots=["ensemble_bot"], labeling=labeling, kind="quick")
     m = result.versions[0].metrics
     assert m["directional_accuracy_n"] >= 100 and m["validation_n"] < 50
     assert 0 < m["directional_effective_n"] < m["directional_accuracy_n"] / 20  # 24-bar horizon

@@ -21,7 +21,7 @@ from core.context import Context
 from core.db.database import forget_database
 from core.evaluation.walkforward import fit_and_evaluate, plan_split
 from core.features.indicators import FEATURE_COLUMNS
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk, store_bars, store_hindsight_set
 from tests.conftest import make_settings
 

@@ -11,7 +11,7 @@ from core.data import store as bar_store
 from core.registry.activation import activate
 from core.registry.predict import MODEL_CACHE, batch_signals, latest_signals
 from core.registry.versions import active_version, get_version
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, random_walk, store_bars, store_hindsight_set
 
 

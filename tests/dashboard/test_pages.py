@@ -52,7 +52,9 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
     at = open_app(query=GOOG)
     ctx = _ctx()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "chart"
+    assert (
+        len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "local"
+    )  # the local dashboard user
     assert jobs[0].params["bots"] == ["xgb_agent"]
     assert "No active model" in texts(at)
     at.run()  # a rerun of the same view does not trigger again
@@ -87,7 +89,7 @@ def test_retrain_now_starts_a_job_even_when_models_are_fresh(
     assert job_store.list_jobs(ctx.db) == []
     at.button[0].click().run()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].requested_by == "dashboard"
+    assert len(jobs) == 1 and jobs[0].requested_by == "local"
     assert _wait_for_jobs(ctx)[0].status == "succeeded"
 
 
@@ -229,7 +231,7 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.button[0].click().run()
     ctx = _ctx()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].kind == "full" and jobs[0].params["samples"] == 60
+    assert len(jobs) == 1 and jobs[0].kind == "full" and jobs[0].request.labels.samples == 60
     done = _wait_for_jobs(ctx)
     assert done[0].status == "succeeded", done[0].error
     at.run()

@@ -83,8 +83,15 @@ def test_plan_respects_confidence_hold_start_and_max_open() -> None:
     assert all(t.exit_reason == "timeout" for t in trades)
     later = plan_trades(bars, signals, start=5, horizon=5, min_confidence=0.55, max_open=2)
     assert [t.position for t in later] == [5, 6]
-    blocked = plan_trades(bars, signals, start=5, horizon=5, min_confidence=0.55, max_open=2,
-                          existing_exits=[np.iinfo(np.int64).max, 9])  # fmt: skip
+    blocked = plan_trades(
+        bars,
+        signals,
+        start=5,
+        horizon=5,
+        min_confidence=0.55,
+        max_open=2,
+        existing_exits=[np.iinfo(np.int64).max, 9],
+    )
     assert blocked == []
 
 

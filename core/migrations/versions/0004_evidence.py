@@ -1,7 +1,7 @@
 """evidence: gate verdicts and per-bot version numbers, deactivations, trade fees, experiments
 
 Revision ID: 0004_evidence
-Revises: 0001
+Revises: 0005_llm_ledger
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_evidence"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005_llm_ledger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
