@@ -20,7 +20,7 @@ from core.registry.versions import VersionView, active_versions, get_version, li
 
 # (metric key, label, kind): kind decides formatting (pct, pp, ret, num, int).
 METRICS: tuple[tuple[str, str, str], ...] = (
-    ("directional_accuracy", "Directional accuracy (held-out)", "pct"),
+    ("directional_accuracy", "Directional accuracy (out of sample)", "pct"),
     ("baseline_directional_accuracy", "Naive baseline", "pct"),
     ("directional_edge", "Edge over baseline", "pp"),
     ("signal_accuracy", "Accuracy of BUY/SELL calls", "pct"),

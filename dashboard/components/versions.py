@@ -106,7 +106,10 @@ def comparison(rt: Runtime, version_ids: list[int]) -> None:
         right.dataframe(lineage.astype(str), width="stretch")
     with tabs[2]:
         st.plotly_chart(charts.equity_curves(cmp.equity), key="cmp_equity")
-        st.caption("Following each version's BUY/SELL calls on its held-out period, one unit per trade.")
+        st.caption(
+            "Following each version's BUY/SELL calls on its walk-forward out-of-sample bars, "
+            "one unit per trade, after costs."
+        )
     with tabs[3]:
         st.plotly_chart(charts.calibration_chart(cmp.calibration), key="cmp_calibration")
         st.caption("Hit rate of BUY/SELL calls per stated-confidence bucket, with 95 % intervals.")
@@ -159,9 +162,9 @@ def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> Non
     else:
         st.markdown(f"**v{version_id}** becomes the active model of its bot (none is active now).")
     for label in cmp.labels:
-        acc = cmp.metrics.at["Directional accuracy (held-out)", label]
-        n = cmp.counts.at["Directional accuracy (held-out)", label]
-        ci = cmp.intervals.at["Directional accuracy (held-out)", label]
+        acc = cmp.metrics.at["Directional accuracy (out of sample)", label]
+        n = cmp.counts.at["Directional accuracy (out of sample)", label]
+        ci = cmp.intervals.at["Directional accuracy (out of sample)", label]
         base = cmp.metrics.at["Naive baseline", label]
         st.markdown(f"- {label}: {fmt.proportion(acc, n, ci)}, baseline {fmt.pct(base)}")
     cols = st.columns(2)
