@@ -20,8 +20,13 @@ LABELERS = {
     "llm": "LLM analyst",
     "rules": "Rule-based analyst",
     "hindsight": "Hindsight (knows the future; baseline only)",
+    "next_price": "Next candle's close (the traditional baseline)",
 }
-ACTIVATE = {"gate": "If it beats the active version", "always": "Always", "never": "Never (review first)"}
+ACTIVATE = {
+    "gate": "If it beats the baseline and the active version (the gate)",
+    "always": "Always (a manual activation)",
+    "never": "Never (review first)",
+}
 
 rt = runtime()
 sel = current()
