@@ -100,6 +100,11 @@ def test_quick_training_on_the_real_gbpusd_export(cli) -> None:
     )
     assert run.code == 0, run.err
     assert sorted(v["bot"] for v in run.json()["versions"]) == ["ensemble_bot", "xgb_agent"]
+    # On a real series the gate decides: only a version with evidence of an edge goes live on its own.
+    for version in run.json()["versions"]:
+        assert version["activated"] == (version["gate_verdict"] == "promote"), version["gate_reason"]
+    listed = cli("versions", "--symbol", "GBPUSD", "--timeframe", "1d", "--json").json()["versions"]
+    assert all(v["gate_verdict"] == "promote" for v in listed if v["is_active"])
 
 
 def test_the_schedulers_sweep_trains_an_imported_series(home: Path, tmp_path: Path) -> None:
