@@ -83,6 +83,54 @@ def close_position(
     return exit_pos, fill, reason, float(costs.fees(entry_price, fill))
 
 
+def _taken(
+    bars: pd.DataFrame, signals: pd.DataFrame, start: int, min_confidence: float
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The BUY/SELL signals at or after `start` whose confidence reaches the threshold, and their bars."""
+    positions = bars.index.get_indexer(signals.index)
+    keep = (positions >= start) & (positions >= 0)
+    signals, positions = signals[keep], positions[keep]
+    wanted = (
+        signals["recommendation"].isin(["BUY", "SELL"]) & (signals["confidence"] >= min_confidence)
+    ).to_numpy()
+    return signals[wanted], positions[wanted]
+
+
+def _trade(
+    bars: pd.DataFrame,
+    ts: pd.Timestamp,
+    row: pd.Series,
+    pos: int,
+    exit_: tuple[int, float, str] | None,
+    costs: TradingCosts,
+) -> PaperTrade:
+    """One trade entered at bar `pos`'s close, filled with slippage, closed at `exit_` if decided."""
+    sign = -1 if row["recommendation"] == "SELL" else 1
+    entry = float(costs.entry_fill(float(bars["close"].iloc[pos]), sign))
+    trade = PaperTrade(
+        position=int(pos),
+        entry_time=ts,
+        entry_price=entry,
+        recommendation=str(row["recommendation"]),
+        target=float(row["target"]),
+        stop_loss=float(row["stop_loss"]),
+        confidence=float(row["confidence"]),
+        predicted_return=float(row.get("predicted_return", np.nan)),
+    )
+    if exit_ is None:
+        return trade
+    exit_pos, quote, reason = exit_
+    fill = float(costs.exit_fill(quote, sign))
+    closed = {
+        "exit_position": exit_pos,
+        "exit_time": bars.index[exit_pos],
+        "exit_price": fill,
+        "exit_reason": reason,
+        "fees": float(costs.fees(entry, fill)),
+    }
+    return PaperTrade(**{**trade.__dict__, **closed})
+
+
 def plan_trades(
     bars: pd.DataFrame,
     signals: pd.DataFrame,
@@ -99,13 +147,7 @@ def plan_trades(
     `existing_exits` are the exit bars of positions opened earlier (a very large number for those
     still open), so they count against `max_open` for as long as they last.
     """
-    positions = bars.index.get_indexer(signals.index)
-    keep = (positions >= start) & (positions >= 0)
-    signals, positions = signals[keep], positions[keep]
-    wanted = (
-        signals["recommendation"].isin(["BUY", "SELL"]) & (signals["confidence"] >= min_confidence)
-    ).to_numpy()
-    signals, positions = signals[wanted], positions[wanted]
+    signals, positions = _taken(bars, signals, start, min_confidence)
     exits = resolve_exits(
         bars,
         positions,
@@ -126,31 +168,7 @@ def plan_trades(
             if exits.complete[k]
             else None
         )
-        sign = -1 if row["recommendation"] == "SELL" else 1
-        entry = float(costs.entry_fill(float(bars["close"].iloc[pos]), sign))
-        trade = PaperTrade(
-            position=int(pos),
-            entry_time=ts,
-            entry_price=entry,
-            recommendation=str(row["recommendation"]),
-            target=float(row["target"]),
-            stop_loss=float(row["stop_loss"]),
-            confidence=float(row["confidence"]),
-            predicted_return=float(row.get("predicted_return", np.nan)),
-        )
-        if exit_ is not None:
-            exit_pos, quote, reason = exit_
-            fill = float(costs.exit_fill(quote, sign))
-            closed = {
-                "exit_position": exit_pos,
-                "exit_time": bars.index[exit_pos],
-                "exit_price": fill,
-                "exit_reason": reason,
-                "fees": float(costs.fees(entry, fill)),
-            }
-            trade = PaperTrade(**{**trade.__dict__, **closed})
-            open_exits.append(exit_pos)
-        else:
-            open_exits.append(still_open)
+        trade = _trade(bars, ts, row, int(pos), exit_, costs)
+        open_exits.append(still_open if trade.exit_position is None else trade.exit_position)
         trades.append(trade)
     return trades
