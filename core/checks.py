@@ -3,7 +3,8 @@
 A request model (`core.requests`) already holds valid values; `check(ctx, request)` refuses what
 only the engine can tell is impossible: an unknown labeler, an LLM that is not configured, a
 symbol no stored series and no provider knows, a window too small for its points, a label set of
-another pair or too small to train on. Each refusal is `BadInput` (exit code 2, nothing written).
+another pair or too small to train on, an experiment's window too short for its labelers. Each
+refusal is `BadInput` (exit code 2, nothing written).
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from core.bots.dataset import build_dataset, check_trainable
 from core.context import Context
 from core.data import store as bar_store
 from core.data.providers import make_provider
+from core.data.service import load_window
 from core.errors import BadInput
 from core.evaluation.walkforward import plan_split
+from core.experiments.runner import MIN_SAMPLES as MIN_EXPERIMENT_SAMPLES
 from core.labeling import store as label_store
 from core.labeling.labelers import make_offline_labeler, resolve_labeler
-from core.labeling.sampling import MIN_HISTORY, SAMPLINGS
+from core.labeling.sampling import MIN_HISTORY, SAMPLINGS, eligible_positions
 from core.labeling.schema import LABELERS, default_horizon
 from core.llm_providers import NOT_CONFIGURED
-from core.requests import LabelingRequest, RetrainRequest, TrainingRequest, TriggerRequest
+from core.requests import (
+    ExperimentRequest,
+    LabelingRequest,
+    RetrainRequest,
+    TrainingRequest,
+    TriggerRequest,
+)
 from core.training.service import MIN_LABELS
 
 
@@ -95,6 +104,33 @@ def _training(request: TrainingRequest, ctx: Context) -> None:
     dataset = build_dataset(bars, labels, default_horizon=default_horizon(request.timeframe))
     check_trainable(dataset, min_points=MIN_LABELS, what=f"label set {request.label_set_id}")
     plan_split(dataset, ctx.settings.walkforward_folds, horizon=default_horizon(request.timeframe))
+
+
+@check.register
+def _experiment(request: ExperimentRequest, ctx: Context) -> None:
+    unknown = [name for name in request.labelers if name not in LABELERS]
+    if unknown:
+        raise BadInput(f"--labelers: unknown labeler {unknown[0]!r}; use one of {', '.join(LABELERS)}")
+    if "llm" in request.labelers and not ctx.settings.llm_configured:
+        raise BadInput(NOT_CONFIGURED)
+    if request.sampling not in SAMPLINGS:
+        raise BadInput(
+            f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}"
+        )
+    if request.samples < MIN_EXPERIMENT_SAMPLES:
+        raise BadInput(f"--samples: an experiment needs at least {MIN_EXPERIMENT_SAMPLES} points per labeler")
+    bars, _ = load_window(
+        ctx, request.symbol, request.timeframe, lookback_days=request.lookback_days, end=request.end
+    )
+    for name in request.labelers:
+        ahead = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
+        eligible = len(eligible_positions(len(bars), future_bars=ahead))
+        if eligible < MIN_EXPERIMENT_SAMPLES:
+            raise BadInput(
+                f"{request.symbol} {request.timeframe} has {len(bars)} bars in the window, {eligible} of "
+                f"them eligible for {name} labels; an experiment needs at least {MIN_EXPERIMENT_SAMPLES}: "
+                "use a longer window (--lookback-days) or fetch more history"
+            )
 
 
 @check.register

@@ -55,7 +55,12 @@ class _Request(BaseModel):
 
 
 # Fields whose command-line spelling is not `--field-name`.
-_SPELLING = {"label_set_id": "--label-set", "version_id": "VERSION_ID", "job_id": "JOB_ID"}
+_SPELLING = {
+    "label_set_id": "--label-set",
+    "version_id": "VERSION_ID",
+    "job_id": "JOB_ID",
+    "experiment_id": "--id",
+}
 
 
 def _flag(loc: tuple[int | str, ...]) -> str:
@@ -75,6 +80,34 @@ def parse(model: type[R], **data: Any) -> R:
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{_flag(error['loc'])}: {message}" if error["loc"] else message)
         raise BadInput("; ".join(problems)) from None
+
+
+def _lookback_days(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and 0 < value <= MAX_LOOKBACK_DAYS):
+        raise ValueError(f"must be a positive number of days, at most {MAX_LOOKBACK_DAYS}")
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """A comma-separated string or a sequence, as distinct non-empty names in the order given."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+    return tuple(dict.fromkeys(str(s).strip() for s in items if str(s).strip()))
+
+
+def _bot_names(value: object) -> tuple[str, ...]:
+    names = _names(value)
+    if not names:
+        raise ValueError(f"no bots given; use one or more of {', '.join(bot_names())}")
+    unknown = [n for n in names if n not in bot_names()]
+    if unknown:
+        raise ValueError(f"unknown bot {unknown[0]!r}; use one of {', '.join(bot_names())}")
+    return names
 
 
 class PairRequest(_Request):
@@ -110,9 +143,7 @@ class LabelOptions(_Request):
     @field_validator("lookback_days")
     @classmethod
     def _lookback(cls, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and 0 < value <= MAX_LOOKBACK_DAYS):
-            raise ValueError(f"must be a positive number of days, at most {MAX_LOOKBACK_DAYS}")
-        return value
+        return _lookback_days(value)
 
     @field_validator("llm_provider")
     @classmethod
@@ -124,9 +155,7 @@ class LabelOptions(_Request):
     @field_validator("end")
     @classmethod
     def _end(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return _utc(value)
 
 
 class LabelingRequest(PairRequest, LabelOptions):
@@ -152,14 +181,7 @@ class TrainingRequest(PairRequest):
     @field_validator("bots", mode="before")
     @classmethod
     def _bots(cls, value: object) -> object:
-        items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
-        names = tuple(dict.fromkeys(str(s).strip() for s in items if str(s).strip()))
-        if not names:
-            raise ValueError(f"no bots given; use one or more of {', '.join(bot_names())}")
-        unknown = [n for n in names if n not in bot_names()]
-        if unknown:
-            raise ValueError(f"unknown bot {unknown[0]!r}; use one of {', '.join(bot_names())}")
-        return names
+        return _bot_names(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> TrainingRequest:
@@ -195,6 +217,53 @@ class TriggerRequest(PairRequest):
     """The chart-view path: quick training when the pair is stale (or `force`, the Retrain button)."""
 
     force: bool = False
+
+
+class ExperimentRequest(PairRequest):
+    """The labeler experiment: the same bots on the same window and folds, once per labeler.
+
+    Which labeler names exist, whether the LLM is configured and whether the window holds enough
+    points are the store's to say (`core.checks`); the folds default to `WALKFORWARD_FOLDS`.
+    """
+
+    labelers: tuple[str, ...]
+    bots: tuple[str, ...] = ("xgb_agent", "ensemble_bot")
+    samples: int = Field(200, ge=1, le=MAX_SAMPLES)
+    sampling: str = "mixed"
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    lookback_days: float | None = None
+    end: datetime | None = None
+    folds: int | None = Field(None, ge=1, le=20)
+    bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("labelers", mode="before")
+    @classmethod
+    def _labelers(cls, value: object) -> object:
+        names = tuple(dict.fromkeys(n.lower() for n in _names(value)))
+        if len(names) < 2:
+            raise ValueError("an experiment compares at least two labelers, e.g. --labelers rules,next_price")
+        return names
+
+    @field_validator("bots", mode="before")
+    @classmethod
+    def _bots(cls, value: object) -> object:
+        return _bot_names(value)
+
+    @field_validator("lookback_days")
+    @classmethod
+    def _lookback(cls, value: float | None) -> float | None:
+        return _lookback_days(value)
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+
+class ExperimentRef(_Request):
+    """An experiment named by id (`experiments --id`)."""
+
+    experiment_id: DbId
 
 
 class ActivateRequest(_Request):

@@ -11,14 +11,15 @@ from core.bots import BOT_NAMES
 from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
-from core.errors import BadInput
 from core.labeling.schema import SAMPLINGS
+from core.reporting import Callbacks
+from core.requests import ExperimentRef, ExperimentRequest, PageRequest, parse
 from core.timeframes import normalise_symbol, parse_timeframe
 
 # The experiment engine (pandas, xgboost, PyTorch) is imported inside the handlers so that
 # building the parser stays fast for every command.
 log = logging.getLogger("core.cli")
-DEFAULT_BOTS = "xgb_agent,ensemble_bot"
+DEFAULT_BOTS = ",".join(ExperimentRequest.model_fields["bots"].default)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     exp.add_argument("--timeframe", required=True)
     exp.add_argument("--labelers", required=True, help="comma-separated: llm, rules, hindsight, next_price")
     exp.add_argument("--bots", default=DEFAULT_BOTS, help=f"comma-separated, from {', '.join(BOT_NAMES)}")
-    exp.add_argument("--samples", type=int, default=200, help="points labeled by each labeler (default 200)")
+    samples = ExperimentRequest.model_fields["samples"].default
+    exp.add_argument(
+        "--samples", type=int, default=samples, help=f"points labeled by each labeler (default {samples})"
+    )
     exp.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     exp.add_argument("--seed", type=int, default=0)
     exp.add_argument("--lookback-days", type=float)
@@ -97,14 +101,20 @@ def render_experiment(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _experiment(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.experiments.runner import ExperimentRequest, run_experiment
+def _log_progress(fraction: float, stage: str) -> None:
+    log.info("experiment %.0f%%: %s", fraction * 100, stage)
 
-    request = ExperimentRequest(
+
+def _experiment(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.services.actors import Actor
+    from core.services.experiments import run_experiment
+
+    request = parse(
+        ExperimentRequest,
         symbol=args.symbol,
         timeframe=args.timeframe,
-        labelers=tuple(args.labelers.split(",")),
-        bots=tuple(b for b in args.bots.split(",") if b.strip()),
+        labelers=args.labelers,
+        bots=args.bots,
         samples=args.samples,
         sampling=args.sampling,
         seed=args.seed,
@@ -112,9 +122,7 @@ def _experiment(ctx: Context, args: argparse.Namespace) -> CommandResult:
         end=args.end,
         folds=args.folds,
     )
-    outcome = run_experiment(
-        ctx, request, progress=lambda f, stage: log.info("experiment %.0f%%: %s", f * 100, stage)
-    )
+    outcome = run_experiment(ctx, Actor.cli(), request, Callbacks(_log_progress))
     return CommandResult(outcome.as_json(), render_experiment)
 
 
@@ -132,14 +140,10 @@ def _experiments(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.experiments import store
 
     if args.experiment_id is not None:
-        if not 0 < args.experiment_id < 2**63:
-            raise BadInput(
-                f"experiment {args.experiment_id} does not exist; `python -m core experiments` lists them"
-            )
-        return CommandResult(store.load(ctx.db, args.experiment_id).as_json(), render_experiment)
-    if args.limit < 0:
-        raise BadInput("--limit must not be negative")
+        ref = parse(ExperimentRef, experiment_id=args.experiment_id)
+        return CommandResult(store.load(ctx.db, ref.experiment_id).as_json(), render_experiment)
+    page = parse(PageRequest, limit=args.limit)
     symbol = normalise_symbol(args.symbol) if args.symbol else None
     tf = parse_timeframe(args.timeframe).code if args.timeframe else None
-    found = store.list_experiments(ctx.db, symbol=symbol, timeframe=tf, limit=args.limit)
+    found = store.list_experiments(ctx.db, symbol=symbol, timeframe=tf, limit=page.limit)
     return CommandResult({"experiments": found}, _render_list)

@@ -11,17 +11,14 @@ experiment with its rows and paired comparisons is stored so the page can reopen
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from core.bots.dataset import Dataset, build_dataset, check_trainable
-from core.bots.factory import make_bot, parse_bots
+from core.bots.factory import make_bot
 from core.context import Context
 from core.data.service import load_window
 from core.errors import BadInput, CandleLabError
@@ -33,82 +30,31 @@ from core.evaluation.walkforward import fit_and_evaluate, plan_split
 from core.experiments import store
 from core.experiments.compare import compare_all, pnl_interval
 from core.labeling import store as label_store
-from core.labeling.labelers import make_offline_labeler, resolve_labeler
-from core.labeling.sampling import SAMPLINGS, eligible_positions
 from core.labeling.schema import default_horizon
-from core.labeling.service import run_labeling
-from core.llm_providers import NOT_CONFIGURED
-from core.timeframes import normalise_symbol, parse_timeframe
+from core.labeling.service import label
+from core.reporting import NULL_REPORTER, Reporter, Span
+from core.requests import ExperimentRequest, LabelingRequest
 
 log = logging.getLogger("core.experiments")
 
-DEFAULT_SAMPLES = 200
+MIN_SAMPLES = 2 * MIN_TRAIN_POINTS  # points per labeler: enough for a first fold and the periods after
 # Kept out of the stored rows: only a deployed version needs its calibration map.
 ROW_EXCLUDE = ("confidence_calibration",)
 
-ProgressFn = Callable[[float, str], None]
+
+def folds_of(ctx: Context, request: ExperimentRequest) -> int:
+    return ctx.settings.walkforward_folds if request.folds is None else request.folds
 
 
-@dataclass(frozen=True)
-class ExperimentRequest:
-    """What to compare, validated once (`checked`) before anything is written."""
-
-    symbol: str
-    timeframe: str
-    labelers: tuple[str, ...]
-    bots: tuple[str, ...]
-    samples: int = DEFAULT_SAMPLES
-    sampling: str = "mixed"
-    seed: int = 0
-    lookback_days: float | None = None
-    end: datetime | None = None
-    folds: int | None = None
-    bot_params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    actor: str = "cli"
-
-    def checked(self, ctx: Context) -> ExperimentRequest:
-        symbol, tf = normalise_symbol(self.symbol), parse_timeframe(self.timeframe).code
-        names = list(dict.fromkeys(resolve_labeler(ctx.settings, n) for n in self.labelers if n.strip()))
-        if len(names) < 2:
-            raise BadInput("an experiment compares at least two labelers, e.g. --labelers rules,next_price")
-        if "llm" in names and not ctx.settings.llm_configured:
-            raise BadInput(NOT_CONFIGURED)
-        if not isinstance(self.samples, int) or self.samples < 2 * MIN_TRAIN_POINTS:
-            raise BadInput(f"--samples must be a whole number of at least {2 * MIN_TRAIN_POINTS}")
-        if self.sampling not in SAMPLINGS:
-            raise BadInput(f"unknown sampling {self.sampling!r}; use one of {', '.join(SAMPLINGS)}")
-        if self.lookback_days is not None and not (
-            math.isfinite(self.lookback_days) and self.lookback_days > 0
-        ):
-            raise BadInput("--lookback-days must be a positive number of days")
-        folds = ctx.settings.walkforward_folds if self.folds is None else self.folds
-        if not isinstance(folds, int) or not 1 <= folds <= 20:
-            raise BadInput("--folds must be a whole number from 1 to 20")
-        bots = tuple(parse_bots(list(self.bots)))
-        return ExperimentRequest(
-            symbol,
-            tf,
-            tuple(names),
-            bots,
-            self.samples,
-            self.sampling,
-            self.seed,
-            self.lookback_days,
-            self.end,
-            folds,
-            dict(self.bot_params),
-            self.actor,
-        )
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "samples": self.samples,
-            "sampling": self.sampling,
-            "seed": self.seed,
-            "lookback_days": self.lookback_days,
-            "end": self.end.isoformat() if self.end else None,
-            "folds": self.folds,
-        }
+def _params(ctx: Context, request: ExperimentRequest) -> dict[str, Any]:
+    return {
+        "samples": request.samples,
+        "sampling": request.sampling,
+        "seed": request.seed,
+        "lookback_days": request.lookback_days,
+        "end": request.end.isoformat() if request.end else None,
+        "folds": folds_of(ctx, request),
+    }
 
 
 @dataclass
@@ -120,14 +66,15 @@ class ExperimentOutcome:
         return self.record.as_json()
 
 
-def _label(ctx: Context, req: ExperimentRequest, progress: ProgressFn) -> dict[str, int]:
+def _label(ctx: Context, req: ExperimentRequest, reporter: Reporter) -> dict[str, int]:
+    """One label set per labeler over the same window (the first half of the progress bar)."""
     label_sets = {}
+    share = 0.5 / len(req.labelers)
     for i, name in enumerate(req.labelers):
-        progress(i / (2 * len(req.labelers)), f"labeling with {name}")
-        result = run_labeling(
-            ctx,
-            req.symbol,
-            req.timeframe,
+        reporter.progress(i * share, f"labeling with {name}")
+        request = LabelingRequest(
+            symbol=req.symbol,
+            timeframe=req.timeframe,
             lookback_days=req.lookback_days,
             samples=req.samples,
             labeler=name,
@@ -135,6 +82,7 @@ def _label(ctx: Context, req: ExperimentRequest, progress: ProgressFn) -> dict[s
             seed=req.seed,
             end=req.end,
         )
+        result = label(ctx, request, Span(reporter, i * share, (i + 1) * share))
         if result.status not in ("succeeded", "budget_exhausted"):
             raise BadInput(f"labeling with {name} ended {result.status}: {result.message}")
         label_sets[name] = result.label_set_id
@@ -171,10 +119,10 @@ def _evaluate(
     bars: pd.DataFrame,
     datasets: dict[str, Dataset],
     label_sets: dict[str, int],
-    progress: ProgressFn,
+    reporter: Reporter,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     horizon = default_horizon(req.timeframe)
-    folds = int(req.folds or ctx.settings.walkforward_folds)
+    folds = folds_of(ctx, req)
     start = max(
         first_cut(
             d.inputs.positions, d.targets.horizon, folds=folds, embargo=horizon, min_train=MIN_TRAIN_POINTS
@@ -188,7 +136,7 @@ def _evaluate(
     for i, (name, dataset) in enumerate(datasets.items()):
         for j, bot in enumerate(req.bots):
             done = i * len(req.bots) + j
-            progress(0.5 + 0.5 * done / total, f"walk-forward {bot} on {name} labels")
+            reporter.progress(0.5 + 0.5 * done / total, f"walk-forward {bot} on {name} labels")
             params = req.bot_params.get(bot, {})
             evaluation = fit_and_evaluate(
                 lambda b=bot, p=params: make_bot(
@@ -217,27 +165,13 @@ class ExperimentFailed(CandleLabError):
     """The experiment started (rows were written) and could not finish."""
 
 
-def _precheck(ctx: Context, req: ExperimentRequest) -> None:
-    """Refuse a window too small for the points before anything is written."""
-    bars, _ = load_window(ctx, req.symbol, req.timeframe, lookback_days=req.lookback_days, end=req.end)
-    for name in req.labelers:
-        ahead = 0 if name == "llm" else make_offline_labeler(name, req.timeframe).future_bars
-        eligible = len(eligible_positions(len(bars), future_bars=ahead))
-        if eligible < 2 * MIN_TRAIN_POINTS:
-            raise BadInput(
-                f"{req.symbol} {req.timeframe} has {len(bars)} bars in the window, {eligible} of them "
-                f"eligible for {name} labels; an experiment needs at least {2 * MIN_TRAIN_POINTS}: "
-                "use a longer window (--lookback-days) or fetch more history"
-            )
-
-
 def run_experiment(
-    ctx: Context, request: ExperimentRequest, progress: ProgressFn | None = None
+    ctx: Context, req: ExperimentRequest, reporter: Reporter = NULL_REPORTER, *, actor: str
 ) -> ExperimentOutcome:
-    """Label, train and judge every (labeler, bot); store and return the experiment."""
-    req = request.checked(ctx)
-    _precheck(ctx, req)
-    report = progress or (lambda _f, _s: None)
+    """Label, train and judge every (labeler, bot); store and return the experiment.
+
+    `req` has passed `core.checks.check` (labelers known, the window large enough) at the edge.
+    """
     started = time.perf_counter()
     experiment_id = store.create(
         ctx.db,
@@ -245,8 +179,8 @@ def run_experiment(
         timeframe=req.timeframe,
         labelers=list(req.labelers),
         bots=list(req.bots),
-        params=req.params(),
-        requested_by=req.actor,
+        params=_params(ctx, req),
+        requested_by=actor,
     )
     log.info(
         "experiment %d on %s %s: labelers %s, bots %s",
@@ -258,9 +192,9 @@ def run_experiment(
     )
     label_sets: dict[str, int] = {}
     try:
-        label_sets = _label(ctx, req, report)
+        label_sets = _label(ctx, req, reporter)
         bars, datasets = _datasets(ctx, req, label_sets)
-        rows, comparisons, window = _evaluate(ctx, req, bars, datasets, label_sets, report)
+        rows, comparisons, window = _evaluate(ctx, req, bars, datasets, label_sets, reporter)
     except BaseException as exc:
         store.finish(
             ctx.db,
@@ -283,5 +217,5 @@ def run_experiment(
         label_sets=label_sets,
         params={"window": window},
     )
-    report(1.0, "done")
+    reporter.progress(1.0, "done")
     return ExperimentOutcome(experiment_id, store.load(ctx.db, experiment_id))

@@ -127,15 +127,23 @@ def test_bad_experiment_requests_write_nothing(goog_cli, home: Path):
         (("--labelers", "rules"), "at least two labelers"),
         (("--labelers", "rules,astrology"), "unknown labeler 'astrology'"),
         (("--labelers", "rules,llm"), "LLM"),
-        (("--labelers", "rules,next_price", "--samples", "10"), "--samples must be"),
+        (("--labelers", "rules,next_price", "--samples", "10"), "--samples: an experiment needs at least 40"),
         (("--labelers", "rules,next_price", "--bots", "svm"), "unknown bot 'svm'"),
-        (("--labelers", "rules,next_price", "--folds", "0"), "--folds must be"),
-        (("--labelers", "rules,next_price", "--lookback-days", "-1"), "--lookback-days must be"),
+        (
+            ("--labelers", "rules,next_price", "--folds", "0"),
+            "--folds: Input should be greater than or equal to 1",
+        ),
+        (
+            ("--labelers", "rules,next_price", "--lookback-days", "-1"),
+            "--lookback-days: must be a positive number",
+        ),
         (("--labelers", "rules,next_price", "--lookback-days", "20"), "an experiment needs at least"),
     ):
         run = goog_cli("experiment", *pair, *args, "--json")
         assert run.code == 2, (args, run.out)
         assert message in run.json()["error"]["message"], (args, run.out)
     assert _counts(home) == before
-    missing = goog_cli("experiments", "--id", "99999999999999999999", "--json")
-    assert missing.code == 2 and "does not exist" in missing.json()["error"]["message"]
+    huge = goog_cli("experiments", "--id", "99999999999999999999", "--json")
+    assert huge.code == 2 and "--id: Input should be less than or equal to" in huge.json()["error"]["message"]
+    missing = goog_cli("experiments", "--id", "4242", "--json")
+    assert missing.code == 2 and "experiment 4242 does not exist" in missing.json()["error"]["message"]

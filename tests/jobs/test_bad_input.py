@@ -21,6 +21,7 @@ from tests.conftest import GOOG_CSV, CliRun, make_settings
 
 TRAIN = ("train", "--symbol", "GOOG", "--timeframe", "1d", "--bots", "xgb_agent", "--labeler", "rules")
 LABEL = ("label", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "rules")
+EXPERIMENT = ("experiment", "--symbol", "GOOG", "--timeframe", "1d", "--labelers", "rules,next_price")
 HUGE = "99999999999999999999999"
 
 CASES = [
@@ -61,6 +62,10 @@ CASES = [
     (("retrain", "--min-samples", "-1"), "--min-samples"),
     (("retrain", "--min-samples", "0"), "--min-samples"),
     (("data", "fetch", "--symbol", "GOOG", "--timeframe", "1d", "--lookback-days", "nan"), "--lookback-days"),
+    ((*EXPERIMENT, "--lookback-days", "nan"), "--lookback-days: must be a positive number of days"),
+    ((*EXPERIMENT, "--bots", "svm"), "--bots: unknown bot 'svm'"),
+    (("experiments", "--id", HUGE), "--id: Input should be less than or equal to 9223372036854775807"),
+    (("experiments", "--limit", "-1"), "--limit"),
 ]
 
 
