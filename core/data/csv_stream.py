@@ -1,9 +1,9 @@
 """Reading an OHLCV CSV in chunks, so a file of millions of rows never sits in memory at once.
 
-pandas' C parser (`read_csv(chunksize=…)`) does the reading: pandas is already the project's frame
-library, its parser is fast and well kept, and its row positions give every refusal an exact line.
-pyarrow's streaming reader is a little faster but would be a new dependency whose conversion
-errors do not name the line.
+Two readers share the work. pyarrow's streaming reader (`core.data.csv_fast`) reads and checks
+the rows that are fine, fast. pandas' C parser (`read_csv(chunksize=…)`) is the precise one: its
+row positions give every refusal its exact line, it knows every date format pandas knows, and it
+takes over at the first chunk the fast reader cannot vouch for. A clean file never reaches it.
 """
 
 from __future__ import annotations
@@ -11,26 +11,20 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.data.csv_fast import fast_chunks
 from core.data.csv_layout import CsvLayout, detect_layout
-from core.data.frames import validate_ohlcv
+from core.data.frames import BarChunk, validate_ohlcv
 from core.errors import BadInput
 
 CHUNK_ROWS = 100_000
 _RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 # Dates that are not ISO 8601, tried before pandas' slow per-value "mixed" parsing.
 _DOTTED_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d")
-
-
-@dataclass(frozen=True)
-class BarChunk:
-    bars: pd.DataFrame  # validated OHLCV with an aware UTC index (sorted within the chunk)
-    lines: np.ndarray  # the file line of each row of `bars`, in the same order
 
 
 def _bad_time(what: str, lines: np.ndarray, values: pd.Series, mask: np.ndarray, epoch: bool) -> BadInput:
@@ -96,13 +90,13 @@ def _volume(raw: pd.DataFrame, layout: CsvLayout) -> pd.Series | float:
     return real.where(real > 0, tick)
 
 
-def _chunk(raw: pd.DataFrame, layout: CsvLayout, what: str) -> BarChunk | None:
+def _chunk(raw: pd.DataFrame, layout: CsvLayout, what: str, first_line: int) -> BarChunk | None:
     blank = raw.isna().all(axis=1).to_numpy()
     if blank.any():  # blank lines keep their place, so every line number stays exact
         raw = raw[~blank]
     if raw.empty:
         return None
-    lines = raw.index.to_numpy() + 2  # line 1 is the header
+    lines = raw.index.to_numpy() + first_line
     frame = pd.DataFrame({role: raw[pos].to_numpy() for role, pos in layout.prices.items()})
     volume = _volume(raw, layout)
     frame["volume"] = volume.to_numpy() if isinstance(volume, pd.Series) else volume
@@ -121,13 +115,21 @@ def read_chunks(
     rows in a table keyed by time.
     """
     path = Path(path)
-    what = what or path.name
+    resume = yield from fast_chunks(path, layout, chunk_rows)
+    if resume is not None:
+        yield from _precise_chunks(path, layout, what or path.name, chunk_rows, resume)
+
+
+def _precise_chunks(
+    path: Path, layout: CsvLayout, what: str, chunk_rows: int, first_line: int
+) -> Iterator[BarChunk]:
+    """pandas' reading from `first_line` on (every line before it has been read and checked)."""
     try:
         reader = pd.read_csv(
             path,
             sep=layout.delimiter,
             header=None,
-            skiprows=1,
+            skiprows=first_line - 1,
             # Every column is named, not `usecols`: pandas would then drop extra fields silently,
             # and a row with one too many (an unquoted "1,234.5") must be refused, not shifted.
             names=range(len(layout.header)),
@@ -137,11 +139,11 @@ def read_chunks(
         )
         with reader:
             for raw in reader:
-                chunk = _chunk(raw, layout, what)
+                chunk = _chunk(raw, layout, what, first_line)
                 if chunk is not None:
                     yield chunk
     except pd.errors.EmptyDataError:
-        return  # a header and nothing else: the caller says so
+        return  # nothing after the header (or after the lines already read): the caller says so
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, ValueError) as exc:
         raise BadInput(f"{what} is not a readable CSV: {_explain(exc, layout)}") from None
 

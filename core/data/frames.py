@@ -6,6 +6,8 @@ with float columns `open high low close volume`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,14 @@ from core.errors import BadInput
 
 OHLCV = ["open", "high", "low", "close", "volume"]
 PRICE_COLUMNS = ["open", "high", "low", "close"]
+
+
+@dataclass(frozen=True)
+class BarChunk:
+    """A checked piece of a streamed file: what the CSV readers yield and an import stages."""
+
+    bars: pd.DataFrame  # validated OHLCV with an aware UTC index (sorted within the chunk)
+    lines: np.ndarray  # the file line of each row of `bars`, in the same order
 
 
 def empty_frame() -> pd.DataFrame:

@@ -17,7 +17,8 @@ import numpy as np
 from core.context import Context
 from core.data import store
 from core.data.csv_layout import CsvLayout, detect_layout
-from core.data.csv_stream import CHUNK_ROWS, BarChunk, read_chunks
+from core.data.csv_stream import CHUNK_ROWS, read_chunks
+from core.data.frames import BarChunk
 from core.data.outcome import FetchOutcome
 from core.data.precision import PrecisionEstimate, merge
 from core.data.prefetch import prefetch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Connection, Float, MetaData, Table, delete, insert, text
+from sqlalchemy import BigInteger, Column, Connection, Float, MetaData, Table, delete, insert, text
 from sqlalchemy.orm import Session
 
 from core.data import store
@@ -13,7 +13,6 @@ from core.data.precision import Precision
 from core.data.staging import StagingFile
 from core.db.database import Database
 from core.db.models import Bar
-from core.db.types import UTCDateTime
 
 _ALIAS = "candlelab_staging"
 # SQLAlchemy stores a SQLite DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff"; staged times must match it
@@ -79,12 +78,17 @@ def _delete(target: Target):  # type: ignore[no-untyped-def]
     return delete(Bar).where(Bar.symbol == target.symbol, Bar.timeframe == target.timeframe)
 
 
+_STAGED_COLUMNS = ("ts", *OHLCV)
+# Staged times are microseconds since the epoch (UTC); integer arithmetic keeps them exact.
+_FROM_MICROS = "TIMESTAMP '1970-01-01 00:00:00' + ts * INTERVAL '1 microsecond'"
+
+
 def _publish_generic(db: Database, staging: StagingFile, target: Target) -> int:
     """PostgreSQL: rows go to a session-local temporary table first (no lock on `bars`)."""
     staged = Table(
         "candlelab_import_staged",
         MetaData(),
-        Column("ts", UTCDateTime(), primary_key=True),
+        Column("ts", BigInteger, primary_key=True),
         *(Column(c, Float, nullable=False) for c in OHLCV),
         prefixes=["TEMPORARY"],
     )
@@ -92,13 +96,10 @@ def _publish_generic(db: Database, staging: StagingFile, target: Target) -> int:
         staged.create(conn)
         conn.commit()
         try:
-            for frame in staging.batches():
-                records = frame.reset_index().to_dict("records")
-                conn.execute(insert(staged), records)
-                conn.commit()
+            _load(conn, staged, staging)
             move = text(
-                f"INSERT INTO bars ({_COLUMNS}) SELECT :symbol, :timeframe, ts, open, high, low, close, "
-                f"volume, :source FROM {staged.name} "
+                f"INSERT INTO bars ({_COLUMNS}) SELECT :symbol, :timeframe, {_FROM_MICROS}, open, high, low, "
+                f"close, volume, :source FROM {staged.name} ORDER BY ts "
                 f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {_UPDATE}"
             )
             with conn.begin():
@@ -111,3 +112,24 @@ def _publish_generic(db: Database, staging: StagingFile, target: Target) -> int:
             staged.drop(conn)
             conn.commit()
     return replaced
+
+
+def _can_copy(conn: Connection) -> bool:
+    return conn.dialect.driver == "psycopg"
+
+
+def _load(conn: Connection, staged: Table, staging: StagingFile) -> None:
+    """The staged rows into the temporary table: with COPY, PostgreSQL's bulk load, when the driver
+    is psycopg 3 (an order of magnitude faster than INSERTs), else in batches of INSERTs."""
+    if _can_copy(conn):
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        columns = ", ".join(_STAGED_COLUMNS)
+        with raw.cursor() as cursor, cursor.copy(f"COPY {staged.name} ({columns}) FROM STDIN") as copy:
+            for rows in staging.batches():
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        for rows in staging.batches():
+            conn.execute(insert(staged), [dict(zip(_STAGED_COLUMNS, row, strict=True)) for row in rows])
+    conn.commit()

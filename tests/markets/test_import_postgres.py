@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from core.context import Context
-from core.data import service, store
+from core.data import publish, service, store
 from core.db import migrate
 from core.db.database import forget_database
 from core.errors import BadInput
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(home: Path, tmp_path: Path) -> None:
+def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frame = hourly_fx(3_000)
     good = write_yahoo(frame, tmp_path / "fx.csv")
     lines = good.read_text().splitlines()
@@ -46,5 +48,10 @@ def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(home: Path, tmp
             with ctx.db.engine.connect() as conn:
                 rows = conn.execute(text("SELECT count(*) FROM bars WHERE symbol = 'USDCHF'")).scalar()
             assert rows == 0
+            # A driver without COPY (psycopg2, pg8000) stages with INSERTs: the same bars arrive.
+            monkeypatch.setattr(publish, "_can_copy", lambda conn: False)
+            service.import_csv(ctx, good, "GBPUSD", "1h", chunk_rows=1_000)
+            with ctx.db.read() as session:
+                pd.testing.assert_frame_equal(store.load_bars(session, "GBPUSD", "1h"), stored)
         finally:
             forget_database(url)
