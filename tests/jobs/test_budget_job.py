@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.context import Context
 from core.data import service
 from core.db.database import forget_database
@@ -14,6 +16,8 @@ from core.jobs.triggers import training_params
 from tests.conftest import GOOG_CSV, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY, llm_overrides
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 EXPENSIVE = {"gpt-4o": (1000.0, 1000.0)}  # about $1.10 a call: a $5 budget buys four labels
 

@@ -24,6 +24,8 @@ from core.jobs.runner import JobRunner
 from core.jobs.store import CancelFn, JobView, ProgressFn
 from core.jobs.triggers import trigger
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
 
 def _wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
