@@ -23,7 +23,7 @@ import pytest
 from core.context import Context
 from core.db.database import forget_database
 from core.settings import Settings
-from tests import postgres
+from tests import postgres, s3
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -66,6 +66,13 @@ def postgres_server() -> Iterator[postgres.TemplateServer]:
             pytest.fail(f"CANDLELAB_REQUIRE_POSTGRES is set but there are {message}", pytrace=False)
         pytest.skip(message)
     with postgres.template_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[s3.S3Server]:
+    """A local S3-compatible server (moto) for the session, started on first use."""
+    with s3.temporary_server() as server:
         yield server
 
 

@@ -25,7 +25,7 @@ from core.evaluation.stats import json_safe
 from core.evaluation.walkforward import fit_and_evaluate
 from core.registry import gate
 from core.registry.activation import activate
-from core.registry.artifacts import ArtifactInfo, read_verified, remove_artifact, write_artifact
+from core.registry.artifacts import ArtifactInfo, new_key
 from core.registry.retention import prune
 from core.registry.versions import active_version, register_version, set_metric
 from core.training.lineage import build_lineage
@@ -82,13 +82,16 @@ class TrainedVersion:
 
 def _verify(plan: TrainingPlan, bot: Bot, artifact: ArtifactInfo, probe: Inputs) -> None:
     """Re-read the artifact under its SHA-256 and check it predicts what the trained bot predicts."""
-    reloaded = load_bot(read_verified(artifact.path, artifact.sha256), plan.ctx.settings)
+    store = plan.ctx.artifacts
+    reloaded = load_bot(store.read_verified(artifact.key, artifact.sha256), plan.ctx.settings)
     before, after = bot.predict(probe), reloaded.predict(probe)
     same = np.array_equal(before.direction, after.direction) and np.allclose(
         before.expected_return, after.expected_return, rtol=1e-4, atol=1e-7
     )
     if not same:
-        raise ArtifactError(f"{bot.name} artifact {artifact.path} does not reproduce the trained model")
+        raise ArtifactError(
+            f"{bot.name} artifact {store.location(artifact.key)} does not reproduce the trained model"
+        )
 
 
 def _decide(plan: TrainingPlan, name: str, metrics: dict[str, Any]) -> tuple[gate.GateDecision, int | None]:
@@ -119,7 +122,8 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
     try:
         bot = make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params)
         evaluation = fit_and_evaluate(bot, plan.dataset, plan.bars, test_fraction=settings.heldout_fraction)
-        artifact = write_artifact(settings.models_dir / plan.symbol / plan.timeframe / name, bot.to_files())
+        # The key comes from the record id, never from the symbol or other user text.
+        artifact = ctx.artifacts.write(new_key(record_id), bot.to_files())
         _verify(plan, bot, artifact, plan.dataset.take(evaluation.split.test).inputs)
         decision, current_id = _decide(plan, name, evaluation.metrics)
         metrics = json_safe({**evaluation.metrics, "gate": decision.as_json()})
@@ -129,13 +133,13 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
             wall_s=time.perf_counter() - started, fit_s=evaluation.fit_s, source=plan.source,
         )  # fmt: skip
         version = register_version(
-            ctx.db, models_dir=settings.models_dir, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
+            ctx.db, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
             artifact=artifact, metrics=metrics, params=json_safe(bot.params()), lineage=json_safe(lineage),
             label_set_id=plan.label_set_id, training_type=plan.training_type, training_record_id=record_id,
         )  # fmt: skip
     except BaseException as exc:
         if artifact is not None:
-            remove_artifact(artifact.path)
+            ctx.artifacts.remove(artifact.key)
         finish_record(
             ctx.db, record_id, status="failed", wall_s=time.perf_counter() - started, error=str(exc)
         )

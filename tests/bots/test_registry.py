@@ -10,19 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
-from core.db.database import forget_database
 from core.db.models import AIModelVersion, ModelActivation
 from core.errors import ArtifactError, BadInput
 from core.registry import gate
 from core.registry.activation import activate, history, previous_active_id, rollback
-from core.registry.artifacts import read_verified, write_artifact
 from core.registry.loading import load_version
 from core.registry.retention import prune
 from core.registry.versions import active_version, get_version, mark_broken, slot_for
-from tests import postgres
 from tests.bots.helpers import add_version, heldout_metrics
 from tests.bots.race_worker import activate_many
-from tests.conftest import make_settings
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 SLOT = ("TEST", "1d", "xgb_agent")
 
@@ -49,19 +47,7 @@ def assert_exactly_one_active(ctx: Context, expected_ids: set[int]) -> int:
     return holders[0].id
 
 
-# --- artifacts --------------------------------------------------------------------------------
-
-
-def test_artifact_write_is_all_or_nothing(tmp_path):
-    with pytest.raises(TypeError):
-        write_artifact(tmp_path, {"a.json": b"{}", "b.bin": None})  # fails after the first file
-    assert list(tmp_path.iterdir()) == []  # no staging directory, no partial artifact
-    info = write_artifact(tmp_path, {"a.json": b"{}", "b.bin": b"\x00\x01"})
-    assert [p.name for p in tmp_path.iterdir()] == [info.path.name]
-    assert sorted(p.name for p in info.path.iterdir()) == ["a.json", "b.bin"]  # no temp files left
-    assert read_verified(info.path, info.sha256) == {"a.json": b"{}", "b.bin": b"\x00\x01"}
-    with pytest.raises(ValueError, match="plain file name"):
-        write_artifact(tmp_path, {"../escape": b""})
+# --- artifacts (the stores themselves: test_artifact_stores.py) ------------------------------
 
 
 @pytest.mark.parametrize("tamper", ["flip_byte", "extra_file", "missing_file", "edit_meta"])
@@ -229,14 +215,3 @@ def test_retention_keeps_newest_active_and_previous(ctx):
     with pytest.raises(BadInput, match="pruned"):
         activate(ctx, ids[2], actor="test")
     assert prune(ctx, *SLOT, keep=3) == []  # idempotent
-
-
-@pytest.mark.skipif(not postgres.available(), reason="no PostgreSQL server binaries on this machine")
-def test_racing_threads_on_postgresql_leave_exactly_one_active(home):
-    """PostgreSQL has no BEGIN IMMEDIATE: colliding switches hit the unique slot and retry."""
-    with postgres.temporary_server() as url:
-        ctx = Context.create(make_settings(home, database_url=url), logs=False)
-        try:
-            test_racing_threads_leave_exactly_one_active(ctx)
-        finally:
-            forget_database(url)
