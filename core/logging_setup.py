@@ -24,8 +24,13 @@ class OneLineRedactingFormatter(logging.Formatter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__(FORMAT)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: list[str]) -> None:
         # Very short values would mask ordinary words; real keys are far longer.
-        self.secrets = sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True)
+        found = {*self.secrets, *(s for s in secrets if len(s) >= 6)}
+        self.secrets = sorted(found, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -39,6 +44,13 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> IO[str]:
         return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=opener)
+
+
+def add_secrets(secrets: list[str]) -> None:
+    """Mask more values from now on: a credential that came from the command line, not settings."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, _HANDLER_TAG, False) and isinstance(handler.formatter, OneLineRedactingFormatter):
+            handler.formatter.add(secrets)
 
 
 def reset_logging() -> None:
