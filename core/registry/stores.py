@@ -125,16 +125,18 @@ class FsspecArtifactStore(ArtifactStore):
     shared = True
 
     def __init__(self, url: str, storage_options: dict[str, Any], secrets: list[str]) -> None:
-        import fsspec  # imported with a remote store only; the default store needs no fsspec
-
         try:
+            import fsspec  # imported with a remote store only; the default store needs no fsspec
+
             self.fs, root = fsspec.core.url_to_fs(url, **storage_options)
-        except ImportError as exc:
+        except ImportError as exc:  # fsspec itself, or the scheme's package (s3fs for s3://)
             scheme = urlsplit(url).scheme
             extra = " (install the s3 extra: pip install 'candlelab[s3]')" if scheme in S3_SCHEMES else ""
             raise BadInput(
                 f"ARTIFACT_URL {redact_url(url)} needs a package that is missing{extra}: {exc}"
             ) from None
+        except ValueError as exc:  # fsspec's "Protocol not known"
+            raise BadInput(f"ARTIFACT_URL {redact_url(url)} is not a store URL fsspec knows: {exc}") from None
         self.root = root.rstrip("/")
         self._display = redact_url(url).rstrip("/")
         self._secrets = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)

@@ -106,9 +106,12 @@ def test_store_is_chosen_by_url(home: Path, url: str, kind: type) -> None:
     assert store.root == (Path(url.removeprefix("file://")) if url else settings.models_dir)
 
 
-def test_a_file_url_naming_a_host_is_refused(home: Path) -> None:
+def test_a_file_url_naming_a_host_or_an_unknown_scheme_is_refused(home: Path) -> None:
     with pytest.raises(BadInput, match="names a host"):
         stores.open_store(make_settings(home, artifact_url="file://otherhost/models"))
+    with pytest.raises(BadInput, match="not a store URL fsspec knows") as refused:
+        stores.open_store(make_settings(home, artifact_url="nosuchscheme://user:pw-777777@host/models"))
+    assert "pw-777777" not in str(refused.value) and "user:***@host" in str(refused.value)
 
 
 # --- both stores ------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def test_twenty_processes_trigger_one_pair_and_exactly_one_job_starts(home: Path
     forget_database(ctx.settings.db_url)
 
 
+@pytest.mark.backends("sqlite", "postgresql")  # a killed worker's open transaction, on both
 def test_sigkill_mid_training_leaves_no_half_version_and_reads_interrupted(home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
     service.bootstrap_demo(ctx)
