@@ -92,7 +92,7 @@ def main() -> None:
     overhead = (guarded / plain - 1) * 100
     print(
         f"insert {args.bars:,} bars into SQLite: {guarded:.2f} s guarded, {plain:.2f} s plain "
-        f"(+{overhead:.0f} %)"
+        f"({overhead:+.0f} %)"
     )
     if not postgres.available():
         print("db copy: skipped (no PostgreSQL server binaries)")
