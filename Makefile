@@ -39,11 +39,13 @@ run: install
 
 test: install-test
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: install-test
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
+	$(BIN)/lint-imports
 
 format: install-test
 	$(BIN)/python -m ruff check --fix .

@@ -26,7 +26,7 @@ from core.data import service
 from core.db.database import forget_database
 from core.jobs import store as job_store
 from core.settings import load_settings
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
 
 LOADS = 5

@@ -26,6 +26,7 @@ from core.db.database import forget_database
 from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import trigger
+from core.requests import TriggerRequest
 from core.settings import load_settings
 
 TARGET_S = 30.0
@@ -40,7 +41,7 @@ def one_run(symbol: str, timeframe: str) -> tuple[float, float, store.JobView]:
         service.bootstrap_demo(ctx)
         runner = JobRunner(ctx)
         started = time.perf_counter()
-        result = trigger(runner, symbol, timeframe)
+        result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
         returned = time.perf_counter() - started
         if not result.started or result.job_id is None:
             raise SystemExit(f"quick training did not start: {result.reason}")
@@ -64,8 +65,17 @@ def main() -> int:
         if job.status != "succeeded":
             print(f"run {i + 1}: job {job.status}: {job.error}", file=sys.stderr)
             return 1
-        bots = ", ".join(f"{v['bot']} v{v['version_id']}" for v in (job.result or {}).get("versions", []))
+        versions = (job.result or {}).get("versions", [])
+        bots = ", ".join(f"{v['bot']} v{v.get('bot_version')}" for v in versions)
         print(f"run {i + 1}: {wall:.2f} s trigger-to-done ({bots}); trigger() took {returned * 1000:.0f} ms")
+        for v in versions:
+            m = v["metrics"]
+            print(
+                f"    {v['bot']}: directional accuracy {m.get('directional_accuracy')} on "
+                f"{m.get('directional_accuracy_n')} out-of-sample bars ({m.get('directional_effective_n')} "
+                f"independent) vs baseline {m.get('baseline_directional_accuracy')}; "
+                f"gate {v.get('gate_verdict')}"
+            )
         walls.append(wall)
         returns.append(returned)
     median = statistics.median(walls)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from core.artifacts.base import ArtifactStore
+from core.artifacts.stores import open_store
 from core.db.database import Database, get_database
 from core.logging_setup import configure_logging
 from core.owner_only import private_dir, restrict_umask
-from core.registry.artifacts import ArtifactStore
-from core.registry.stores import open_store
 from core.settings import Settings, get_settings
 
 

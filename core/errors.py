@@ -19,6 +19,10 @@ class NotFound(BadInput):
     """A named thing (version, label set, job) does not exist."""
 
 
+class NoActiveModel(BadInput):
+    """The pair has no active model to predict or trade with."""
+
+
 class ProviderUnavailable(CandleLabError):
     """A remote provider (Yahoo, the LLM) could not be reached or refused the request."""
 
@@ -41,3 +45,7 @@ class ArtifactUnavailable(ArtifactError):
 
 class JobCancelled(CandleLabError):
     """A job was asked to stop; raised between stages so nothing half-written is kept."""
+
+
+class Forbidden(CandleLabError):
+    """The actor may not do this (a role or a token scope is missing)."""

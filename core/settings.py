@@ -7,6 +7,7 @@ through `core.context.Context`) so tests can build one with a temporary home and
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,22 +15,31 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import BadInput
+from core.llm_providers import PROVIDER_NAMES, PROVIDERS, get_provider
+from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
+
+# Both are light by design (no httpx, no database): the provider registry and the price table.
+from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
 from core.urls import redact_url, url_secrets
 
-LLMProvider = Literal["freddy", "openai"]
-MarketProvider = Literal["offline", "yfinance"]
+ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
 
-OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# What the provider-neutral LLM knobs are when neither LLM_* nor the provider's own name is set.
+LLM_DEFAULTS: dict[str, float] = {"timeout": 30.0, "temperature": 0.7, "cache_ttl": 300}
 
-# USD per one million tokens (input, output). Used for the cost estimate and the ledger; a model
-# missing here is priced with the `default` row so that spend is never silently counted as zero.
-DEFAULT_LLM_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "default": (2.50, 10.00),
-}
+
+@dataclass(frozen=True)
+class LLMOptions:
+    """What one run's requests use, resolved for its provider (see `Settings.llm_options`)."""
+
+    provider: str
+    model: str
+    temperature: float
+    timeout_s: float  # the whole attempt (connect, send, full read) and each read within it
+    cache_ttl_s: int
+    max_reply_bytes: int
+    concurrency: int
+    max_retries: int
 
 
 class Settings(BaseSettings):
@@ -63,14 +73,16 @@ class Settings(BaseSettings):
     dask_scheduler_address: str | None = None
 
     # --- market data ----------------------------------------------------------------------
-    market_data_provider: MarketProvider = "offline"
+    # A name from the provider registry (core.data.providers.registry), checked where a provider
+    # is built: settings stay free of the data layer, and the registry is the one list of names.
+    market_data_provider: str = "offline"
     yfinance_proxy: SecretStr | None = None  # may carry credentials, so it is treated as a secret
     # A series fetched less than this long ago is served from the store unless bypass_cache.
     data_cache_minutes: float = Field(5.0, ge=0)
     bundled_data_dir: Path = Path(__file__).resolve().parent.parent / "data"
 
     # --- LLM analyst (CONTRACTS §2) -------------------------------------------------------
-    llm_provider: LLMProvider = "freddy"
+    llm_provider: str = "freddy"  # a name in core.llm_providers.PROVIDERS
     freddy_api_key: SecretStr | None = None
     freddy_organization_id: str | None = None
     freddy_assistant_id: str | None = None
@@ -91,6 +103,13 @@ class Settings(BaseSettings):
     llm_prices: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_LLM_PRICES)
     )
+    # Provider-neutral: they apply to every provider and win over a provider's own name (FREDDY_TIMEOUT).
+    # Unset (None) falls back to that name, then to LLM_DEFAULTS; read them through `llm_options`.
+    llm_timeout: float | None = Field(None, gt=0, le=3600)
+    llm_temperature: float | None = Field(None, ge=0.0, le=2.0)
+    llm_cache_ttl: int | None = Field(None, ge=0)
+    # The most of a reply body that is read; a longer one is rejected before it is parsed.
+    llm_max_reply_bytes: int = Field(65_536, ge=1_024, le=16 * 1024 * 1024)
 
     # --- bots and training ----------------------------------------------------------------
     # BUY/SELL when a bot's expected return clears this band, HOLD inside it. The original system's
@@ -101,10 +120,23 @@ class Settings(BaseSettings):
     model_stale_hours: float = Field(4.0, gt=0)
     model_retention: int = Field(5, ge=2)
     torch_threads: int = Field(2, ge=1)
-    # The walk-forward held-out period: the newest share of labeled points, never trained on.
-    heldout_fraction: float = Field(0.2, ge=0.05, le=0.5)
-    # The promotion gate replaces an active version only on at least this many held-out points.
-    promotion_min_heldout: int = Field(30, ge=1)
+    # --- honest numbers (core/evaluation, core/registry/gate.py) ---------------------------
+    # Walk-forward: the evaluated span (after the first fold's training labels) is cut into this
+    # many periods, each judged by a model trained only on labels that end before it.
+    walkforward_folds: int = Field(5, ge=1, le=20)
+    # The gate activates a version on its own only when it beats the naive baseline on at least
+    # this many independent (one horizon apart) out-of-sample points, at this significance.
+    promotion_min_effective: int = Field(30, ge=1)
+    promotion_alpha: float = Field(0.05, gt=0, lt=0.5)
+    # An active version whose live accuracy falls significantly below its baseline is taken out of
+    # service (after at least this many non-overlapping closed trades).
+    demotion_enabled: bool = True
+    demotion_min_trades: int = Field(30, ge=1)
+    # Per-side commission/slippage in basis points by asset class (`equity=2/2,fx=0.5/1,crypto=10/5`
+    # are the defaults; entries given replace those classes), and symbols whose class the
+    # spelling does not tell (`GBPUSD=fx,XAUUSD=fx`).
+    trading_costs_bps: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(default_factory=dict)
+    asset_classes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     job_workers: int = Field(2, ge=1, le=32)
     # Scheduling niceness of in-process job threads (0-19): training yields the cores to pages.
     job_nice: int = Field(10, ge=0, le=19)
@@ -148,19 +180,14 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_prices(cls, value: object) -> object:
         """Accept `model=in/out,model2=in/out` from the environment (USD per 1M tokens)."""
-        if not isinstance(value, str):
-            return value
-        prices = dict(DEFAULT_LLM_PRICES)
-        for item in filter(None, (p.strip() for p in value.split(","))):
-            try:
-                model, pair = item.split("=", 1)
-                inp, out = pair.split("/", 1)
-                prices[model.strip()] = (float(inp), float(out))
-            except ValueError as exc:
-                raise ValueError(
-                    f"LLM_PRICES entry {item!r} is not 'model=input_usd/output_usd' (per 1M tokens)"
-                ) from exc
-        return prices
+        return parse_prices(value) if isinstance(value, str) else value
+
+    @field_validator("llm_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in PROVIDERS:
+            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(PROVIDER_NAMES)}")
+        return value
 
     @field_validator("signal_thresholds", mode="before")
     @classmethod
@@ -177,6 +204,54 @@ class Settings(BaseSettings):
                 raise ValueError(f"SIGNAL_THRESHOLDS entry {item!r} is not 'timeframe=value'") from exc
         return out
 
+    @field_validator("market_data_provider")
+    @classmethod
+    def _provider_name(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @field_validator("trading_costs_bps", mode="before")
+    @classmethod
+    def _parse_costs(cls, value: object) -> object:
+        """`equity=2/2,fx=0.5/1` from the environment: commission/slippage bps per side."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, tuple[float, float]] = {}
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                kind, pair = item.split("=", 1)
+                commission, slippage = pair.split("/", 1)
+                out[kind.strip().lower()] = (float(commission), float(slippage))
+            except ValueError as exc:
+                raise ValueError(
+                    f"TRADING_COSTS_BPS entry {item!r} is not 'class=commission_bps/slippage_bps'"
+                ) from exc
+        return out
+
+    @field_validator("trading_costs_bps")
+    @classmethod
+    def _check_costs(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for kind, (commission, slippage) in value.items():
+            if kind not in ASSET_CLASSES:
+                raise ValueError(f"TRADING_COSTS_BPS names {kind!r}; use {', '.join(ASSET_CLASSES)}")
+            if not (0 <= commission < 1000 and 0 <= slippage < 1000):
+                raise ValueError(f"TRADING_COSTS_BPS {kind}: costs must be 0..1000 basis points")
+        return value
+
+    @field_validator("asset_classes", mode="before")
+    @classmethod
+    def _parse_classes(cls, value: object) -> object:
+        """`GBPUSD=fx,XAUUSD=fx` from the environment."""
+        if not isinstance(value, str):
+            return value
+        out: dict[str, str] = {}
+        for item in filter(None, (p.strip() for p in value.split(","))):
+            symbol, sep, kind = item.partition("=")
+            if not sep or kind.strip().lower() not in ASSET_CLASSES:
+                choices = "|".join(ASSET_CLASSES)
+                raise ValueError(f"ASSET_CLASSES entry {item!r} is not 'SYMBOL={choices}'")
+            out[symbol.strip().upper()] = kind.strip().lower()
+        return out
+
     @field_validator("log_level")
     @classmethod
     def _upper_level(cls, value: str) -> str:
@@ -187,22 +262,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_llm(self) -> Settings:
-        if self.freddy_enabled:
-            missing = [
-                name
-                for name, val in (
-                    ("FREDDY_API_KEY", self.freddy_api_key and self.freddy_api_key.get_secret_value()),
-                    ("FREDDY_ORGANIZATION_ID", self.freddy_organization_id),
-                    ("FREDDY_ASSISTANT_ID", self.freddy_assistant_id),
-                )
-                if not val
-            ]
-            if missing:
-                raise ValueError(
-                    "FREDDY_ENABLED=true needs " + ", ".join(missing) + "; set them or FREDDY_ENABLED=false"
-                )
-        if self.llm_provider == "openai" and not self.openai_base_url.startswith(("http://", "https://")):
-            raise ValueError("OPENAI_BASE_URL must start with http:// or https://")
+        """Each registered provider checks its own settings (an enabled provider missing its key)."""
+        problems = [p for p in (provider.problem(self) for provider in PROVIDERS.values()) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # --- derived paths and facts ------------------------------------------------------------
@@ -230,28 +293,45 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         """True when a real LLM analyst can be called; otherwise the rule-based analyst labels."""
-        if self.llm_provider == "freddy":
-            return self.freddy_enabled
-        has_key = bool(self.openai_api_key and self.openai_api_key.get_secret_value())
-        # Local OpenAI-compatible servers (vLLM, Ollama) need no key, only a non-default URL.
-        return has_key or self.openai_base_url.rstrip("/") != OPENAI_DEFAULT_BASE_URL
+        return PROVIDERS[self.llm_provider].is_configured(self)
 
     def with_llm_provider(self, provider: str | None) -> Settings:
         """These settings with another LLM provider for one run (each provider keeps its own settings)."""
         if provider is None or provider == self.llm_provider:
             return self
-        if provider not in ("freddy", "openai"):
-            raise BadInput(f"unknown LLM provider {provider!r}; use freddy or openai")
+        get_provider(provider)  # BadInput naming the registered providers
         return self.model_copy(update={"llm_provider": provider})
 
     @property
     def configured_llm_providers(self) -> list[str]:
-        """The providers a run may choose: those whose settings are complete."""
-        return [p for p in ("freddy", "openai") if self.with_llm_provider(p).llm_configured]
+        """The providers a run may choose: those whose settings are complete, in registry order."""
+        return [name for name, provider in PROVIDERS.items() if provider.is_configured(self)]
 
     @property
     def llm_model(self) -> str:
-        return self.freddy_model if self.llm_provider == "freddy" else self.openai_model
+        return str(getattr(self, PROVIDERS[self.llm_provider].model_setting))
+
+    def _llm_knob(self, knob: str) -> float:
+        """LLM_<KNOB> if set, else the provider's own older name (FREDDY_<KNOB>), else the default."""
+        value = getattr(self, f"llm_{knob}")
+        if value is None:
+            own = PROVIDERS[self.llm_provider].own_settings.get(knob)
+            value = getattr(self, own) if own else LLM_DEFAULTS[knob]
+        return float(value)
+
+    @property
+    def llm_options(self) -> LLMOptions:
+        """The chosen provider's request options, with the precedence of `_llm_knob`."""
+        return LLMOptions(
+            provider=self.llm_provider,
+            model=self.llm_model,
+            temperature=self._llm_knob("temperature"),
+            timeout_s=self._llm_knob("timeout"),
+            cache_ttl_s=int(self._llm_knob("cache_ttl")),
+            max_reply_bytes=self.llm_max_reply_bytes,
+            concurrency=self.llm_concurrency,
+            max_retries=self.llm_max_retries,
+        )
 
     def threshold_for(self, timeframe: str) -> float:
         """The signal threshold for a timeframe: an explicit SIGNAL_THRESHOLDS entry, else scaled."""
@@ -267,18 +347,14 @@ class Settings(BaseSettings):
         return round(self.signal_threshold * scale, 8)
 
     def price_per_million(self, model: str) -> tuple[float, float]:
-        return self.llm_prices.get(model) or self.llm_prices.get("default") or DEFAULT_LLM_PRICES["default"]
+        """USD per 1M (input, output) tokens: LLM_PRICES over the built-in table, by family."""
+        return price_for(self.llm_prices, model)
 
     def secret_values(self) -> list[str]:
         """Every configured secret, so log filters and error paths can redact them."""
-        secrets = [
-            self.freddy_api_key,
-            self.openai_api_key,
-            self.yfinance_proxy,
-            self.aws_access_key_id,
-            self.aws_secret_access_key,
-            self.aws_session_token,
-        ]
+        fields = [f for p in PROVIDERS.values() for f in p.secret_settings]
+        fields += ["yfinance_proxy", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
+        secrets = [getattr(self, f) for f in fields]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         return values + url_secrets(self.database_url) + url_secrets(self.artifact_location)
 
@@ -288,6 +364,7 @@ class Settings(BaseSettings):
             "llm_provider": self.llm_provider,
             "llm_configured": self.llm_configured,
             "llm_model": self.llm_model,
+            "llm_providers_configured": self.configured_llm_providers,
             "freddy_key_configured": self.freddy_api_key is not None,
             "openai_key_configured": self.openai_api_key is not None,
             "market_data_provider": self.market_data_provider,

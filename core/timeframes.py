@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,12 +53,19 @@ def parse_timeframe(code: str) -> Timeframe:
         ) from None
 
 
+# A ticker as Yahoo, MetaTrader and the exchanges spell them: EURUSD=X, ^GSPC, BTC-USD, RELIANCE.NS,
+# BRK-B, M&M.NS, ES=F. Letters and digits plus `. - _ = ^ &`; `^` only in front (an index). No `/`,
+# `\`, `:` or spaces: a symbol reaches URLs, logs and file names, and must never act as a path.
+SYMBOL_PATTERN = re.compile(r"\^?[A-Z0-9][A-Z0-9._=&-]{0,31}")
+SYMBOL_RULE = (
+    "up to 32 letters, digits and . - _ = & (a leading ^ for an index), starting with a letter or digit, "
+    "e.g. GOOG, INFY.NS, EURUSD=X, ^GSPC, BTC-USD"
+)
+
+
 def normalise_symbol(symbol: str) -> str:
-    """Upper-case and validate a ticker; exchange suffixes like `.NS` are kept."""
-    cleaned = (symbol or "").strip().upper()
-    if not cleaned or len(cleaned) > 32 or any(c.isspace() for c in cleaned):
-        raise BadInput(f"invalid symbol {symbol!r}: expected a ticker such as GOOG or INFY.NS")
-    allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-^=_")
-    if not set(cleaned) <= allowed:
-        raise BadInput(f"invalid symbol {symbol!r}: only letters, digits and . - ^ = _ are allowed")
+    """Upper-case and validate a ticker (`BadInput` otherwise); exchange suffixes like `.NS` are kept."""
+    cleaned = (symbol or "").strip().upper() if isinstance(symbol, str) else ""
+    if len(cleaned) > 32 or not SYMBOL_PATTERN.fullmatch(cleaned) or ".." in cleaned or cleaned.endswith("."):
+        raise BadInput(f"invalid symbol {symbol!r}: use {SYMBOL_RULE}")
     return cleaned

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import session
 from dashboard.components.progress import show_pending_toast
 from dashboard.runtime import runtime
 from dashboard.state import pair_picker
@@ -40,7 +41,7 @@ navigation = st.navigation(
 )
 
 rt = runtime()
-st.session_state["selection"] = pair_picker(rt)
+session.SELECTION.set(pair_picker(rt))
 with st.sidebar:
     summary = rt.settings.public_summary()
     analyst = f"LLM analyst: {summary['llm_model']}" if summary["llm_configured"] else "Rule-based analyst"

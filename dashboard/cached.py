@@ -8,9 +8,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.data.store import SeriesSummary
 from core.views import market, overlays
-from core.views.market import ChartWindow
+from core.views.market import ChartWindow, SeriesSummary
 from core.views.overlays import ActiveSignal
 from dashboard.runtime import Runtime
 

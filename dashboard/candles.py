@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-UP, DOWN = "#26a69a", "#ef5350"
-UP_FILL, DOWN_FILL = "rgba(38,166,154,0.45)", "rgba(239,83,80,0.45)"
+from dashboard.theme import DOWN, DOWN_FILL, UP, UP_FILL
+
 PRICE_TRACE = "price"  # the candlestick trace's name (benchmarks look for it in messages)
 
 

@@ -14,10 +14,22 @@ from plotly.subplots import make_subplots
 from core.views.market import ChartWindow
 from core.views.overlays import ActiveSignal
 from dashboard.candles import candle_traces, volume_traces
-from dashboard.formatting import ACCENT, REC_COLORS, STOP_COLOR, TARGET_COLOR
+from dashboard.theme import (
+    ACCENT,
+    DOWN,
+    GRID,
+    MACD_COLOR,
+    MARKER_EDGE,
+    MARKER_EDGE_DARK,
+    MUTED,
+    REC_COLORS,
+    RSI_COLOR,
+    SMA_COLORS,
+    STOP_COLOR,
+    TARGET_COLOR,
+    UP,
+)
 
-UP, DOWN = "#26a69a", "#ef5350"
-MUTED = "rgba(160,160,170,0.55)"
 SUBPLOT = {"RSI 14": 0.16, "MACD": 0.16}
 
 
@@ -43,6 +55,49 @@ def candle_positions(index: pd.DatetimeIndex, times: pd.Series | pd.DatetimeInde
     return index.searchsorted(stamps, side="right") - 1
 
 
+def _add_overlays(fig: go.Figure, x: np.ndarray, ind: pd.DataFrame, indicators: Sequence[str]) -> None:
+    """Moving averages and Bollinger bands on the price panel."""
+    for name, column, color in (
+        ("SMA 20", "sma_20", SMA_COLORS["SMA 20"]),
+        ("SMA 50", "sma_50", SMA_COLORS["SMA 50"]),
+    ):
+        if name in indicators:
+            fig.add_trace(
+                go.Scatter(x=x, y=ind[column], name=name, line={"width": 1.2, "color": color}), row=1, col=1
+            )
+    if "Bollinger 20" in indicators:
+        for column, label in (("bb_upper", "Bollinger upper"), ("bb_lower", "Bollinger lower")):
+            fig.add_trace(
+                go.Scatter(x=x, y=ind[column], name=label, line={"width": 1, "color": MUTED, "dash": "dot"}),
+                row=1,
+                col=1,
+            )
+
+
+def _add_lower_panels(fig: go.Figure, x: np.ndarray, ind: pd.DataFrame, lower: list[str]) -> None:
+    """RSI and MACD, each in its own panel under the volume."""
+    row = 3
+    if "RSI 14" in lower:
+        fig.add_trace(
+            go.Scatter(x=x, y=ind["rsi_14"], name="RSI 14", line={"color": RSI_COLOR}), row=row, col=1
+        )
+        for level in (30, 70):
+            fig.add_hline(y=level, line={"color": MUTED, "width": 1, "dash": "dot"}, row=row, col=1)
+        fig.update_yaxes(range=[0, 100], title_text="RSI", row=row, col=1, title_font={"size": 10})
+        row += 1
+    if "MACD" in lower:
+        fig.add_trace(
+            go.Bar(x=x, y=ind["macd_hist_pct"], name="MACD hist %", marker_color=MUTED), row=row, col=1
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=ind["macd_pct"], name="MACD %", line={"color": MACD_COLOR}), row=row, col=1
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=ind["macd_signal_pct"], name="Signal %", line={"color": ACCENT}), row=row, col=1
+        )
+        fig.update_yaxes(title_text="MACD %", row=row, col=1, title_font={"size": 10})
+
+
 def price_chart(
     window: ChartWindow,
     *,
@@ -63,41 +118,11 @@ def price_chart(
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02, row_heights=heights)
     for trace in candle_traces(x, bars, times):
         fig.add_trace(trace, row=1, col=1)
-    for name, column, color in (("SMA 20", "sma_20", "#64b5f6"), ("SMA 50", "sma_50", "#ffb74d")):
-        if name in indicators:
-            fig.add_trace(
-                go.Scatter(x=x, y=ind[column], name=name, line={"width": 1.2, "color": color}), row=1, col=1
-            )
-    if "Bollinger 20" in indicators:
-        for column, label in (("bb_upper", "Bollinger upper"), ("bb_lower", "Bollinger lower")):
-            fig.add_trace(
-                go.Scatter(x=x, y=ind[column], name=label, line={"width": 1, "color": MUTED, "dash": "dot"}),
-                row=1,
-                col=1,
-            )
+    _add_overlays(fig, x, ind, indicators)
     for trace in volume_traces(x, bars):
         fig.add_trace(trace, row=2, col=1)
     fig.update_yaxes(title_text="Vol", row=2, col=1, title_font={"size": 10})
-    row = 3
-    if "RSI 14" in lower:
-        fig.add_trace(
-            go.Scatter(x=x, y=ind["rsi_14"], name="RSI 14", line={"color": "#ba68c8"}), row=row, col=1
-        )
-        for level in (30, 70):
-            fig.add_hline(y=level, line={"color": MUTED, "width": 1, "dash": "dot"}, row=row, col=1)
-        fig.update_yaxes(range=[0, 100], title_text="RSI", row=row, col=1, title_font={"size": 10})
-        row += 1
-    if "MACD" in lower:
-        fig.add_trace(
-            go.Bar(x=x, y=ind["macd_hist_pct"], name="MACD hist %", marker_color=MUTED), row=row, col=1
-        )
-        fig.add_trace(
-            go.Scatter(x=x, y=ind["macd_pct"], name="MACD %", line={"color": "#4fc3f7"}), row=row, col=1
-        )
-        fig.add_trace(
-            go.Scatter(x=x, y=ind["macd_signal_pct"], name="Signal %", line={"color": ACCENT}), row=row, col=1
-        )
-        fig.update_yaxes(title_text="MACD %", row=row, col=1, title_font={"size": 10})
+    _add_lower_panels(fig, x, ind, lower)
     if labels is not None and not labels.empty:
         _add_labels(fig, bars.index, x, labels)
         if label_levels:
@@ -107,10 +132,14 @@ def price_chart(
     _add_signals(fig, x, signals)
     ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 10)).round().astype(int)) if len(x) else []
     fig.update_xaxes(
-        tickmode="array", tickvals=list(ticks), ticktext=[times[i] for i in ticks], showgrid=False,
-        range=[-1, len(x) + max(3, len(x) // 50)], rangeslider_visible=False,
-    )  # fmt: skip
-    fig.update_yaxes(showgrid=True, gridcolor="rgba(128,128,128,0.12)")
+        tickmode="array",
+        tickvals=list(ticks),
+        ticktext=[times[i] for i in ticks],
+        showgrid=False,
+        range=[-1, len(x) + max(3, len(x) // 50)],
+        rangeslider_visible=False,
+    )
+    fig.update_yaxes(showgrid=True, gridcolor=GRID)
     return _layout(fig, height)
 
 
@@ -145,7 +174,7 @@ def _add_labels(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, labels: 
                     "symbol": symbol,
                     "size": 8,
                     "color": REC_COLORS[rec],
-                    "line": {"width": 1, "color": "#111"},
+                    "line": {"width": 1, "color": MARKER_EDGE_DARK},
                 },
                 hovertext=hover,
                 hoverinfo="text",
@@ -203,7 +232,7 @@ def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: 
                 "symbol": ["triangle-up" if r == "BUY" else "triangle-down" for r in t["recommendation"]],
                 "size": 11,
                 "color": [REC_COLORS.get(r, MUTED) for r in t["recommendation"]],
-                "line": {"width": 1.5, "color": "#fff"},
+                "line": {"width": 1.5, "color": MARKER_EDGE},
             },
             hovertext=[
                 f"{b} v{v} {r} · conf {c:.0%}"
@@ -282,7 +311,7 @@ def _add_signals(fig: go.Figure, x: np.ndarray, signals: Sequence[ActiveSignal])
                     "size": 14,
                     "color": color,
                     "symbol": "diamond",
-                    "line": {"width": 1.5, "color": "#fff"},
+                    "line": {"width": 1.5, "color": MARKER_EDGE},
                 },
                 hovertext=f"{sig.bot} v{sig.version_id}: {sig.recommendation} · conf {sig.confidence:.0%}",
                 hoverinfo="text",

@@ -13,22 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-# One colour per call, used by every chart, table and badge.
-REC_COLORS = {"BUY": "#26a69a", "SELL": "#ef5350", "HOLD": "#8d99ae"}
-REC_BADGE = {"BUY": "green", "SELL": "red", "HOLD": "gray"}
-TARGET_COLOR = "#26a69a"
-STOP_COLOR = "#ef5350"
-ACCENT = "#f0b429"
-STATUS_BADGE = {
-    "queued": "gray",
-    "running": "blue",
-    "succeeded": "green",
-    "failed": "red",
-    "cancelled": "orange",
-    "interrupted": "orange",
-    "budget_exhausted": "orange",
-    "auth_failed": "red",
-}
+# The palette lives in `dashboard.theme`; these names stay importable from here for the pages.
+from dashboard.theme import ACCENT, REC_BADGE, REC_COLORS, STATUS_BADGE, STOP_COLOR, TARGET_COLOR
+
+__all__ = ["ACCENT", "REC_BADGE", "REC_COLORS", "STATUS_BADGE", "STOP_COLOR", "TARGET_COLOR"]
 
 
 def _missing(value: Any) -> bool:

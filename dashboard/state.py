@@ -10,7 +10,10 @@ import streamlit as st
 from core.errors import BadInput
 from core.timeframes import TIMEFRAMES, normalise_symbol, parse_timeframe
 from core.views import market
+from dashboard import session
 from dashboard.runtime import Runtime
+from dashboard.session import SYMBOL_WIDGET as SYMBOL
+from dashboard.session import TIMEFRAME_WIDGET as TF
 
 DEFAULT_PAIR = ("INFY.NS", "5m")
 
@@ -47,26 +50,25 @@ def pair_picker(rt: Runtime) -> Selection:
     """Sidebar pickers; the URL wins on first load, the widgets afterwards, and the URL follows them."""
     pairs = stored_pairs(rt.settings.db_url, rt)
     url_symbol, url_tf = _from_url()
-    if "symbol" not in st.session_state:
+    if session.widget_value(SYMBOL) is None:
         fallback = DEFAULT_PAIR if DEFAULT_PAIR in pairs else (pairs[0] if pairs else DEFAULT_PAIR)
-        st.session_state.symbol = url_symbol or fallback[0]
-        st.session_state.tf = url_tf or (
-            fallback[1]
-            if st.session_state.symbol == fallback[0]
-            else _first_tf(pairs, st.session_state.symbol)
+        chosen = url_symbol or fallback[0]
+        session.set_widget_value(SYMBOL, chosen)
+        session.set_widget_value(
+            TF, url_tf or (fallback[1] if chosen == fallback[0] else _first_tf(pairs, chosen))
         )
-    symbols = sorted({s for s, _ in pairs} | {st.session_state.symbol})
+    symbols = sorted({s for s, _ in pairs} | {session.widget_value(SYMBOL)})
     with st.sidebar:
-        symbol = st.selectbox("Symbol", symbols, key="symbol", on_change=_symbol_changed, args=(pairs,))
+        symbol = st.selectbox("Symbol", symbols, key=SYMBOL, on_change=_symbol_changed, args=(pairs,))
         stored_tfs = [tf for s, tf in pairs if s == symbol]
-        if st.session_state.get("tf") not in TIMEFRAMES:
-            st.session_state.tf = _first_tf(pairs, symbol)
+        if session.widget_value(TF) not in TIMEFRAMES:
+            session.set_widget_value(TF, _first_tf(pairs, symbol))
         # Stored timeframes first, then every other one (they can be fetched from the chart page).
         options = stored_tfs + [tf for tf in TIMEFRAMES if tf not in stored_tfs]
         tf = st.selectbox(
             "Timeframe",
             options,
-            key="tf",
+            key=TF,
             format_func=lambda code: code if code in stored_tfs else f"{code} (no data yet)",
         )
     st.query_params.update({"symbol": symbol, "tf": tf})
@@ -75,9 +77,9 @@ def pair_picker(rt: Runtime) -> Selection:
 
 def _symbol_changed(pairs: list[tuple[str, str]]) -> None:
     """A new symbol opens on a timeframe it has data for, unless the current one has data too."""
-    symbol = st.session_state.symbol
-    if (symbol, st.session_state.get("tf")) not in pairs:
-        st.session_state.tf = _first_tf(pairs, symbol)
+    symbol = session.widget_value(SYMBOL)
+    if (symbol, session.widget_value(TF)) not in pairs:
+        session.set_widget_value(TF, _first_tf(pairs, symbol))
 
 
 def _first_tf(pairs: list[tuple[str, str]], symbol: str) -> str:
@@ -86,4 +88,4 @@ def _first_tf(pairs: list[tuple[str, str]], symbol: str) -> str:
 
 def current() -> Selection:
     """The selection `app.py` made for this run (pages read it; only the sidebar writes it)."""
-    return st.session_state["selection"]
+    return session.SELECTION.require()

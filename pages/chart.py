@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.data import service
 from core.errors import CandleLabError
+from core.services import data
 from core.timeframes import parse_timeframe
 from dashboard import cached, charts
 from dashboard.components import chart_controls
@@ -30,7 +30,7 @@ if summary.rows == 0:
     if st.button("Fetch bars", icon=":material/download:", type="primary"):
         try:
             with st.spinner(f"Fetching {sel.label}…"):
-                outcome = service.fetch(rt.ctx, sel.symbol, sel.timeframe)
+                outcome = data.fetch(rt.ctx, rt.actor, sel.symbol, sel.timeframe)
             st.cache_data.clear()
             st.toast(f"Stored {outcome.summary.rows:,} bars of {sel.label}")
             st.rerun()

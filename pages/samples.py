@@ -8,8 +8,8 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import streamlit as st
 
-from core.learning.queries import OUTCOMES, SampleFilter
 from core.views import samples
+from core.views.samples import OUTCOMES, SampleFilter
 from dashboard import charts
 from dashboard import formatting as fmt
 from dashboard.components.empty import empty_state

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.bots import BOT_NAMES
 from core.errors import CandleLabError
-from core.jobs.store import JobAlreadyActive
-from core.jobs.triggers import training_params
+from core.requests import LabelingRequest, TrainingRequest, parse
+from core.services.runs import start_labeling, start_training
 from core.views import labels as label_views
+from core.views.jobs import bot_choices, full_training_defaults
 from dashboard import formatting as fmt
 from dashboard.components import jobs_panel
 from dashboard.runtime import runtime
@@ -20,8 +20,13 @@ LABELERS = {
     "llm": "LLM analyst",
     "rules": "Rule-based analyst",
     "hindsight": "Hindsight (knows the future; baseline only)",
+    "next_price": "Next candle's close (the traditional baseline)",
 }
-ACTIVATE = {"gate": "If it beats the active version", "always": "Always", "never": "Never (review first)"}
+ACTIVATE = {
+    "gate": "If it beats the baseline and the active version (the gate)",
+    "always": "Always (a manual activation)",
+    "never": "Never (review first)",
+}
 
 rt = runtime()
 sel = current()
@@ -32,13 +37,16 @@ st.title("Training", anchor=False)
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(f"Full training · {sel.label}", anchor=False)
-    defaults = training_params(settings, "full")
+    defaults = full_training_defaults(rt.ctx, sel.symbol, sel.timeframe)
+    assert defaults.labels is not None
     c1, c2 = st.columns(2)
-    lookback = c1.number_input("Lookback days", 1, 3650, int(defaults["lookback_days"]), key="train_lookback")
-    samples = c2.number_input(
-        "Sample points", 10, 5000, int(defaults["samples"]), step=10, key="train_samples"
+    lookback = c1.number_input(
+        "Lookback days", 1, 3650, int(defaults.labels.lookback_days or 1), key="train_lookback"
     )
-    bots = st.multiselect("Bots", list(BOT_NAMES), default=list(defaults["bots"]), key="train_bots")
+    samples = c2.number_input(
+        "Sample points", 10, 5000, defaults.labels.samples, step=10, key="train_samples"
+    )
+    bots = st.multiselect("Bots", list(bot_choices()), default=list(defaults.bots), key="train_bots")
     c3, c4 = st.columns(2)
     labeler = c3.selectbox("Labeler", list(LABELERS), format_func=LABELERS.get, key="train_labeler")
     activate = c4.selectbox(
@@ -55,9 +63,12 @@ with left:
     if providers:
         default = providers.index(settings.llm_provider) if settings.llm_provider in providers else 0
         llm_provider = st.selectbox(
-            "LLM provider", providers, index=default, key="train_provider",
+            "LLM provider",
+            providers,
+            index=default,
+            key="train_provider",
             help="Used when the LLM analyst labels; only configured providers are offered",
-        )  # fmt: skip
+        )
     else:
         st.caption("LLM provider: none configured (the rule-based analyst labels offline)")
     run_ctx = rt.ctx.for_llm_provider(llm_provider)
@@ -88,35 +99,33 @@ with left:
         disabled=blocked,
         icon=":material/play_arrow:",
     ):
-        labeling = {
-            "lookback_days": int(lookback),
-            "samples": int(samples),
-            "labeler": chosen,
-            "sampling": "mixed",
-            "refresh": True,
-            "bypass_cache": True,
-        }
-        if train_bots:
-            try:
-                job = rt.runner.submit(
-                    "full",
-                    sel.symbol,
-                    sel.timeframe,
-                    {
-                        **defaults,
-                        **labeling,
-                        "bots": bots,
-                        "activate": activate,
-                        "llm_provider": llm_provider,
-                    },
-                    requested_by="dashboard",
+        labeling = defaults.labels.model_copy(
+            update={
+                "lookback_days": float(lookback),
+                "samples": int(samples),
+                "labeler": chosen,
+                "llm_provider": llm_provider,
+            }
+        ).model_dump()
+        try:
+            if train_bots:
+                request = parse(
+                    TrainingRequest,
+                    symbol=sel.symbol,
+                    timeframe=sel.timeframe,
+                    kind="full",
+                    bots=bots,
+                    labels=labeling,
+                    activate=activate,
                 )
+                job = start_training(rt.runner, rt.actor, request)
                 st.toast(f"Full training started: job {job.job_id}")
-            except JobAlreadyActive as exc:
-                st.warning(str(exc))
-        else:
-            rt.submit_labeling(sel.symbol, sel.timeframe, llm_provider=llm_provider, **labeling)
-            st.toast("Labeling started; the label set appears on the Labels page")
+            else:
+                request = parse(LabelingRequest, symbol=sel.symbol, timeframe=sel.timeframe, **labeling)
+                job = start_labeling(rt.runner, rt.actor, request)
+                st.toast(f"Labeling started (job {job.job_id}); the label set appears on the Labels page")
+        except CandleLabError as exc:
+            st.warning(str(exc))
 with right:
     st.subheader("Budget and providers", anchor=False)
     jobs_panel.spend(rt)

@@ -57,11 +57,15 @@ def temporary_server() -> Iterator[str]:
         root.chmod(0o700)
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "candlelab"], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "candlelab"], check=True, capture_output=True
+    )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*as_user, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://candlelab@127.0.0.1:{port}/postgres"
     finally:

@@ -1,4 +1,12 @@
-"""The trading bots: one interface (`base.Bot`) and four implementations; `factory` makes them by name."""
+"""The trading bots: one interface (`base.Bot`), a registry of implementations, `factory` to make them.
+
+The registry holds each bot's name and where its class lives ("module:Class"), not the class
+itself: importing this package stays cheap (no pandas, no PyTorch), so command lines, settings
+checks and pages can list bots, and a bot's module loads only when that bot is built.
+
+Adding a bot: write its module (a `Bot` subclass with a unique `name`), add one `register` line
+below, and a test.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,30 @@ import os
 # the package every bot import goes through; an explicit setting in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# The names only: importing this package stays cheap (no pandas, no PyTorch) so command lines and
-# pages can list bots; `core.bots.factory` builds and loads them.
-BOT_NAMES: tuple[str, ...] = ("xgb_agent", "ensemble_bot", "lstm_bot", "transformer_bot")
+_REGISTRY: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    """Register bot `name` whose class is `target` ("package.module:ClassName")."""
+    if name in _REGISTRY and _REGISTRY[name] != target:
+        raise ValueError(f"bot {name!r} is already registered as {_REGISTRY[name]}")
+    _REGISTRY[name] = target
+
+
+def bot_names() -> tuple[str, ...]:
+    """Registered bot names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def bot_target(name: str) -> str | None:
+    """Where bot `name`'s class lives, or None for an unknown name."""
+    return _REGISTRY.get(name)
+
+
+register("xgb_agent", "core.bots.xgb_agent:XGBAgent")
+register("ensemble_bot", "core.bots.ensemble_bot:EnsembleBot")
+register("lstm_bot", "core.bots.lstm_bot:LSTMBot")
+register("transformer_bot", "core.bots.transformer_bot:TransformerBot")
+
+# The registered names, for callers that want a constant (CLI choices, parametrised tests).
+BOT_NAMES: tuple[str, ...] = bot_names()

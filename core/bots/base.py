@@ -57,6 +57,9 @@ class Bot(ABC):
     name: ClassVar[str]
     # Hyper-parameters with their production defaults; tests pass smaller ones explicitly.
     defaults: ClassVar[dict[str, Any]] = {}
+    # How many models walk-forward evaluation may fit for this bot (None: one per fold); slow
+    # learners serve consecutive folds with one model (see `core.evaluation.walkforward`).
+    walkforward_refits: ClassVar[int | None] = None
 
     def __init__(self, *, signal_threshold: float = 0.001, seed: int = 0, threads: int = 1, **params: Any):
         unknown = sorted(set(params) - set(self.defaults))

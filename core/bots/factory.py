@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from core.bots import BOT_NAMES
+from core.bots import bot_names, bot_target
 from core.bots.base import Bot, read_meta
 from core.errors import ArtifactError, BadInput
 from core.settings import Settings
 
 
 def bot_class(name: str) -> type[Bot]:
-    """The class of a bot; imported lazily so tree-only callers never load PyTorch."""
-    if name == "xgb_agent":
-        from core.bots.xgb_agent import XGBAgent
-
-        return XGBAgent
-    if name == "ensemble_bot":
-        from core.bots.ensemble_bot import EnsembleBot
-
-        return EnsembleBot
-    if name == "lstm_bot":
-        from core.bots.lstm_bot import LSTMBot
-
-        return LSTMBot
-    if name == "transformer_bot":
-        from core.bots.transformer_bot import TransformerBot
-
-        return TransformerBot
-    raise BadInput(f"unknown bot {name!r}; use one of {', '.join(BOT_NAMES)}")
+    """The class of a registered bot, imported on first use so tree-only callers never load PyTorch."""
+    target = bot_target(name)
+    if target is None:
+        raise BadInput(f"unknown bot {name!r}; use one of {', '.join(bot_names())}")
+    module, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if not (isinstance(cls, type) and issubclass(cls, Bot)) or cls.name != name:
+        raise TypeError(f"{target} is not the Bot class named {name!r}")
+    return cls
 
 
 def parse_bots(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -37,9 +29,10 @@ def parse_bots(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value or [])
     names = list(dict.fromkeys(s.strip() for s in items if s and s.strip()))
     if not names:
-        raise BadInput(f"no bots given; use one or more of {', '.join(BOT_NAMES)}")
-    for name in names:
-        bot_class(name)
+        raise BadInput(f"no bots given; use one or more of {', '.join(bot_names())}")
+    unknown = [name for name in names if bot_target(name) is None]
+    if unknown:
+        raise BadInput(f"unknown bot {unknown[0]!r}; use one of {', '.join(bot_names())}")
     return names
 
 
@@ -48,9 +41,11 @@ def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "
     cls = bot_class(name)
     try:
         return cls(
-            signal_threshold=settings.threshold_for(timeframe), seed=seed, threads=settings.torch_threads,
+            signal_threshold=settings.threshold_for(timeframe),
+            seed=seed,
+            threads=settings.torch_threads,
             **params,
-        )  # fmt: skip
+        )
     except ValueError as exc:
         raise BadInput(str(exc)) from None
 
@@ -58,6 +53,6 @@ def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "
 def load_bot(files: Mapping[str, bytes], settings: Settings) -> Bot:
     """Rebuild a bot from verified artifact bytes; the meta file names its class."""
     name = read_meta(files).get("bot")
-    if name not in BOT_NAMES:
+    if name not in bot_names():
         raise ArtifactError(f"artifact names an unknown bot {name!r}")
     return bot_class(str(name)).from_files(files, threads=settings.torch_threads)

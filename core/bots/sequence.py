@@ -43,6 +43,10 @@ class SequenceNet(nn.Module):
 
 
 class SequenceBot(Bot):
+    # Two walk-forward models instead of one per fold: a network costs seconds to fit where trees
+    # cost milliseconds; the folds' bars are all still judged, by a model that is at most one
+    # fold staler (the trade-off is recorded as `walkforward_fits` in each version's metrics).
+    walkforward_refits: ClassVar[int | None] = 2
     defaults: ClassVar[dict[str, Any]] = {
         "window": 32,
         "hidden": 32,

@@ -41,6 +41,7 @@ class Signal:
     bias: str
     predicted_return: float
     version_id: int | None = None
+    raw_confidence: float | None = None  # the model's own confidence; `confidence` is calibrated
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class Signal:
             "target": round(self.target, 6),
             "stop_loss": round(self.stop_loss, 6),
             "confidence": round(self.confidence, 4),
+            "raw_confidence": None if self.raw_confidence is None else round(self.raw_confidence, 4),
             "bias": self.bias,
             "predicted_return": round(self.predicted_return, 6),
         }
@@ -99,4 +101,5 @@ def signal_from_row(bot: str, ts: pd.Timestamp, row: pd.Series, version_id: int 
         bias=str(row["bias"]),
         predicted_return=float(row["predicted_return"]),
         version_id=version_id,
+        raw_confidence=float(row["raw_confidence"]) if "raw_confidence" in row else None,
     )

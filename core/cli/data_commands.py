@@ -8,8 +8,9 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
-
-PROVIDERS = ("offline", "yfinance")  # the same as core.data.providers.PROVIDERS, without importing pandas
+from core.data.providers.registry import fetch_provider_names
+from core.requests import LabelOptions, parse
+from core.services.actors import Actor
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     fetch.add_argument("--symbol", required=True)
     fetch.add_argument("--timeframe", required=True)
     fetch.add_argument("--lookback-days", type=float)
-    fetch.add_argument("--provider", choices=PROVIDERS)
+    fetch.add_argument("--provider", choices=fetch_provider_names())
     fetch.add_argument("--bypass-cache", action="store_true", help="always ask the provider again")
     fetch.set_defaults(handler=_fetch)
 
@@ -39,23 +40,31 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def _render_series(data: Mapping[str, Any]) -> str:
     text = f"{data['symbol']} {data['timeframe']}: {data['rows']} bars, {data['first']} .. {data['last']}"
+    if data.get("format_title"):
+        text += f"\ndetected format: {data['format_title']}"
+    if data.get("price_decimals") is not None:
+        text += f"\nprice precision: {data['price_decimals']} decimals (tick {data['tick_size']:g})"
+    if data.get("used_as_stored"):
+        text += f"\n{data['message']}"
     if data.get("stale"):
         text += f"\nSTALE: {data.get('message', 'the provider could not be reached')}; showing stored bars"
     return text
 
 
 def _import(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcome = service.import_csv(ctx, args.path, args.symbol, args.timeframe)
-    return CommandResult(outcome.as_json(), _render_series)
+    outcome = data.import_csv(ctx, Actor.cli(), args.path, args.symbol, args.timeframe)
+    return CommandResult(outcome.as_json(), _render_series, warnings=list(outcome.warnings))
 
 
 def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcome = service.fetch(
+    parse(LabelOptions, lookback_days=args.lookback_days)  # the same rule as every --lookback-days
+    outcome = data.fetch(
         ctx,
+        Actor.cli(),
         args.symbol,
         args.timeframe,
         lookback_days=args.lookback_days,
@@ -63,13 +72,14 @@ def _fetch(ctx: Context, args: argparse.Namespace) -> CommandResult:
         bypass_cache=args.bypass_cache,
     )
     warnings = [f"stale data: {outcome.message}"] if outcome.stale else []
+    warnings += outcome.warnings
     return CommandResult(outcome.as_json(), _render_series, warnings=warnings)
 
 
 def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.data import service
+    from core.services import data
 
-    outcomes = service.bootstrap_demo(ctx)
+    outcomes = data.bootstrap_demo(ctx, Actor.cli())
     return CommandResult(
         {"series": [o.as_json() for o in outcomes]},
         lambda d: "\n".join(_render_series(s) for s in d["series"]),

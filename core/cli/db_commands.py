@@ -6,12 +6,12 @@ import argparse
 
 from pydantic import SecretStr
 
+from core.artifacts.base import ArtifactStore
 from core.cli.output import CommandResult
 from core.context import Context
 from core.db.database import Database
 from core.errors import BadInput
 from core.logging_setup import add_secrets
-from core.registry.artifacts import ArtifactStore
 from core.urls import redact_url, url_secrets
 
 
@@ -73,9 +73,9 @@ def _target_database(url: str) -> Database:
 
 def _copy(ctx: Context, args: argparse.Namespace) -> CommandResult:
     """Artifacts first (undone if the database copy fails), then every table in one transaction."""
+    from core.artifacts.stores import open_store
     from core.db.transfer import copy_database
     from core.registry.artifact_copy import copy_artifacts, remove_copies
-    from core.registry.stores import open_store
 
     add_secrets(url_secrets(args.to) + url_secrets(args.artifact_url))
     artifacts: dict[str, object] = {"store": redact_url(ctx.settings.artifact_location), "copied": 0}

@@ -13,8 +13,9 @@ from core.cli.output import CommandResult
 from core.context import Context
 from core.jobs import store
 from core.jobs.executor import SubprocessExecutor
-from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
+from core.requests import JobRef, PageRequest, TriggerRequest, parse
+from core.services.actors import Actor
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     jobs.add_argument("--status", choices=store.JOB_STATUSES)
     jobs.add_argument("--symbol")
     jobs.add_argument("--limit", type=int, default=50)
+    jobs.add_argument("--offset", type=int, default=0)
     jobs.set_defaults(handler=_list)
     sub = jobs.add_subparsers(dest="jobs_command")
     run = sub.add_parser("run", parents=[common], help="run a queued job in this process (worker entry)")
@@ -50,12 +52,13 @@ def _render_trigger(data: Mapping[str, Any]) -> str:
 
 
 def _trigger(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.jobs.triggers import trigger
+    from core.services.runs import trigger_training
 
+    request = parse(TriggerRequest, symbol=args.symbol, timeframe=args.timeframe, force=args.force)
     # The command returns at once; a detached worker process carries the job.
     runner = JobRunner(ctx, executor=SubprocessExecutor(ctx.settings.logs_dir))
     try:
-        result = trigger(runner, args.symbol, args.timeframe, requested_by="cli", force=args.force)
+        result = trigger_training(runner, Actor.cli(), request)
     finally:
         runner.shutdown()
     return CommandResult(result.as_json(), _render_trigger)
@@ -77,23 +80,29 @@ def _render_jobs(data: Mapping[str, Any]) -> str:
 
 
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    recover_orphans(ctx.db)
-    jobs = store.list_jobs(ctx.db, status=args.status, symbol=args.symbol, limit=args.limit)
+    """A read: it never runs orphan recovery (a write) — the runner and the scheduler do that."""
+    page = parse(PageRequest, limit=args.limit, offset=args.offset)
+    jobs = store.list_jobs(
+        ctx.db, status=args.status, symbol=args.symbol, limit=page.limit, offset=page.offset
+    )
     return CommandResult({"jobs": [job.as_json() for job in jobs]}, _render_jobs)
 
 
 def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    runner = JobRunner(ctx, recover=False)
-    try:
-        job = runner.run(args.job_id)
-    finally:
-        runner.shutdown()
-    return CommandResult(job.as_json(), exit_code=0 if job.status == "succeeded" else 1)
+    from core.jobs.worker import run_job
+
+    job = run_job(_job_id(args), ctx=ctx)
+    return CommandResult(job.as_json(), exit_code=store.exit_code(job.status))
 
 
 def _cancel(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    job = store.request_cancel(ctx.db, args.job_id)
-    return CommandResult(job.as_json())
+    from core.services.runs import cancel_job
+
+    return CommandResult(cancel_job(ctx, Actor.cli(), _job_id(args)).as_json())
+
+
+def _job_id(args: argparse.Namespace) -> int:
+    return parse(JobRef, job_id=args.job_id).job_id
 
 
 def _scheduler(ctx: Context, args: argparse.Namespace) -> CommandResult:

@@ -13,6 +13,8 @@ from core.context import Context
 from core.db.models import LabelSet
 from core.errors import BadInput
 from core.labeling.schema import LABELERS, SAMPLINGS
+from core.llm_providers import PROVIDER_NAMES
+from core.requests import LabelingRequest, PageRequest, parse
 
 # The engine (pandas, the labelers, the LLM client) is imported inside the handlers so that
 # building the parser stays fast for every command.
@@ -35,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--labeler", choices=LABELERS, help="default: llm when configured, else rules")
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
-    )
+    p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )
@@ -65,59 +65,70 @@ def parse_end(value: str) -> datetime:
 
 def _dispatch(ctx: Context, args: argparse.Namespace) -> CommandResult:
     handlers = {"run": _run, "list": _list, "show": _show, "rescore": _rescore, "compare": _compare}
+    parse(PageRequest, limit=args.limit)
     return handlers[args.action](ctx, args)
 
 
 # --- label (run) ------------------------------------------------------------------------------
 def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.cli.runs import foreground_runner, job_result
     from core.data.providers import make_provider
-    from core.labeling.labelers import resolve_labeler
-    from core.labeling.service import estimate_cost, run_labeling
+    from core.services.actors import Actor
+    from core.services.runs import start_labeling
 
-    ctx = ctx.for_llm_provider(args.llm_provider)
     if not args.symbol or not args.timeframe:
         raise BadInput("label needs --symbol and --timeframe (e.g. --symbol GOOG --timeframe 1d)")
     if args.ids:
         raise BadInput("label ids are only taken by `label show|rescore|compare`")
-    name = resolve_labeler(ctx.settings, args.labeler)
-    if name == "llm":
-        est = estimate_cost(ctx, args.samples, "llm")
-        if not args.json:
-            print(
-                f"estimate: up to {est['calls']} {est['provider']} calls to {est['model']}, "
-                f"~{est['tokens_in']:,} tokens in / {est['tokens_out']:,} out, about ${est['usd']:.4f} "
-                f"(cached points cost nothing); today's budget left ${est['budget_remaining_usd']:.4f}",
-                file=sys.stderr,
-            )
-        if not est["within_budget"] and not args.force:
-            raise BadInput(
-                f"the estimated ${est['usd']:.4f} for {est['calls']} calls exceeds today's remaining LLM "
-                f"budget of ${est['budget_remaining_usd']:.4f} (LLM_DAILY_BUDGET_USD="
-                f"{est['budget_usd']}); label fewer --samples, raise the budget, or pass --force"
-            )
     live = make_provider(ctx.settings.market_data_provider, ctx.settings).live
-    result = run_labeling(
-        ctx,
-        args.symbol,
-        args.timeframe,
+    request = parse(
+        LabelingRequest,
+        symbol=args.symbol,
+        timeframe=args.timeframe,
         lookback_days=args.lookback_days,
         samples=args.samples,
-        labeler=name,
+        labeler=args.labeler,
         sampling=args.sampling,
         seed=args.seed,
         refresh=args.refresh or (live and not args.no_refresh),
         bypass_cache=args.bypass_cache,
         end=args.end,
+        llm_provider=args.llm_provider,
     )
-    warnings = []
-    if result.status == "budget_exhausted":
-        warnings.append(
-            f"stopped on the daily LLM budget: {result.labeled} labeled, {result.rejected} rejected, "
-            f"{result.not_attempted} not attempted (label set {result.label_set_id})"
+    _check_budget(ctx, request, args)
+    runner = foreground_runner(ctx)
+    try:
+        job = start_labeling(runner, Actor.cli(), request)
+    finally:
+        runner.shutdown()
+    data = job.result or {}
+    warnings = [] if job.status == "budget_exhausted" or not data.get("message") else [data["message"]]
+    return job_result(job, data, _render_run, warnings)
+
+
+def _check_budget(ctx: Context, request: LabelingRequest, args: argparse.Namespace) -> None:
+    """Before paid calls: print the estimate, refuse one over today's remaining budget unless --force."""
+    from core.labeling.cost import Window, estimate_cost
+    from core.labeling.labelers import resolve_labeler
+
+    llm_ctx = ctx.for_llm_provider(request.llm_provider)
+    if resolve_labeler(llm_ctx.settings, request.labeler) != "llm" or not llm_ctx.settings.llm_configured:
+        return
+    window = Window(request.symbol, request.timeframe, request.lookback_days, request.end)
+    est = estimate_cost(llm_ctx, request.samples, "llm", window)
+    if not args.json:
+        print(
+            f"estimate: up to {est['calls']} {est['provider']} calls to {est['model']}, "
+            f"~{est['tokens_in']:,} tokens in / {est['tokens_out']:,} out, about ${est['usd']:.4f} "
+            f"(cached points cost nothing); today's budget left ${est['budget_remaining_usd']:.4f}",
+            file=sys.stderr,
         )
-    elif result.message:
-        warnings.append(result.message)
-    return CommandResult(result.as_json(), _render_run, warnings=warnings)
+    if not est["within_budget"] and not args.force:
+        raise BadInput(
+            f"the estimated ${est['usd']:.4f} for {est['calls']} calls exceeds today's remaining LLM "
+            f"budget of ${est['budget_remaining_usd']:.4f} (LLM_DAILY_BUDGET_USD="
+            f"{est['budget_usd']}); label fewer --samples, raise the budget, or pass --force"
+        )
 
 
 def _pct(value: object) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
+from core.requests import PageRequest, RetrainSweep, parse
 
 # Engine modules (torch, xgboost, pandas) are imported inside the handlers: building the parser
 # must stay fast for every command, including `--help`.
@@ -64,9 +65,13 @@ def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.learning.paper_trader import simulate
 
     result = simulate(
-        ctx, args.symbol, args.timeframe, bars=args.bars, min_confidence=args.min_confidence,
+        ctx,
+        args.symbol,
+        args.timeframe,
+        bars=args.bars,
+        min_confidence=args.min_confidence,
         max_open=args.max_open,
-    )  # fmt: skip
+    )
     warnings = []
     skipped = sum(b.skipped_in_sample for b in result.bots)
     if skipped:
@@ -91,10 +96,39 @@ def _render_retrain(data: Mapping[str, Any]) -> str:
 
 
 def _retrain(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.learning.retrain import retrain_all
+    from core.cli.runs import foreground_runner
+    from core.jobs.store import exit_code
+    from core.services.actors import Actor
+    from core.services.runs import start_retrain
 
     min_samples = args.min_samples if args.min_samples is not None else ctx.settings.retrain_min_samples
-    return CommandResult(retrain_all(ctx, min_samples).as_json(), _render_retrain)
+    sweep = parse(RetrainSweep, min_samples=min_samples)
+    runner = foreground_runner(ctx)
+    try:  # one retrain job per pair, each run here while the command waits
+        started = start_retrain(runner, Actor.cli(), sweep)
+    finally:
+        runner.shutdown()
+    data: dict[str, Any] = {"retrained": [], "skipped": list(started.skipped), "jobs": []}
+    for job in started.jobs:
+        data["jobs"].append(
+            {"job_id": job.job_id, "symbol": job.symbol, "timeframe": job.timeframe, "status": job.status}
+        )
+        data["retrained"] += (job.result or {}).get("retrained", [])
+        data["skipped"] += (job.result or {}).get("skipped", [])
+        if exit_code(job.status) != 0:
+            data["skipped"].append(
+                {
+                    "symbol": job.symbol,
+                    "timeframe": job.timeframe,
+                    "reason": f"job {job.job_id} {job.status}: {job.error}",
+                }
+            )
+    if not started.jobs and not started.skipped:
+        data["skipped"].append(
+            {"reason": "no closed training samples yet; run `python -m core simulate` first"}
+        )
+    code = max((exit_code(job.status) for job in started.jobs), default=0)
+    return CommandResult(data, _render_retrain, exit_code=code)
 
 
 def _render_samples(data: Mapping[str, Any]) -> str:
@@ -113,12 +147,16 @@ def _samples(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.learning.queries import SampleFilter, list_samples
     from core.timeframes import normalise_symbol
 
+    page = parse(PageRequest, limit=args.limit, offset=args.offset)
     filters = SampleFilter(
         symbol=normalise_symbol(args.symbol) if args.symbol else None,
-        timeframe=args.timeframe, bot=args.bot, version_id=args.version_id, outcome=args.outcome,
-    )  # fmt: skip
+        timeframe=args.timeframe,
+        bot=args.bot,
+        version_id=args.version_id,
+        outcome=args.outcome,
+    )
     with ctx.db.read() as session:
-        page = list_samples(
-            session, filters, limit=args.limit, offset=args.offset, with_features=args.features
+        found = list_samples(
+            session, filters, limit=page.limit, offset=page.offset, with_features=args.features
         )
-    return CommandResult({"total": page.total, "samples": page.samples}, _render_samples)
+    return CommandResult({"total": found.total, "samples": found.samples}, _render_samples)

@@ -10,13 +10,20 @@ from core.bots import BOT_NAMES
 from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
-from core.errors import JobCancelled
 from core.labeling.schema import LABELERS, SAMPLINGS
+from core.llm_providers import PROVIDER_NAMES
+from core.requests import ActivateRequest, PageRequest, RollbackRequest, TrainingRequest, parse
 from core.timeframes import normalise_symbol, parse_timeframe
 
 # Training, the registry and the bots (pandas, xgboost, PyTorch) are imported inside the handlers
 # so that building the parser stays fast for every command.
-HEADLINE = ("directional_accuracy", "baseline_directional_accuracy", "directional_accuracy_n", "pnl")
+HEADLINE = (
+    "directional_accuracy",
+    "baseline_directional_accuracy",
+    "directional_accuracy_n",
+    "directional_effective_n",
+    "pnl",
+)
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
-        "--llm-provider", choices=("freddy", "openai"), help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)"
     )
     labels.add_argument(
         "--end",
@@ -78,60 +85,44 @@ def _render_train(data: Mapping[str, Any]) -> str:
         m = v["metrics"]
         head = ", ".join(f"{k}={_fmt(m.get(k))}" for k in HEADLINE)
         state = "activated" if v["activated"] else "not activated"
-        lines.append(f"  {v['bot']:<16} version {v['version_id']}: {head}; {state} ({v['gate_reason']})")
+        number = f"v{v.get('bot_version')} (#{v['version_id']})"
+        lines.append(f"  {v['bot']:<16} {number}: {head}; {state} ({v['gate_reason']})")
     lines += [f"  {f['bot']:<16} FAILED: {f['error']}" for f in data.get("failed", [])]
     return "\n".join(lines)
 
 
-def _train(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.jobs.store import create_job, finish_job
-    from core.training.service import check_label_set, check_request, train
+def _label_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The labeling options given on the command line (None: none given)."""
+    names = ("lookback_days", "samples", "labeler", "sampling", "seed", "end", "llm_provider")
+    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return given or None
 
-    ctx = ctx.for_llm_provider(args.llm_provider)
-    labeling = {
-        key: value
-        for key, value in (
-            ("lookback_days", args.lookback_days),
-            ("samples", args.samples),
-            ("labeler", args.labeler),
-            ("sampling", args.sampling),
-            ("seed", args.seed),
-            ("end", args.end),
-        )
-        if value is not None
-    }
-    mode = "always" if args.activate else "gate"
-    # Every input problem surfaces here, before the job row exists (bad input writes nothing).
-    symbol, tf, bots = check_request(
-        ctx, args.symbol, args.timeframe, bots=args.bots, label_set_id=args.label_set,
-        labeling=labeling or None, activate=mode,
-    )  # fmt: skip
-    if args.label_set is not None:
-        check_label_set(ctx, symbol, tf, args.label_set)
-    # The same params shape the background job bodies read (labeling options at the top level).
-    params = {"bots": bots, "label_set_id": args.label_set, "activate": mode, **labeling}
-    if args.llm_provider:
-        params["llm_provider"] = args.llm_provider
-    if args.end is not None:
-        params["end"] = args.end.isoformat()  # job params are JSON
-    job = create_job(ctx.db, "manual", symbol, tf, params=params, requested_by="cli", status="running")
-    try:
-        result = train(
-            ctx, symbol, tf, bots=bots, label_set_id=args.label_set, labeling=labeling or None,
-            activate=mode, training_type="manual", job_id=job.job_id, actor="cli",
-        )  # fmt: skip
-    except JobCancelled as exc:
-        finish_job(ctx.db, job.job_id, "cancelled", error=str(exc))
-        raise
-    except BaseException as exc:
-        finish_job(ctx.db, job.job_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    summary = {"versions": [v.version_id for v in result.versions], "failed": result.failed}
-    finish_job(ctx.db, job.job_id, "succeeded", result=summary, label_set_id=result.label_set_id)
-    data = result.as_json()
-    data["job_id"] = job.job_id
-    warnings = [f"{f['bot']} failed: {f['error']}" for f in result.failed]
-    return CommandResult(data, _render_train, exit_code=1 if result.failed else 0, warnings=warnings)
+
+def _train(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.cli.runs import foreground_runner, job_result
+    from core.services.actors import Actor
+    from core.services.runs import start_training
+
+    request = parse(
+        TrainingRequest,
+        symbol=args.symbol,
+        timeframe=args.timeframe,
+        kind="manual",
+        bots=args.bots,
+        label_set_id=args.label_set,
+        labels=_label_options(args),
+        activate="always" if args.activate else "gate",
+    )
+    runner = foreground_runner(ctx)
+    try:  # every input problem surfaces before the job row exists (bad input writes nothing)
+        job = start_training(runner, Actor.cli(), request)
+    finally:
+        runner.shutdown()
+    # A run stopped before training (a budget stop with too few labels) still answers every key.
+    empty = {"label_set_id": job.label_set_id, "versions": [], "failed": [], "wall_s": 0.0}
+    data = {**empty, **(job.result or {}), "job_id": job.job_id, "status": job.status}
+    warnings = [f"{f['bot']} failed: {f['error']}" for f in data.get("failed", [])]
+    return job_result(job, data, _render_train, warnings)
 
 
 def _render_versions(data: Mapping[str, Any]) -> str:
@@ -152,9 +143,10 @@ def _render_versions(data: Mapping[str, Any]) -> str:
 def _versions(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.registry.versions import list_versions
 
+    page = parse(PageRequest, limit=args.limit)
     symbol = normalise_symbol(args.symbol) if args.symbol else None
     tf = parse_timeframe(args.timeframe).code if args.timeframe else None
-    versions = list_versions(ctx.db, symbol=symbol, timeframe=tf, bot=args.bot, limit=args.limit)
+    versions = list_versions(ctx.db, symbol=symbol, timeframe=tf, bot=args.bot, limit=page.limit)
     return CommandResult({"versions": [v.as_json() for v in versions]}, _render_versions)
 
 
@@ -163,15 +155,18 @@ def _render_switch(data: Mapping[str, Any]) -> str:
 
 
 def _activate(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.registry.activation import activate
+    from core.services import models
+    from core.services.actors import Actor
 
-    result = activate(ctx, args.version_id, actor="cli", reason=args.reason)
-    return CommandResult(result.as_json(), _render_switch)
+    request = parse(ActivateRequest, version_id=args.version_id, reason=args.reason)
+    return CommandResult(models.activate(ctx, Actor.cli(), request).as_json(), _render_switch)
 
 
 def _rollback(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.registry.activation import rollback
+    from core.services import models
+    from core.services.actors import Actor
 
-    symbol, tf = normalise_symbol(args.symbol), parse_timeframe(args.timeframe).code
-    result = rollback(ctx, symbol, tf, args.bot, actor="cli", reason=args.reason)
-    return CommandResult(result.as_json(), _render_switch)
+    request = parse(
+        RollbackRequest, symbol=args.symbol, timeframe=args.timeframe, bot=args.bot, reason=args.reason
+    )
+    return CommandResult(models.rollback(ctx, Actor.cli(), request).as_json(), _render_switch)

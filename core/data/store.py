@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.data.frames import OHLCV, empty_frame
+from core.data.precision import Precision
+from core.data.providers.registry import PROVIDERS, ProviderInfo, info_for_source
 from core.db.models import Bar, BarSeries
 from core.db.types import utcnow
 
@@ -29,6 +31,15 @@ class SeriesSummary:
     stale: bool = False
     last_fetched_at: datetime | None = None
     last_error: str | None = None
+    provider: str | None = None  # the registry name of the provider producing it ("csv": imported)
+    file_name: str | None = None
+    import_format: str | None = None
+    precision: Precision | None = None
+
+    @property
+    def producer(self) -> ProviderInfo | None:
+        """The provider the series belongs to (None: nothing stored, or an unknown origin)."""
+        return producer_of(self.provider, self.source) if self.rows else None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -38,9 +49,24 @@ class SeriesSummary:
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
             "source": self.source,
+            "provider": self.provider,
+            "file": self.file_name,
             "synthetic": self.is_synthetic,
             "stale": self.stale,
+            "price_decimals": self.precision.decimals if self.precision else None,
+            "tick_size": self.precision.tick_size if self.precision else None,
         }
+
+
+@dataclass(frozen=True)
+class SeriesOrigin:
+    """Who produces a series and, for an imported one, from which file and export format."""
+
+    provider: str
+    source: str
+    is_synthetic: bool = False
+    file_name: str | None = None
+    import_format: str | None = None
 
 
 def _insert_for(session: Session):  # type: ignore[no-untyped-def]
@@ -96,8 +122,15 @@ def mark_series(
     stale: bool = False,
     fetched: bool = False,
     error: str | None = None,
+    provider: str | None = None,
+    file_name: str | None = None,
+    import_format: str | None = None,
+    precision: Precision | None = None,
 ) -> None:
-    """Record where a series came from and whether the last refresh worked."""
+    """Record where a series came from and whether the last refresh worked.
+
+    `provider`, `file_name`, `import_format` and `precision` keep their stored values when not given.
+    """
     series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
     if series is None:
         series = BarSeries(symbol=symbol, timeframe=timeframe, source=source)
@@ -108,14 +141,61 @@ def mark_series(
     series.last_error = error
     if fetched:
         series.last_fetched_at = utcnow()
+    if provider is not None:
+        series.provider = provider
+    if file_name is not None or import_format is not None:
+        series.file_name, series.import_format = file_name, import_format
+    if precision is not None:
+        series.price_decimals, series.tick_size = precision.decimals, precision.tick_size
 
 
-def summarize(session: Session, symbol: str, timeframe: str) -> SeriesSummary:
-    rows, first, last = session.execute(
-        select(func.count(), func.min(Bar.ts), func.max(Bar.ts)).where(
-            Bar.symbol == symbol, Bar.timeframe == timeframe
-        )
-    ).one()
+def mark_origin(
+    session: Session,
+    symbol: str,
+    timeframe: str,
+    origin: SeriesOrigin,
+    *,
+    precision: Precision | None,
+    fetched: bool = False,
+) -> None:
+    """A successful write of new bars: the series is current and owned by `origin.provider`."""
+    mark_series(
+        session,
+        symbol,
+        timeframe,
+        source=origin.source,
+        is_synthetic=origin.is_synthetic,
+        fetched=fetched,
+        provider=origin.provider,
+        file_name=origin.file_name,
+        import_format=origin.import_format,
+        precision=precision,
+    )
+
+
+def delete_bars(session: Session, symbol: str, timeframe: str) -> int:
+    """Drop a series' bars (inside the caller's transaction): a new producer replaces them."""
+    result = session.execute(delete(Bar).where(Bar.symbol == symbol, Bar.timeframe == timeframe))
+    return int(result.rowcount or 0)
+
+
+def summarize(
+    session: Session,
+    symbol: str,
+    timeframe: str,
+    *,
+    known: tuple[int, datetime, datetime] | None = None,
+) -> SeriesSummary:
+    """The series' counts and record. `known` (rows, first, last) skips counting the bars, for a
+    writer that just stored the whole series and knows them (a count of millions takes a while)."""
+    rows, first, last = (
+        known
+        or session.execute(
+            select(func.count(), func.min(Bar.ts), func.max(Bar.ts)).where(
+                Bar.symbol == symbol, Bar.timeframe == timeframe
+            )
+        ).one()
+    )
     series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
     # func.min/max bypass the column type, so attach UTC here as UTCDateTime would.
     first, last = (as_utc(v) for v in (first, last))
@@ -127,12 +207,50 @@ def summarize(session: Session, symbol: str, timeframe: str) -> SeriesSummary:
         rows,
         first,
         last,
-        series.source,
-        series.is_synthetic,
-        series.stale,
-        series.last_fetched_at,
-        series.last_error,
+        source=series.source,
+        is_synthetic=series.is_synthetic,
+        stale=series.stale,
+        last_fetched_at=series.last_fetched_at,
+        last_error=series.last_error,
+        provider=series.provider,
+        file_name=series.file_name,
+        import_format=series.import_format,
+        precision=_precision(series),
     )
+
+
+@dataclass(frozen=True)
+class SeriesHead:
+    """What a writer needs to know of a stored series, without counting its bars."""
+
+    has_bars: bool
+    producer: ProviderInfo | None
+    precision: Precision | None
+
+
+def series_head(session: Session, symbol: str, timeframe: str) -> SeriesHead:
+    has_bars = (
+        session.scalar(select(Bar.ts).where(Bar.symbol == symbol, Bar.timeframe == timeframe).limit(1))
+        is not None
+    )
+    if not has_bars:
+        return SeriesHead(False, None, None)
+    series = session.scalar(select(BarSeries).filter_by(symbol=symbol, timeframe=timeframe))
+    if series is None:
+        return SeriesHead(True, None, None)
+    return SeriesHead(True, producer_of(series.provider, series.source), _precision(series))
+
+
+def producer_of(provider: str | None, source: str | None) -> ProviderInfo | None:
+    """The recorded provider, else the one whose bars carry `source` (series from before providers
+    were recorded); None for an unknown origin."""
+    return PROVIDERS.get(provider or "") or info_for_source(source)
+
+
+def _precision(series: BarSeries) -> Precision | None:
+    if series.price_decimals is None:
+        return None
+    return Precision(series.price_decimals, series.tick_size or 10.0**-series.price_decimals)
 
 
 def as_utc(value: datetime | str | None) -> datetime | None:
@@ -142,9 +260,14 @@ def as_utc(value: datetime | str | None) -> datetime | None:
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
+def list_pairs(session: Session) -> list[tuple[str, str]]:
+    """Every (symbol, timeframe) with bars, whatever produced them; no counting, so it stays quick."""
+    query = select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol, Bar.timeframe)
+    return [(symbol, tf) for symbol, tf in session.execute(query).all()]
+
+
 def list_series(session: Session) -> list[SeriesSummary]:
-    pairs = session.execute(select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol)).all()
-    return [summarize(session, s, tf) for s, tf in pairs]
+    return [summarize(session, s, tf) for s, tf in list_pairs(session)]
 
 
 def newest_bar_time(

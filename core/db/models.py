@@ -83,6 +83,14 @@ class BarSeries(Base):
     last_fetched_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The registry name of the provider that produces the series ("csv" for an imported file):
+    # a refresh asks only that provider.
+    provider: Mapped[str | None] = mapped_column(String(16))
+    file_name: Mapped[str | None] = mapped_column(String(255))  # the imported file, when imported
+    import_format: Mapped[str | None] = mapped_column(String(16))  # e.g. "mt5", "tradingview"
+    # The market's price precision, derived from the bars (EURUSD 5 decimals, equities 2).
+    price_decimals: Mapped[int | None] = mapped_column(Integer)
+    tick_size: Mapped[float | None] = mapped_column(Float)
 
 
 class Bar(Base):
@@ -168,7 +176,11 @@ class Label(Base):
 
 
 class LLMCall(Base):
-    """The cost ledger: one row per logical request (cache hits included, at zero cost)."""
+    """The cost ledger: one row per logical request (cache hits included, at zero cost).
+
+    A request's row is written before it is sent (status `sent`, charged its reservation) and
+    completed when it ends, so a killed process leaves its in-flight requests charged, not lost.
+    """
 
     __tablename__ = "llm_calls"
 
@@ -179,7 +191,7 @@ class LLMCall(Base):
     provider: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(64))
     cache_key: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # ok | cached | error
+    status: Mapped[str] = mapped_column(String(16))  # sent | ok | error | cached | lost
     http_status: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
@@ -188,6 +200,12 @@ class LLMCall(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The budget reservation taken before sending; cost_usd holds it until the real cost settles it.
+    reserved_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    reply_bytes: Mapped[int] = mapped_column(Integer, default=0)  # body bytes read, over all attempts
+    finished_at: Mapped[datetime | None]
+    # While `sent`: when the request can no longer be running (its attempts and their waits spent).
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class LLMResponseCache(Base):
@@ -259,7 +277,10 @@ class ModelTrainingRecord(Base):
 
 class AIModelVersion(Base):
     __tablename__ = "ai_model_versions"
-    __table_args__ = (Index(None, "symbol", "timeframe", "bot"),)
+    __table_args__ = (
+        Index(None, "symbol", "timeframe", "bot"),
+        UniqueConstraint("symbol", "timeframe", "bot", "bot_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bot: Mapped[str] = mapped_column(String(32))
@@ -280,6 +301,11 @@ class AIModelVersion(Base):
     broken_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
+    # The bot's own version number within its (symbol, timeframe): 1, 2, 3 ... (ids are global).
+    bot_version: Mapped[int | None] = mapped_column(Integer)
+    # The promotion gate's verdict on this version (core.registry.gate.VERDICTS) and why.
+    gate_verdict: Mapped[str | None] = mapped_column(String(16), index=True)
+    gate_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ModelActivation(Base):
@@ -297,6 +323,8 @@ class ModelActivation(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "activate" (a version switched in) or "deactivate" (taken out of service, e.g. demoted).
+    action: Mapped[str] = mapped_column(String(16), default="activate", server_default="activate")
 
 
 # --- continuous learning ----------------------------------------------------------------------
@@ -336,6 +364,7 @@ class AITrainingSample(Base):
     prediction_correct: Mapped[bool | None] = mapped_column(Boolean)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    fees: Mapped[float | None] = mapped_column(Float)  # commission charged, in price units per unit
 
 
 class ScheduledRun(Base):
@@ -352,3 +381,42 @@ class ScheduledRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+# --- experiments ------------------------------------------------------------------------------
+
+
+class Experiment(Base):
+    """One labeler experiment: the same bots, window and folds trained on each labeler's labels."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index(None, "symbol", "timeframe"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | failed
+    labelers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bots: Mapped[list[str]] = mapped_column(JSON, default=list)
+    label_sets: Mapped[Json] = mapped_column(default=dict)  # labeler -> label set id
+    params: Mapped[Json] = mapped_column(default=dict)  # samples, sampling, seed, window, folds, costs
+    comparisons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64), default="cli")
+    wall_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ExperimentResult(Base):
+    """One (labeler, bot) row of an experiment: its out-of-sample metrics."""
+
+    __tablename__ = "experiment_results"
+    __table_args__ = (UniqueConstraint("experiment_id", "labeler", "bot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"), index=True)
+    labeler: Mapped[str] = mapped_column(String(16))
+    bot: Mapped[str] = mapped_column(String(32))
+    label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
+    metrics: Mapped[Json] = mapped_column(default=dict)

@@ -43,6 +43,13 @@ def max_drawdown(equity: np.ndarray) -> float:
     return float(np.max((peak - equity) / peak))
 
 
+def downsample_index(n: int, limit: int = 200) -> np.ndarray:
+    """At most `limit` evenly spaced positions of `n`, always keeping the first and the last."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
 def downsample(points: Sequence[tuple[str, float]], limit: int = 200) -> list[list[object]]:
     """At most `limit` evenly spaced points, always keeping the first and the last."""
     if len(points) <= limit:

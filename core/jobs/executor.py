@@ -1,9 +1,15 @@
 """Where job bodies run. Callers hand over a job id; the executor decides the process and thread.
 
+`ForegroundExecutor` runs the job in the caller's thread before `submit` returns (the CLI's
+`train`, `label` and `retrain`: the command waits and exits with the job's end state).
 `ThreadExecutor` runs jobs on a bounded pool inside this process (the dashboard, the scheduler).
 `SubprocessExecutor` starts a detached `python -m core jobs run ID` per job, so a short-lived
-command (`trigger`) can return at once while the job carries on. A distributed engine (Ray,
-Celery, …) would be a third class with the same two methods; nothing that submits jobs changes.
+command (`trigger`) can return at once while the job carries on.
+
+A job is runnable from its id alone: its row holds the typed request, and `core.jobs.worker.run_job`
+rebuilds everything else from the settings. So an executor for a distributed engine (Dask) is
+one more class with these methods that ships the id to `run_job` on a worker; in-process
+executors call the `run` they are given instead. Nothing that submits jobs changes.
 """
 
 from __future__ import annotations
@@ -21,12 +27,32 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 
+JobFn = Callable[[int], object]
+
+
 class Executor(Protocol):
-    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
-        """Arrange for `body(job_id)` to run; must not block the caller."""
+    def submit(self, job_id: int, run: JobFn) -> None:
+        """Arrange for job `job_id` to run (in-process executors call `run(job_id)`)."""
+        ...
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        """Block until a job submitted here has ended (returns at once for detached jobs)."""
         ...
 
     def shutdown(self, wait: bool = False) -> None: ...
+
+
+class ForegroundExecutor:
+    """Runs each job in the calling thread: `submit` returns when the job has ended."""
+
+    def submit(self, job_id: int, run: JobFn) -> None:
+        run(job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        return None
+
+    def shutdown(self, wait: bool = False) -> None:
+        return None
 
 
 def _lower_priority(nice: int) -> None:
@@ -51,11 +77,11 @@ class ThreadExecutor:
             initializer=_lower_priority,
             initargs=(nice,),
         )
-        self._futures: dict[int, Future[None]] = {}
+        self._futures: dict[int, Future[object]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
-        future = self._pool.submit(body, job_id)
+    def submit(self, job_id: int, run: JobFn) -> None:
+        future = self._pool.submit(run, job_id)
         with self._lock:
             self._futures[job_id] = future
         future.add_done_callback(lambda _f: self._forget(job_id))
@@ -85,7 +111,7 @@ class SubprocessExecutor:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
 
-    def submit(self, job_id: int, body: Callable[[int], None]) -> None:
+    def submit(self, job_id: int, run: JobFn) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         out = (self.log_dir / f"job-{job_id}.log").open("ab")
         cmd = [sys.executable, "-m", "core", "jobs", "run", str(job_id)]
@@ -100,6 +126,9 @@ class SubprocessExecutor:
         )
         out.close()
         log.info("job %d handed to worker process %d", job_id, proc.pid)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        return None  # the worker is detached on purpose; its row says how it ends
 
     def shutdown(self, wait: bool = False) -> None:
         return None

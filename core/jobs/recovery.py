@@ -14,11 +14,13 @@ import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from core.db.database import Database
-from core.db.models import LabelSet, ModelTrainingRecord, TrainingJob
+from core.db.models import AIModelVersion, LabelSet, ModelTrainingRecord, TrainingJob
 from core.db.types import utcnow
 from core.jobs.store import ACTIVE_STATUSES
+from core.registry.versions import discard_versions
 
 log = logging.getLogger(__name__)
 
@@ -55,35 +57,73 @@ def is_orphaned(job: TrainingJob, now: datetime) -> bool:
     return job.status == "running" or silent > QUEUED_GRACE
 
 
+def job_versions(session: Session, job_id: int) -> list[tuple[int, bool]]:
+    """(version id, is active) of every version a job registered."""
+    rows = session.execute(
+        select(AIModelVersion.id, AIModelVersion.active_slot.is_not(None))
+        .join(ModelTrainingRecord, ModelTrainingRecord.id == AIModelVersion.training_record_id)
+        .where(ModelTrainingRecord.job_id == job_id)
+        .order_by(AIModelVersion.id)
+    ).all()
+    return [(int(version_id), bool(active)) for version_id, active in rows]
+
+
+def discard_job_versions(db: Database, job_id: int, reason: str) -> list[int]:
+    """Discard what a job registered and did not activate: a job that never committed leaves no
+    `ready` version behind (nothing a person or a page could pick up by mistake)."""
+    with db.read() as session:
+        inactive = [version_id for version_id, active in job_versions(session, job_id) if not active]
+    return discard_versions(db, inactive, reason)
+
+
+def _summary(job: TrainingJob, was: str, active: list[int], discarded: list[int]) -> str:
+    """What recovery tells about an interrupted job, true to the registry."""
+    head = f"the process running this job ({job.owner or 'unknown'}) stopped while it was {was}; "
+    if active:
+        ids = ", ".join(str(v) for v in active)
+        head += f"version(s) {ids} of it had been activated and stay active"
+    else:
+        head += "no model from it was activated"
+    if discarded:
+        head += f"; version(s) {', '.join(str(v) for v in discarded)} were discarded"
+    return head + ". Start it again when ready."
+
+
 def recover_orphans(db: Database, now: datetime | None = None) -> list[int]:
-    """Mark orphaned jobs `interrupted`, release their slots and close what they left running."""
+    """Mark orphaned jobs `interrupted`, release their slots and close what they left running.
+
+    Called where a process starts work (the runner, the scheduler's tick), never by a read.
+    """
     now = now or utcnow()
-    recovered = []
+    recovered: dict[int, str] = {}  # job id → the status it had
     with db.session() as session:
         jobs = session.scalars(select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATUSES))).all()
-        for job in jobs:
-            if not is_orphaned(job, now):
-                continue
-            was = job.status
-            job.status = "interrupted"
-            job.active_slot = None
-            job.finished_at = now
-            job.stage = "interrupted"
-            job.error = (
-                f"the process running this job ({job.owner or 'unknown'}) stopped while it was {was}; "
-                "no model from it was activated. Start it again when ready."
-            )
-            session.execute(
-                update(ModelTrainingRecord)
-                .where(ModelTrainingRecord.job_id == job.id, ModelTrainingRecord.status == "running")
-                .values(status="failed", error="interrupted: the training process stopped", finished_at=now)
-            )
-            session.execute(
-                update(LabelSet)
-                .where(LabelSet.job_id == job.id, LabelSet.status == "running")
-                .values(status="interrupted", message="the labeling process stopped", finished_at=now)
-            )
-            recovered.append(job.id)
-    for job_id in recovered:
+        for job in (j for j in jobs if is_orphaned(j, now)):
+            recovered[job.id] = job.status
+            _close(session, job, now)
+    for job_id, was in recovered.items():
+        discarded = discard_job_versions(db, job_id, "its process stopped before the job committed")
+        with db.session() as session:
+            job = session.get(TrainingJob, job_id)
+            active = [v for v, is_active in job_versions(session, job_id) if is_active]
+            if job is not None:
+                job.error = _summary(job, was, active, discarded)
         log.warning("AI training job %d interrupted: its process is gone", job_id)
-    return recovered
+    return list(recovered)
+
+
+def _close(session: Session, job: TrainingJob, now: datetime) -> None:
+    job.status = "interrupted"
+    job.active_slot = None
+    job.finished_at = now
+    job.stage = "interrupted"
+    session.execute(
+        update(ModelTrainingRecord)
+        .where(ModelTrainingRecord.job_id == job.id, ModelTrainingRecord.status == "running")
+        .values(status="failed", error="interrupted: the training process stopped", finished_at=now)
+    )
+    session.execute(
+        update(LabelSet)
+        .where(LabelSet.job_id == job.id, LabelSet.status == "running")
+        .values(status="interrupted", message="the labeling process stopped", finished_at=now)
+    )

@@ -1,15 +1,23 @@
-"""The process-level job runner shared by the dashboard, the CLI and the scheduler.
+"""The one job lifecycle, shared by the CLI, the dashboard, the scheduler and worker processes.
 
-It queues a job in the database (which enforces one active job per pair), hands the id to an
-executor, and runs job bodies with progress, heartbeats, cancellation and a recorded end state.
-A failing job records its error; nothing escapes to the caller's thread.
+`submit(request)` writes the job row (a training job takes its pair's slot, so the database
+refuses a second one) and hands the id to an executor; `run(job_id)` executes a queued job with
+progress, heartbeats and cancellation, and records how it ended. The end state is decided here,
+the same for every entry point and every kind of job:
+
+- the body's `JobOutcome` (succeeded, budget_exhausted, or the stop its labels ended with);
+- `JobCancelled` → cancelled; `BudgetExhausted` → budget_exhausted; any other error → failed;
+- an interrupt of the process (Ctrl-C) → interrupted; a SIGKILL is found later by recovery.
+
+A job that does not succeed keeps no `ready` version: whatever it registered and did not
+activate is discarded. A failure on the job's own input (`BadInput`) is marked so, with a
+fingerprint of the inputs, so the chart-view trigger does not repeat it until they change.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -17,25 +25,38 @@ from sqlalchemy import update
 from core.context import Context
 from core.db.models import TrainingJob
 from core.db.types import utcnow
-from core.errors import BudgetExhausted, CandleLabError, JobCancelled
+from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled
 from core.jobs import store
+from core.jobs.bodies import BODIES, JobBody
 from core.jobs.executor import Executor, ThreadExecutor
-from core.jobs.recovery import recover_orphans
-from core.jobs.store import CancelFn, JobView, ProgressFn
+from core.jobs.inputs import input_fingerprint
+from core.jobs.outcome import JobOutcome
+from core.jobs.recovery import discard_job_versions, recover_orphans
+from core.jobs.store import JobRequest, JobView
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
 
-# A job body does the work and returns a JSON-able result; it reports through `progress` and
-# stops (raising JobCancelled) when `should_cancel()` turns true between stages.
-JobBody = Callable[[Context, JobView, ProgressFn, CancelFn], dict[str, Any]]
 
+class JobReporter:
+    """A `Reporter` that writes to the job's row: progress is also a heartbeat, spend rides along."""
 
-def _default_bodies() -> dict[str, JobBody]:
-    from core.jobs.bodies import BODIES
+    def __init__(self, ctx: Context, job_id: int) -> None:
+        self.ctx, self.job_id = ctx, job_id
+        self._spend: dict[str, Any] = {}
 
-    return BODIES
+    def progress(self, fraction: float, stage: str) -> None:
+        fields, self._spend = self._spend, {}
+        store.update_progress(self.ctx.db, self.job_id, fraction, stage, **fields)
+
+    def cancelled(self) -> bool:
+        return store.cancel_requested(self.ctx.db, self.job_id)
+
+    def spend(self, *, label_set_id: int | None, llm_calls: int, cost_usd: float) -> None:
+        self._spend = {"llm_calls": llm_calls, "cost_usd": cost_usd}
+        if label_set_id is not None:
+            self._spend["label_set_id"] = label_set_id
 
 
 class JobRunner:
@@ -48,42 +69,34 @@ class JobRunner:
     ) -> None:
         self.ctx = ctx
         self.executor = executor or ThreadExecutor(ctx.settings.job_workers, nice=ctx.settings.job_nice)
-        self._bodies = bodies
+        self.bodies = bodies if bodies is not None else BODIES
         self._owned: set[int] = set()
         self._owned_lock = threading.Lock()
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat_loop, name="candlelab-heartbeat", daemon=True)
         self._beat.start()
-        if recover:
+        if recover:  # a process that starts work closes what dead ones left behind
             recover_orphans(ctx.db)
 
-    @property
-    def bodies(self) -> dict[str, JobBody]:
-        if self._bodies is None:
-            self._bodies = _default_bodies()
-        return self._bodies
-
     # --- submitting -------------------------------------------------------------------------
-    def submit(
-        self,
-        kind: str,
-        symbol: str,
-        timeframe: str,
-        params: dict[str, Any] | None = None,
-        requested_by: str = "cli",
-    ) -> JobView:
-        """Queue a job and return at once; `JobAlreadyActive` when the pair already has one."""
-        if kind not in self.bodies:
-            raise ValueError(f"no job body for kind {kind!r}")
-        job = store.create_job(
-            self.ctx.db, kind, symbol, timeframe, params=params, requested_by=requested_by, status="queued"
-        )
+    def submit(self, request: JobRequest, *, requested_by: str) -> JobView:
+        """Queue a job for a checked request and hand it to the executor; `JobAlreadyActive` when
+        its pair already has a training job. With the foreground executor the job has ended on return."""
+        if request.kind not in self.bodies:
+            raise ValueError(f"no job body for kind {request.kind!r}")
+        job = store.create_job(self.ctx.db, request, requested_by=requested_by, status="queued")
         self._own(job.job_id)
         log.info(
-            "AI training job %d queued: %s %s %s (%s)", job.job_id, kind, symbol, timeframe, requested_by
+            "AI training job %d queued: %s %s %s (%s)",
+            *(job.job_id, job.kind, job.symbol, job.timeframe, requested_by),
         )
         self.executor.submit(job.job_id, self.run)
-        return job
+        return store.get_job(self.ctx.db, job.job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> JobView:
+        """Block until a job submitted here has ended (at once for detached executors)."""
+        self.executor.wait(job_id, timeout)
+        return store.get_job(self.ctx.db, job_id)
 
     # --- running ----------------------------------------------------------------------------
     def run(self, job_id: int) -> JobView:
@@ -95,36 +108,43 @@ class JobRunner:
                 log.info("job %d is %s, not queued; nothing to run", job_id, job.status)
                 return job
             job = store.mark_running(self.ctx.db, job_id)
-            body = self.bodies[job.kind]
-
-            def progress(fraction: float, stage: str, **fields: Any) -> None:
-                store.update_progress(self.ctx.db, job_id, fraction, stage, **fields)
-
-            def should_cancel() -> bool:
-                return store.cancel_requested(self.ctx.db, job_id)
-
             log.info("AI training job %d started: %s %s %s", job_id, job.kind, job.symbol, job.timeframe)
-            try:
-                result = body(self.ctx, job, progress, should_cancel)
-            except JobCancelled:
-                log.info("AI training job %d cancelled", job_id)
-                return store.finish_job(self.ctx.db, job_id, "cancelled", error="cancelled on request")
-            except BudgetExhausted as exc:
-                log.warning("AI training job %d stopped: %s", job_id, exc)
-                return store.finish_job(self.ctx.db, job_id, "budget_exhausted", error=str(exc))
-            except CandleLabError as exc:
-                log.error("AI training job %d failed: %s", job_id, exc)
-                return store.finish_job(self.ctx.db, job_id, "failed", error=str(exc))
-            except Exception as exc:
-                log.exception("AI training job %d failed unexpectedly", job_id)
-                return store.finish_job(
-                    self.ctx.db, job_id, "failed", error=f"{type(exc).__name__}: {exc} (details in the log)"
-                )
-            status = str(result.pop("status", "succeeded"))
-            log.info("AI training job %d %s", job_id, status)
-            return store.finish_job(self.ctx.db, job_id, status, result=result, error=result.get("message"))
+            outcome = self._execute(job)
+            if outcome.status in ("cancelled", "failed"):  # it never committed
+                discard_job_versions(self.ctx.db, job_id, f"its job ended {outcome.status}")
+            log.log(
+                logging.INFO if outcome.status == "succeeded" else logging.WARNING,
+                "AI training job %d %s%s",
+                *(job_id, outcome.status, f": {outcome.message}" if outcome.message else ""),
+            )
+            return store.finish_job(
+                self.ctx.db, job_id, outcome.status, result=outcome.result or None, error=outcome.message
+            )
         finally:
             self._disown(job_id)
+
+    def _execute(self, job: JobView) -> JobOutcome:
+        """The body's outcome, or the outcome its error maps to (the one map for every job)."""
+        try:
+            return self.bodies[job.kind](self.ctx, job, JobReporter(self.ctx, job.job_id))
+        except JobCancelled as exc:
+            return JobOutcome("cancelled", message=str(exc) or "cancelled on request")
+        except BudgetExhausted as exc:
+            return JobOutcome("budget_exhausted", message=str(exc))
+        except BadInput as exc:
+            fingerprint = input_fingerprint(self.ctx, job.symbol, job.timeframe)
+            return JobOutcome("failed", {"failure": "input", "inputs": fingerprint}, str(exc))
+        except CandleLabError as exc:
+            return JobOutcome("failed", {"failure": "operational"}, str(exc))
+        except Exception as exc:
+            log.exception("AI training job %d failed unexpectedly", job.job_id)
+            return JobOutcome(
+                "failed", {"failure": "crash"}, f"{type(exc).__name__}: {exc} (details in the log)"
+            )
+        except BaseException:  # Ctrl-C or interpreter exit: record it, then let it end the process
+            discard_job_versions(self.ctx.db, job.job_id, "its process was interrupted")
+            store.finish_job(self.ctx.db, job.job_id, "interrupted", error="interrupted (Ctrl-C or shutdown)")
+            raise
 
     def cancel(self, job_id: int) -> JobView:
         return store.request_cancel(self.ctx.db, job_id)

@@ -1,4 +1,9 @@
-"""Is a pair's model stale? Its newest active model is older than MODEL_STALE_HOURS, or it has none."""
+"""Is a pair's model stale? Its newest trained version, live or not, is older than MODEL_STALE_HOURS.
+
+Counting every trained version (not only active ones) keeps a pair whose models stay below the
+gate from being retrained, and its LLM labels paid for again, on every visit or sweep. Versions
+of runs that never committed (`discarded`) do not count.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +21,20 @@ from core.db.types import utcnow
 @dataclass(frozen=True)
 class Staleness:
     stale: bool
-    newest_active_at: datetime | None
+    newest_trained_at: datetime | None
     age_hours: float | None
     limit_hours: float
 
     @property
+    def newest_active_at(self) -> datetime | None:  # the name pages used before
+        return self.newest_trained_at
+
+    @property
     def reason(self) -> str:
-        if self.newest_active_at is None:
-            return "no active model yet"
+        if self.newest_trained_at is None:
+            return "no trained model yet"
         verdict = "older than" if self.stale else "within"
-        return (
-            f"newest active model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
-        )
+        return f"newest model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
 
 
 def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = None) -> Staleness:
@@ -38,7 +45,7 @@ def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = 
             select(func.max(AIModelVersion.created_at)).where(
                 AIModelVersion.symbol == symbol,
                 AIModelVersion.timeframe == timeframe,
-                AIModelVersion.is_active.is_(True),
+                AIModelVersion.status != "discarded",
             )
         )
     newest = as_utc(newest)  # aggregates bypass the column type on SQLite

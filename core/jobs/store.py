@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,14 +21,13 @@ from core.db.database import Database
 from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import CandleLabError, NotFound
+from core.requests import JOB_KINDS, LabelingRequest, RetrainRequest, TrainingRequest, parse_job_request
 
-JOB_KINDS = ("quick", "full", "retrain", "manual")
+JobRequest = LabelingRequest | TrainingRequest | RetrainRequest
+
 ACTIVE_STATUSES = ("queued", "running")
 END_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "budget_exhausted")
 JOB_STATUSES = ACTIVE_STATUSES + END_STATUSES
-
-ProgressFn = Callable[[float, str], None]
-CancelFn = Callable[[], bool]
 
 
 class JobAlreadyActive(CandleLabError):
@@ -76,10 +74,34 @@ class JobView:
     @classmethod
     def of(cls, job: TrainingJob) -> JobView:
         return cls(
-            job.id, job.kind, job.symbol, job.timeframe, job.status, job.progress, job.stage, job.error,
-            dict(job.params or {}), job.requested_by, job.llm_calls, job.cost_usd, job.label_set_id,
-            job.result, job.created_at, job.started_at, job.finished_at, job.cancel_requested,
-        )  # fmt: skip
+            job_id=job.id,
+            kind=job.kind,
+            symbol=job.symbol,
+            timeframe=job.timeframe,
+            status=job.status,
+            progress=job.progress,
+            stage=job.stage,
+            error=job.error,
+            params=dict(job.params or {}),
+            requested_by=job.requested_by,
+            llm_calls=job.llm_calls,
+            cost_usd=job.cost_usd,
+            label_set_id=job.label_set_id,
+            result=job.result,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            cancel_requested=job.cancel_requested,
+        )
+
+    @property
+    def request(self) -> JobRequest:
+        """The typed request the job was submitted with (its params, validated again)."""
+        return parse_job_request(self.kind, self.params)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,17 +127,16 @@ def active_job(session: Session, symbol: str, timeframe: str) -> TrainingJob | N
     return session.scalar(select(TrainingJob).where(TrainingJob.active_slot == slot_for(symbol, timeframe)))
 
 
+def holds_pair_slot(kind: str) -> bool:
+    """Training jobs hold their pair's slot; a label-only run does not (it registers no model)."""
+    return kind != "label"
+
+
 def create_job(
-    db: Database,
-    kind: str,
-    symbol: str,
-    timeframe: str,
-    *,
-    params: dict[str, Any] | None = None,
-    requested_by: str = "cli",
-    status: str = "queued",
+    db: Database, request: JobRequest, *, requested_by: str = "cli", status: str = "queued"
 ) -> JobView:
-    """Insert a job holding the pair's slot; raise `JobAlreadyActive` when the slot is taken."""
+    """Insert the job of a request; a training job holds the pair's slot (`JobAlreadyActive` if taken)."""
+    kind, symbol, timeframe = request.kind, request.symbol, request.timeframe
     if kind not in JOB_KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     if status not in ACTIVE_STATUSES:
@@ -126,11 +147,11 @@ def create_job(
                 kind=kind,
                 symbol=symbol,
                 timeframe=timeframe,
-                params=params or {},
+                params=request.as_params(),
                 status=status,
-                active_slot=slot_for(symbol, timeframe),
+                active_slot=slot_for(symbol, timeframe) if holds_pair_slot(kind) else None,
                 stage="queued" if status == "queued" else "starting",
-                requested_by=requested_by,
+                requested_by=requested_by[:32],
                 owner=owner_tag(),
                 started_at=utcnow() if status == "running" else None,
                 heartbeat_at=utcnow(),
@@ -230,9 +251,13 @@ def list_jobs(
     status: str | None = None,
     symbol: str | None = None,
     timeframe: str | None = None,
+    kind: str | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[JobView]:
-    query = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit)
+    query = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit).offset(offset)
+    if kind:
+        query = query.where(TrainingJob.kind == kind)
     if status:
         query = query.where(TrainingJob.status == status)
     if symbol:
@@ -248,3 +273,13 @@ def _get(session: Session, job_id: int) -> TrainingJob:
     if job is None:
         raise NotFound(f"training job {job_id} does not exist")
     return job
+
+
+def exit_code(status: str) -> int:
+    """The one rule from a job's end state to a command's exit code (README, "Exit codes").
+
+    0 when the job did its work: `succeeded`, or `budget_exhausted` (it stopped cleanly on the daily
+    LLM budget and kept what it had; the output says so). 1 for every other end: `failed`,
+    `cancelled`, `interrupted`. Bad input never gets this far: it exits 2 before a job exists.
+    """
+    return 0 if status in ("succeeded", "budget_exhausted") else 1

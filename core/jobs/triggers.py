@@ -1,21 +1,31 @@
-"""The chart-view path: opening a stale pair starts quick training in the background, once."""
+"""The chart-view path: opening a stale pair starts quick training in the background, once.
+
+A pair is not re-queued while it has a job, while it is fresh, or while its last automatic (quick)
+job failed on its input and neither the pair's data nor the relevant settings changed since:
+the trigger says why instead, with that job's full error. `force` (the Retrain button) skips the
+freshness and the failed-input rules, never the one-job-per-pair rule.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from core.context import Context
 from core.data import store as bar_store
 from core.jobs import store
+from core.jobs.inputs import input_fingerprint
 from core.jobs.runner import JobRunner
-from core.jobs.staleness import staleness
+from core.jobs.staleness import Staleness, staleness
 from core.labeling.sampling import MIN_HISTORY
-from core.timeframes import normalise_symbol, parse_timeframe
+from core.requests import LabelOptions, TrainingRequest, TriggerRequest, parse
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+TriggerState = Literal["started", "busy", "fresh", "failed_input"]
 
 
 @dataclass(frozen=True)
@@ -23,29 +33,30 @@ class TriggerResult:
     job_id: int | None
     started: bool
     reason: str
+    state: TriggerState = "started"
+    staleness: Staleness | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "started": self.started, "reason": self.reason}
+        return {"job_id": self.job_id, "started": self.started, "reason": self.reason, "state": self.state}
 
 
-def training_params(settings: Any, kind: str) -> dict[str, Any]:
+def training_request(
+    settings: Settings, kind: Literal["quick", "full"], symbol: str, timeframe: str
+) -> TrainingRequest:
     """The original system's numbers: quick = 14 days, 50 points, two bots; full = 30, 100, three."""
-    if kind == "quick":
-        days, samples, bots = settings.quick_lookback_days, settings.quick_samples, settings.quick_bots
-    elif kind == "full":
-        days, samples, bots = settings.full_lookback_days, settings.full_samples, settings.full_bots
-    else:
-        raise ValueError(f"no default parameters for {kind!r}")
-    return {
-        "lookback_days": days,
-        "samples": samples,
-        "bots": list(bots),
-        "labeler": None,  # the LLM when configured, else the rule-based analyst
-        "sampling": "mixed",
-        "refresh": True,  # fetch fresh bars first ...
-        "bypass_cache": True,  # ... always from the provider, as the original system did
-        "activate": "gate",
-    }
+    quick = kind == "quick"
+    labels = LabelOptions(
+        lookback_days=settings.quick_lookback_days if quick else settings.full_lookback_days,
+        samples=settings.quick_samples if quick else settings.full_samples,
+        labeler=None,  # the LLM when configured, else the rule-based analyst
+        sampling="mixed",
+        refresh=True,  # fetch fresh bars first ...
+        bypass_cache=True,  # ... always from the provider, as the original system did
+    )
+    bots = settings.quick_bots if quick else settings.full_bots  # QUICK_BOTS / FULL_BOTS, checked here
+    return parse(
+        TrainingRequest, symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels
+    )
 
 
 def widened_lookback(ctx: Context, symbol: str, timeframe: str, days: float, samples: int) -> float:
@@ -65,30 +76,50 @@ def widened_lookback(ctx: Context, symbol: str, timeframe: str, days: float, sam
     return max(days, math.ceil(span) + 1)
 
 
-def trigger(
-    runner: JobRunner, symbol: str, timeframe: str, *, requested_by: str = "chart", force: bool = False
-) -> TriggerResult:
-    """Start quick training when the pair is stale and nothing runs for it; say why not otherwise.
+def quick_request(ctx: Context, symbol: str, timeframe: str) -> TrainingRequest:
+    request = training_request(ctx.settings, "quick", symbol, timeframe)
+    assert request.labels is not None
+    days = widened_lookback(ctx, symbol, timeframe, request.labels.lookback_days or 0, request.labels.samples)
+    labels = request.labels.model_copy(update={"lookback_days": float(days)})
+    return request.model_copy(update={"labels": labels})
 
-    `force` (the "Retrain now" button) skips the staleness check but never the one-job rule.
-    """
-    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
-    ctx = runner.ctx
+
+def failed_on_input(ctx: Context, symbol: str, timeframe: str) -> store.JobView | None:
+    """The pair's last quick job when it failed on its input and nothing it depends on changed since."""
+    last = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, kind="quick", limit=1)
+    if not last or last[0].status != "failed":
+        return None
+    result = last[0].result or {}
+    if result.get("failure") != "input":
+        return None
+    return last[0] if result.get("inputs") == input_fingerprint(ctx, symbol, timeframe) else None
+
+
+def trigger(runner: JobRunner, request: TriggerRequest, *, requested_by: str = "chart") -> TriggerResult:
+    """Start quick training when the pair is stale and nothing runs for it; say why not otherwise."""
+    ctx, symbol, tf = runner.ctx, request.symbol, request.timeframe
     with ctx.db.read() as session:
         active = store.active_job(session, symbol, tf)
     if active is not None:
         return TriggerResult(
-            active.id, False, f"job {active.id} is already {active.status} for {symbol} {tf}"
+            active.id, False, f"job {active.id} is already {active.status} for {symbol} {tf}", "busy"
         )
     state = staleness(ctx, symbol, tf)
-    if not state.stale and not force:
-        return TriggerResult(None, False, f"fresh: {state.reason}")
-    params = training_params(ctx.settings, "quick")
-    params["lookback_days"] = widened_lookback(ctx, symbol, tf, params["lookback_days"], params["samples"])
+    if not state.stale and not request.force:
+        return TriggerResult(None, False, f"fresh: {state.reason}", "fresh", state)
+    failed = None if request.force else failed_on_input(ctx, symbol, tf)
+    if failed is not None:
+        why = (
+            f"the last automatic training (job {failed.job_id}) failed on its input: {failed.error}. "
+            "It is tried again when the pair's data or the settings change, or on Retrain"
+        )
+        return TriggerResult(failed.job_id, False, why, "failed_input", state)
     try:
-        job = runner.submit("quick", symbol, tf, params, requested_by=requested_by)
+        job = runner.submit(quick_request(ctx, symbol, tf), requested_by=requested_by)
     except store.JobAlreadyActive as exc:  # lost a race with another thread or process
-        return TriggerResult(exc.job_id, False, f"job {exc.job_id} is already running for {symbol} {tf}")
-    why = "requested" if force and not state.stale else f"stale: {state.reason}"
+        return TriggerResult(
+            exc.job_id, False, f"job {exc.job_id} is already running for {symbol} {tf}", "busy"
+        )
+    why = "requested" if request.force and not state.stale else f"stale: {state.reason}"
     log.info("AI training triggered for %s %s (%s): job %d", symbol, tf, why, job.job_id)
-    return TriggerResult(job.job_id, True, why)
+    return TriggerResult(job.job_id, True, why, "started", state)

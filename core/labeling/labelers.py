@@ -1,4 +1,4 @@
-"""Which labeler a run uses, and the offline ones (rules, hindsight) behind one small interface."""
+"""Which labeler a run uses, and the offline ones (rules, hindsight, next_price) behind one interface."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 
 from core.errors import BadInput
 from core.labeling.hindsight import HindsightLabeler
+from core.labeling.next_price import NextPriceLabeler
 from core.labeling.rules import RuleLabeler
 from core.labeling.schema import LABELERS, LabelRecord, default_horizon
 from core.settings import Settings
@@ -43,4 +44,6 @@ def make_offline_labeler(name: str, timeframe: str) -> OfflineLabeler:
         return RuleLabeler(horizon)
     if name == "hindsight":
         return HindsightLabeler(horizon)
+    if name == "next_price":
+        return NextPriceLabeler()
     raise BadInput(f"{name!r} is not an offline labeler")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -14,16 +15,16 @@ import pandas as pd
 from core.context import Context
 from core.labeling.context import build_contexts
 from core.labeling.llm import cache, ledger
-from core.labeling.llm.budget import Budget
-from core.labeling.llm.providers import make_wire
-from core.labeling.llm.runner import LLMLabelRun, PointRequest, RunStop, expected_cost, request_params
+from core.labeling.llm.runner import LLMLabelRun, PointRequest, RunStop, request_params
 from core.labeling.prompt import PROMPT_VERSION, build_messages
 from core.labeling.schema import default_horizon
 from core.labeling.writer import LabelWriter
+from core.llm_providers import make_wire
 from core.settings import Settings
 from core.timeframes import parse_timeframe
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 FUTURE_BARS = 0  # the analyst sees nothing after the point
 NEWS_WINDOW = timedelta(days=2)
@@ -47,8 +48,9 @@ def prepare_points(
 ) -> list[PointRequest]:
     """One request per point: its context (with today's headlines only if recent), messages and cache key."""
     now = now or datetime.now(UTC)
-    provider, model = settings.llm_provider, settings.llm_model
-    params = request_params(settings)
+    options = settings.llm_options
+    provider, model = options.provider, options.model
+    params = request_params(options)
     stamps = bars.index[np.asarray(positions, dtype=np.int64)]
     headlines = [news if news and news_applies(ts, timeframe, now) else [] for ts in stamps]
     contexts = build_contexts(symbol, timeframe, bars, features, positions, headlines)
@@ -63,7 +65,7 @@ def prepare_points(
                 context=context,
                 messages=messages,
                 key=cache.cache_key(provider, model, messages, params, PROMPT_VERSION),
-                expected_cost_usd=expected_cost(settings, model, messages),
+                reserve_usd=ledger.reservation_usd(settings, model, messages),
             )
         )
     return points
@@ -88,20 +90,26 @@ def label_points(
     bypass_cache: bool,
     on_done: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> RunStop:
-    """Label `points` through the configured provider; see `core.labeling.llm.runner`."""
+    """Label `points` through the configured provider; see `core.labeling.llm.runner`.
+
+    `deadline` (a `time.monotonic()` value) ends the run there: no attempt outlasts it.
+    """
     settings = ctx.settings
-    with ctx.db.read() as session:
-        spent = ledger.spent_today(session)
+    with ctx.db.session() as session:
+        lost = ledger.close_lost(session)  # rows left `sent` by a process that died
+    if lost:
+        log.warning("%d LLM requests of an earlier run ended with its process; charged as reserved", lost)
     run = LLMLabelRun(
         settings=settings,
         wire=make_wire(settings),
         writer=writer,
-        budget=Budget(settings.llm_daily_budget_usd, spent),
         points=points,
         max_age_s=cache.max_age_for(settings, live_run),
         bypass_cache=bypass_cache,
         on_done=on_done,
         should_cancel=should_cancel,
+        deadline=deadline,
     )
     return run_sync(run.run())

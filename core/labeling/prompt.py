@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.labeling.llm.base import Message
+from core.llm_providers.wire import Message
 
 PROMPT_VERSION = "analyst-v1"
 

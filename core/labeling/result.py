@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.db.models import LabelSet
+from core.errors import JobCancelled, LLMAuthError
+from core.labeling.writer import Totals
+
 # End states of a label set. Only `succeeded` means every sampled point was attempted.
 STATUSES = ("running", "succeeded", "budget_exhausted", "cancelled", "auth_failed", "failed", "interrupted")
 
@@ -39,6 +43,40 @@ class LabelingResult:
     data_end: datetime | None = None
     quality: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, row: LabelSet, t: Totals, *, not_attempted: int, wall_s: float, quality: dict[str, Any]
+    ) -> LabelingResult:
+        """The summary of a finished label set row and the run's counters."""
+        return cls(
+            label_set_id=row.id,
+            symbol=row.symbol,
+            timeframe=row.timeframe,
+            labeler=row.labeler,
+            requested=row.requested,
+            labeled=t.labeled,
+            rejected=t.rejected,
+            not_attempted=not_attempted,
+            status=row.status,
+            message=row.message,
+            api_calls=t.api_calls,
+            http_attempts=t.http_attempts,
+            cache_hits=t.cache_hits,
+            tokens_in=t.tokens_in,
+            tokens_out=t.tokens_out,
+            tokens_estimated=t.tokens_estimated,
+            cost_usd=t.cost_usd,
+            wall_s=wall_s,
+            provider=row.provider,
+            model=row.model,
+            prompt_version=row.prompt_version,
+            sampling=row.sampling,
+            seed=row.seed,
+            data_start=row.data_start,
+            data_end=row.data_end,
+            quality=quality,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "label_set_id": self.label_set_id,
@@ -68,3 +106,19 @@ class LabelingResult:
             "data_start": self.data_start.isoformat() if self.data_start else None,
             "data_end": self.data_end.isoformat() if self.data_end else None,
         }
+
+
+class LabelingAuthFailed(LLMAuthError):
+    """The LLM refused the key mid-run; `result` is the stored label set's summary."""
+
+    def __init__(self, message: str, result: LabelingResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class LabelingCancelled(JobCancelled):
+    """The run was cancelled; `result` is the stored label set's summary."""
+
+    def __init__(self, message: str, result: LabelingResult) -> None:
+        super().__init__(message)
+        self.result = result

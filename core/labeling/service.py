@@ -1,9 +1,10 @@
 """The labeling engine's Python API: sample points of a series, label them, score them, store it all.
 
-`run_labeling` is what the CLI, the dashboard and the job runner call. Bad input is refused
-before anything is written (`BadInput`). Labels are written in batches as they complete, so a
-crash, a budget stop, a refused key or a cancel keeps every finished label, and the label set
-records how the run ended. Nothing stored before the run is modified.
+`label(ctx, request, reporter)` is what a label job, a training run's labeling stage and tests
+call. The request is already valid (`core.requests`, `core.checks`). Labels are written in
+batches as they complete, so a crash, a budget stop, a refused key or a cancel keeps every
+finished label, and the label set records how the run ended; the returned `LabelingResult` says
+the same (`status`). Nothing stored before the run is modified.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,223 +23,212 @@ import pandas as pd
 from core.context import Context
 from core.data.providers import MarketDataProvider, make_provider
 from core.data.service import load_window
-from core.errors import BadInput, JobCancelled, LLMAuthError
+from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling import llm_labeler, store
 from core.labeling.cost import estimate_cost
 from core.labeling.labelers import OfflineLabeler, make_offline_labeler, resolve_labeler
-from core.labeling.llm.providers import NOT_CONFIGURED
 from core.labeling.prompt import PROMPT_VERSION
 from core.labeling.quality import score_label_set
-from core.labeling.result import LabelingResult
-from core.labeling.sampling import SAMPLINGS, sample_points
+from core.labeling.result import LabelingAuthFailed, LabelingCancelled, LabelingResult
+from core.labeling.sampling import sample_points
 from core.labeling.writer import LabelWriter, Outcome
-from core.timeframes import normalise_symbol, parse_timeframe
+from core.llm_providers import NOT_CONFIGURED
+from core.reporting import NULL_REPORTER, Callbacks, Reporter
+from core.requests import LabelingRequest, parse
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
 OFFLINE_CHUNK = 5_000  # points per batch for offline labelers: progress and cancel in between
 
-__all__ = ["LabelingResult", "estimate_cost", "run_labeling"]
+__all__ = ["LabelingResult", "estimate_cost", "label", "run_labeling"]
 
 
-class _Stopped(Exception):
-    def __init__(self, status: str, message: str, error: BaseException) -> None:
-        super().__init__(message)
-        self.status, self.message, self.error = status, message, error
+@dataclass(frozen=True)
+class _Plan:
+    """What a run works on, decided before its label set exists."""
+
+    request: LabelingRequest
+    ctx: Context
+    labeler: str
+    offline: OfflineLabeler | None
+    bars: pd.DataFrame
+    features: pd.DataFrame
+    positions: np.ndarray
+    market: MarketDataProvider
+    live_run: bool
+
+    @property
+    def future_bars(self) -> int:
+        return llm_labeler.FUTURE_BARS if self.offline is None else self.offline.future_bars
 
 
-def _check_inputs(samples: int, sampling: str, lookback_days: float | None) -> None:
-    if not isinstance(samples, int) or samples < 1:
-        raise BadInput("--samples must be a whole number of at least 1")
-    if sampling not in SAMPLINGS:
-        raise BadInput(f"unknown sampling {sampling!r}; use one of {', '.join(SAMPLINGS)}")
-    if lookback_days is not None and not (math.isfinite(lookback_days) and lookback_days > 0):
-        raise BadInput("--lookback-days must be a positive number of days")
-
-
-def run_labeling(
+def label(
     ctx: Context,
-    symbol: str,
-    timeframe: str,
+    request: LabelingRequest,
+    reporter: Reporter = NULL_REPORTER,
     *,
-    lookback_days: float | None = None,
-    samples: int = 50,
-    labeler: str | None = None,
-    sampling: str = "mixed",
-    seed: int = 0,
-    refresh: bool = False,
-    bypass_cache: bool = False,
-    progress: ProgressFn | None = None,
-    should_cancel: Callable[[], bool] | None = None,
     job_id: int | None = None,
     now: datetime | None = None,
-    end: datetime | None = None,
 ) -> LabelingResult:
-    """Label `samples` points of (symbol, timeframe) with `labeler` and return the run's summary.
+    """Label the request's points and return how the run ended (its label set says the same).
 
-    `end` labels the window as of a past time: only bars at or before it are used, so the bars
-    after it stay unseen by anything trained on these labels (an honest replay can follow).
-
-    Budget exhaustion returns normally with status `budget_exhausted`. A refused API key raises
-    `LLMAuthError`, a cancel raises `JobCancelled`; in both cases the label set is stored first with
-    that status and its finished labels.
+    `request.end` labels the window as of a past time: only bars at or before it are used, so the
+    bars after it stay unseen by anything trained on these labels (an honest replay can follow).
     """
     started = time.perf_counter()
-    report = progress or (lambda _f, _s: None)
-    settings = ctx.settings
-    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
-    name = resolve_labeler(settings, labeler)
-    _check_inputs(samples, sampling, lookback_days)
-    if name == "llm" and not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
-
-    report(0.0, "loading bars")
-    # bypass_cache skips both caches: the market-data freshness window (on refresh) and LLM replies.
-    bars, fetched = load_window(
-        ctx, symbol, tf, lookback_days=lookback_days, refresh=refresh, bypass_cache=bypass_cache, now=now,
-        end=end,
-    )  # fmt: skip
-    features = compute_features(bars)
-    offline = None if name == "llm" else make_offline_labeler(name, tf)
-    future_bars = llm_labeler.FUTURE_BARS if offline is None else offline.future_bars
-    positions = sample_points(features, samples, method=sampling, seed=seed, future_bars=future_bars)
-    requested = len(positions)
-    market = make_provider(settings.market_data_provider, settings)
-    # A live run works on just-fetched bars; a failed fetch (stale) falls back to stored history.
-    live_run = bool(refresh and market.live and fetched is not None and not fetched.stale)
-
-    params: dict[str, object] = {
-        "samples_asked": samples,
-        "lookback_days": lookback_days,
-        "refresh": refresh,
-        "bypass_cache": bypass_cache,
-        "end": end.isoformat() if end else None,
-        "market_data_provider": market.name,
-        "live_run": live_run,
-        "future_bars": future_bars,
-    }
-    if offline is not None:
-        params["labeler_params"] = offline.params()
-    else:
-        params.update(
-            temperature=settings.freddy_temperature,
-            concurrency=settings.llm_concurrency,
-            max_retries=settings.llm_max_retries,
-            timeout_s=settings.freddy_timeout,
-        )
-    with ctx.db.session() as session:
-        label_set_id = store.create_label_set(
-            session,
-            symbol=symbol,
-            timeframe=tf,
-            labeler=name,
-            provider=settings.llm_provider if offline is None else None,
-            model=settings.llm_model if offline is None else None,
-            prompt_version=PROMPT_VERSION if offline is None else None,
-            sampling=sampling,
-            seed=seed,
-            lookback_days=None if lookback_days is None else math.ceil(lookback_days),
-            requested=requested,
-            params=params,
-            data_start=bars.index[0].to_pydatetime(),
-            data_end=bars.index[-1].to_pydatetime(),
-            job_id=job_id,
-        ).id
-    writer = LabelWriter(ctx.db, label_set_id)
-    note = (
-        None if requested == samples else f"only {requested} eligible points in the window (asked {samples})"
-    )
-    log.info(
-        "labeling %d points of %s %s with %s (label set %d, %s sampling, seed %d)",
-        requested,
-        symbol,
-        tf,
-        name,
-        label_set_id,
-        sampling,
-        seed,
-    )
-
-    def on_done(done: int, rejected: int) -> None:
-        """Progress for the caller; for the LLM also the operators' "Freddy AI" line every ~10 %."""
-        report(0.05 + 0.9 * done / max(requested, 1), f"labeling {done}/{requested}")
-        if offline is None and (done == requested or done % max(1, requested // 10) == 0):
-            log.info(
-                "Freddy AI labeled %d/%d points of %s %s (label set %d, %d rejected so far)",
-                done,
-                requested,
-                symbol,
-                tf,
-                label_set_id,
-                rejected,
-            )
-
-    status, message = "succeeded", note
+    ctx = ctx.for_llm_provider(request.llm_provider)
+    reporter.progress(0.0, "loading bars")
+    plan = _plan(ctx, request, now)
+    writer = LabelWriter(ctx.db, _open_label_set(plan, job_id))
     try:
-        if offline is None:
-            points = llm_labeler.prepare_points(
-                settings, symbol, tf, bars, features, positions, _news(market, symbol, name), now
-            )
-            stop = llm_labeler.label_points(
-                ctx,
-                writer,
-                points,
-                live_run=live_run,
-                bypass_cache=bypass_cache,
-                on_done=on_done,
-                should_cancel=should_cancel,
-            )
-            if stop.reason == "auth_failed":
-                raise _Stopped(
-                    "auth_failed", stop.message or "credentials refused", stop.error or LLMAuthError()
-                )
-            if stop.reason == "cancelled":
-                raise _Stopped(
-                    "cancelled", stop.message or "cancelled", JobCancelled(stop.message or "cancelled")
-                )
-            if stop.reason == "budget_exhausted":
-                status, message = "budget_exhausted", stop.message
-        else:
-            _label_offline(offline, writer, bars, features, positions, on_done, should_cancel)
-    except _Stopped as stopped:
-        result = _finish(ctx, writer, started, stopped.status, stopped.message, bars)
-        log.warning("label set %d stopped (%s): %s", label_set_id, stopped.status, stopped.message)
-        kept = (
-            f"label set {label_set_id} keeps {result.labeled} labels, "
-            f"{result.not_attempted} points not attempted"
-        )
-        error = type(stopped.error)(f"{stopped.message} ({kept})")
-        error.result = result  # type: ignore[attr-defined]
-        raise error from None
+        status, message = _label(plan, writer, reporter, now)
     except BaseException as exc:
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:
-            _finish(ctx, writer, started, status, f"{type(exc).__name__}: {exc}"[:500], bars, score=False)
+            _finish(plan, writer, started, status, f"{type(exc).__name__}: {exc}"[:500], score=False)
         except Exception:  # recording the failure must not hide the failure itself
-            log.exception("could not record the end of label set %d", label_set_id)
+            log.exception("could not record the end of label set %d", writer.label_set_id)
         raise
-
-    report(0.96, "scoring quality")
-    result = _finish(ctx, writer, started, status, message, bars)
-    report(1.0, "done")
-    log.info(
-        "AI training labels ready: label set %d (%s) %s %s: %d labeled, %d rejected, %d API calls, "
-        "%d cache hits, $%.4f, %.1f s [%s]",
-        label_set_id,
-        name,
-        symbol,
-        tf,
-        result.labeled,
-        result.rejected,
-        result.api_calls,
-        result.cache_hits,
-        result.cost_usd,
-        result.wall_s,
-        result.status,
-    )
+    if status == "succeeded" and len(plan.positions) < request.samples:
+        message = f"only {len(plan.positions)} eligible points in the window (asked {request.samples})"
+    reporter.progress(0.96, "scoring quality")
+    result = _finish(plan, writer, started, status, message)
+    reporter.spend(label_set_id=result.label_set_id, llm_calls=result.api_calls, cost_usd=result.cost_usd)
+    reporter.progress(1.0, "done")
+    _log_done(result)
     return result
+
+
+def _plan(ctx: Context, request: LabelingRequest, now: datetime | None) -> _Plan:
+    name = resolve_labeler(ctx.settings, request.labeler)
+    if name == "llm" and not ctx.settings.llm_configured:
+        raise BadInput(NOT_CONFIGURED)
+    # bypass_cache skips both caches: the market-data freshness window (on refresh) and LLM replies.
+    bars, fetched = load_window(
+        ctx,
+        request.symbol,
+        request.timeframe,
+        lookback_days=request.lookback_days,
+        refresh=request.refresh,
+        bypass_cache=request.bypass_cache,
+        now=now,
+        end=request.end,
+    )
+    features = compute_features(bars)
+    offline = None if name == "llm" else make_offline_labeler(name, request.timeframe)
+    future_bars = llm_labeler.FUTURE_BARS if offline is None else offline.future_bars
+    positions = sample_points(
+        features, request.samples, method=request.sampling, seed=request.seed, future_bars=future_bars
+    )
+    market = make_provider(ctx.settings.market_data_provider, ctx.settings)
+    # A live run works on bars just fetched from a live provider: an imported series is used as
+    # stored, and a failed fetch (stale) falls back to stored history.
+    live_run = bool(request.refresh and fetched is not None and fetched.live and not fetched.stale)
+    return _Plan(request, ctx, name, offline, bars, features, positions, market, live_run)
+
+
+def _run_params(plan: _Plan) -> dict[str, Any]:
+    """What the label set records about how it was made."""
+    req, settings = plan.request, plan.ctx.settings
+    params: dict[str, Any] = {
+        "samples_asked": req.samples,
+        "lookback_days": req.lookback_days,
+        "refresh": req.refresh,
+        "bypass_cache": req.bypass_cache,
+        "end": req.end.isoformat() if req.end else None,
+        "market_data_provider": plan.market.name,
+        "live_run": plan.live_run,
+        "future_bars": plan.future_bars,
+    }
+    if plan.offline is not None:
+        params["labeler_params"] = plan.offline.params()
+    else:
+        options = settings.llm_options
+        params.update(
+            temperature=options.temperature,
+            concurrency=options.concurrency,
+            max_retries=options.max_retries,
+            timeout_s=options.timeout_s,
+            max_reply_bytes=options.max_reply_bytes,
+        )
+    return params
+
+
+def _open_label_set(plan: _Plan, job_id: int | None) -> int:
+    req, settings, llm = plan.request, plan.ctx.settings, plan.offline is None
+    with plan.ctx.db.session() as session:
+        label_set_id = store.create_label_set(
+            session,
+            symbol=req.symbol,
+            timeframe=req.timeframe,
+            labeler=plan.labeler,
+            provider=settings.llm_provider if llm else None,
+            model=settings.llm_model if llm else None,
+            prompt_version=PROMPT_VERSION if llm else None,
+            sampling=req.sampling,
+            seed=req.seed,
+            lookback_days=None if req.lookback_days is None else math.ceil(req.lookback_days),
+            requested=len(plan.positions),
+            params=_run_params(plan),
+            data_start=plan.bars.index[0].to_pydatetime(),
+            data_end=plan.bars.index[-1].to_pydatetime(),
+            job_id=job_id,
+        ).id
+    log.info(
+        "labeling %d points of %s %s with %s (label set %d, %s sampling, seed %d)",
+        *(len(plan.positions), req.symbol, req.timeframe, plan.labeler, label_set_id, req.sampling, req.seed),
+    )
+    return label_set_id
+
+
+def _progress(plan: _Plan, writer: LabelWriter, reporter: Reporter) -> Callable[[int, int], None]:
+    """Progress for the caller; for the LLM also the operators' "Freddy AI" line every ~10 %."""
+    requested, req = len(plan.positions), plan.request
+
+    def on_done(done: int, rejected: int) -> None:
+        t = writer.totals
+        reporter.spend(label_set_id=writer.label_set_id, llm_calls=t.api_calls, cost_usd=t.cost_usd)
+        reporter.progress(0.05 + 0.9 * done / max(requested, 1), f"labeling {done}/{requested}")
+        if plan.offline is None and (done == requested or done % max(1, requested // 10) == 0):
+            log.info(
+                "Freddy AI labeled %d/%d points of %s %s (label set %d, %d rejected so far)",
+                *(done, requested, req.symbol, req.timeframe, writer.label_set_id, rejected),
+            )
+
+    return on_done
+
+
+def _label(
+    plan: _Plan, writer: LabelWriter, reporter: Reporter, now: datetime | None
+) -> tuple[str, str | None]:
+    """Run the labeler over the points; the run's end status and message."""
+    on_done = _progress(plan, writer, reporter)
+    if plan.offline is not None:
+        return _label_offline(plan, writer, on_done, reporter)
+    req = plan.request
+    news = _news(plan.market, req.symbol, plan.labeler) if plan.live_run else []
+    points = llm_labeler.prepare_points(
+        plan.ctx.settings, req.symbol, req.timeframe, plan.bars, plan.features, plan.positions, news, now
+    )
+    stop = llm_labeler.label_points(
+        plan.ctx,
+        writer,
+        points,
+        live_run=plan.live_run,
+        bypass_cache=req.bypass_cache,
+        on_done=on_done,
+        should_cancel=reporter.cancelled,
+    )
+    if stop.reason is not None:
+        return stop.reason, stop.message
+    t = writer.totals
+    if t.labeled == 0 and t.failed_calls and t.failed_calls == t.api_calls:
+        return (
+            "failed",
+            f"every LLM request failed ({t.failed_calls} of {t.api_calls}); see the rejected labels",
+        )
+    return "succeeded", None
 
 
 def _news(market: MarketDataProvider, symbol: str, labeler: str) -> list[str]:
@@ -247,42 +239,29 @@ def _news(market: MarketDataProvider, symbol: str, labeler: str) -> list[str]:
 
 
 def _label_offline(
-    labeler: OfflineLabeler,
-    writer: LabelWriter,
-    bars: pd.DataFrame,
-    features: pd.DataFrame,
-    positions: np.ndarray,
-    on_done: Callable[[int, int], None],
-    should_cancel: Callable[[], bool] | None,
-) -> None:
+    plan: _Plan, writer: LabelWriter, on_done: Callable[[int, int], None], reporter: Reporter
+) -> tuple[str, str | None]:
+    assert plan.offline is not None
     done = rejected = 0
-    for start in range(0, len(positions), OFFLINE_CHUNK):
-        if should_cancel is not None and should_cancel():
-            message = "cancelled on request; finished labels are kept"
-            raise _Stopped("cancelled", message, JobCancelled(message))
-        chunk = positions[start : start + OFFLINE_CHUNK]
-        records = labeler.label(bars, features, chunk)
+    for start in range(0, len(plan.positions), OFFLINE_CHUNK):
+        if reporter.cancelled():
+            return "cancelled", "cancelled on request; finished labels are kept"
+        chunk = plan.positions[start : start + OFFLINE_CHUNK]
+        records = plan.offline.label(plan.bars, plan.features, chunk)
         writer.write([Outcome(r) for r in records])
         done += len(chunk)
         rejected += sum(not r.accepted for r in records)
         on_done(done, rejected)
+    return "succeeded", None
 
 
 def _finish(
-    ctx: Context,
-    writer: LabelWriter,
-    started: float,
-    status: str,
-    message: str | None,
-    bars: pd.DataFrame,
-    *,
-    score: bool = True,
+    plan: _Plan, writer: LabelWriter, started: float, status: str, message: str | None, *, score: bool = True
 ) -> LabelingResult:
-    set_id = writer.label_set_id
+    ctx, set_id, t = plan.ctx, writer.label_set_id, writer.totals
     quality: dict[str, object] = {}
-    if score and writer.totals.labeled:
-        quality = score_label_set(ctx, set_id, bars=bars)
-    t = writer.totals
+    if score and t.labeled:
+        quality = score_label_set(ctx, set_id, bars=plan.bars)
     with ctx.db.session() as session:
         label_set = store.get_label_set(session, set_id)
         not_attempted = max(0, label_set.requested - t.labeled - t.rejected)
@@ -296,31 +275,51 @@ def _finish(
         store.finish_label_set(
             session, set_id, status=status, message=message, wall_s=round(wall, 3), quality=quality or None
         )
-        return LabelingResult(
-            label_set_id=set_id,
-            symbol=label_set.symbol,
-            timeframe=label_set.timeframe,
-            labeler=label_set.labeler,
-            requested=label_set.requested,
-            labeled=t.labeled,
-            rejected=t.rejected,
-            not_attempted=not_attempted,
-            status=status,
-            message=message,
-            api_calls=t.api_calls,
-            http_attempts=t.http_attempts,
-            cache_hits=t.cache_hits,
-            tokens_in=t.tokens_in,
-            tokens_out=t.tokens_out,
-            tokens_estimated=t.tokens_estimated,
-            cost_usd=t.cost_usd,
-            wall_s=wall,
-            provider=label_set.provider,
-            model=label_set.model,
-            prompt_version=label_set.prompt_version,
-            sampling=label_set.sampling,
-            seed=label_set.seed,
-            data_start=label_set.data_start,
-            data_end=label_set.data_end,
-            quality=quality,
-        )
+        return LabelingResult.of(label_set, t, not_attempted=not_attempted, wall_s=wall, quality=quality)
+
+
+def _log_done(result: LabelingResult) -> None:
+    log.info(
+        "AI training labels ready: label set %d (%s) %s %s: %d labeled, %d rejected, %d API calls, "
+        "%d cache hits, $%.4f, %.1f s [%s]",
+        *(result.label_set_id, result.labeler, result.symbol, result.timeframe, result.labeled),
+        *(
+            result.rejected,
+            result.api_calls,
+            result.cache_hits,
+            result.cost_usd,
+            result.wall_s,
+            result.status,
+        ),
+    )
+
+
+def run_labeling(
+    ctx: Context,
+    symbol: str,
+    timeframe: str,
+    *,
+    reporter: Reporter = NULL_REPORTER,
+    progress: Callable[[float, str], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    job_id: int | None = None,
+    now: datetime | None = None,
+    **options: Any,
+) -> LabelingResult:
+    """`label` for Python callers with plain options (`samples=…, labeler=…`), validated as a request.
+
+    A refused key raises `LabelingAuthFailed` (an `LLMAuthError`) and a cancel `LabelingCancelled`
+    (a `JobCancelled`), each carrying the stored result; every other end returns the result.
+    """
+    request = parse(LabelingRequest, symbol=symbol, timeframe=timeframe, **options)
+    if progress is not None or should_cancel is not None:
+        reporter = Callbacks(progress, should_cancel)
+    result = label(ctx, request, reporter, job_id=job_id, now=now)
+    kept = (
+        f"label set {result.label_set_id} keeps {result.labeled} labels, {result.not_attempted} not attempted"
+    )
+    if result.status == "auth_failed":
+        raise LabelingAuthFailed(f"{result.message} ({kept})", result)
+    if result.status == "cancelled":
+        raise LabelingCancelled(f"{result.message} ({kept})", result)
+    return result

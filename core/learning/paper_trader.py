@@ -22,11 +22,13 @@ from core.context import Context
 from core.data import service as data_service
 from core.data import store as bar_store
 from core.db.models import AITrainingSample
-from core.errors import BadInput
+from core.errors import BadInput, NoActiveModel
+from core.evaluation.costs import TradingCosts, costs_for
 from core.features.indicators import FEATURE_COLUMNS, compute_features
 from core.labeling.schema import default_horizon
+from core.learning import demotion
 from core.learning.samples import live_accuracy_of, record_execution_outcome, update_outcome_with_pnl
-from core.learning.trades import PaperTrade, plan_trades, resolve_exit
+from core.learning.trades import PaperTrade, close_position, plan_trades
 from core.registry.predict import HISTORY_BARS, active_models, batch_signals
 from core.registry.versions import VersionView
 from core.timeframes import normalise_symbol, parse_timeframe
@@ -99,29 +101,38 @@ def _training_end(version: VersionView) -> pd.Timestamp | None:
     return pd.Timestamp(last) if last else None
 
 
-def _close_open_samples(ctx: Context, version_id: int, bars: pd.DataFrame, horizon: int) -> tuple[int, float]:
+def _close_open_samples(
+    ctx: Context, version_id: int, bars: pd.DataFrame, horizon: int, costs: TradingCosts
+) -> tuple[int, float]:
     """Decide open positions that the bars now settle; returns (closed, pnl)."""
     with ctx.db.read() as session:
         rows = session.execute(
-            select(AITrainingSample.id, AITrainingSample.predicted_at, AITrainingSample.recommendation,
-                   AITrainingSample.target, AITrainingSample.stop_loss)
-            .where(AITrainingSample.version_id == version_id, AITrainingSample.status == "open")
-        ).all()  # fmt: skip
+            select(
+                AITrainingSample.id,
+                AITrainingSample.predicted_at,
+                AITrainingSample.recommendation,
+                AITrainingSample.target,
+                AITrainingSample.stop_loss,
+                AITrainingSample.entry_price,
+            ).where(AITrainingSample.version_id == version_id, AITrainingSample.status == "open")
+        ).all()
     closed, pnl = 0, 0.0
-    for sample_id, predicted_at, rec, target, stop in rows:
+    for sample_id, predicted_at, rec, target, stop, entry in rows:
         pos = bars.index.get_indexer([pd.Timestamp(predicted_at)])[0]
         if pos < 0 or target is None or stop is None:
             continue
-        exit_ = resolve_exit(bars, int(pos), rec, target, stop, horizon)
+        exit_ = close_position(bars, int(pos), rec, target, stop, horizon, entry_price=entry, costs=costs)
         if exit_ is None:
             continue
-        exit_pos, price, reason = exit_
+        exit_pos, price, reason, fees = exit_
         sample = update_outcome_with_pnl(
             ctx,
             sample_id,
             exit_price=price,
             exit_time=bars.index[exit_pos].to_pydatetime(),
             exit_reason=reason,
+            fees=fees,
+            review=False,
         )
         closed += 1
         pnl += sample.pnl or 0.0
@@ -178,8 +189,80 @@ def _record(
         exit_price=float(trade.exit_price),  # type: ignore[arg-type]
         exit_time=trade.exit_time.to_pydatetime(),  # type: ignore[union-attr]
         exit_reason=str(trade.exit_reason),
+        fees=trade.fees,
+        review=False,
     )
     return sample.pnl or 0.0
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """One replay of a pair's bars, bot by bot."""
+
+    ctx: Context
+    symbol: str
+    tf: str
+    history: pd.DataFrame
+    features: pd.DataFrame
+    replay_from: int
+    horizon: int
+    threshold: float
+    max_open: int
+    costs: TradingCosts
+
+    def _start(self, version: VersionView, replay: BotReplay) -> tuple[int, list[int]]:
+        """The first bar this version may trade (after its training window and its last trade)."""
+        start = self.replay_from
+        trained_until = _training_end(version)
+        if trained_until is not None:
+            first_unseen = int(self.history.index.searchsorted(trained_until, side="right"))
+            replay.skipped_in_sample = max(0, first_unseen - self.replay_from)
+            start = max(start, first_unseen)
+        exits, newest = _open_exits(self.ctx, version.version_id, self.history)
+        if newest is not None:
+            start = max(start, int(self.history.index.searchsorted(newest, side="right")))
+        return start, exits
+
+    def bot(self, name: str, version: VersionView) -> BotReplay:
+        replay = BotReplay(name, version.version_id)
+        closed, pnl = _close_open_samples(
+            self.ctx, version.version_id, self.history, self.horizon, self.costs
+        )
+        replay.closed += closed
+        replay.pnl += pnl
+        start, exits = self._start(version, replay)
+        replay.replayed_bars = max(0, len(self.history) - start)
+        if not replay.replayed_bars:
+            return replay
+        positions = np.arange(start, len(self.history))
+        signals = batch_signals(
+            self.ctx,
+            self.symbol,
+            self.tf,
+            self.history,
+            positions=positions,
+            bots=[name],
+            features=self.features,
+        ).get(name)
+        if signals is None:
+            return replay
+        trades = plan_trades(
+            self.history,
+            signals,
+            start=start,
+            horizon=self.horizon,
+            min_confidence=self.threshold,
+            max_open=self.max_open,
+            existing_exits=exits,
+            costs=self.costs,
+        )
+        for trade in trades:
+            replay.pnl += _record(
+                self.ctx, self.symbol, self.tf, name, version.version_id, trade, self.features
+            )
+            replay.opened += 1
+            replay.closed += int(trade.closed)
+        return replay
 
 
 def simulate(
@@ -198,12 +281,13 @@ def simulate(
         raise BadInput("--bars must be at least 1")
     models, errors = active_models(ctx, symbol, tf)
     if not models and not errors:
-        raise BadInput(
+        raise NoActiveModel(
             f"{symbol} {tf} has no active model; train one first "
             f"(`python -m core train --symbol {symbol} --timeframe {tf}`)"
         )
     threshold = ctx.settings.paper_confidence_threshold if min_confidence is None else min_confidence
     horizon = default_horizon(tf)
+    costs = costs_for(ctx.settings, symbol)
     with ctx.db.read() as session:
         history = bar_store.load_bars(session, symbol, tf, end=end, limit=bars + HISTORY_BARS)
     if history.empty:
@@ -211,39 +295,15 @@ def simulate(
     features = compute_features(history)
     replay_from = max(len(history) - bars, 0)
     result = SimulationResult(symbol, tf, errors=dict(errors))
+    replay = _Replay(ctx, symbol, tf, history, features, replay_from, horizon, threshold, max_open, costs)
     for name, model in sorted(models.items()):
         version = model.version
-        replay = BotReplay(name, version.version_id)
-        closed, pnl = _close_open_samples(ctx, version.version_id, history, horizon)
-        replay.closed += closed
-        replay.pnl += pnl
-        start = replay_from
-        trained_until = _training_end(version)
-        if trained_until is not None:
-            first_unseen = int(history.index.searchsorted(trained_until, side="right"))
-            replay.skipped_in_sample = max(0, first_unseen - replay_from)
-            start = max(start, first_unseen)
-        exits, newest = _open_exits(ctx, version.version_id, history)
-        if newest is not None:
-            start = max(start, int(history.index.searchsorted(newest, side="right")))
-        replay.replayed_bars = max(0, len(history) - start)
-        if replay.replayed_bars:
-            positions = np.arange(start, len(history))
-            signals = batch_signals(
-                ctx, symbol, tf, history, positions=positions, bots=[name], features=features
-            ).get(name)
-            if signals is not None:
-                trades = plan_trades(
-                    history, signals, start=start, horizon=horizon, min_confidence=threshold,
-                    max_open=max_open, existing_exits=exits,
-                )  # fmt: skip
-                for trade in trades:
-                    replay.pnl += _record(ctx, symbol, tf, name, version.version_id, trade, features)
-                    replay.opened += 1
-                    replay.closed += int(trade.closed)
+        result.bots.append(replay.bot(name, version))
+        demoted = demotion.review(ctx, version.version_id)
         with ctx.db.read() as session:
             result.live[name] = live_accuracy_of(session, version.version_id).as_metrics()
-        result.bots.append(replay)
+        if demoted:
+            result.live[name]["demoted"] = demoted
     log.info("paper trading %s %s: %s", symbol, tf, result.summary())
     return result
 
@@ -253,7 +313,5 @@ def advance(ctx: Context, symbol: str, timeframe: str, *, window: int = 5000) ->
     data_service.fetch(ctx, symbol, timeframe)
     try:
         return simulate(ctx, symbol, timeframe, bars=window)
-    except BadInput as exc:
-        if "no active model" in str(exc):
-            return SimulationResult(normalise_symbol(symbol), parse_timeframe(timeframe).code)
-        raise
+    except NoActiveModel:
+        return SimulationResult(normalise_symbol(symbol), parse_timeframe(timeframe).code)

@@ -13,10 +13,29 @@ from core.db.models import AITrainingSample
 
 OUTCOMES = ("open", "win", "loss")
 SAMPLE_FIELDS = (
-    "id", "symbol", "timeframe", "bot", "version_id", "source", "predicted_at", "recommendation",
-    "confidence", "entry_price", "target", "stop_loss", "predicted_return", "status", "exit_price",
-    "exit_time", "exit_reason", "pnl", "pnl_pct", "prediction_correct", "recorded_at", "closed_at",
-)  # fmt: skip
+    "id",
+    "symbol",
+    "timeframe",
+    "bot",
+    "version_id",
+    "source",
+    "predicted_at",
+    "recommendation",
+    "confidence",
+    "entry_price",
+    "target",
+    "stop_loss",
+    "predicted_return",
+    "status",
+    "exit_price",
+    "exit_time",
+    "exit_reason",
+    "pnl",
+    "pnl_pct",
+    "prediction_correct",
+    "recorded_at",
+    "closed_at",
+)
 
 
 @dataclass(frozen=True)
@@ -32,9 +51,11 @@ class SampleFilter:
     def apply(self, query: Select[Any]) -> Select[Any]:
         s = AITrainingSample
         for column, value in (
-            (s.symbol, self.symbol), (s.timeframe, self.timeframe), (s.bot, self.bot),
+            (s.symbol, self.symbol),
+            (s.timeframe, self.timeframe),
+            (s.bot, self.bot),
             (s.version_id, self.version_id),
-        ):  # fmt: skip
+        ):
             if value is not None:
                 query = query.where(column == value)
         if self.outcome == "open":
@@ -64,9 +85,13 @@ def sample_row(sample: AITrainingSample, with_features: bool = False) -> dict[st
 
 
 def list_samples(
-    session: Session, filters: SampleFilter | None = None, *, limit: int = 50, offset: int = 0,
+    session: Session,
+    filters: SampleFilter | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
     with_features: bool = False,
-) -> SamplePage:  # fmt: skip
+) -> SamplePage:
     """Newest first; `total` counts every match so pages can be numbered."""
     filters = filters or SampleFilter()
     total = session.scalar(filters.apply(select(func.count()).select_from(AITrainingSample))) or 0

@@ -11,7 +11,6 @@ their metrics, so the comparison page shows how they fared in service.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +21,17 @@ from core.context import Context
 from core.data import service as data_service
 from core.db.models import AITrainingSample
 from core.errors import CandleLabError, JobCancelled
-from core.jobs import store as job_store
 from core.labeling.schema import LabelReply, check_label, default_horizon
 from core.learning.queries import closed_counts
 from core.learning.samples import live_accuracy_of
 from core.registry.versions import set_metric
-from core.timeframes import normalise_symbol, parse_timeframe
+from core.reporting import NULL_REPORTER, Reporter, Span, stop_if_cancelled
+from core.requests import RetrainRequest
+from core.training.service import LabelFrame, RunOptions, train_frame
 
 log = logging.getLogger(__name__)
 
+BIAS = {"BUY": "bullish", "SELL": "bearish", "HOLD": "neutral"}
 LABEL_COLUMNS = ["current_price", "target", "stop_loss", "confidence", "recommendation", "horizon_bars"]
 
 
@@ -72,9 +73,12 @@ def outcome_labels(samples: pd.DataFrame, threshold: float, horizon: int) -> pd.
                 rec = "BUY" if drift > 0 else "SELL"
                 new_target, new_stop, conf = exit_price, _mirror(entry, exit_price), 0.6
         reply = LabelReply(
-            target=new_target, stop_loss=new_stop, confidence=conf, recommendation=rec,
-            bias={"BUY": "bullish", "SELL": "bearish", "HOLD": "neutral"}[rec],
-        )  # fmt: skip
+            target=new_target,
+            stop_loss=new_stop,
+            confidence=conf,
+            recommendation=rec,
+            bias=BIAS[rec],
+        )
         if check_label(reply, entry) is None:
             rows.append((ts, entry, new_target, new_stop, conf, rec, horizon))
     frame = pd.DataFrame(rows, columns=["ts", *LABEL_COLUMNS])
@@ -85,13 +89,13 @@ def outcome_labels(samples: pd.DataFrame, threshold: float, horizon: int) -> pd.
 def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFrame:
     s = AITrainingSample
     with ctx.db.read() as session:
+        columns = (s.predicted_at, s.version_id, s.recommendation, s.entry_price, s.target, s.stop_loss)
         rows = session.execute(
-            select(s.predicted_at, s.version_id, s.recommendation, s.entry_price, s.target, s.stop_loss,
-                   s.exit_price, s.exit_reason)
-            .where(s.symbol == symbol, s.timeframe == tf, s.bot == bot, s.status == "closed",
-                   s.target.is_not(None), s.stop_loss.is_not(None))
+            select(*columns, s.exit_price, s.exit_reason)
+            .where(s.symbol == symbol, s.timeframe == tf, s.bot == bot, s.status == "closed")
+            .where(s.target.is_not(None), s.stop_loss.is_not(None))
             .order_by(s.predicted_at)
-        ).all()  # fmt: skip
+        ).all()
     columns = ["ts", "version_id", "recommendation", "entry_price", "target", "stop_loss", "exit_price"]
     frame = pd.DataFrame(rows, columns=[*columns, "exit_reason"])
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
@@ -117,81 +121,68 @@ def _record_live_accuracy(ctx: Context, version_ids: list[int]) -> dict[int, dic
     return out
 
 
+def _skips(
+    symbol: str, tf: str, candidates: list[str], counts: dict[str, int], needed: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "symbol": symbol,
+            "timeframe": tf,
+            "bot": bot,
+            "reason": f"only {counts.get(bot, 0)} closed samples (needs {needed})",
+        }
+        for bot in candidates
+        if counts.get(bot, 0) < needed
+    ]
+
+
 def retrain_pair(
     ctx: Context,
-    symbol: str,
-    timeframe: str,
+    request: RetrainRequest,
+    reporter: Reporter = NULL_REPORTER,
     *,
-    min_samples: int,
-    bots: list[str] | None = None,
     job_id: int | None = None,
-    progress: Callable[..., None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    actor: str = "retrain",
 ) -> RetrainOutcome:
-    """Retrain every bot of the pair that has at least `min_samples` closed samples."""
-    from core.training.service import train_from_frame
-
-    symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
-    outcome = RetrainOutcome()
+    """Retrain every bot of the pair that has at least `request.min_samples` closed samples."""
+    symbol, tf = request.symbol, request.timeframe
     with ctx.db.read() as session:
         counts = {bot: n for sym, t, bot, n in closed_counts(session, 1) if (sym, t) == (symbol, tf)}
-    candidates = sorted(set(bots) if bots else set(counts))
-    ready = [b for b in candidates if counts.get(b, 0) >= min_samples]
-    for bot in candidates:
-        if bot not in ready:
-            outcome.skipped.append({
-                "symbol": symbol, "timeframe": tf, "bot": bot,
-                "reason": f"only {counts.get(bot, 0)} closed samples (needs {min_samples})",
-            })  # fmt: skip
+    candidates = sorted(set(request.bots) if request.bots else set(counts))
+    outcome = RetrainOutcome(skipped=_skips(symbol, tf, candidates, counts, request.min_samples))
+    ready = [b for b in candidates if counts.get(b, 0) >= request.min_samples]
     if not ready:
         return outcome
     bars, _ = data_service.load_window(ctx, symbol, tf, refresh=True, bypass_cache=True)
     for i, bot in enumerate(ready):
-        if should_cancel is not None and should_cancel():
-            raise JobCancelled("retrain cancelled")
-        if progress is not None:
-            progress(i / len(ready), f"retraining {bot} {i + 1}/{len(ready)}")
-        samples = _closed_samples(ctx, symbol, tf, bot)
-        labels = outcome_labels(samples, ctx.settings.threshold_for(tf), default_horizon(tf))
-        predecessors = sorted({int(v) for v in samples["version_id"].dropna().unique()})
-        base = {"symbol": symbol, "timeframe": tf, "bot": bot, "samples": len(samples)}
-        try:
-            result = train_from_frame(
-                ctx, symbol, tf, labels, bots=[bot], bars=bars, source="paper_outcomes", labeler="outcomes",
-                activate="gate", training_type="retrain", job_id=job_id, actor="retrain",
-            )  # fmt: skip
-        except CandleLabError as exc:
-            outcome.skipped.append({**base, "reason": str(exc)})
-            continue
-        live = _record_live_accuracy(ctx, predecessors)
-        for version in result.versions:
-            entry = {**base, **version.as_json(), "predecessors": live}
-            outcome.retrained.append(entry)
-            log.info("Successfully trained %s for %s %s from %d paper outcomes (version %s)",
-                     bot, symbol, tf, len(samples), entry.get("version_id"))  # fmt: skip
+        stop_if_cancelled(reporter, f"retrain cancelled before {bot}")
+        span = Span(reporter, i / len(ready), (i + 1) / len(ready))
+        span.progress(0.0, f"retraining {bot} {i + 1}/{len(ready)}")
+        options = RunOptions(bots=(bot,), training_type="retrain", job_id=job_id, actor=actor)
+        outcome.extend(_retrain_bot(ctx, symbol, tf, bot, bars, span, options))
     return outcome
 
 
-def retrain_all(ctx: Context, min_samples: int) -> RetrainOutcome:
-    """The CLI's `retrain`: every pair with samples, one after another, each as a recorded job."""
+def _retrain_bot(
+    ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame, reporter: Reporter, options: RunOptions
+) -> RetrainOutcome:
+    samples = _closed_samples(ctx, symbol, tf, bot)
+    labels = outcome_labels(samples, ctx.settings.threshold_for(tf), default_horizon(tf))
+    predecessors = sorted({int(v) for v in samples["version_id"].dropna().unique()})
+    base = {"symbol": symbol, "timeframe": tf, "bot": bot, "samples": len(samples)}
+    frame = LabelFrame(labels, bars, labeler="outcomes", source="paper_outcomes")
+    try:
+        result = train_frame(ctx, symbol, tf, frame, options, reporter)
+    except JobCancelled:
+        raise
+    except CandleLabError as exc:
+        return RetrainOutcome(skipped=[{**base, "reason": str(exc)}])
+    live = _record_live_accuracy(ctx, predecessors)
     outcome = RetrainOutcome()
-    for symbol, tf in pairs_ready_for_retrain(ctx, 1):
-        try:
-            job = job_store.create_job(
-                ctx.db, "retrain", symbol, tf, params={"min_samples": min_samples}, status="running"
-            )
-        except job_store.JobAlreadyActive as exc:
-            outcome.skipped.append({"symbol": symbol, "timeframe": tf, "reason": str(exc)})
-            continue
-        try:
-            pair = retrain_pair(ctx, symbol, tf, min_samples=min_samples, job_id=job.job_id)
-        except Exception as exc:
-            job_store.finish_job(ctx.db, job.job_id, "failed", error=str(exc))
-            raise
-        job_store.finish_job(ctx.db, job.job_id, "succeeded", result=pair.as_json())
-        outcome.extend(pair)
-    if not outcome.retrained and not outcome.skipped:
-        outcome.skipped.append(
-            {"reason": "no closed training samples yet; run `python -m core simulate` first"}
+    for version in result.versions:
+        outcome.retrained.append({**base, **version.as_json(), "predecessors": live})
+        log.info(
+            "Successfully trained %s for %s %s from %d paper outcomes (version %s)",
+            *(bot, symbol, tf, len(samples), version.version_id),
         )
     return outcome

@@ -21,6 +21,7 @@ from core.db.models import AIModelVersion, AITrainingSample
 from core.db.types import utcnow
 from core.errors import BadInput, NotFound
 from core.evaluation.intervals import wilson_interval
+from core.learning import demotion
 
 EXIT_REASONS = ("target", "stop", "timeout", "manual")
 
@@ -108,8 +109,16 @@ def update_outcome_with_pnl(
     exit_time: datetime,
     exit_reason: str,
     quantity: float = 1.0,
+    fees: float = 0.0,
+    review: bool = True,
 ) -> AITrainingSample:
-    """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid."""
+    """Close a sample: exit, P&L (per `quantity` units, after `fees` per unit) and whether the
+    predicted direction paid.
+
+    `fees` is commission per unit in price units (the paper trader's simulated broker; real fills
+    report theirs). With `review`, a version's live record is then checked for demotion (callers
+    closing many samples at once pass False and call `demotion.review` once at the end).
+    """
     if exit_reason not in EXIT_REASONS:
         raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
     if not exit_price > 0:
@@ -121,15 +130,22 @@ def update_outcome_with_pnl(
         if sample.status == "closed":
             return sample  # closing twice is a no-op: the first outcome stands
         direction = _direction(sample.recommendation)
+        if not (math.isfinite(fees) and fees >= 0):
+            raise BadInput(f"fees must be a non-negative number, got {fees}")
+        move = (exit_price - sample.entry_price) * direction
         sample.exit_price = float(exit_price)
         sample.exit_time = exit_time
         sample.exit_reason = exit_reason
-        sample.pnl = (exit_price - sample.entry_price) * direction * quantity
-        sample.pnl_pct = (exit_price / sample.entry_price - 1.0) * direction
-        sample.prediction_correct = sample.pnl > 0
+        sample.fees = float(fees)
+        sample.pnl = (move - fees) * quantity
+        sample.pnl_pct = (move - fees) / sample.entry_price
+        sample.prediction_correct = move > 0  # the call's direction, whatever the costs
         sample.status = "closed"
         sample.closed_at = utcnow()
-        return sample
+        version_id = sample.version_id
+    if review and version_id is not None:
+        demotion.review(ctx, version_id)
+    return sample
 
 
 @dataclass(frozen=True)

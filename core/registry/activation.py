@@ -81,10 +81,15 @@ def _switch(
         row.activated_at = utcnow()
         session.add(
             ModelActivation(
-                symbol=row.symbol, timeframe=row.timeframe, bot=row.bot, version_id=row.id,
-                previous_version_id=current_id, actor=actor[:64], reason=reason,
+                symbol=row.symbol,
+                timeframe=row.timeframe,
+                bot=row.bot,
+                version_id=row.id,
+                previous_version_id=current_id,
+                actor=actor[:64],
+                reason=reason,
             )
-        )  # fmt: skip
+        )
         session.flush()
         return ActivationResult(row.id, current_id, changed=True)
 
@@ -113,10 +118,49 @@ def activate(
             time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))  # de-synchronise the losers
             continue
         if result.changed:
-            log.info("activated model version %d (previous %s) by %s: %s", version_id,
-                     result.previous_active_id, actor, reason or "-")  # fmt: skip
+            log.info(
+                "activated model version %d (previous %s) by %s: %s",
+                version_id,
+                result.previous_active_id,
+                actor,
+                reason or "-",
+            )
         return result
     raise AssertionError("unreachable")
+
+
+def deactivate(ctx: Context, version_id: int, *, actor: str, reason: str) -> bool:
+    """Take a version out of service (its bot then has no active version); False if it was not active.
+
+    Recorded in the activation history as a "deactivate" row (the version, by whom and why), in
+    the same transaction that frees the slot.
+    """
+    with ctx.db.session() as session:
+        triple = session.execute(
+            select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
+                AIModelVersion.id == version_id
+            )
+        ).first()
+        if triple is None:
+            raise NotFound(f"model version {version_id} does not exist")
+        row = next(r for r in lock_bot_versions(session, *triple) if r.id == version_id)
+        if row.active_slot is None:
+            return False
+        row.active_slot, row.is_active = None, False
+        session.add(
+            ModelActivation(
+                symbol=row.symbol,
+                timeframe=row.timeframe,
+                bot=row.bot,
+                version_id=row.id,
+                previous_version_id=row.id,
+                actor=actor[:64],
+                reason=reason,
+                action="deactivate",
+            )
+        )
+    log.warning("deactivated model version %d by %s: %s", version_id, actor, reason)
+    return True
 
 
 def history(db: Database, symbol: str, timeframe: str, bot: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -136,6 +180,7 @@ def history(db: Database, symbol: str, timeframe: str, bot: str, limit: int = 10
             {
                 "version_id": a.version_id,
                 "previous_version_id": a.previous_version_id,
+                "action": a.action,
                 "actor": a.actor,
                 "reason": a.reason,
                 "created_at": a.created_at.isoformat(),

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from core.artifacts.base import ArtifactStore
 from core.db.database import Database
 from core.db.models import AIModelVersion
 from core.errors import ArtifactError, ArtifactUnavailable
-from core.registry.artifacts import ArtifactStore
 
 
 @dataclass

@@ -15,8 +15,14 @@ log = logging.getLogger(__name__)
 
 def _refuse(ctx: Context, version: VersionView, exc: ArtifactError) -> ArtifactError:
     mark_broken(ctx.db, version.version_id, str(exc))
-    log.error("model version %d (%s %s %s) marked broken: %s", version.version_id, version.bot,
-              version.symbol, version.timeframe, exc)  # fmt: skip
+    log.error(
+        "model version %d (%s %s %s) marked broken: %s",
+        version.version_id,
+        version.bot,
+        version.symbol,
+        version.timeframe,
+        exc,
+    )
     return ArtifactError(
         f"model version {version.version_id} ({version.bot} {version.symbol} {version.timeframe}) "
         f"refused and marked broken: {exc}"

@@ -3,6 +3,8 @@
 Models are loaded once (SHA-256 checked) and cached per (database, slot, version id, sha) until
 the active version changes; loading is serialised per key so two threads never load the same
 model twice. Predictions for many bars are one vectorised pass per bot, not a loop over bars.
+Each signal's `confidence` is calibrated with the version's stored out-of-sample map
+(`core.evaluation.calibration`); the model's own number travels as `raw_confidence`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.bots.signal import Signal, signal_frame, signal_from_row
 from core.context import Context
 from core.data import store as bar_store
 from core.errors import ArtifactError
+from core.evaluation.calibration import calibrate
 from core.features.indicators import compute_features
 from core.registry.loading import load_version
 from core.registry.versions import VersionView, active_versions
@@ -113,8 +116,10 @@ def batch_signals(
     """Each active bot's signals at many bar positions (all bars by default), indexed by bar time.
 
     Pass the bars with their history: a point's inputs are computed from the bars before it.
-    Columns: recommendation, current_price, target, stop_loss, confidence, bias, predicted_return,
-    version_id. `features` are `compute_features(bars)` when the caller has them already.
+    Columns: recommendation, current_price, target, stop_loss, confidence, raw_confidence, bias,
+    predicted_return, version_id. `confidence` is calibrated on the version's out-of-sample
+    outcomes (`raw_confidence` is the model's own number); `features` are
+    `compute_features(bars)` when the caller has them already.
     """
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
     models, _ = active_models(ctx, symbol, tf, bots)
@@ -125,7 +130,12 @@ def batch_signals(
     out: dict[str, pd.DataFrame] = {}
     for name, model in models.items():
         inputs = build_inputs(bars, positions, features=features, feature_names=model.bot.feature_names)
-        frame = signal_frame(model.bot.predict(inputs), inputs)
+        predictions = model.bot.predict(inputs)
+        frame = signal_frame(predictions, inputs)
+        frame["raw_confidence"] = frame["confidence"]
+        frame["confidence"] = calibrate(
+            model.version.metrics.get("confidence_calibration"), predictions.direction, predictions.confidence
+        )
         frame["version_id"] = model.version.version_id
         out[name] = frame
     return out

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.artifacts.base import ArtifactInfo
 from core.db.database import Database
 from core.db.models import AIModelVersion
 from core.errors import NotFound
-from core.registry.artifacts import ArtifactInfo
 
 STATUSES = ("ready", "broken", "pruned")
 
@@ -44,15 +44,41 @@ class VersionView:
     artifact_bytes: int | None
     broken_reason: str | None
     training_record_id: int | None
+    bot_version: int | None = None  # the bot's own number within its (symbol, timeframe)
+    gate_verdict: str | None = None  # the promotion gate's verdict (core.registry.gate.VERDICTS)
+    gate_reason: str | None = None
 
     @classmethod
     def of(cls, row: AIModelVersion) -> VersionView:
         return cls(
-            row.id, row.bot, row.symbol, row.timeframe, row.status, row.active_slot is not None,
-            row.training_type, row.created_at, row.activated_at, dict(row.metrics or {}),
-            dict(row.params or {}), dict(row.lineage or {}), row.label_set_id, row.artifact_path,
-            row.artifact_sha256, row.artifact_bytes, row.broken_reason, row.training_record_id,
-        )  # fmt: skip
+            row.id,
+            row.bot,
+            row.symbol,
+            row.timeframe,
+            row.status,
+            row.active_slot is not None,
+            row.training_type,
+            row.created_at,
+            row.activated_at,
+            dict(row.metrics or {}),
+            dict(row.params or {}),
+            dict(row.lineage or {}),
+            row.label_set_id,
+            row.artifact_path,
+            row.artifact_sha256,
+            row.artifact_bytes,
+            row.broken_reason,
+            row.training_record_id,
+            row.bot_version,
+            row.gate_verdict,
+            row.gate_reason,
+        )
+
+    @property
+    def label(self) -> str:
+        """How people name a version: the bot's own number first, the global id after it."""
+        number = f"v{self.bot_version}" if self.bot_version is not None else f"#{self.version_id}"
+        return f"{self.bot} {number}"
 
     @property
     def slot(self) -> str:
@@ -71,6 +97,9 @@ class VersionView:
             "label_set_id": self.label_set_id,
             "activated_at": self.activated_at.isoformat() if self.activated_at else None,
             "broken_reason": self.broken_reason,
+            "bot_version": self.bot_version,
+            "gate_verdict": self.gate_verdict,
+            "gate_reason": self.gate_reason,
             "metrics": self.metrics,
         }
         if detail:
@@ -91,9 +120,16 @@ def register_version(
     label_set_id: int | None,
     training_type: str,
     training_record_id: int | None = None,
+    gate_verdict: str | None = None,
+    gate_reason: str | None = None,
 ) -> VersionView:
-    """Insert a `ready` version for a complete, verified artifact (never active on insert)."""
+    """Insert a `ready` version for a complete, verified artifact (never active on insert).
+
+    Its per-bot number is the slot's highest plus one, taken under the slot's row locks (and a
+    unique constraint), so concurrent registrations of one bot never share a number.
+    """
     with db.session() as session:
+        numbers = [r.bot_version or 0 for r in lock_bot_versions(session, symbol, timeframe, bot)]
         row = AIModelVersion(
             bot=bot,
             symbol=symbol,
@@ -109,6 +145,9 @@ def register_version(
             lineage=lineage,
             label_set_id=label_set_id,
             training_record_id=training_record_id,
+            bot_version=max(numbers, default=0) + 1,
+            gate_verdict=gate_verdict,
+            gate_reason=gate_reason,
         )
         session.add(row)
         session.flush()
@@ -202,3 +241,34 @@ def set_metric(db: Database, version_id: int, key: str, value: Any) -> None:
         if row is None:
             raise NotFound(f"model version {version_id} does not exist")
         row.metrics = {**(row.metrics or {}), key: value}
+
+
+def set_gate(db: Database, version_id: int, verdict: str, reason: str, gate_json: dict[str, Any]) -> None:
+    """Record the promotion gate's decision on a version: its columns and its `gate` metric."""
+    with db.session() as session:
+        row = session.get(AIModelVersion, version_id)
+        if row is None:
+            raise NotFound(f"model version {version_id} does not exist")
+        row.gate_verdict, row.gate_reason = verdict, reason[:4000]
+        row.metrics = {**(row.metrics or {}), "gate": gate_json}
+
+
+def discard_versions(db: Database, version_ids: list[int], reason: str) -> list[int]:
+    """Mark inactive `ready` versions of a run that never committed (cancelled, interrupted) `discarded`.
+
+    They stay on record (metrics, lineage) but can no longer be activated or become a default.
+    Returns the ids changed; an active version is never touched.
+    """
+    if not version_ids:
+        return []
+    with db.session() as session:
+        rows = session.scalars(
+            select(AIModelVersion).where(
+                AIModelVersion.id.in_(version_ids),
+                AIModelVersion.status == "ready",
+                AIModelVersion.active_slot.is_(None),
+            )
+        ).all()
+        for row in rows:
+            row.status, row.broken_reason = "discarded", reason[:2000]
+        return sorted(row.id for row in rows)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from core.context import Context
 from core.db.models import ScheduledRun
 from core.db.types import utcnow
+from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
 from core.jobs.store import owner_tag
 
@@ -71,6 +72,7 @@ def _finish(ctx: Context, run_id: int, status: str, message: str) -> None:
 def run_task(ctx: Context, runner: JobRunner, task: Task, now: datetime | None = None) -> str | None:
     """Run one firing of a task unless another process claimed the slot. Never raises."""
     slot = slot_of(task, now or utcnow())
+    recover_orphans(ctx.db)  # a tick starts work: close what dead processes left running first
     run_id = claim(ctx, task, slot)
     if run_id is None:
         log.info("scheduled %s for %s already taken by another process", task.name, slot)

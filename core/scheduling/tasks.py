@@ -10,13 +10,17 @@ from apscheduler.triggers.cron import CronTrigger
 from core.context import Context
 from core.errors import CandleLabError
 from core.jobs.runner import JobRunner
-from core.jobs.store import JobAlreadyActive
+from core.learning.paper_trader import advance
+from core.requests import RetrainSweep, TriggerRequest
 from core.scheduling.scheduler import Task
+from core.services.actors import Actor
+from core.services.runs import start_retrain, trigger_training
 from core.settings import Settings
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger(__name__)
 
+SYSTEM = Actor.system()
 PAPER_TICK_MINUTES = 5
 STALENESS_SWEEP_MINUTES = 15
 
@@ -35,34 +39,19 @@ def watched_pairs(settings: Settings) -> list[tuple[str, str]]:
 
 def daily_retrain(ctx: Context, runner: JobRunner) -> str:
     """Queue a retrain job for every pair that has enough closed samples for some bot."""
-    from core.learning.retrain import pairs_ready_for_retrain
-
-    ready = pairs_ready_for_retrain(ctx, ctx.settings.retrain_min_samples)
-    queued, busy = [], []
-    for symbol, tf in ready:
-        try:
-            job = runner.submit(
-                "retrain",
-                symbol,
-                tf,
-                {"min_samples": ctx.settings.retrain_min_samples},
-                requested_by="scheduler",
-            )
-            queued.append(f"{symbol} {tf} (job {job.job_id})")
-        except JobAlreadyActive:
-            busy.append(f"{symbol} {tf}")
+    sweep = RetrainSweep(min_samples=ctx.settings.retrain_min_samples)
+    started = start_retrain(runner, SYSTEM, sweep, only_ready=True)
+    queued = [f"{job.symbol} {job.timeframe} (job {job.job_id})" for job in started.jobs]
     parts = [f"queued {', '.join(queued) or 'nothing'}"]
-    if busy:
-        parts.append(f"busy: {', '.join(busy)}")
-    if not ready:
-        parts.append(f"no pair has {ctx.settings.retrain_min_samples} closed samples yet")
+    if started.skipped:
+        parts.append("busy: " + ", ".join(f"{s['symbol']} {s['timeframe']}" for s in started.skipped))
+    if not started.jobs and not started.skipped:
+        parts.append(f"no pair has {sweep.min_samples} closed samples yet")
     return "; ".join(parts)
 
 
 def paper_tick(ctx: Context, runner: JobRunner) -> str:
     """Fetch new bars for watched pairs and advance the paper trader over them."""
-    from core.learning.paper_trader import advance
-
     notes = []
     for symbol, tf in watched_pairs(ctx.settings):
         try:
@@ -74,12 +63,10 @@ def paper_tick(ctx: Context, runner: JobRunner) -> str:
 
 
 def staleness_sweep(ctx: Context, runner: JobRunner) -> str:
-    from core.jobs.triggers import trigger
-
     notes = []
     for symbol, tf in watched_pairs(ctx.settings):
         try:
-            result = trigger(runner, symbol, tf, requested_by="scheduler")
+            result = trigger_training(runner, SYSTEM, TriggerRequest(symbol=symbol, timeframe=tf))
             notes.append(
                 f"{symbol} {tf}: {'started job ' + str(result.job_id) if result.started else result.reason}"
             )

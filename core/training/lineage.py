@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from core.bots.dataset import Dataset
-from core.evaluation.splits import ChronoSplit
+from core.evaluation.folds import WalkForwardPlan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -38,7 +38,7 @@ def build_lineage(
     labeler: str | None,
     bars: pd.DataFrame,
     dataset: Dataset,
-    split: ChronoSplit,
+    split: WalkForwardPlan,
     params: dict[str, Any],
     training_type: str,
     wall_s: float,

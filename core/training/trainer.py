@@ -9,31 +9,33 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core.artifacts.base import ArtifactInfo, new_key
 from core.bots.base import Bot
 from core.bots.dataset import Dataset, Inputs
 from core.bots.factory import load_bot, make_bot
 from core.context import Context
 from core.errors import ArtifactError, CandleLabError
-from core.evaluation.splits import ChronoSplit
+from core.evaluation.costs import costs_for
+from core.evaluation.folds import WalkForwardPlan
 from core.evaluation.stats import json_safe
-from core.evaluation.walkforward import fit_and_evaluate
+from core.evaluation.walkforward import Evaluation, bar_inputs, fit_and_evaluate
 from core.registry import gate
 from core.registry.activation import activate
-from core.registry.artifacts import ArtifactInfo, new_key
 from core.registry.retention import prune
-from core.registry.versions import active_version, register_version, set_metric
+from core.registry.versions import VersionView, active_version, register_version, set_gate
 from core.training.lineage import build_lineage
 from core.training.records import finish_record, start_record
 
 log = logging.getLogger("core.training")
 
 ACTIVATE_MODES = ("gate", "always", "never")
+VERIFY_BARS = 256  # the reloaded artifact must reproduce the newest evaluated bars' predictions
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class TrainingPlan:
     timeframe: str
     bars: pd.DataFrame
     dataset: Dataset
-    split: ChronoSplit
+    split: WalkForwardPlan
     label_set_id: int | None
     labeler: str | None
     source: str
@@ -68,13 +70,21 @@ class TrainedVersion:
     gate_reason: str
     record_id: int
     wall_s: float
+    gate_verdict: str = gate.NO_EVIDENCE  # what the gate thought, whatever the activation mode
+    bot_version: int | None = None
+    wants_activation: bool = False  # the gate's (or the caller's) decision, applied at commit
+    expect_active: int | None = None  # the slot's active version when the decision was taken
+    fit_s: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
             "version_id": self.version_id,
             "bot": self.bot,
+            "bot_version": self.bot_version,
             "activated": self.activated,
+            "gate_verdict": self.gate_verdict,
             "gate_reason": self.gate_reason,
+            "gate": self.metrics.get("gate"),
             "wall_s": round(self.wall_s, 3),
             "metrics": self.metrics,
         }
@@ -95,48 +105,107 @@ def _verify(plan: TrainingPlan, bot: Bot, artifact: ArtifactInfo, probe: Inputs)
 
 
 def _decide(plan: TrainingPlan, name: str, metrics: dict[str, Any]) -> tuple[gate.GateDecision, int | None]:
+    """The gate's verdict always; whether it is applied depends on the run's activation mode."""
+    settings = plan.ctx.settings
     current = active_version(plan.ctx.db, plan.symbol, plan.timeframe, name)
     current_id = current.version_id if current else None
+    verdict = gate.decide(
+        metrics, current, min_points=settings.promotion_min_effective, alpha=settings.promotion_alpha
+    )
     if plan.activate == "always":
-        return gate.GateDecision(True, "activation requested", current_id), current_id
+        reason = f"activation requested (the gate alone: {verdict.reason})"
+        return replace(verdict, activate=True, reason=reason), current_id
     if plan.activate == "never":
-        return gate.GateDecision(False, "activation not requested", current_id), current_id
-    return gate.decide(metrics, current, min_points=plan.ctx.settings.promotion_min_heldout), current_id
+        reason = f"activation not requested (the gate alone: {verdict.reason})"
+        return replace(verdict, activate=False, reason=reason), current_id
+    return verdict, current_id
 
 
-def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
-    ctx, settings = plan.ctx, plan.ctx.settings
-    started = time.perf_counter()
-    params = plan.bot_params.get(name, {})
-    record_id = start_record(
-        ctx.db, job_id=plan.job_id, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
-        training_type=plan.training_type, label_set_id=plan.label_set_id,
+def _start(plan: TrainingPlan, name: str) -> int:
+    split = plan.split.as_json()
+    return start_record(
+        plan.ctx.db,
+        job_id=plan.job_id,
+        symbol=plan.symbol,
+        timeframe=plan.timeframe,
+        bot=name,
+        training_type=plan.training_type,
+        label_set_id=plan.label_set_id,
         config={
-            "training_type": plan.training_type, "label_set_id": plan.label_set_id, "labeler": plan.labeler,
-            "label_source": plan.source, "llm_calls": plan.llm_calls, "cost_usd": round(plan.cost_usd, 6),
-            "labels": len(plan.dataset), "activate": plan.activate, "overrides": params,
-            **plan.split.as_json(),
+            "training_type": plan.training_type,
+            "label_set_id": plan.label_set_id,
+            "labeler": plan.labeler,
+            "label_source": plan.source,
+            "llm_calls": plan.llm_calls,
+            "cost_usd": round(plan.cost_usd, 6),
+            "labels": len(plan.dataset),
+            "activate": plan.activate,
+            "overrides": plan.bot_params.get(name, {}),
+            **split,
         },
-    )  # fmt: skip
+    )
+
+
+def _register(
+    plan: TrainingPlan,
+    bot: Bot,
+    evaluation: Evaluation,
+    artifact: ArtifactInfo,
+    decision: gate.GateDecision,
+    record_id: int,
+    started: float,
+) -> VersionView:
+    """Insert the version (inactive) with its metrics, lineage and the gate's verdict."""
+    lineage = build_lineage(
+        label_set_id=plan.label_set_id,
+        labeler=plan.labeler,
+        bars=plan.bars,
+        dataset=plan.dataset,
+        split=evaluation.plan,
+        params=bot.params(),
+        training_type=plan.training_type,
+        wall_s=time.perf_counter() - started,
+        fit_s=evaluation.fit_s,
+        source=plan.source,
+    )
+    return register_version(
+        plan.ctx.db,
+        symbol=plan.symbol,
+        timeframe=plan.timeframe,
+        bot=bot.name,
+        artifact=artifact,
+        metrics=json_safe({**evaluation.metrics, "gate": decision.as_json()}),
+        params=json_safe(bot.params()),
+        lineage=json_safe(lineage),
+        label_set_id=plan.label_set_id,
+        training_type=plan.training_type,
+        training_record_id=record_id,
+        gate_verdict=decision.verdict,
+        gate_reason=decision.reason,
+    )
+
+
+def _fit_and_register(plan: TrainingPlan, name: str, record_id: int, started: float) -> TrainedVersion:
+    """Fit, evaluate, write and verify the artifact, decide, register (inactive)."""
+    ctx, settings = plan.ctx, plan.ctx.settings
+    params = plan.bot_params.get(name, {})
     artifact: ArtifactInfo | None = None
     try:
-        bot = make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params)
-        evaluation = fit_and_evaluate(bot, plan.dataset, plan.bars, test_fraction=settings.heldout_fraction)
+        evaluation = fit_and_evaluate(
+            lambda: make_bot(name, settings, seed=plan.seed, timeframe=plan.timeframe, **params),
+            plan.dataset,
+            plan.bars,
+            plan.split,
+            costs=costs_for(settings, plan.symbol),
+        )
+        bot = evaluation.bot
+        assert bot is not None  # fit_and_evaluate fits the version's model by default
         # The key comes from the record id, never from the symbol or other user text.
         artifact = ctx.artifacts.write(new_key(record_id), bot.to_files())
-        _verify(plan, bot, artifact, plan.dataset.take(evaluation.split.test).inputs)
+        probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
+        _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
-        metrics = json_safe({**evaluation.metrics, "gate": decision.as_json()})
-        lineage = build_lineage(
-            label_set_id=plan.label_set_id, labeler=plan.labeler, bars=plan.bars, dataset=plan.dataset,
-            split=evaluation.split, params=bot.params(), training_type=plan.training_type,
-            wall_s=time.perf_counter() - started, fit_s=evaluation.fit_s, source=plan.source,
-        )  # fmt: skip
-        version = register_version(
-            ctx.db, symbol=plan.symbol, timeframe=plan.timeframe, bot=name,
-            artifact=artifact, metrics=metrics, params=json_safe(bot.params()), lineage=json_safe(lineage),
-            label_set_id=plan.label_set_id, training_type=plan.training_type, training_record_id=record_id,
-        )  # fmt: skip
+        version = _register(plan, bot, evaluation, artifact, decision, record_id, started)
     except BaseException as exc:
         if artifact is not None:
             ctx.artifacts.remove(artifact.key)
@@ -144,33 +213,78 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
             ctx.db, record_id, status="failed", wall_s=time.perf_counter() - started, error=str(exc)
         )
         raise
-    activated, reason = False, decision.reason
-    if decision.activate:
+    wall_s = time.perf_counter() - started
+    return TrainedVersion(
+        version.version_id,
+        name,
+        version.metrics,
+        False,
+        decision.reason,
+        record_id,
+        wall_s,
+        gate_verdict=decision.verdict,
+        bot_version=version.bot_version,
+        wants_activation=decision.activate,
+        expect_active=current_id,
+        fit_s=evaluation.fit_s,
+    )
+
+
+def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
+    """Train one bot and register its version, inactive: activation waits for the run to commit."""
+    started = time.perf_counter()
+    record_id = _start(plan, name)
+    trained = _fit_and_register(plan, name, record_id, started)
+    m = trained.metrics
+    finish_record(
+        plan.ctx.db,
+        record_id,
+        status="succeeded",
+        wall_s=trained.wall_s,
+        version_id=trained.version_id,
+        samples_used=int(m["fitted_points"]),
+        config={"gate": m["gate"], "fit_s": round(trained.fit_s, 3)},
+    )
+    log.info(
+        "Successfully trained %s for %s %s: version %d in %.1fs, directional accuracy %s vs baseline %s "
+        "on %d out-of-sample bars (%d independent), validation accuracy %s; gate %s: %s",
+        *(name, plan.symbol, plan.timeframe, trained.version_id, trained.wall_s),
+        *(m.get("directional_accuracy"), m.get("baseline_directional_accuracy")),
+        *(m.get("directional_accuracy_n", 0), m.get("directional_effective_n", 0)),
+        *(m.get("validation_accuracy"), trained.gate_verdict, trained.gate_reason),
+    )
+    return trained
+
+
+def commit_version(plan: TrainingPlan, trained: TrainedVersion) -> TrainedVersion:
+    """Apply the gate's decision for one registered version (at the end of its run), then prune."""
+    activated, reason = False, trained.gate_reason
+    if trained.wants_activation:
         try:
             activate(
-                ctx, version.version_id, actor=plan.actor, reason=decision.reason, expect_active=current_id
+                plan.ctx,
+                trained.version_id,
+                actor=plan.actor,
+                reason=reason,
+                expect_active=trained.expect_active,
             )
             activated = True
         except CandleLabError as exc:
             # Another switch won the race, or the artifact was refused: the version stays registered.
             reason = f"not activated: {exc}"
-            metrics["gate"] = {**decision.as_json(), "activated": False, "reason": reason}
-            set_metric(ctx.db, version.version_id, "gate", metrics["gate"])
+            gate_json = {**trained.metrics["gate"], "activated": False, "reason": reason}
+            trained = replace(trained, metrics={**trained.metrics, "gate": gate_json})
+            set_gate(plan.ctx.db, trained.version_id, trained.gate_verdict, reason, gate_json)
     try:
-        prune(ctx, plan.symbol, plan.timeframe, name)
+        prune(plan.ctx, plan.symbol, plan.timeframe, trained.bot)
     except Exception as exc:  # retention is housekeeping: a failure must not lose the new version
-        log.warning("pruning old %s versions of %s %s failed: %s", name, plan.symbol, plan.timeframe, exc)
-    wall_s = time.perf_counter() - started
-    done = {"gate": metrics["gate"], "fit_s": round(evaluation.fit_s, 3)}
-    finish_record(
-        ctx.db, record_id, status="succeeded", wall_s=wall_s, version_id=version.version_id,
-        samples_used=int(metrics["fitted_points"]), config=done,
-    )  # fmt: skip
+        log.warning(
+            "pruning old %s versions of %s %s failed: %s", trained.bot, plan.symbol, plan.timeframe, exc
+        )
     log.info(
-        "Successfully trained %s for %s %s: version %d in %.1fs, directional accuracy %s vs baseline %s "
-        "on %d held-out points, validation accuracy %s; %s",
-        name, plan.symbol, plan.timeframe, version.version_id, wall_s, metrics.get("directional_accuracy"),
-        metrics.get("baseline_directional_accuracy"), metrics.get("directional_accuracy_n", 0),
-        metrics.get("validation_accuracy"), "activated" if activated else f"not activated ({reason})",
-    )  # fmt: skip
-    return TrainedVersion(version.version_id, name, metrics, activated, reason, record_id, wall_s)
+        "%s version %d %s",
+        trained.bot,
+        trained.version_id,
+        "activated" if activated else f"kept inactive ({reason})",
+    )
+    return replace(trained, activated=activated, gate_reason=reason)

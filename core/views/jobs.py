@@ -7,19 +7,59 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.bots import bot_names
 from core.context import Context
 from core.jobs import store
+from core.jobs.staleness import Staleness, staleness
 from core.jobs.store import JobView
+from core.jobs.triggers import quick_request, training_request
 from core.labeling.llm import ledger
+from core.labeling.sampling import SAMPLINGS
+from core.labeling.schema import LABELERS
+from core.requests import LabelOptions, TrainingRequest
 from core.scheduling.tasks import plan
+
+__all__ = ["LABELERS", "SAMPLINGS", "JobView", "Staleness"]
 
 ACTIVE = store.ACTIVE_STATUSES
 
 
 def pair_job(ctx: Context, symbol: str, timeframe: str) -> JobView | None:
-    """The pair's queued or running job, else its most recent one (None when it never had one)."""
-    jobs = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, limit=1)
+    """The pair's queued or running training job, else its most recent one (None: it never had one)."""
+    with ctx.db.read() as session:
+        active = store.active_job(session, symbol, timeframe)
+    if active is not None:
+        return store.get_job(ctx.db, active.id)
+    jobs = [
+        j for j in store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, limit=5) if j.kind != "label"
+    ]
     return jobs[0] if jobs else None
+
+
+def labeling_busy(ctx: Context, symbol: str, timeframe: str) -> bool:
+    """Whether a label-only job for the pair is queued or running."""
+    jobs = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, kind="label", limit=5)
+    return any(job.active for job in jobs)
+
+
+def freshness(ctx: Context, symbol: str, timeframe: str) -> Staleness:
+    return staleness(ctx, symbol, timeframe)
+
+
+def bot_choices() -> tuple[str, ...]:
+    return bot_names()
+
+
+def full_training_defaults(ctx: Context, symbol: str, timeframe: str) -> TrainingRequest:
+    """What the Training page offers first: the full-training settings (FULL_*)."""
+    return training_request(ctx.settings, "full", symbol, timeframe)
+
+
+def label_defaults(ctx: Context, symbol: str, timeframe: str) -> LabelOptions:
+    """What the Labels page offers first: the quick-training numbers, widened for sparse series."""
+    labels = quick_request(ctx, symbol, timeframe).labels
+    assert labels is not None
+    return labels
 
 
 def get_job(ctx: Context, job_id: int) -> JobView:
@@ -42,17 +82,20 @@ def new_versions(job: JobView) -> list[dict[str, Any]]:
 
 def outcome_line(job: JobView) -> str:
     """One sentence for a toast or a table: what the job ended with."""
-    pair = f"{job.symbol} {job.timeframe}"
+    what = f"{'Labeling' if job.kind == 'label' else 'Training'} of {job.symbol} {job.timeframe}"
     if job.status == "succeeded":
         versions = new_versions(job)
+        if job.kind == "label":
+            labeled = (job.result or {}).get("labeled", 0)
+            return f"{what} finished: label set {job.label_set_id}, {labeled} labels."
         if not versions:
-            return f"Training of {pair} finished (job {job.job_id})."
+            return f"{what} finished (job {job.job_id})."
         names = ", ".join(f"{v.get('bot')} v{v.get('version_id')}" for v in versions)
-        return f"Training of {pair} finished: {names}."
+        return f"{what} finished: {names}."
     if job.status in ACTIVE:
-        return f"Training of {pair} is {job.status}: {job.stage}."
+        return f"{what} is {job.status}: {job.stage}."
     why = f": {job.error}" if job.error else ""
-    return f"Training of {pair} {job.status.replace('_', ' ')}{why}"
+    return f"{what} {job.status.replace('_', ' ')}{why}"
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from core.context import Context
 from core.data import store as bar_store
 from core.db.models import Label, LabelSet, LLMCall
+from core.evaluation.stats import wilson
 from core.labeling import store
 from core.labeling.comparison import compare_with_offline
-from core.labeling.cost import estimate_cost
+from core.labeling.cost import Window, estimate_cost
 from core.labeling.schema import default_horizon
+from core.llm_providers import ProviderChoice, provider_choice
 
 TABLE_COLUMNS = [
     "id",
@@ -227,13 +229,26 @@ def agreement(ctx: Context, label_set_id: int) -> pd.DataFrame:
     )
 
 
-def cost_estimate(ctx: Context, samples: int, labeler: str | None) -> dict[str, Any]:
-    return estimate_cost(ctx, samples, labeler)
+def cost_estimate(
+    ctx: Context,
+    samples: int,
+    labeler: str | None,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    lookback_days: float | None = None,
+) -> dict[str, Any]:
+    """The estimate before a run; with the pair (and lookback) its prompt is built from that window."""
+    window = Window(symbol, timeframe, lookback_days) if symbol and timeframe else None
+    return estimate_cost(ctx, samples, labeler, window)
+
+
+def llm_provider_choice(ctx: Context) -> ProviderChoice:
+    """The LLM providers a run may pick on the Training page (configured ones, from the registry)."""
+    return provider_choice(ctx.settings)
 
 
 def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Target-before-stop rate per confidence bucket with its 95 % interval (empty buckets left out)."""
-    from core.evaluation.stats import wilson
 
     out: dict[str, dict[str, Any]] = {}
     for row in q.get("calibration") or []:

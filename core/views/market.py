@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.context import Context
 from core.data import store
+from core.data.csv_layout import FORMATS
 from core.data.store import SeriesSummary
 from core.features.indicators import WARMUP_BARS, compute_features
 
@@ -36,8 +37,15 @@ class DataBadge:
 
 
 def list_pairs(ctx: Context) -> list[SeriesSummary]:
+    """Every stored series, whatever produced it (imports, the demo, a provider): the symbol picker."""
     with ctx.db.read() as session:
         return store.list_series(session)
+
+
+def pair_names(ctx: Context) -> list[tuple[str, str]]:
+    """The same pairs without their counts: what a symbol picker needs, quick on millions of bars."""
+    with ctx.db.read() as session:
+        return store.list_pairs(session)
 
 
 def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
@@ -45,13 +53,15 @@ def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
         return store.summarize(session, symbol, timeframe)
 
 
+def _utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    return value.astimezone(UTC).strftime(fmt) if value else "never"
+
+
 def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
-    """Synthetic beats everything (it must never pass for real data); then stale; then the source."""
-    fetched = (
-        s.last_fetched_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if s.last_fetched_at else "never"
-    )
+    """Synthetic beats everything (it must never pass for real data); then stale; then the producer."""
     if s.rows == 0:
         return DataBadge("No data", "red", "No bars stored for this pair yet.")
+    fetched, last_bar = _utc(s.last_fetched_at), _utc(s.last)
     if s.is_synthetic:
         return DataBadge(
             "Synthetic",
@@ -60,13 +70,23 @@ def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
         )
     if s.stale:
         why = f": {s.last_error}" if s.last_error else ""
-        return DataBadge("Stale", "orange", f"The last refresh failed{why}. Showing stored bars.")
-    source = (s.source or "").lower()
-    if source in {"yfinance", "yahoo"}:
-        return DataBadge("Live", "green", f"Yahoo Finance, last fetched {fetched}.")
-    if source == "csv":
-        return DataBadge("Imported CSV", "blue", "Bars imported from a CSV file.")
-    return DataBadge("Offline demo", "gray", "Bundled offline data (no live provider configured).")
+        return DataBadge(
+            "Stale", "orange", f"The last refresh failed{why}. Showing stored bars up to {last_bar}."
+        )
+    producer = s.producer
+    if producer is not None and producer.live:
+        return DataBadge("Live", "green", f"{producer.title}, last fetched {fetched}; last bar {last_bar}.")
+    if producer is not None and not producer.refreshable:
+        file = f" {s.file_name}" if s.file_name else " a CSV file"
+        kind = f" ({FORMATS[s.import_format].title})" if s.import_format in FORMATS else ""
+        return DataBadge(
+            "Imported CSV",
+            "blue",
+            f"Imported from{file}{kind}; last bar {last_bar}. "
+            "Used as stored: import a newer file to extend it.",
+        )
+    title = producer.title if producer is not None else (s.source or "unknown source")
+    return DataBadge("Offline demo", "gray", f"{title}: bundled offline data; last bar {last_bar}.")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from core.registry.versions import VersionView, active_versions, get_version, li
 
 # (metric key, label, kind): kind decides formatting (pct, pp, ret, num, int).
 METRICS: tuple[tuple[str, str, str], ...] = (
-    ("directional_accuracy", "Directional accuracy (held-out)", "pct"),
+    ("directional_accuracy", "Directional accuracy (out of sample)", "pct"),
     ("baseline_directional_accuracy", "Naive baseline", "pct"),
     ("directional_edge", "Edge over baseline", "pp"),
     ("signal_accuracy", "Accuracy of BUY/SELL calls", "pct"),
@@ -28,7 +28,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("trades", "Trades followed", "int"),
     ("pnl", "P&L (compounded trade returns)", "ret"),
     ("avg_trade_return", "Average trade return", "ret"),
-    ("max_drawdown", "Max drawdown", "ret"),
+    ("max_drawdown", "Max drawdown (marked to market)", "ret"),
     ("information_coefficient", "Information coefficient", "num"),
     ("validation_accuracy", "Validation accuracy (vs labels)", "pct"),
     ("train_accuracy", "Train accuracy (vs labels)", "pct"),
@@ -39,6 +39,12 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("purged_points", "Purged points", "int"),
 )
 PROPORTIONS = {key for key, _, kind in METRICS if kind == "pct"}
+# Stored as the size of the fall (0.023); shown as the loss it is (-2.3 %), never with a plus sign.
+LOSSES = {"max_drawdown"}
+
+
+def _shown(key: str, value: Any) -> Any:
+    return -abs(float(value)) if key in LOSSES and isinstance(value, int | float) else value
 
 
 def version_label(v: VersionView) -> str:
@@ -70,6 +76,7 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
             {
                 "version_id": v.version_id,
                 "bot": v.bot,
+                "bot_version": v.bot_version,
                 "active": v.is_active,
                 "status": v.status,
                 "type": v.training_type,
@@ -91,6 +98,7 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
                 "live_accuracy": _num(m, "live_accuracy"),
                 "label_set_id": v.label_set_id,
                 "gate": (m.get("gate") or {}).get("reason") if isinstance(m.get("gate"), dict) else None,
+                "gate_verdict": v.gate_verdict,
             }
         )
     return pd.DataFrame.from_records(records)
@@ -138,7 +146,7 @@ def compare(ctx: Context, version_ids: list[int]) -> Comparison:
     values, counts, intervals = {}, {}, {}
     for label, v in zip(labels, chosen, strict=True):
         m = v.metrics
-        values[label] = {name: m.get(key) for key, name, _ in METRICS}
+        values[label] = {name: _shown(key, m.get(key)) for key, name, _ in METRICS}
         counts[label] = {name: m.get(f"{key}_n") if key in PROPORTIONS else None for key, name, _ in METRICS}
         intervals[label] = {
             name: m.get(f"{key}_ci") if key in PROPORTIONS else None for key, name, _ in METRICS
@@ -188,7 +196,7 @@ def timeline(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
         for entry in activation.history(ctx.db, symbol, timeframe, bot):
             rows.append({"bot": bot, **entry})
     frame = pd.DataFrame(
-        rows, columns=["bot", "version_id", "previous_version_id", "actor", "reason", "created_at"]
+        rows, columns=["bot", "version_id", "previous_version_id", "action", "actor", "reason", "created_at"]
     )
     if frame.empty:
         return frame
@@ -204,13 +212,3 @@ def rollback_targets(ctx: Context, symbol: str, timeframe: str) -> dict[str, tup
         if previous is not None:
             out[v.bot] = (v.version_id, previous)
     return out
-
-
-def activate(ctx: Context, version_id: int, actor: str = "dashboard") -> activation.ActivationResult:
-    return activation.activate(ctx, version_id, actor=actor, reason="activated from the dashboard")
-
-
-def rollback(
-    ctx: Context, symbol: str, timeframe: str, bot: str, actor: str = "dashboard"
-) -> activation.ActivationResult:
-    return activation.rollback(ctx, symbol, timeframe, bot, actor=actor)

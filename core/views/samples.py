@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.db.models import AITrainingSample
-from core.learning.queries import SAMPLE_FIELDS, SampleFilter, get_sample, list_samples
+from core.learning.queries import OUTCOMES, SAMPLE_FIELDS, SampleFilter, get_sample, list_samples
+
+__all__ = ["OUTCOMES", "SampleFilter"]
 
 EXPORT_LIMIT = 100_000
 

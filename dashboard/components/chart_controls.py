@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.data.store import SeriesSummary
-from core.jobs.staleness import staleness
-from core.jobs.triggers import trigger
-from core.views.market import INDICATORS, WINDOW_CHOICES, data_badge
+from core.errors import CandleLabError
+from core.requests import TriggerRequest
+from core.services.runs import trigger_training
+from core.views.jobs import freshness
+from core.views.market import INDICATORS, WINDOW_CHOICES, SeriesSummary, data_badge
 from dashboard import formatting as fmt
+from dashboard import session
 from dashboard.components.progress import watch
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -30,18 +32,18 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
     with left:
         st.title(sel.label, anchor=False)
         badge = data_badge(summary)
-        state = staleness(rt.ctx, sel.symbol, sel.timeframe)
+        state = freshness(rt.ctx, sel.symbol, sel.timeframe)
         row = st.container(horizontal=True, gap="small")
         row.badge(badge.label, color=badge.tone, help=badge.detail)  # type: ignore[arg-type]
-        if state.newest_active_at is None:
+        if state.newest_trained_at is None:
             row.badge(
-                "No active model",
+                "No model yet",
                 color="orange",
                 help="Quick training starts when a pair without a model is opened.",
             )
         else:
             tone = "orange" if state.stale else "green"
-            row.badge(f"Models {fmt.ago(state.newest_active_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
+            row.badge(f"Models {fmt.ago(state.newest_trained_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
         row.caption(f"{fmt.count(summary.rows)} bars · last {fmt.when(summary.last)} UTC")
     with right:
         if st.button(
@@ -51,7 +53,12 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
             width="stretch",
             help="Quick training on fresh bars, whatever the models' age",
         ):
-            result = trigger(rt.runner, sel.symbol, sel.timeframe, requested_by="dashboard", force=True)
+            request = TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe, force=True)
+            try:
+                result = trigger_training(rt.runner, rt.actor, request)
+            except CandleLabError as exc:  # e.g. a QUICK_BOTS entry that names no bot
+                st.warning(str(exc))
+                return
             if result.job_id is not None:
                 watch(sel, result.job_id)
             st.toast(f"Quick training started (job {result.job_id})" if result.started else result.reason)
@@ -59,18 +66,27 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
 
 def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
     """The chart-view path: opening a stale pair starts quick training, once per view of a session."""
-    viewed: set[tuple[str, str]] = st.session_state.setdefault("viewed_pairs", set())
+    viewed = session.VIEWED_PAIRS.setdefault(set)
     pair = (sel.symbol, sel.timeframe)
     if pair in viewed or summary.rows == 0:
         return
     viewed.add(pair)
-    result = trigger(rt.runner, sel.symbol, sel.timeframe, requested_by="chart")
-    if result.started and result.job_id is not None:
-        watch(sel, result.job_id)
-        st.toast(
-            f"Models are stale ({result.reason.removeprefix('stale: ')}): "
-            "quick training started in the background"
+    try:
+        result = trigger_training(
+            rt.runner, rt.actor, TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe)
         )
+    except CandleLabError as exc:
+        st.warning(f"Quick training cannot start: {exc}")
+        return
+    if result.state == "started" and result.job_id is not None:
+        watch(sel, result.job_id)
+        why = result.staleness.reason if result.staleness else "no model yet"
+        st.toast(f"Models are stale ({why}): quick training started in the background")
+    elif result.state == "failed_input":
+        with st.expander(
+            "Quick training did not start: its last run failed on its input", icon=":material/error:"
+        ):
+            st.text(result.reason)
 
 
 def controls(total_rows: int) -> ChartOptions:

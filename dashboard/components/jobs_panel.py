@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.services.runs import cancel_job
 from core.views import jobs
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
@@ -51,7 +52,7 @@ def job_list(rt: Runtime) -> None:
             )
             if (job.status == "running" and not job.cancel_requested) or job.status == "queued":
                 if cols[1].button("Cancel", key=f"jobs-cancel-{job.job_id}", width="stretch"):
-                    rt.runner.cancel(job.job_id)
+                    cancel_job(rt.ctx, rt.actor, job.job_id)
                     st.rerun(scope="fragment")
             else:
                 cols[1].caption("cancelling…")

@@ -9,11 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CandleLabError
-from core.labeling.sampling import SAMPLINGS
+from core.requests import LabelingRequest, parse
+from core.services.runs import start_labeling
 from core.timeframes import parse_timeframe
 from core.views import labels as views
+from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
 from core.views.labels import LabelSetRow
-from dashboard import charts
+from dashboard import charts, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -33,10 +35,9 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
         labeler = st.selectbox(
             "Labeler", labelers, help=None if configured else "The LLM analyst is not configured"
         )
-        samples = st.number_input("Sample points", 10, 5000, 50, step=10)
-        lookback = st.number_input(
-            "Lookback days", 1, 3650, 14 if parse_timeframe(sel.timeframe).intraday else 365
-        )
+        defaults = label_defaults(rt.ctx, sel.symbol, sel.timeframe)
+        samples = st.number_input("Sample points", 10, 5000, defaults.samples, step=10)
+        lookback = st.number_input("Lookback days", 1, 3650, int(defaults.lookback_days or 1))
         sampling = st.selectbox("Sampling", list(SAMPLINGS), index=list(SAMPLINGS).index("mixed"))
         try:
             est = views.cost_estimate(rt.ctx, int(samples), labeler)
@@ -47,21 +48,29 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
         except CandleLabError as exc:
             st.caption(str(exc))
         if st.form_submit_button("Start labeling", type="primary"):
-            rt.submit_labeling(
-                sel.symbol,
-                sel.timeframe,
-                labeler=labeler,
-                samples=int(samples),
-                lookback_days=float(lookback),
-                sampling=sampling,
-            )
-            st.session_state["labeling_started"] = True
-            st.toast(f"Labeling {samples} points of {sel.label} with the {labeler} labeler…")
+            try:
+                request = parse(
+                    LabelingRequest,
+                    symbol=sel.symbol,
+                    timeframe=sel.timeframe,
+                    labeler=labeler,
+                    samples=int(samples),
+                    lookback_days=float(lookback),
+                    sampling=sampling,
+                )
+                job = start_labeling(rt.runner, rt.actor, request)
+            except CandleLabError as exc:
+                st.warning(str(exc))
+            else:
+                session.LABELING_STARTED.set(True)
+                st.toast(
+                    f"Labeling {samples} points of {sel.label} with the {labeler} labeler (job {job.job_id})…"
+                )
 
 
 def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
     """A small polling fragment while label sets of the pair are being written."""
-    busy = rt.labeling_busy() or any(s.status == "running" for s in sets)
+    busy = labeling_busy(rt.ctx, sel.symbol, sel.timeframe) or any(s.status == "running" for s in sets)
     if not busy:
         return
 
@@ -69,7 +78,7 @@ def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
     def _poll() -> None:
         now = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
         running = [s for s in now if s.status == "running"]
-        if not running and not rt.labeling_busy():
+        if not running and not labeling_busy(rt.ctx, sel.symbol, sel.timeframe):
             st.rerun()
         for s in running:
             share = s.labeled / s.requested if s.requested else 0.0

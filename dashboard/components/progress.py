@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.jobs.store import JobView
+from core.services.runs import cancel_job
 from core.views import jobs
+from core.views.jobs import JobView
 from dashboard import formatting as fmt
+from dashboard import session
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
 
 POLL_ACTIVE_S = 1.0
 POLL_IDLE_S = 20.0
-TOAST_KEY = "pending_toast"
-
-
-def watch_key(sel: Selection) -> str:
-    return f"watch::{sel.symbol}|{sel.timeframe}"
 
 
 def watch(sel: Selection, job_id: int) -> None:
-    st.session_state[watch_key(sel)] = job_id
+    session.watch_key(sel.symbol, sel.timeframe).set(job_id)
 
 
 def show_pending_toast() -> None:
     """Toasts queued by a fragment just before it reran the app."""
-    pending = st.session_state.pop(TOAST_KEY, None)
+    pending = session.PENDING_TOAST.pop()
     if pending:
         text, icon = pending
         st.toast(text, icon=icon, duration="long")
@@ -43,7 +40,7 @@ def _render_active(rt: Runtime, job: JobView) -> None:
     cols[0].progress(min(max(job.progress, 0.0), 1.0), text=f"{label} · {job.progress:.0%}")
     if job.status == "running" and not job.cancel_requested:
         if cols[1].button("Cancel", key=f"cancel-{job.job_id}", width="stretch"):
-            rt.runner.cancel(job.job_id)
+            cancel_job(rt.ctx, rt.actor, job.job_id)
             st.rerun(scope="fragment")
     elif job.cancel_requested:
         cols[1].caption("cancelling…")
@@ -63,27 +60,27 @@ def _render_idle(job: JobView | None) -> None:
 
 def training_status(rt: Runtime, sel: Selection) -> None:
     """Render the pair's training status; polls fast while a job runs, slowly otherwise."""
-    key = watch_key(sel)
+    key = session.watch_key(sel.symbol, sel.timeframe)
     current = jobs.pair_job(rt.ctx, sel.symbol, sel.timeframe)
-    if jobs.is_active(current) and key not in st.session_state:
-        st.session_state[key] = current.job_id  # type: ignore[union-attr]
-    interval = POLL_ACTIVE_S if key in st.session_state else POLL_IDLE_S
+    if current is not None and current.active and not key.present():
+        key.set(current.job_id)
+    interval = POLL_ACTIVE_S if key.present() else POLL_IDLE_S
 
     @st.fragment(run_every=interval)
     def _status() -> None:
         job = jobs.pair_job(rt.ctx, sel.symbol, sel.timeframe)
-        watched = st.session_state.get(key)
-        if jobs.is_active(job):
+        watched = key.get()
+        if job is not None and job.active:
             if watched is None:  # started elsewhere: switch to fast polling
-                st.session_state[key] = job.job_id  # type: ignore[union-attr]
+                key.set(job.job_id)
                 st.rerun()
-            _render_active(rt, job)  # type: ignore[arg-type]
+            _render_active(rt, job)
             return
         if watched is not None:
-            st.session_state.pop(key, None)
+            key.pop()
             ended = jobs.get_job(rt.ctx, int(watched))
             icon = ":material/check_circle:" if ended.status == "succeeded" else ":material/error:"
-            st.session_state[TOAST_KEY] = (jobs.outcome_line(ended), icon)
+            session.PENDING_TOAST.set((jobs.outcome_line(ended), icon))
             st.rerun()
         _render_idle(job)
 

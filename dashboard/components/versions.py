@@ -7,8 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CandleLabError
+from core.requests import ActivateRequest, RollbackRequest
+from core.services import models as model_actions
 from core.views import models
-from dashboard import charts
+from dashboard import charts, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -104,15 +106,15 @@ def comparison(rt: Runtime, version_ids: list[int]) -> None:
         right.dataframe(lineage.astype(str), width="stretch")
     with tabs[2]:
         st.plotly_chart(charts.equity_curves(cmp.equity), key="cmp_equity")
-        st.caption("Following each version's BUY/SELL calls on its held-out period, one unit per trade.")
+        st.caption(
+            "Following each version's BUY/SELL calls on its walk-forward out-of-sample bars, "
+            "one unit per trade, after costs."
+        )
     with tabs[3]:
         st.plotly_chart(charts.calibration_chart(cmp.calibration), key="cmp_calibration")
         st.caption("Hit rate of BUY/SELL calls per stated-confidence bucket, with 95 % intervals.")
     with tabs[4]:
         st.plotly_chart(charts.importance_chart(cmp.importance), key="cmp_importance")
-
-
-ACTIVATING = "activating_version"
 
 
 def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -> None:
@@ -121,7 +123,7 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
     The dialog stays open while `ACTIVATING` is set, so a full rerun (not only the dialog's own
     fragment rerun) still shows it until the analyst confirms, cancels or dismisses it.
     """
-    pending = st.session_state.get(ACTIVATING)
+    pending = session.ACTIVATING.get()
     if pending is not None:
         vid, current_id = pending
         confirm_activation(rt, vid, current_id)
@@ -144,12 +146,12 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
         f"Activate v{vid} ({bot})", type="primary", icon=":material/rocket_launch:", key="activate"
     ):
         active = table[(table["bot"] == bot) & table["active"]]
-        st.session_state[ACTIVATING] = (vid, int(active["version_id"].iloc[0]) if not active.empty else None)
+        session.ACTIVATING.set((vid, int(active["version_id"].iloc[0]) if not active.empty else None))
         st.rerun()
 
 
 def _dismissed() -> None:
-    st.session_state.pop(ACTIVATING, None)
+    session.ACTIVATING.pop()
 
 
 @st.dialog("Activate this version?", on_dismiss=_dismissed)
@@ -160,26 +162,27 @@ def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> Non
     else:
         st.markdown(f"**v{version_id}** becomes the active model of its bot (none is active now).")
     for label in cmp.labels:
-        acc = cmp.metrics.at["Directional accuracy (held-out)", label]
-        n = cmp.counts.at["Directional accuracy (held-out)", label]
-        ci = cmp.intervals.at["Directional accuracy (held-out)", label]
+        acc = cmp.metrics.at["Directional accuracy (out of sample)", label]
+        n = cmp.counts.at["Directional accuracy (out of sample)", label]
+        ci = cmp.intervals.at["Directional accuracy (out of sample)", label]
         base = cmp.metrics.at["Naive baseline", label]
         st.markdown(f"- {label}: {fmt.proportion(acc, n, ci)}, baseline {fmt.pct(base)}")
     cols = st.columns(2)
     if cols[0].button("Activate", type="primary", key="confirm_activate", width="stretch"):
-        st.session_state.pop(ACTIVATING, None)
+        session.ACTIVATING.pop()
         try:
-            result = models.activate(rt.ctx, version_id)
+            request = ActivateRequest(version_id=version_id, reason="activated from the dashboard")
+            result = model_actions.activate(rt.ctx, rt.actor, request)
         except CandleLabError as exc:
-            st.session_state["pending_toast"] = (str(exc), ":material/error:")
+            session.PENDING_TOAST.set((str(exc), ":material/error:"))
         else:
-            st.session_state["pending_toast"] = (
-                f"v{result.version_id} is active (was v{result.previous_active_id or '—'})",
-                ":material/check_circle:",
+            was = result.previous_active_id or "—"
+            session.PENDING_TOAST.set(
+                (f"v{result.version_id} is active (was v{was})", ":material/check_circle:")
             )
         st.rerun()
     if cols[1].button("Cancel", key="cancel_activate", width="stretch"):
-        st.session_state.pop(ACTIVATING, None)
+        session.ACTIVATING.pop()
         st.rerun()
 
 
@@ -193,13 +196,12 @@ def timeline(rt: Runtime, sel: Selection) -> None:
                 f"Roll back {bot}: v{current} → v{previous}", key=f"rollback-{bot}", icon=":material/undo:"
             ):
                 try:
-                    result = models.rollback(rt.ctx, sel.symbol, sel.timeframe, bot)
-                    st.session_state["pending_toast"] = (
-                        f"{bot}: rolled back to v{result.version_id}",
-                        ":material/undo:",
-                    )
+                    request = RollbackRequest(symbol=sel.symbol, timeframe=sel.timeframe, bot=bot)
+                    result = model_actions.rollback(rt.ctx, rt.actor, request)
+                    message = f"{bot}: rolled back to v{result.version_id}"
+                    session.PENDING_TOAST.set((message, ":material/undo:"))
                 except CandleLabError as exc:
-                    st.session_state["pending_toast"] = (str(exc), ":material/error:")
+                    session.PENDING_TOAST.set((str(exc), ":material/error:"))
                 st.rerun()
     if history.empty:
         st.caption("No activations yet.")

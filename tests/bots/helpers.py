@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.artifacts.base import new_key
 from core.bots.dataset import build_dataset
 from core.bots.factory import bot_class
 from core.context import Context
@@ -17,7 +18,6 @@ from core.features.indicators import compute_features
 from core.labeling import store as label_store
 from core.labeling.hindsight import HindsightLabeler
 from core.labeling.sampling import MIN_HISTORY
-from core.registry.artifacts import new_key
 from core.registry.versions import VersionView, register_version
 from core.training.records import start_record
 
@@ -93,9 +93,15 @@ def store_hindsight_set(
     accepted = sum(r.accepted for r in records)
     with ctx.db.session() as session:
         label_set = label_store.create_label_set(
-            session, symbol=symbol, timeframe=timeframe, labeler="hindsight", sampling="uniform",
-            seed=seed, requested=len(records), params=labeler.params(),
-        )  # fmt: skip
+            session,
+            symbol=symbol,
+            timeframe=timeframe,
+            labeler="hindsight",
+            sampling="uniform",
+            seed=seed,
+            requested=len(records),
+            params=labeler.params(),
+        )
         label_store.add_labels(session, label_set.id, records)
         label_store.finish_label_set(
             session, label_set.id, status="succeeded", labeled=accepted, rejected=len(records) - accepted
@@ -150,11 +156,17 @@ def add_version(
     )
 
 
-def heldout_metrics(accuracy: float, baseline: float, pnl: float, n: int = 100) -> dict[str, Any]:
+def heldout_metrics(
+    accuracy: float, baseline: float, pnl: float, n: int = 100, *, p: float = 0.01, bars: int | None = None
+) -> dict[str, Any]:
+    """Out-of-sample metrics as training records them: `n` independent points, edge p-value `p`."""
     return {
         "directional_accuracy": accuracy,
         "directional_accuracy_ci": list(wilson_interval(round(accuracy * n), n) or (0.0, 1.0)),
         "baseline_directional_accuracy": baseline,
-        "directional_accuracy_n": n,
+        "baseline_kind": "majority",
+        "directional_accuracy_n": bars or 10 * n,
+        "directional_effective_n": n,
+        "directional_edge_p_value": p,
         "pnl": pnl,
     }

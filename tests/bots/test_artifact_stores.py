@@ -16,18 +16,18 @@ from typing import Any
 
 import pytest
 
+from core.artifacts import stores
+from core.artifacts.base import check_key, new_key
+from core.artifacts.stores import FsspecArtifactStore, LocalArtifactStore
 from core.context import Context
 from core.db.database import forget_database
 from core.errors import ArtifactError, ArtifactUnavailable, BadInput
 from core.logging_setup import configure_logging, reset_logging
-from core.registry import stores
 from core.registry.activation import activate
-from core.registry.artifacts import check_key, new_key
 from core.registry.loading import load_version
 from core.registry.retention import prune
-from core.registry.stores import FsspecArtifactStore, LocalArtifactStore
 from core.registry.versions import active_version, get_version
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests import s3
 from tests.bots.helpers import SMALL, add_version, random_walk, store_bars, store_hindsight_set
 from tests.conftest import REPO, make_settings

@@ -98,9 +98,12 @@ def test_signals_are_shaped_like_valid_labels(walk, fitted, name):
     assert set(frame["recommendation"]) <= {"BUY", "SELL", "HOLD"}
     for row in frame.itertuples():
         reply = LabelReply(
-            target=float(row.target), stop_loss=float(row.stop_loss), confidence=float(row.confidence),
-            recommendation=row.recommendation, bias=row.bias,
-        )  # fmt: skip
+            target=float(row.target),
+            stop_loss=float(row.stop_loss),
+            confidence=float(row.confidence),
+            recommendation=row.recommendation,
+            bias=row.bias,
+        )
         assert check_label(reply, float(row.current_price)) is None
 
 

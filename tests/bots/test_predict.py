@@ -11,7 +11,7 @@ from core.data import store as bar_store
 from core.registry.activation import activate
 from core.registry.predict import MODEL_CACHE, batch_signals, latest_signals
 from core.registry.versions import active_version, get_version
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, random_walk, store_bars, store_hindsight_set
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
@@ -21,7 +21,15 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends o
 def trained(ctx):
     store_bars(ctx, "RW", "1h", random_walk(1200, 8, freq="h"))
     label_set_id = store_hindsight_set(ctx, "RW", "1h", horizon=5, samples=500)
-    result = train(ctx, "RW", "1h", bots="xgb_agent,lstm_bot", label_set_id=label_set_id, bot_params=SMALL)
+    result = train(
+        ctx,
+        "RW",
+        "1h",
+        bots="xgb_agent,lstm_bot",
+        label_set_id=label_set_id,
+        bot_params=SMALL,
+        activate="always",
+    )
     return ctx, label_set_id, {v.bot: v.version_id for v in result.versions}
 
 

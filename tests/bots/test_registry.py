@@ -6,14 +6,17 @@ import multiprocessing
 import threading
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
+from core.db import migrate
+from core.db.database import Database
 from core.db.models import AIModelVersion, ModelActivation
 from core.errors import ArtifactError, BadInput
 from core.registry import gate
-from core.registry.activation import activate, history, previous_active_id, rollback
+from core.registry.activation import activate, deactivate, history, previous_active_id, rollback
 from core.registry.loading import load_version
 from core.registry.retention import prune
 from core.registry.versions import active_version, get_version, mark_broken, slot_for
@@ -172,26 +175,76 @@ def test_rollback_returns_to_the_previous_active(ctx):
 
 
 def test_gate_decisions(ctx):
-    new = heldout_metrics(0.58, 0.52, 0.08)
-    assert gate.decide(new, None, min_points=30).activate
+    kw = {"min_points": 30, "alpha": 0.05}
+    first = gate.decide(heldout_metrics(0.58, 0.52, 0.08), None, **kw)
+    assert first.activate and first.verdict == gate.PROMOTE and "no active version" in first.reason
+    # No evidence, no activation: the first version of a bot included.
+    chance = gate.decide(heldout_metrics(0.55, 0.52, 0.20, p=0.3), None, **kw)
+    assert not chance.activate and chance.verdict == gate.NO_EVIDENCE and "not significantly" in chance.reason
+    thin = gate.decide(heldout_metrics(0.80, 0.50, 0.50, n=12, p=0.01), None, **kw)
+    assert not thin.activate and "too little evidence (< 30 independent points)" in thin.reason
+    worse = heldout_metrics(0.40, 0.52, -0.2, p=0.99)
+    below = gate.decide(worse, None, **kw)
+    assert not below.activate and below.verdict == gate.BELOW_BASELINE
+    legacy = gate.decide({"directional_accuracy": 0.9, "baseline_directional_accuracy": 0.5}, None, **kw)
+    assert not legacy.activate and "before effective samples" in legacy.reason
+
     active = add_version(ctx, metrics=heldout_metrics(0.55, 0.52, 0.05))
-    beats = gate.decide(new, active, min_points=30)
-    assert beats.activate and "beats" in beats.reason and beats.compared_with == active.version_id
-    weaker = gate.decide(heldout_metrics(0.54, 0.52, 0.09), active, min_points=30)
-    assert not weaker.activate and "does not beat" in weaker.reason
-    poorer = gate.decide(heldout_metrics(0.60, 0.52, 0.01), active, min_points=30)
+    beats = gate.decide(heldout_metrics(0.58, 0.52, 0.08), active, **kw)
+    assert beats.activate and "beats version" in beats.reason and beats.compared_with == active.version_id
+    weaker = gate.decide(heldout_metrics(0.54, 0.52, 0.09), active, **kw)
+    assert not weaker.activate and weaker.verdict == gate.KEEP_ACTIVE and "does not beat" in weaker.reason
+    poorer = gate.decide(heldout_metrics(0.60, 0.52, 0.01), active, **kw)
     assert not poorer.activate and "P&L" in poorer.reason
-    thin = gate.decide(heldout_metrics(0.70, 0.50, 0.50, n=12), active, min_points=30)
-    assert not thin.activate and "only 12 held-out" in thin.reason
-    worse = heldout_metrics(0.40, 0.52, -0.2)
-    significantly = gate.decide(worse, get_version(ctx.db, active.version_id), min_points=30)
-    assert not significantly.activate and "worse than the naive baseline" in significantly.reason
-    lucky = add_version(ctx, metrics=heldout_metrics(0.80, 0.50, 0.10, n=10))  # 8 of 10: no evidence
-    measured = gate.decide(heldout_metrics(0.53, 0.52, 0.01), lucky, min_points=30)
-    assert measured.activate and "only 10 held-out points" in measured.reason
+    assert not gate.decide(worse, active, **kw).activate
+    unproven = add_version(ctx, metrics=heldout_metrics(0.80, 0.50, 0.10, p=0.4))  # activated by hand
+    measured = gate.decide(heldout_metrics(0.53, 0.50, 0.01), unproven, **kw)
+    assert measured.activate and "has no such evidence" in measured.reason
     mark_broken(ctx.db, active.version_id, "test")
-    replaces_broken = gate.decide(worse, get_version(ctx.db, active.version_id), min_points=30)
+    replaces_broken = gate.decide(
+        heldout_metrics(0.56, 0.52, 0.0), get_version(ctx.db, active.version_id), **kw
+    )
     assert replaces_broken.activate and "broken" in replaces_broken.reason
+    assert gate.decide(worse, get_version(ctx.db, active.version_id), **kw).activate is False
+
+
+def test_versions_are_numbered_per_bot_and_deactivation_is_history(ctx):
+    a, b, c = add_version(ctx), add_version(ctx, bot="ensemble_bot"), add_version(ctx)
+    other = add_version(ctx, symbol="OTHER")
+    assert [v.bot_version for v in (a, b, c, other)] == [1, 1, 2, 1]
+    assert (b.label, c.label) == ("ensemble_bot v1", "xgb_agent v2")
+    activate(ctx, c.version_id, actor="test")
+    assert deactivate(ctx, c.version_id, actor="ops", reason="taken out of service")
+    assert not deactivate(ctx, c.version_id, actor="ops", reason="again")  # not active any more
+    assert active_version(ctx.db, *SLOT) is None
+    latest = history(ctx.db, *SLOT)[0]
+    assert (latest["action"], latest["version_id"], latest["reason"]) == (
+        "deactivate",
+        c.version_id,
+        "taken out of service",
+    )
+    assert history(ctx.db, *SLOT)[1]["action"] == "activate"
+
+
+@pytest.mark.backends("sqlite")  # its own SQLite file at an old revision
+def test_the_migration_numbers_existing_versions_per_bot(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(db, "0001")
+    with db.engine.begin() as conn:
+        for bot in ("lstm_bot", "xgb_agent", "lstm_bot", "lstm_bot"):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ai_model_versions (bot, symbol, timeframe, status, is_active, "
+                    "training_type, metrics, params, lineage, created_at) VALUES (:bot, 'X', '1d', "
+                    "'ready', false, 'manual', '{}', '{}', '{}', CURRENT_TIMESTAMP)"
+                ),
+                {"bot": bot},
+            )
+    migrate.upgrade(db)
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT bot, bot_version FROM ai_model_versions ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("lstm_bot", 1), ("xgb_agent", 1), ("lstm_bot", 2), ("lstm_bot", 3)]
+    db.dispose()
 
 
 # --- retention --------------------------------------------------------------------------------

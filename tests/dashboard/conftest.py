@@ -22,7 +22,7 @@ from core.data import store as bar_store
 from core.db.database import forget_database
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.logging_setup import reset_logging
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.conftest import GOOG_CSV, REPO, make_settings
 
 APP = REPO / "dashboard" / "app.py"

@@ -16,6 +16,7 @@ import pytest
 from core.context import Context
 from core.db.database import forget_database
 from core.jobs import store as job_store
+from core.registry.activation import activate
 from core.registry.versions import list_versions
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
@@ -73,7 +74,8 @@ def test_stale_pair_trains_in_background_then_compare_and_activate(
     home = tmp_path / "home"
     shutil.copytree(goog_template, home)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    env = {**QUICK_ENV, "PROMOTION_MIN_HELDOUT": "1000"}  # the second version waits for a human
+    # Without out-of-sample evidence nothing goes live on its own: a person activates (here, and below).
+    env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
     ctx = Context.create(make_settings(home), logs=False)
     try:
         with serve(home, env) as url, browser(chromium) as chrome:
@@ -84,9 +86,13 @@ def test_stale_pair_trains_in_background_then_compare_and_activate(
             page.get_by_text("Quick training").first.wait_for(timeout=30_000)
             wait_for_chart(page, min_candles=500)
             _shot(page, "1_chart_training")
-            # The job ends: a toast, one rerun, and the new model's call on the chart page.
-            page.get_by_text("Confidence").first.wait_for(timeout=90_000)
-            assert page.locator("[data-testid='stToast']").filter(has_text="finished").count() >= 1
+            # The job ends with a toast; once a person activates its version, its call is on the chart.
+            page.locator("[data-testid='stToast']").filter(has_text="finished").first.wait_for(timeout=90_000)
+            (first,) = list_versions(ctx.db, symbol="GOOG", timeframe="1d")
+            assert not first.is_active and first.gate_verdict is not None
+            activate(ctx, first.version_id, actor="test")
+            page.reload()
+            page.get_by_text("Confidence").first.wait_for(timeout=60_000)
             assert "symbol=GOOG" in page.url and "tf=1d" in page.url
             _shot(page, "2_chart_signal")
             assert [v.bot for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d")] == ["xgb_agent"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.context import Context
 from core.jobs import store as job_store
+from core.registry.activation import activate
 from core.registry.versions import list_versions
 from core.settings import load_settings
 from tests.dashboard.conftest import open_app, texts
@@ -51,7 +52,9 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
     at = open_app(query=GOOG)
     ctx = _ctx()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "chart"
+    assert (
+        len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "local"
+    )  # the local dashboard user
     assert jobs[0].params["bots"] == ["xgb_agent"]
     assert "No active model" in texts(at)
     at.run()  # a rerun of the same view does not trigger again
@@ -60,9 +63,14 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
     assert done[0].status == "succeeded", done[0].error
     at.run()
     assert not at.exception
+    (version,) = list_versions(ctx.db, symbol="GOOG", timeframe="1d")
+    # Without out-of-sample evidence the new version does not go live on its own ...
+    assert version.bot == "xgb_agent" and not version.is_active and version.gate_verdict != "promote"
+    assert "No active model" in texts(at)
+    activate(ctx, version.version_id, actor="test")  # ... until a person activates it
+    at.run()
     page = texts(at)
     assert "**xgb_agent**" in page and "Models" in page
-    assert [v.bot for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d")] == ["xgb_agent"]
 
 
 def test_retrain_now_starts_a_job_even_when_models_are_fresh(
@@ -81,7 +89,7 @@ def test_retrain_now_starts_a_job_even_when_models_are_fresh(
     assert job_store.list_jobs(ctx.db) == []
     at.button[0].click().run()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].requested_by == "dashboard"
+    assert len(jobs) == 1 and jobs[0].requested_by == "local"
     assert _wait_for_jobs(ctx)[0].status == "succeeded"
 
 
@@ -113,7 +121,7 @@ def test_models_page_lists_versions_with_counts_and_baseline(
     table = next(df.value for df in at.dataframe if "Version" in df.value.columns)
     assert list(table["Version"]) == ["v2", "v1"]
     assert list(table["Active"]) == [False, True]
-    assert table["Directional accuracy"].str.contains(r"% on \d+ points \(95 % CI").all()
+    assert table["Directional accuracy"].str.contains(r"% on [\d,]+ points \(95 % CI").all()
     assert table["Baseline"].str.endswith("%").all()
     assert "Activation history" in texts(at)
 
@@ -223,7 +231,7 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.button[0].click().run()
     ctx = _ctx()
     jobs = job_store.list_jobs(ctx.db)
-    assert len(jobs) == 1 and jobs[0].kind == "full" and jobs[0].params["samples"] == 60
+    assert len(jobs) == 1 and jobs[0].kind == "full" and jobs[0].request.labels.samples == 60
     done = _wait_for_jobs(ctx)
     assert done[0].status == "succeeded", done[0].error
     at.run()

@@ -9,9 +9,15 @@
 Behaviours: "ok" (a deterministic analyst answering from the request's context), "429" (with
 `Retry-After: server.retry_after`), "500", "hang" (no answer until past any sane client timeout),
 "text" (a prose reply, not JSON), "invalid" (JSON that breaks the label rules), "inject" (an
-analyst that obeys instructions hidden in news headlines), "401". A request with the wrong key
-always gets 401, echoing the key it was given as careless real servers do. Threaded: concurrent
-requests really overlap, and `peak_in_flight` records how many did.
+analyst that obeys instructions hidden in news headlines), "401", "huge" (a 200 whose envelope
+carries `server.huge_bytes` of reply text, 50 MB by default, streamed as fast as the client
+reads) and "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
+timeout allows). A request with the wrong key always gets 401, echoing the key it was given as
+careless real servers do. Threaded: concurrent requests really overlap, and `peak_in_flight`
+records how many did.
+
+Counting: `requests` counts every LLM request that arrived (whatever became of it), `answered`
+those whose reply was written in full, `body_bytes_sent` the reply bytes written (all of them).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401")
+BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle")
+CHUNK = 64 * 1024
 FREDDY_PATH = "/v1/model/response"
 OPENAI_PATH = "/chat/completions"
 
@@ -69,17 +76,23 @@ class FakeLLMServer:
         retry_after: str = "0",
         hang_s: float = 10.0,
         freddy_usage: bool = False,
+        huge_bytes: int = 50 * 1024 * 1024,
+        trickle_s: float = 0.05,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
         self.retry_after = retry_after
         self.hang_s = hang_s
         self.freddy_usage = freddy_usage  # real Freddy replies carry no token counts
+        self.huge_bytes = huge_bytes
+        self.trickle_s = trickle_s
         self.default = "ok"
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
         self.requests = 0
+        self.answered = 0
+        self.body_bytes_sent = 0
         self.by_behaviour: Counter[str] = Counter()
         self.by_path: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []
@@ -127,6 +140,8 @@ class FakeLLMServer:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests = 0
+            self.answered = 0
+            self.body_bytes_sent = 0
             self.by_behaviour.clear()
             self.by_path.clear()
             self.bodies.clear()
@@ -146,6 +161,11 @@ class FakeLLMServer:
     def _done(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+    def _sent(self, n: int, complete: bool = False) -> None:
+        with self._lock:
+            self.body_bytes_sent += n
+            self.answered += complete
 
     # --- the HTTP side ------------------------------------------------------------------------
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -211,6 +231,9 @@ class FakeLLMServer:
                     self._send(503, {"error": {"message": "gave up", "type": "server_error"}})
                     return
                 messages = _messages(wire, body)
+                if behaviour == "huge":
+                    self._send_huge(wire)
+                    return
                 context = json.loads(messages[-1]["content"])
                 if behaviour == "text":
                     text = f"I think {context.get('symbol', 'it')} will probably go up from here."
@@ -227,19 +250,54 @@ class FakeLLMServer:
                     )
                 else:
                     text = json.dumps(analyst_reply(context, obey_headlines=behaviour == "inject"))
-                self._send(200, _envelope(wire, text, messages, server.freddy_usage))
+                envelope = _envelope(wire, text, messages, server.freddy_usage)
+                if behaviour == "trickle":
+                    self._send_trickle(json.dumps(envelope).encode())
+                    return
+                self._send(200, envelope)
+
+            def _head(self, status: int, length: int, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(length))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
 
             def _send(
                 self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
             ) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
+                self._head(status, len(data), headers)
                 self.wfile.write(data)
+                server._sent(len(data), complete=True)
+
+            def _send_huge(self, wire: str) -> None:
+                """An envelope whose reply text is `huge_bytes` long, written a chunk at a time."""
+                head, tail = _huge_frame(wire)
+                self._head(200, len(head) + server.huge_bytes + len(tail))
+                self.wfile.write(head)
+                filler = b"A" * CHUNK
+                left = server.huge_bytes
+                while left > 0:  # the client hanging up ends it (BrokenPipe, caught above)
+                    piece = filler[: min(CHUNK, left)]
+                    self.wfile.write(piece)
+                    server._sent(len(piece))
+                    left -= len(piece)
+                self.wfile.write(tail)
+                server._sent(len(head) + len(tail), complete=True)
+
+            def _send_trickle(self, data: bytes) -> None:
+                """A valid reply, one byte at a time, `trickle_s` apart."""
+                self._head(200, len(data))
+                self.wfile.flush()
+                for i in range(len(data)):
+                    if server._release.wait(server.trickle_s):
+                        return  # the server is stopping
+                    self.wfile.write(data[i : i + 1])
+                    self.wfile.flush()
+                    server._sent(1)
+                server._sent(0, complete=True)
 
         return Handler
 
@@ -248,6 +306,13 @@ def _messages(wire: str, body: dict[str, Any]) -> list[dict[str, str]]:
     if wire == "openai":
         return [{"role": m["role"], "content": m["content"]} for m in body["messages"]]
     return [{"role": m["role"], "content": "".join(t["text"] for t in m["texts"])} for m in body["inputs"]]
+
+
+def _huge_frame(wire: str) -> tuple[bytes, bytes]:
+    """The envelope around a huge reply text: what comes before the text and after it."""
+    if wire == "openai":
+        return b'{"choices":[{"index":0,"message":{"role":"assistant","content":"', b'"}}]}'
+    return b'{"output":[{"type":"message","content":[{"type":"output_text","text":"', b'"}]}]}'
 
 
 def _tokens(text: str) -> int:

@@ -20,7 +20,7 @@ from core.db.models import Base, LLMCall, LLMResponseCache, ScheduledRun, Traini
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.registry.loading import load_version
 from core.registry.versions import active_version
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests import postgres, s3
 from tests.bots.helpers import add_version
 from tests.conftest import GOOG_CSV, make_settings

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.csv_import import read_ohlcv_csv
+from core.data.csv_stream import read_ohlcv_csv
 from core.features.indicators import FEATURE_COLUMNS, WARMUP_BARS, compute_features, prompt_indicators
 from tests.conftest import GOOG_CSV
 

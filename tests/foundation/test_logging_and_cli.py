@@ -59,8 +59,12 @@ def test_cli_subprocess_prints_exactly_one_json_document(tmp_path: Path) -> None
 
     bad = subprocess.run(
         [sys.executable, "-m", "core", "data", "fetch", "--symbol", "GOOG", "--timeframe", "9m", "--json"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert json.loads(bad.stdout)["error"]["message"].startswith("unknown timeframe")
 

@@ -11,6 +11,7 @@ import pytest
 
 from core.context import Context
 from core.data import service, store, synthetic
+from core.data.csv_stream import read_ohlcv_csv
 from core.data.frames import validate_ohlcv
 from core.data.providers import FetchRequest, make_provider
 from core.errors import BadInput, ProviderUnavailable
@@ -91,17 +92,39 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def _store_as_yahoo(ctx: Context, csv) -> None:  # type: ignore[no-untyped-def]
+    """A series Yahoo produced (fetched earlier), written the way a fetch writes it."""
+    bars = read_ohlcv_csv(csv)
+    with ctx.db.session() as session:
+        store.upsert_bars(session, "GOOG", "1d", bars, source="yfinance")
+        store.mark_origin(session, "GOOG", "1d", store.SeriesOrigin("yfinance", "yfinance"), precision=None)
+
+
 def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv) -> None:
+    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    ctx = Context.create(settings, logs=False)
+    _store_as_yahoo(ctx, goog_csv)
+    outcome = service.fetch(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
+    assert outcome.stale and outcome.summary.rows == 2148
+    assert "could not be reached" in (outcome.message or "")
+    with ctx.db.read() as session:
+        assert store.summarize(session, "GOOG", "1d").stale
+    bars, refreshed = service.load_window(ctx, "GOOG", "1d", refresh=True, bypass_cache=True)
+    assert refreshed is not None and refreshed.stale and len(bars) == 2148
+    with pytest.raises(ProviderUnavailable, match="no stored MSFT 1d bars"):
+        service.fetch(ctx, "MSFT", "1d", provider="yfinance")
+
+
+def test_another_provider_failing_does_not_flag_an_imported_series(home, goog_csv) -> None:
+    """Asking Yahoo for a series a CSV produced fails softly; the import stays as it was, not stale."""
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
     ctx = Context.create(settings, logs=False)
     service.import_csv(ctx, goog_csv, "GOOG", "1d")
     outcome = service.fetch(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
     assert outcome.stale and outcome.summary.rows == 2148
-    assert "could not be reached" in (outcome.message or "")
     with ctx.db.read() as session:
-        assert store.summarize(session, "GOOG", "1d").stale
-    with pytest.raises(ProviderUnavailable, match="no stored MSFT 1d bars"):
-        service.fetch(ctx, "MSFT", "1d", provider="yfinance")
+        stored = store.summarize(session, "GOOG", "1d")
+    assert not stored.stale and stored.provider == "csv" and stored.rows == 2148
 
 
 def test_yahoo_intraday_limits_are_explained(home) -> None:

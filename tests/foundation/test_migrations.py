@@ -14,10 +14,19 @@ from core.db.models import Base
 from tests import postgres
 
 EXPECTED_TABLES = {
-    "bars", "bar_series", "label_sets", "labels", "llm_calls", "llm_response_cache", "training_jobs",
-    "model_training_records", "ai_model_versions", "model_activations", "ai_training_samples",
+    "bars",
+    "bar_series",
+    "label_sets",
+    "labels",
+    "llm_calls",
+    "llm_response_cache",
+    "training_jobs",
+    "model_training_records",
+    "ai_model_versions",
+    "model_activations",
+    "ai_training_samples",
     "scheduled_runs",
-}  # fmt: skip
+}
 
 
 def _round_trip(db: Database) -> None:

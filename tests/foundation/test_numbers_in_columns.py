@@ -20,7 +20,7 @@ from sqlalchemy.orm import configure_mappers
 from core.context import Context
 from core.db.models import Base, Label, LabelSet, TrainingJob
 from core.db.types import FiniteFloat, FiniteInteger, FiniteJSON
-from core.training.service import train
+from core.training.service import train_pair as train
 from tests.bots.helpers import random_walk
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")

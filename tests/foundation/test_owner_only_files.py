@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from core import context as context_module
+from core.artifacts.base import new_key
 from core.context import Context
 from core.db.database import forget_database
 from core.logging_setup import reset_logging
-from core.registry.artifacts import new_key
 from tests.conftest import REPO, make_settings
 
 

@@ -1,32 +1,27 @@
 """The chart-view path for real: quick training in the background, one job per pair across
-processes, and a SIGKILL mid-training that leaves nothing half-done active."""
+processes. (A SIGKILL mid-training is one of the outcomes in `test_outcomes.py`.)"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from core.context import Context
 from core.data import service
 from core.db.database import forget_database
-from core.db.models import AIModelVersion, ModelTrainingRecord
 from core.jobs import store
 from core.jobs.executor import ThreadExecutor
-from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
 from core.jobs.staleness import staleness
 from core.jobs.triggers import trigger
-from core.registry.loading import load_version
-from core.registry.versions import get_version
-from tests.conftest import REPO, make_settings
+from core.requests import TriggerRequest
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +49,9 @@ def test_stale_pair_trains_in_the_background_then_reads_fresh(
 
     monkeypatch.setattr(store, "update_progress", recording_update)
     runner = JobRunner(ctx, executor=ThreadExecutor(2))
-    assert staleness(ctx, "INFY.NS", "5m").reason == "no active model yet"
+    assert staleness(ctx, "INFY.NS", "5m").reason == "no trained model yet"
     started = time.perf_counter()
-    result = trigger(runner, "INFY.NS", "5m")
+    result = trigger(runner, TriggerRequest(symbol="INFY.NS", timeframe="5m"))
     assert result.started and result.reason.startswith("stale")
     assert time.perf_counter() - started < 2.0  # the caller never waits for the training
     job = _wait_for(ctx, result.job_id, lambda j: j.status not in store.ACTIVE_STATUSES)
@@ -65,11 +60,12 @@ def test_stale_pair_trains_in_the_background_then_reads_fresh(
     assert any(s.startswith("labeling") for s in stages), stages
     per_bot = [s for s in stages if s.startswith("training ") and "/" in s]
     assert per_bot == ["training ensemble_bot 1/2", "training lstm_bot 2/2"], stages
+    assert stages[-2:] == ["activating", "done"]  # the gate's activations are applied at the end
     bots = {v["bot"] for v in job.result["versions"]}
     assert bots == {"ensemble_bot", "lstm_bot"}
     fresh = staleness(ctx, "INFY.NS", "5m")
     assert not fresh.stale
-    again = trigger(runner, "INFY.NS", "5m")
+    again = trigger(runner, TriggerRequest(symbol="INFY.NS", timeframe="5m"))
     assert not again.started and again.reason.startswith("fresh")
     runner.shutdown(wait=True)
 
@@ -93,42 +89,4 @@ def test_twenty_processes_trigger_one_pair_and_exactly_one_job_starts(home: Path
     assert len(store.list_jobs(ctx.db)) == 1
     done = _wait_for(ctx, job_id, lambda j: j.status not in store.ACTIVE_STATUSES)
     assert done.status == "succeeded", done.error
-    forget_database(ctx.settings.db_url)
-
-
-@pytest.mark.backends("sqlite", "postgresql")  # a killed worker's open transaction, on both
-def test_sigkill_mid_training_leaves_no_half_version_and_reads_interrupted(home: Path) -> None:
-    ctx = Context.create(make_settings(home), logs=False)
-    service.bootstrap_demo(ctx)
-    env = _env(home, QUICK_BOTS="ensemble_bot,transformer_bot,lstm_bot", QUICK_SAMPLES="200")
-    job = store.create_job(
-        ctx.db, "quick", "RELIANCE.NS", "5m",
-        params={"bots": ["ensemble_bot", "transformer_bot", "lstm_bot"], "samples": 200, "lookback_days": 20,
-                "labeler": "rules", "activate": "gate"},
-    )  # fmt: skip
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "core", "jobs", "run", str(job.job_id)], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    # Kill it once a sequence model is training: after labeling, before the run can finish.
-    _wait_for(ctx, job.job_id, lambda j: "transformer_bot" in j.stage or "lstm_bot" in j.stage, timeout=300)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=30)
-    assert store.get_job(ctx.db, job.job_id).status == "running"  # nobody has noticed yet
-    assert recover_orphans(ctx.db) == [job.job_id]  # the next start does
-    view = store.get_job(ctx.db, job.job_id)
-    assert view.status == "interrupted"
-    with ctx.db.read() as session:
-        records = session.scalars(
-            select(ModelTrainingRecord).where(ModelTrainingRecord.job_id == job.job_id)
-        ).all()
-        versions = session.scalars(select(AIModelVersion)).all()
-        assert all(r.status in ("succeeded", "failed") for r in records), [r.status for r in records]
-        assert any(r.status == "failed" and "interrupted" in (r.error or "") for r in records)
-        registered = {r.version_id for r in records if r.version_id is not None}
-        assert {v.id for v in versions} == registered  # no version row without a finished record
-    for version in versions:  # whatever was registered is complete and loads
-        load_version(ctx, get_version(ctx.db, version.id))
-    again = store.create_job(ctx.db, "quick", "RELIANCE.NS", "5m")  # the pair is free again
-    store.finish_job(ctx.db, again.job_id, "cancelled")
     forget_database(ctx.settings.db_url)

@@ -10,19 +10,36 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import update
 
 from core.context import Context
+from core.data import store as bar_store
 from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, JobCancelled
 from core.jobs import store
 from core.jobs.executor import ThreadExecutor
+from core.jobs.outcome import JobOutcome
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
-from core.jobs.store import CancelFn, JobView, ProgressFn
+from core.jobs.staleness import staleness
+from core.jobs.store import JobView
 from core.jobs.triggers import trigger
+from core.registry.versions import discard_versions
+from core.reporting import Reporter
+from core.requests import TrainingRequest, TriggerRequest
+from tests.bots.helpers import add_version
+
+
+def quick(symbol: str, timeframe: str, kind: str = "quick") -> TrainingRequest:
+    return TrainingRequest(symbol=symbol, timeframe=timeframe, kind=kind, bots=("xgb_agent",))  # type: ignore[arg-type]
+
+
+def pull(runner: JobRunner, symbol: str, timeframe: str):  # type: ignore[no-untyped-def]
+    return trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
+
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
@@ -43,14 +60,14 @@ class Gate:
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def __call__(self, ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
-        progress(0.25, "labeling 1/4")
+    def __call__(self, ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        reporter.progress(0.25, "labeling 1/4")
         self.started.set()
         while not self.release.wait(0.02):
-            if cancel():
+            if reporter.cancelled():
                 raise JobCancelled("stop")
-        progress(0.9, "training ensemble_bot 1/1")
-        return {"versions": [], "wall_s": 0.0}
+        reporter.progress(0.9, "training ensemble_bot 1/1")
+        return JobOutcome("succeeded", {"versions": [], "wall_s": 0.0})
 
 
 def _runner(ctx: Context, **bodies: Any) -> JobRunner:
@@ -60,7 +77,7 @@ def _runner(ctx: Context, **bodies: Any) -> JobRunner:
 def test_a_job_runs_reports_progress_and_frees_its_slot(ctx: Context) -> None:
     gate = Gate()
     runner = _runner(ctx, quick=gate)
-    job = runner.submit("quick", "INFY.NS", "5m", {"bots": []})
+    job = runner.submit(quick("INFY.NS", "5m"), requested_by="test")
     assert gate.started.wait(10)
     running = store.get_job(ctx.db, job.job_id)
     assert running.status == "running" and running.stage == "labeling 1/4" and running.progress == 0.25
@@ -84,7 +101,7 @@ def test_twenty_threads_triggering_one_pair_start_exactly_one_job(ctx: Context) 
 
     def hit() -> None:
         barrier.wait()
-        outcome = trigger(runner, "TCS.NS", "5m")
+        outcome = pull(runner, "TCS.NS", "5m")
         with lock:
             results.append(outcome)
 
@@ -102,36 +119,37 @@ def test_twenty_threads_triggering_one_pair_start_exactly_one_job(ctx: Context) 
 
 
 def test_a_failing_job_records_its_error_and_others_carry_on(ctx: Context) -> None:
-    def broken(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
-        progress(0.1, "labeling 0/50")
+    def broken(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        reporter.progress(0.1, "labeling 0/50")
         raise BadInput("training on a label set with one class says so")
 
-    def fine(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
-        return {"ok": True}
+    def fine(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        return JobOutcome("succeeded", {"ok": True})
 
-    def crash(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
+    def crash(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
         raise ZeroDivisionError("division by zero")
 
     runner = _runner(ctx, quick=broken, full=fine, manual=crash)
-    a = runner.submit("quick", "A", "1d")
-    b = runner.submit("full", "B", "1d")
-    c = runner.submit("manual", "C", "1d")
+    a = runner.submit(quick("A", "1d"), requested_by="test")
+    b = runner.submit(quick("B", "1d", "full"), requested_by="test")
+    c = runner.submit(quick("C", "1d", "manual"), requested_by="test")
     runner.shutdown(wait=True)
     assert store.get_job(ctx.db, a.job_id).status == "failed"
     assert store.get_job(ctx.db, a.job_id).error == "training on a label set with one class says so"
+    assert store.get_job(ctx.db, a.job_id).result["failure"] == "input"  # the trigger will not repeat it
     assert store.get_job(ctx.db, b.job_id).status == "succeeded"
     crashed = store.get_job(ctx.db, c.job_id)
     assert crashed.status == "failed" and crashed.error.startswith("ZeroDivisionError: division by zero")
-    again = _runner(ctx, quick=fine).submit("quick", "A", "1d")  # the failed job released its slot
+    again = _runner(ctx, quick=fine).submit(quick("A", "1d"), requested_by="test")  # the slot is free
     assert again.job_id > c.job_id
 
 
 def test_cancel_stops_a_running_job_between_stages_and_a_queued_one_at_once(ctx: Context) -> None:
     gate = Gate()
     runner = JobRunner(ctx, executor=ThreadExecutor(1), bodies={"quick": gate})
-    first = runner.submit("quick", "X", "5m")
+    first = runner.submit(quick("X", "5m"), requested_by="test")
     assert gate.started.wait(10)
-    second = runner.submit("quick", "Y", "5m")  # waits for the single worker
+    second = runner.submit(quick("Y", "5m"), requested_by="test")  # waits for the single worker
     assert store.get_job(ctx.db, second.job_id).status == "queued"
     assert runner.cancel(second.job_id).status == "cancelled"
     runner.cancel(first.job_id)
@@ -146,13 +164,13 @@ def test_orphans_of_a_dead_process_become_interrupted(ctx: Context) -> None:
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
     dead_pid = int(dead.stdout)
-    job = store.create_job(ctx.db, "quick", "GOOG", "1d", status="running")
+    job = store.create_job(ctx.db, quick("GOOG", "1d"), status="running")
     host = store.owner_tag().rpartition(":")[0]
     with ctx.db.session() as session:
         session.execute(
             update(TrainingJob).where(TrainingJob.id == job.job_id).values(owner=f"{host}:{dead_pid}")
         )
-    alive = store.create_job(ctx.db, "quick", "INFY.NS", "5m", status="running")  # owned by this process
+    alive = store.create_job(ctx.db, quick("INFY.NS", "5m"), status="running")  # owned by this process
     assert recover_orphans(ctx.db) == [job.job_id]
     view = store.get_job(ctx.db, job.job_id)
     assert view.status == "interrupted" and "stopped while it was running" in (view.error or "")
@@ -174,8 +192,8 @@ def test_heartbeat_keeps_a_long_queued_job_alive(ctx: Context, monkeypatch: pyte
     monkeypatch.setattr(runner_module, "HEARTBEAT_SECONDS", 0.05)
     gate = Gate()
     runner = JobRunner(ctx, executor=ThreadExecutor(1), bodies={"quick": gate})
-    runner.submit("quick", "X", "5m")
-    queued = runner.submit("quick", "Y", "5m")
+    runner.submit(quick("X", "5m"), requested_by="test")
+    queued = runner.submit(quick("Y", "5m"), requested_by="test")
     assert gate.started.wait(10)
     before = store.get_job(ctx.db, queued.job_id)
     with ctx.db.read() as session:
@@ -192,7 +210,7 @@ def _beat(ctx: Context, job_id: int):  # type: ignore[no-untyped-def]
 
 
 def test_worker_process_pid_is_recorded(ctx: Context) -> None:
-    job = store.create_job(ctx.db, "quick", "GOOG", "1d")
+    job = store.create_job(ctx.db, quick("GOOG", "1d"))
     assert store.get_job(ctx.db, job.job_id).status == "queued"
     with ctx.db.read() as session:
         assert session.get(TrainingJob, job.job_id).owner.endswith(f":{os.getpid()}")
@@ -205,14 +223,81 @@ def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Contex
     service.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
     seen: dict[str, dict[str, Any]] = {}
 
-    def record(ctx: Context, job: JobView, progress: ProgressFn, cancel: CancelFn) -> dict[str, Any]:
-        seen[job.symbol] = job.params
-        return {}
+    def record(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        seen[job.symbol] = job.request
+        return JobOutcome()
 
     runner = _runner(goog_ctx, quick=record)
-    assert trigger(runner, "GOOG", "1d").started
-    assert trigger(runner, "INFY.NS", "5m").started
+    assert pull(runner, "GOOG", "1d").started
+    assert pull(runner, "INFY.NS", "5m").started
     runner.shutdown(wait=True)
-    assert 365 <= seen["GOOG"]["lookback_days"] <= 400  # about 260 trading days
-    assert seen["INFY.NS"]["lookback_days"] == 14  # the original number already holds enough bars
-    assert seen["GOOG"]["samples"] == 50 and seen["GOOG"]["bots"] == ["ensemble_bot", "lstm_bot"]
+    goog, infy = seen["GOOG"].labels, seen["INFY.NS"].labels
+    assert 365 <= goog.lookback_days <= 400  # about 260 trading days
+    assert infy.lookback_days == 14  # the original number already holds enough bars
+    assert goog.samples == 50 and seen["GOOG"].bots == ("ensemble_bot", "lstm_bot")
+
+
+def test_a_quick_job_that_failed_on_its_input_is_not_requeued_until_something_changes(
+    goog_ctx: Context,
+) -> None:
+    """Visiting the chart again must not queue the same doomed job; new data, new settings or Retrain do."""
+    calls: list[int] = []
+
+    def doomed(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        calls.append(job.job_id)
+        raise BadInput("the labeled window holds only one class (BUY 50); label a more varied window")
+
+    runner = _runner(goog_ctx, quick=doomed)
+    first = pull(runner, "GOOG", "1d")
+    runner.wait(first.job_id, timeout=10)  # type: ignore[arg-type]
+    again = pull(runner, "GOOG", "1d")
+    assert (again.started, again.state, again.job_id) == (False, "failed_input", first.job_id)
+    assert "only one class (BUY 50); label a more varied window" in again.reason  # the full error
+    assert len(calls) == 1
+
+    forced = trigger(runner, TriggerRequest(symbol="GOOG", timeframe="1d", force=True))  # "Retrain now"
+    assert forced.started
+    runner.wait(forced.job_id, timeout=10)  # type: ignore[arg-type]
+    assert not pull(runner, "GOOG", "1d").started
+
+    other = Context(goog_ctx.settings.model_copy(update={"quick_samples": 80}))  # a relevant setting changed
+    changed = _runner(other, quick=doomed)
+    retried = pull(changed, "GOOG", "1d")
+    assert retried.started
+    changed.wait(retried.job_id, timeout=10)  # type: ignore[arg-type]
+    assert not pull(changed, "GOOG", "1d").started
+
+    with other.db.read() as session:
+        newest = bar_store.newest_bar_time(session, "GOOG", "1d")
+    bar = pd.DataFrame(
+        {"open": [800.0], "high": [805.0], "low": [795.0], "close": [802.0], "volume": [1_000_000.0]},
+        index=pd.DatetimeIndex([newest + timedelta(days=3)], name="ts"),
+    )
+    with other.db.session() as session:  # new data for the pair
+        bar_store.upsert_bars(session, "GOOG", "1d", bar, source="csv")
+    assert pull(changed, "GOOG", "1d").started
+    changed.shutdown(wait=True)
+    runner.shutdown(wait=True)
+    assert len(calls) == 4
+
+
+def test_a_pair_is_fresh_after_its_newest_trained_version_live_or_not(ctx: Context) -> None:
+    """A version the gate kept inactive still counts: no retraining (and paying for labels) every visit."""
+    assert staleness(ctx, "TEST", "1d").stale
+    version = add_version(ctx, symbol="TEST", timeframe="1d")
+    assert not version.is_active
+    fresh = staleness(ctx, "TEST", "1d")
+    assert not fresh.stale and fresh.reason.startswith("newest model is 0.0 h old")
+    ran: list[str] = []
+
+    def body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+        ran.append(job.symbol)
+        return JobOutcome()
+
+    runner = _runner(ctx, quick=body)
+    result = pull(runner, "TEST", "1d")
+    assert (result.started, result.state) == (False, "fresh") and result.reason.startswith("fresh: newest")
+    discard_versions(ctx.db, [version.version_id], "its run was cancelled")
+    assert staleness(ctx, "TEST", "1d").stale  # a run that never committed does not count
+    runner.shutdown(wait=True)
+    assert ran == []

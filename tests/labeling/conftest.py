@@ -24,7 +24,7 @@ PROVIDERS = ("freddy", "openai")
 
 
 def llm_overrides(provider: str, server: FakeLLMServer, key: str = API_KEY) -> dict[str, Any]:
-    common: dict[str, Any] = {"freddy_timeout": 0.5, "llm_max_retries": 2, "llm_concurrency": 8}
+    common: dict[str, Any] = {"llm_timeout": 2.0, "llm_max_retries": 2, "llm_concurrency": 8}
     if provider == "freddy":
         return {
             **common,

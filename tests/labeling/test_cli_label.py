@@ -113,7 +113,7 @@ def llm_cli(goog_cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Callabl
             "LLM_PROVIDER": "openai",
             "OPENAI_API_KEY": API_KEY,
             "OPENAI_BASE_URL": server.openai_url,
-            "FREDDY_TIMEOUT": "1",
+            "LLM_TIMEOUT": "1",
             "LLM_MAX_RETRIES": "1",
         }.items():
             monkeypatch.setenv(name, value)

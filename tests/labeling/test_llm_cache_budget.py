@@ -46,13 +46,13 @@ def test_bypass_cache_and_changed_parameters_ask_again(llm_env: LLMEnv) -> None:
     bypass = run_labeling(ctx, "GOOG", "1d", samples=5, labeler="llm", seed=12, bypass_cache=True)
     assert bypass.api_calls == 5 == llm_env.server.requests and bypass.cache_hits == 0
     llm_env.server.reset_counts()
-    warmer = llm_env.ctx(freddy_temperature=0.2)  # a different parameter is a different question
+    warmer = llm_env.ctx(llm_temperature=0.2)  # a different parameter is a different question
     changed = run_labeling(warmer, "GOOG", "1d", samples=5, labeler="llm", seed=12)
     assert changed.api_calls == 5 == llm_env.server.requests
 
 
 def test_cache_ttl_applies_only_to_live_runs(llm_env: LLMEnv) -> None:
-    settings = llm_env.settings(freddy_cache_ttl=300)
+    settings = llm_env.settings(llm_cache_ttl=300)
     assert cache.max_age_for(settings, live_run=False) is None  # stored data: any age
     assert cache.max_age_for(settings, live_run=True) == 300
     ctx = llm_env.ctx()

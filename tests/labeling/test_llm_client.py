@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import random
 import socket
+import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from core.labeling.llm.base import LLMCallFailed, MalformedEnvelope
+from core.labeling.llm.body import EXCERPT_BYTES, BodyTooLarge, BoundedBody, UnsupportedEncoding
 from core.labeling.llm.client import LLMClient
-from core.labeling.llm.freddy import FreddyWire
-from core.labeling.llm.openai_compat import OpenAIWire
 from core.labeling.llm.retry import RetryPolicy, is_retryable, parse_retry_after
+from core.llm_providers.freddy import FreddyWire
+from core.llm_providers.openai_compat import OpenAIWire
+from core.llm_providers.wire import LLMCallFailed, MalformedEnvelope, ReplyTooLarge, RetryAbandoned
 from tests.fakes.llm_server import FakeLLMServer
 
 MESSAGES = [
@@ -96,3 +100,75 @@ def test_envelopes_are_checked() -> None:
     text, usage = wire.parse({"output": [{"content": [{"text": "{"}, {"text": "}"}]}]})
     assert text == "{}" and usage is None
     assert OpenAIWire("http://x", None).headers() == {"Accept": "application/json"}  # local servers: no key
+
+
+def test_a_trickled_reply_ends_at_the_attempt_deadline_and_bills_what_arrived() -> None:
+    with FakeLLMServer(api_key=None, trickle_s=0.01) as server:
+        server.default = "trickle"
+        client = _client(OpenAIWire(server.openai_url, None), timeout=0.5, max_retries=0)
+        started = time.perf_counter()
+        with pytest.raises(LLMCallFailed, match="deadline") as caught:
+            asyncio.run(_complete(client))
+        elapsed = time.perf_counter() - started
+    assert 0.5 <= elapsed < 1.0  # each byte came well within the per-read timeout; the total did not
+    failed = caught.value
+    assert failed.attempts == 1 and 0 < failed.reply_bytes <= 0.5 / 0.01 + 5
+    assert failed.usage is not None and failed.usage.tokens_in > 0 and failed.usage.estimated
+
+
+def test_the_runs_deadline_cuts_an_attempt_and_forbids_retries() -> None:
+    with FakeLLMServer(api_key=None, trickle_s=0.01) as server:
+        server.default = "trickle"
+        client = _client(OpenAIWire(server.openai_url, None), timeout=5.0, max_retries=3)
+        client.deadline = time.monotonic() + 0.4
+        started = time.perf_counter()
+        with pytest.raises(LLMCallFailed, match="deadline") as caught:
+            asyncio.run(_complete(client))
+        assert time.perf_counter() - started < 0.9 and server.requests == 1
+    assert caught.value.attempts == 1
+
+
+def test_an_oversized_reply_stops_at_the_cap_with_an_excerpt() -> None:
+    with FakeLLMServer(api_key="k" * 12) as server:
+        server.default = "huge"
+        client = _client(FreddyWire(server.url, "k" * 12, "o", "a"), max_reply_bytes=4096)
+        with pytest.raises(ReplyTooLarge, match="larger than 4,096 bytes") as caught:
+            asyncio.run(_complete(client))
+        assert server.requests == 1 and server.answered == 0  # not retried, never read to the end
+    big = caught.value
+    assert big.excerpt.startswith('{"output"') and len(big.excerpt) == EXCERPT_BYTES
+    assert 4096 < big.reply_bytes <= 4096 + 65_536 and big.usage.tokens_out >= 1024
+
+
+def test_a_stopped_run_sends_no_retry() -> None:
+    async def stopped(attempt: int) -> bool:
+        return False
+
+    async def complete(client: LLMClient):
+        async with client:
+            return await client.complete(MESSAGES, stopped)
+
+    with FakeLLMServer(api_key=None) as server:
+        server.default = "500"
+        with pytest.raises(RetryAbandoned, match="run stopped"):
+            asyncio.run(complete(_client(OpenAIWire(server.openai_url, None), max_retries=3)))
+        assert server.requests == 1
+
+
+def test_a_compressed_body_is_inflated_within_the_cap() -> None:
+    bomb = gzip.compress(b"\0" * (50 * 1024 * 1024))  # 50 MB of zeros in ~50 KB
+    reader = BoundedBody(65_536, "gzip")
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyTooLarge):
+            for start in range(0, len(bomb), 16_384):
+                reader.feed(bomb[start : start + 16_384])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024
+    small = BoundedBody(1024, "gzip")
+    small.feed(gzip.compress(b'{"a": 1}'))
+    assert small.data() == b'{"a": 1}'
+    with pytest.raises(UnsupportedEncoding):
+        BoundedBody(1024, "br")

@@ -68,7 +68,7 @@ def test_transient_faults_are_retried_until_every_point_is_labeled(
     llm_env: LLMEnv, fault: str, extra_requests: int
 ) -> None:
     ctx, before = _prior(llm_env)
-    ctx = llm_env.ctx(freddy_timeout=0.3)  # a hang costs one timeout before its retry
+    ctx = llm_env.ctx(llm_timeout=1.0)  # a hang costs one timeout before its retry
     llm_env.server.retry_after = "0.2"
     llm_env.server.hang_s = 3.0
     llm_env.server.script(*[fault] * extra_requests)
@@ -97,11 +97,12 @@ def test_persistent_faults_reject_points_with_the_reason(llm_env: LLMEnv, fault:
     ctx, before = _prior(llm_env)
     llm_env.server.default = fault
     llm_env.server.hang_s = 3.0
-    ctx = llm_env.ctx(freddy_timeout=0.3, llm_max_retries=1)
+    ctx = llm_env.ctx(llm_timeout=1.0, llm_max_retries=1)
     n = 4
     result = run_labeling(ctx, "GOOG", "1d", samples=n, labeler="llm", seed=2)
     assert_accounted(ctx, result)
-    assert result.status == "succeeded" and result.labeled == 0 and result.rejected == n
+    assert result.status == "failed" and result.labeled == 0 and result.rejected == n  # every request failed
+    assert "every LLM request failed" in (result.message or "")
     assert llm_env.server.requests == n * 2  # one retry each
     assert result.cost_usd == 0
     reasons = _reasons(ctx, result.label_set_id)

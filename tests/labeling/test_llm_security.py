@@ -71,7 +71,7 @@ def test_api_key_never_reaches_logs_db_or_errors(llm_env: LLMEnv, logged_ctx) ->
 
 
 def test_settings_and_wire_objects_do_not_print_the_key(llm_env: LLMEnv) -> None:
-    from core.labeling.llm.providers import make_wire
+    from core.llm_providers import make_wire
 
     settings = llm_env.settings()
     wire = make_wire(settings)
@@ -142,7 +142,7 @@ def test_prompt_is_a_stable_prefix() -> None:
 
 def test_unconfigured_llm_is_bad_input(tmp_path: Path) -> None:
     from core.errors import BadInput
-    from core.labeling.llm.providers import make_wire
+    from core.llm_providers import make_wire
 
     with pytest.raises(BadInput, match="not configured"):
         make_wire(make_settings(tmp_path))

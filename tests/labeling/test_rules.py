@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +9,7 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.db.models import Label
+from core.features.indicators import compute_features
 from core.labeling.rules import RuleLabeler
 from core.labeling.schema import validate_reply
 from core.labeling.service import run_labeling
@@ -84,20 +83,16 @@ def test_rules_on_goog_pass_the_llm_validation(goog_ctx: Context) -> None:
     assert q["scored"] == 50 and q["directional_scored"] + q["hold"]["count"] == 50
 
 
-def test_rules_label_fifty_thousand_points_in_seconds() -> None:
-    n = 50_200
+def test_rules_label_every_point_of_a_long_series() -> None:
+    """Vectorised labeling covers every position it is given (its speed is bench/rules_labeler.py's)."""
+    n = 5_200
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
     bars = pd.DataFrame(
         {"open": close, "high": close * 1.002, "low": close * 0.998, "close": close, "volume": 1e4},
         index=pd.date_range("2022-01-03", periods=n, freq="5min", tz="UTC", name="ts"),
     )
-    from core.features.indicators import compute_features
-
     features = compute_features(bars)
     positions = np.arange(200, n)
-    started = time.perf_counter()
     records = RuleLabeler(24).label(bars, features, positions)
-    elapsed = time.perf_counter() - started
-    assert len(records) == 50_000 and all(r.accepted for r in records)
-    assert elapsed < 15, f"{elapsed:.1f} s for 50,000 points"
+    assert len(records) == 5_000 and all(r.accepted for r in records)

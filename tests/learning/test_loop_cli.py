@@ -28,10 +28,24 @@ def test_simulate_then_retrain_from_outcomes(cli, home: Path) -> None:
     service.bootstrap_demo(ctx, now=NOW)
     forget_database(ctx.settings.db_url)
     trained = cli(
-        "train", "--symbol", "INFY.NS", "--timeframe", "5m", "--bots", "xgb_agent,ensemble_bot",
-        "--labeler", "rules", "--samples", "300", "--lookback-days", "40",
-        "--end", TRAINED_UNTIL.isoformat(), "--activate", "--json",
-    )  # fmt: skip
+        "train",
+        "--symbol",
+        "INFY.NS",
+        "--timeframe",
+        "5m",
+        "--bots",
+        "xgb_agent,ensemble_bot",
+        "--labeler",
+        "rules",
+        "--samples",
+        "300",
+        "--lookback-days",
+        "40",
+        "--end",
+        TRAINED_UNTIL.isoformat(),
+        "--activate",
+        "--json",
+    )
     assert trained.code == 0, trained.err
     first = {v["bot"]: v["version_id"] for v in trained.json()["versions"]}
 

@@ -27,11 +27,20 @@ def _version(ctx: Context) -> int:
 
 def _record(ctx: Context, version_id: int, rec: str, minute: int, **kw: object) -> int:
     return record_execution_outcome(
-        ctx, symbol="INFY.NS", timeframe="5m", bot="xgb_agent", version_id=version_id, recommendation=rec,
-        confidence=0.7, entry_price=100.0, predicted_at=T0.replace(minute=minute),
-        target=102.0 if rec == "BUY" else 98.0, stop_loss=99.0 if rec == "BUY" else 101.0,
-        features={"rsi_14": 0.55, "ret_1": float("nan")}, **kw,
-    )  # fmt: skip
+        ctx,
+        symbol="INFY.NS",
+        timeframe="5m",
+        bot="xgb_agent",
+        version_id=version_id,
+        recommendation=rec,
+        confidence=0.7,
+        entry_price=100.0,
+        predicted_at=T0.replace(minute=minute),
+        target=102.0 if rec == "BUY" else 98.0,
+        stop_loss=99.0 if rec == "BUY" else 101.0,
+        features={"rsi_14": 0.55, "ret_1": float("nan")},
+        **kw,
+    )
 
 
 def test_record_then_close_with_pnl(ctx: Context) -> None:

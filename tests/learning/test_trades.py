@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.learning.trades import plan_trades, resolve_exit
+from core.evaluation.costs import TradingCosts
+from core.learning.trades import close_position, plan_trades, resolve_exit
 
 
 def _bars(rows: list[tuple[float, float, float]]) -> pd.DataFrame:
@@ -82,8 +83,15 @@ def test_plan_respects_confidence_hold_start_and_max_open() -> None:
     assert all(t.exit_reason == "timeout" for t in trades)
     later = plan_trades(bars, signals, start=5, horizon=5, min_confidence=0.55, max_open=2)
     assert [t.position for t in later] == [5, 6]
-    blocked = plan_trades(bars, signals, start=5, horizon=5, min_confidence=0.55, max_open=2,
-                          existing_exits=[np.iinfo(np.int64).max, 9])  # fmt: skip
+    blocked = plan_trades(
+        bars,
+        signals,
+        start=5,
+        horizon=5,
+        min_confidence=0.55,
+        max_open=2,
+        existing_exits=[np.iinfo(np.int64).max, 9],
+    )
     assert blocked == []
 
 
@@ -93,3 +101,19 @@ def test_trade_prices_come_from_the_bars(rec: str) -> None:
     trade = plan_trades(bars, _signals(bars, {1: (rec, 0.9)}), start=0, horizon=3, min_confidence=0.5)[0]
     assert trade.entry_price == 100.1 and trade.entry_time == bars.index[1]
     assert trade.exit_reason == "stop"  # bar 2 reaches both levels: the stop counts
+
+
+def test_paper_trades_fill_like_the_backtest_gaps_and_costs() -> None:
+    """One exit rule: a bar opening below the stop fills at its open; fills slip, fees are charged."""
+    bars = _bars([FLAT, (100.4, 99.9, 100.2), (97.5, 96.8, 97.0), FLAT])
+    bars.loc[bars.index[2], "open"] = 97.2  # the bar gaps down through the 98 stop
+    assert resolve_exit(bars, 0, "BUY", target=102.0, stop=98.0, horizon=5) == (2, 97.2, "stop")
+    signals = _signals(bars, {0: ("BUY", 0.9)})
+    costs = TradingCosts(commission_bps=10.0, slippage_bps=20.0)
+    (trade,) = plan_trades(bars, signals, start=0, horizon=5, min_confidence=0.5, costs=costs)
+    assert trade.entry_price == pytest.approx(100.0 * 1.002)
+    assert (trade.exit_reason, trade.exit_position) == ("stop", 2)
+    assert trade.exit_price == pytest.approx(97.2 * 0.998)
+    assert trade.fees == pytest.approx(0.001 * (100.2 + 97.2 * 0.998))
+    closing = close_position(bars, 0, "BUY", 102.0, 98.0, 5, entry_price=trade.entry_price, costs=costs)
+    assert closing == (2, pytest.approx(trade.exit_price), "stop", pytest.approx(trade.fees))

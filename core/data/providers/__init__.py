@@ -1,23 +1,29 @@
-"""Market data providers: where bars come from before they reach the store."""
+"""Market data providers: where bars come from before they reach the store.
+
+The registry (`core.data.providers.registry`) is the one list of providers; a provider's own
+module loads only when it is built, so importing this package stays light.
+"""
 
 from __future__ import annotations
 
-from core.data.providers.base import FetchRequest, MarketDataProvider
-from core.data.providers.offline import OfflineProvider
-from core.data.providers.yahoo import YahooProvider
-from core.errors import BadInput
-from core.settings import Settings
+from core.data.providers.base import FetchedBars, FetchRequest, MarketDataProvider
+from core.data.providers.registry import (
+    PROVIDERS,
+    ProviderInfo,
+    fetch_provider_names,
+    info_for_source,
+    make_provider,
+    provider_info,
+)
 
-PROVIDERS = ("offline", "yfinance")
-
-
-def make_provider(name: str, settings: Settings) -> MarketDataProvider:
-    if name == "offline":
-        return OfflineProvider(settings.bundled_data_dir)
-    if name == "yfinance":
-        proxy = settings.yfinance_proxy.get_secret_value() if settings.yfinance_proxy else None
-        return YahooProvider(cache_dir=settings.home / "yfinance-cache", proxy=proxy)
-    raise BadInput(f"unknown provider {name!r}; use one of {', '.join(PROVIDERS)}")
-
-
-__all__ = ["PROVIDERS", "FetchRequest", "MarketDataProvider", "make_provider"]
+__all__ = [
+    "PROVIDERS",
+    "FetchRequest",
+    "FetchedBars",
+    "MarketDataProvider",
+    "ProviderInfo",
+    "fetch_provider_names",
+    "info_for_source",
+    "make_provider",
+    "provider_info",
+]

@@ -1,14 +1,19 @@
-"""The provider interface. A provider returns validated bars or raises a `CandleLabError`."""
+"""The provider interface. A provider returns validated bars or raises a `CandleLabError`.
+
+This module stays free of pandas at import time so the registry (and the CLI's parser, which
+lists provider names) can load it cheaply.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol
 
 from core.timeframes import Timeframe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class FetchedBars:
 
 
 class MarketDataProvider(Protocol):
-    name: str
+    name: str  # its registry name (core.data.providers.registry)
     live: bool  # True when the provider reaches a real, current market feed
     sources: frozenset[str]  # the `FetchedBars.source` values it produces (a stored series' origin)
 

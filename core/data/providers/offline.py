@@ -8,10 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from core.data import synthetic
-from core.data.csv_import import read_ohlcv_csv
+from core.data.csv_stream import read_ohlcv_csv
 from core.data.frames import resample_ohlcv
 from core.data.providers.base import FetchedBars, FetchRequest
+from core.data.providers.registry import PROVIDERS
 from core.errors import BadInput
+from core.settings import Settings
 
 # Real data shipped in data/: symbol -> (file, native timeframe). Coarser timeframes resample it.
 BUNDLED = {"GOOG": ("GOOG_1d.csv", "1d")}
@@ -24,9 +26,8 @@ def _read_bundled(path: Path) -> pd.DataFrame:
 
 
 class OfflineProvider:
-    name = "offline"
-    live = False
-    sources = frozenset({"offline", "synthetic"})
+    info = PROVIDERS["offline"]
+    name, live, sources = info.name, info.live, info.sources
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -65,3 +66,8 @@ class OfflineProvider:
 
     def news(self, symbol: str, limit: int = 10) -> list[str]:
         return []
+
+
+def build(settings: Settings) -> OfflineProvider:
+    """The registry's factory."""
+    return OfflineProvider(settings.bundled_data_dir)

@@ -11,7 +11,9 @@ import pandas as pd
 
 from core.data.frames import validate_ohlcv
 from core.data.providers.base import FetchedBars, FetchRequest
+from core.data.providers.registry import PROVIDERS
 from core.errors import BadInput, ProviderUnavailable
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,8 @@ def _is_network_error(exc: BaseException) -> bool:
 
 
 class YahooProvider:
-    name = "yfinance"
-    live = True
-    sources = frozenset({"yfinance"})
+    info = PROVIDERS["yfinance"]
+    name, live, sources = info.name, info.live, info.sources
 
     def __init__(self, cache_dir: Path, proxy: str | None = None, timeout: float = 20.0) -> None:
         import yfinance as yf
@@ -146,3 +147,9 @@ class YahooProvider:
             if isinstance(title, str) and title.strip():
                 headlines.append(title.strip()[:300])
         return headlines
+
+
+def build(settings: Settings) -> YahooProvider:
+    """The registry's factory."""
+    proxy = settings.yfinance_proxy.get_secret_value() if settings.yfinance_proxy else None
+    return YahooProvider(cache_dir=settings.home / "yfinance-cache", proxy=proxy)

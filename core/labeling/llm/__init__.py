@@ -1,1 +1,2 @@
-"""The LLM analyst: wire formats, the async client, retries, the response cache and the cost ledger."""
+"""The LLM analyst: the async client, retries, bounded replies, the response cache, the ledger and
+the daily budget it enforces. Providers and their wire formats live in `core.llm_providers`."""

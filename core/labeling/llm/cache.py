@@ -9,7 +9,8 @@ Reuse rule (`max_age_for`):
 - stored / historical data: a cached reply is reused whatever its age. The context is built from
   bars that do not change, so the question, and therefore the answer, is the same.
 - a live, fresh-data run (the run refreshed bars from a live provider): a reply is reused only
-  while younger than `FREDDY_CACHE_TTL` seconds, because the newest points and the news move.
+  while younger than `LLM_CACHE_TTL` seconds (Freddy: `FREDDY_CACHE_TTL` unless `LLM_CACHE_TTL` is
+  set), because the newest points and the news move.
 Only accepted replies are stored, so a re-run asks again (and pays) only for points whose
 earlier reply was rejected or failed.
 """
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db.models import LLMResponseCache
-from core.labeling.llm.base import Message
+from core.llm_providers.wire import Message
 from core.settings import Settings
 
 _IN_CHUNK = 500
@@ -53,7 +54,7 @@ def cache_key(
 
 def max_age_for(settings: Settings, live_run: bool) -> float | None:
     """Seconds a cached reply stays usable for this run; None means any age (see module docstring)."""
-    return float(settings.freddy_cache_ttl) if live_run else None
+    return float(settings.llm_options.cache_ttl_s) if live_run else None
 
 
 @dataclass(frozen=True)

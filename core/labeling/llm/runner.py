@@ -1,10 +1,16 @@
 """Labeling many points through the LLM at once: cache first, then bounded concurrent requests.
 
-Bound only by the API: `LLM_CONCURRENCY` workers pull points from one queue, each reserving its
-expected cost from the daily budget before sending. Results are written in batches from a
-worker thread while requests continue. Stops are clean: a budget stop lets requests already in
-flight finish; a refused key (401/403) or a cancel stops everything at once. Either way every
-finished point is kept and the rest are counted as not attempted.
+Bound only by the API: `LLM_CONCURRENCY` workers pull points from one queue. Before sending, a
+worker reserves the request's expected cost from the one daily budget in the database (the
+ledger row goes in with it); the reply settles it. When a reservation does not fit, the worker
+waits for this run's requests in flight to settle (they usually cost less than reserved) and
+stops the run (`budget_exhausted`) once none are left. Results are written in batches from a
+worker thread while requests continue.
+
+Stops are clean: a budget stop or a run deadline lets requests in flight finish; a refused key
+(401/403) sends nothing more (requests in flight end, no retry starts); a cancel aborts the
+requests in flight too. Either way every finished point is kept and the rest are counted as not
+attempted, and every request sent is on the ledger.
 """
 
 from __future__ import annotations
@@ -15,50 +21,37 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from core.errors import LLMAuthError
-from core.labeling.llm import cache, ledger
-from core.labeling.llm.base import LLMCallFailed, Message, WireFormat, estimate_tokens
-from core.labeling.llm.budget import Budget
+from core.labeling.llm import cache, ledger, outcome
 from core.labeling.llm.client import LLMClient
+from core.labeling.llm.outcome import PointRequest
 from core.labeling.llm.retry import RetryPolicy
-from core.labeling.schema import LabelRecord, validate_reply
 from core.labeling.writer import LabelWriter, Outcome
-from core.settings import Settings
+from core.llm_providers.wire import LLMCallFailed, RetryAbandoned, WireFormat
+from core.settings import LLMOptions, Settings
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 1.0  # write a partial batch at least this often, so a slow API still persists labels
+LEDGER_GRACE_S = 30.0  # a `sent` row outlives its request's horizon by this much before it counts as lost
 
-
-@dataclass
-class PointRequest:
-    ts: datetime
-    current_price: float
-    context: dict[str, object]
-    messages: list[Message]
-    key: str
-    expected_cost_usd: float
+__all__ = ["LLMLabelRun", "PointRequest", "RunStop", "request_params"]
 
 
 @dataclass
 class RunStop:
     """Why the network phase ended early (None: it did not)."""
 
-    reason: str | None = None  # budget_exhausted | cancelled | auth_failed
+    reason: str | None = None  # budget_exhausted | cancelled | auth_failed | deadline
     message: str | None = None
     error: LLMAuthError | None = None
 
 
-def request_params(settings: Settings) -> dict[str, object]:
+def request_params(options: LLMOptions) -> dict[str, object]:
     """Every parameter that shapes the reply besides the messages (part of the cache key)."""
-    return {"temperature": settings.freddy_temperature, "response_format": "json_object"}
-
-
-def expected_cost(settings: Settings, model: str, messages: list[Message]) -> float:
-    tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
-    return ledger.cost_usd(settings, model, tokens_in, ledger.EXPECTED_OUTPUT_TOKENS)
+    return {"temperature": options.temperature, "response_format": "json_object"}
 
 
 class LLMLabelRun:
@@ -68,31 +61,34 @@ class LLMLabelRun:
         settings: Settings,
         wire: WireFormat,
         writer: LabelWriter,
-        budget: Budget,
         points: list[PointRequest],
         max_age_s: float | None,
         bypass_cache: bool,
         on_done: Callable[[int, int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.settings = settings
+        self.options = settings.llm_options
         self.wire = wire
-        self.model = settings.llm_model
+        self.model = self.options.model
         self.writer = writer
-        self.budget = budget
         self.points = points
         self.max_age_s = max_age_s
         self.bypass_cache = bypass_cache
         self.on_done = on_done
         self.should_cancel = should_cancel
+        self.deadline = deadline  # time.monotonic() by which the run ends; None: no limit
         self.stop = RunStop()
         self.done = 0
         self.rejected = 0
         self._buffer: list[Outcome] = []
-        self._flushes: list[asyncio.Task[None]] = []
+        self._flushes: list[asyncio.Future[None]] = []
         self._last_flush = time.monotonic()
-        self._workers: list[asyncio.Task[None]] = []
-        self.batch_size = max(4, settings.llm_concurrency)
+        self._requests: set[asyncio.Future[object]] = set()
+        self._settled = asyncio.Condition()
+        self._settle_count = 0
+        self.batch_size = max(4, self.options.concurrency)
 
     async def run(self) -> RunStop:
         try:
@@ -120,132 +116,163 @@ class LLMLabelRun:
             if hit is None:
                 pending.append(point)
                 continue
-            record = self._validate(point, hit.text)
-            call = self._call_row(point, "cached")
-            self._finish(Outcome(record, call))
+            self._finish(Outcome(outcome.label_from_reply(point, hit.text), self._call_row(point, "cached")))
         self._flush()
         return pending
 
     # --- network phase ------------------------------------------------------------------------
     async def _ask(self, pending: list[PointRequest]) -> None:
         queue = deque(pending)
+        options = self.options
         client = LLMClient(
             self.wire,
             model=self.model,
-            temperature=self.settings.freddy_temperature,
-            timeout=self.settings.freddy_timeout,
-            concurrency=self.settings.llm_concurrency,
-            policy=RetryPolicy(max_retries=self.settings.llm_max_retries),
+            temperature=options.temperature,
+            timeout=options.timeout_s,
+            concurrency=options.concurrency,
+            policy=RetryPolicy(max_retries=options.max_retries),
+            max_reply_bytes=options.max_reply_bytes,
             secrets=self.settings.secret_values(),
+            deadline=self.deadline,
         )
         async with client:
-            n = min(self.settings.llm_concurrency, len(queue))
-            self._workers = [asyncio.create_task(self._worker(client, queue)) for _ in range(n)]
-            await asyncio.wait(self._workers)
-        for task in self._workers:
+            n = min(options.concurrency, len(queue))
+            workers = [asyncio.create_task(self._worker(client, queue)) for _ in range(n)]
+            await asyncio.wait(workers)
+        for task in workers:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
     async def _worker(self, client: LLMClient, queue: deque[PointRequest]) -> None:
+        while queue and self.stop.reason is None:
+            if self.should_cancel is not None and self.should_cancel():
+                await self._halt("cancelled", "cancelled on request; finished labels are kept")
+                return
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                await self._halt("deadline", "the run's deadline passed; finished labels are kept")
+                return
+            point = queue.popleft()
+            call_id = await self._reserve(client, point)
+            if call_id is None:
+                queue.appendleft(point)
+                return
+            await self._ask_one(client, point, call_id)
+
+    async def _reserve(self, client: LLMClient, point: PointRequest) -> int | None:
+        """Reserve the point's cost; wait while this run's requests in flight may free room."""
+        while self.stop.reason is None:
+            seen = self._settle_count
+            call_id = await asyncio.to_thread(
+                self.writer.open_call,
+                self._call_row(point, "sent"),
+                reserved_usd=point.reserve_usd,
+                limit_usd=self.settings.llm_daily_budget_usd,
+                expires_at=self._expiry(client),
+            )
+            if call_id is not None:
+                return call_id
+            if not self._requests:
+                limit = self.settings.llm_daily_budget_usd
+                message = f"daily LLM budget of ${limit:.2f} reached (LLM_DAILY_BUDGET_USD)"
+                await self._halt("budget_exhausted", f"{message}; finished labels are kept")
+                return None
+            async with self._settled:
+                await self._settled.wait_for(lambda seen=seen: self._settle_count > seen or self.stop.reason)
+        return None
+
+    def _expiry(self, client: LLMClient) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=client.attempt_horizon_s + LEDGER_GRACE_S)
+
+    async def _ask_one(self, client: LLMClient, point: PointRequest, call_id: int) -> None:
+        attempts = 1
+
+        async def before_retry(attempt: int) -> bool:
+            nonlocal attempts
+            if self.stop.reason in ("auth_failed", "cancelled"):
+                return False
+            await asyncio.to_thread(self.writer.mark_attempt, call_id, attempt, self._expiry(client))
+            attempts = attempt
+            return True
+
+        request = asyncio.ensure_future(client.complete(point.messages, before_retry))
+        self._requests.add(request)
         try:
-            while queue and self.stop.reason is None:
-                if self.should_cancel is not None and self.should_cancel():
-                    self._halt("cancelled", "cancelled on request; finished labels are kept")
-                    return
-                point = queue.popleft()
-                if not self.budget.try_reserve(point.expected_cost_usd):
-                    queue.appendleft(point)
-                    self._halt(
-                        "budget_exhausted",
-                        f"daily LLM budget of ${self.budget.limit_usd:.2f} reached "
-                        f"(LLM_DAILY_BUDGET_USD); finished labels are kept",
-                    )
-                    return
-                await self._ask_one(client, point)
+            completion = await request
         except asyncio.CancelledError:
-            return  # another worker stopped the run; this point counts as not attempted
-
-    async def _ask_one(self, client: LLMClient, point: PointRequest) -> None:
-        reserved = point.expected_cost_usd
-        try:
-            completion = await client.complete(point.messages)
+            if not request.cancelled():
+                raise  # this worker itself was cancelled, not just its request
+            await self._settle(call_id, outcome.cancelled_result(point, attempts), None, counts=False)
         except LLMAuthError as exc:
-            self.budget.settle(reserved, 0.0)
-            row = self._call_row(
-                point, "error", error=str(exc), http_status=getattr(exc, "http_status", None)
+            await self._settle(call_id, outcome.refused_result(exc, attempts), None, counts=False)
+            await self._halt("auth_failed", str(exc), exc)
+        except RetryAbandoned as exc:
+            await self._settle(
+                call_id, outcome.failed_result(self.settings, self.model, exc), None, counts=False
             )
-            self._finish(Outcome(None, row), counts_as_done=False)
-            self._halt("auth_failed", str(exc), exc)
-            return
         except LLMCallFailed as exc:
-            self.budget.settle(reserved, 0.0)
-            record = LabelRecord(
-                ts=point.ts,
-                current_price=point.current_price,
-                status="rejected",
-                reject_reason=f"LLM request failed: {exc}",
-                context=point.context,
+            result = outcome.failed_result(self.settings, self.model, exc)
+            estimated = exc.usage is not None and exc.usage.estimated
+            done = Outcome(
+                outcome.label_from_failure(point, exc), call_id=call_id, tokens_estimated=estimated
             )
-            row = self._call_row(
-                point,
-                "error",
-                error=str(exc),
-                http_status=exc.http_status,
-                attempts=exc.attempts,
-                latency_ms=exc.latency_ms,
+            await self._settle(call_id, result, done)
+        else:
+            record = outcome.label_from_reply(point, completion.text)
+            entry = None
+            if record.accepted:
+                usage = completion.usage
+                entry = cache.CacheEntry(
+                    point.key,
+                    self.wire.provider,
+                    self.model,
+                    completion.text,
+                    usage.tokens_in,
+                    usage.tokens_out,
+                )
+            result = outcome.ok_result(self.settings, self.model, completion)
+            done = Outcome(
+                record, call_id=call_id, cache_entry=entry, tokens_estimated=completion.usage.estimated
             )
-            self._finish(Outcome(record, row))
-            return
-        usage = completion.usage
-        cost = ledger.cost_usd(self.settings, self.model, usage.tokens_in, usage.tokens_out)
-        self.budget.settle(reserved, cost)
-        record = self._validate(point, completion.text)
-        row = self._call_row(
-            point,
-            "ok",
-            http_status=completion.http_status,
-            attempts=completion.attempts,
-            latency_ms=completion.latency_ms,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            cost_usd=cost,
-        )
-        entry = None
-        if record.accepted:
-            entry = cache.CacheEntry(
-                point.key, self.wire.provider, self.model, completion.text, usage.tokens_in, usage.tokens_out
-            )
-        self._finish(Outcome(record, row, entry, tokens_estimated=usage.estimated))
+            await self._settle(call_id, result, done)
+        finally:
+            self._requests.discard(request)
 
-    def _halt(self, reason: str, message: str, error: LLMAuthError | None = None) -> None:
+    async def _settle(
+        self, call_id: int, result: ledger.CallResult, done: Outcome | None, *, counts: bool = True
+    ) -> None:
+        """Settle the ledger row first (money before labels), then queue the label for its batch."""
+        await asyncio.to_thread(self.writer.close_call, call_id, result)
+        if done is not None:
+            self._finish(done, counts_as_done=counts)
+        async with self._settled:
+            self._settle_count += 1
+            self._settled.notify_all()
+
+    async def _halt(self, reason: str, message: str, error: LLMAuthError | None = None) -> None:
         if self.stop.reason is not None:
             return
         self.stop = RunStop(reason, message, error)
-        if reason in ("auth_failed", "cancelled"):
-            current = asyncio.current_task()
-            for task in self._workers:
-                if task is not current:
-                    task.cancel()
+        if reason == "cancelled":
+            for request in list(self._requests):
+                request.cancel()
+        async with self._settled:  # workers waiting for room in the budget look at the stop again
+            self._settled.notify_all()
 
     # --- bookkeeping --------------------------------------------------------------------------
-    def _validate(self, point: PointRequest, text: str) -> LabelRecord:
-        return validate_reply(text, ts=point.ts, current_price=point.current_price, context=point.context)
-
-    def _call_row(self, point: PointRequest, status: str, **fields: object) -> ledger.CallRow:
+    def _call_row(self, point: PointRequest, status: str) -> ledger.CallRow:
         return ledger.CallRow(
             label_set_id=self.writer.label_set_id,
             provider=self.wire.provider,
             model=self.model,
             cache_key=point.key,
             status=status,
-            **fields,  # type: ignore[arg-type]
         )
 
-    def _finish(self, outcome: Outcome, counts_as_done: bool = True) -> None:
-        self._buffer.append(outcome)
+    def _finish(self, done: Outcome, counts_as_done: bool = True) -> None:
+        self._buffer.append(done)
         if counts_as_done:
             self.done += 1
-            self.rejected += outcome.record is not None and not outcome.record.accepted
+            self.rejected += done.record is not None and not done.record.accepted
             if self.on_done is not None:
                 self.on_done(self.done, self.rejected)
         if len(self._buffer) >= self.batch_size or time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
@@ -256,5 +283,4 @@ class LLMLabelRun:
             return
         batch, self._buffer = self._buffer, []
         self._last_flush = time.monotonic()
-        # Not a worker's task: cancelling workers on a stop must never abandon a write.
         self._flushes.append(asyncio.ensure_future(asyncio.to_thread(self.writer.write, batch)))

@@ -6,11 +6,8 @@ everything above them (retries, cache, ledger, validation) sees a `Completion` o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-import httpx
 
 from core.errors import ProviderUnavailable
 
@@ -25,26 +22,65 @@ class Usage:
     tokens_out: int
     estimated: bool  # True when counted as characters / 4 because the provider reported nothing
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.tokens_in + other.tokens_in,
+            self.tokens_out + other.tokens_out,
+            self.estimated or other.estimated,
+        )
+
 
 @dataclass(frozen=True)
 class Completion:
-    """One successful reply: the model's text and what it cost in tokens and time."""
+    """One successful reply: the model's text and what it cost in tokens and time.
+
+    `usage` also covers earlier attempts of the same request whose replies arrived only in part
+    (a deadline mid-body): the provider sent them, so it bills them.
+    """
 
     text: str
     usage: Usage
     attempts: int
     latency_ms: float
     http_status: int
+    reply_bytes: int = 0  # reply body bytes read over every attempt
 
 
 class LLMCallFailed(ProviderUnavailable):
-    """A request that could not produce a reply after its retries (or one not worth retrying)."""
+    """A request that could not produce a reply after its retries (or one not worth retrying).
 
-    def __init__(self, message: str, *, attempts: int, http_status: int | None, latency_ms: float) -> None:
+    `usage` is what the provider may bill for it anyway (reply bodies, or parts of them, that it
+    sent), estimated from the bytes received; None when no reply body arrived at all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        http_status: int | None,
+        latency_ms: float,
+        usage: Usage | None = None,
+        reply_bytes: int = 0,
+    ) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.http_status = http_status
         self.latency_ms = latency_ms
+        self.usage = usage
+        self.reply_bytes = reply_bytes
+
+
+class ReplyTooLarge(LLMCallFailed):
+    """A reply body longer than LLM_MAX_REPLY_BYTES: reading stopped there, nothing was parsed."""
+
+    def __init__(self, message: str, *, excerpt: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.excerpt = excerpt  # the first bytes of the body, decoded, for the stored raw reply
+
+
+class RetryAbandoned(LLMCallFailed):
+    """The run stopped (a refused key, a cancel) before this request's next attempt was sent."""
 
 
 class MalformedEnvelope(ValueError):
@@ -91,21 +127,6 @@ def usage_from(raw: Any, in_keys: tuple[str, ...], out_keys: tuple[str, ...]) ->
     if tokens_in is None or tokens_out is None:
         return None
     return Usage(tokens_in, tokens_out, estimated=False)
-
-
-def error_message(response: httpx.Response) -> str:
-    """The provider's own explanation (`{"error": {"message", "type"}}`), or a short body excerpt."""
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        err = payload["error"]
-        kind = err.get("type")
-        msg = str(err.get("message") or "").strip()
-        return f"{kind}: {msg}" if kind else msg
-    text = response.text.strip().replace("\n", " ")
-    return text[:200] or response.reason_phrase
 
 
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:

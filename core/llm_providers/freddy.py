@@ -1,14 +1,27 @@
-"""Freddy's wire format (CONTRACTS §2): `POST /v1/model/response` with an `X-API-Key` header."""
+"""Freddy (CONTRACTS §2): `POST {FREDDY_BASE_URL}/v1/model/response` with an `X-API-Key` header."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from core.labeling.llm.base import MalformedEnvelope, Message, Usage, usage_from
+from pydantic import SecretStr
+
+from core.llm_providers.spec import Provider
+from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
 
 # Freddy's documented reply carries no token counts; should it add them, any of these spellings is used.
 _IN_KEYS = ("inputTokens", "input_tokens", "promptTokens", "prompt_tokens")
 _OUT_KEYS = ("outputTokens", "output_tokens", "completionTokens", "completion_tokens")
+
+
+class FreddySettings(Protocol):
+    """The settings this provider reads (FREDDY_* in `core.settings.Settings`)."""
+
+    freddy_enabled: bool
+    freddy_api_key: SecretStr | None
+    freddy_organization_id: str | None
+    freddy_assistant_id: str | None
+    freddy_base_url: str
 
 
 class FreddyWire:
@@ -51,3 +64,46 @@ class FreddyWire:
         if not texts:
             raise MalformedEnvelope("Freddy reply has no `output[].content[].text`")
         return "".join(texts), usage_from(payload.get("usage"), _IN_KEYS, _OUT_KEYS)
+
+
+def _key(s: FreddySettings) -> str:
+    return s.freddy_api_key.get_secret_value() if s.freddy_api_key else ""
+
+
+def _problem(s: FreddySettings) -> str | None:
+    if not s.freddy_enabled:
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("FREDDY_API_KEY", _key(s)),
+            ("FREDDY_ORGANIZATION_ID", s.freddy_organization_id),
+            ("FREDDY_ASSISTANT_ID", s.freddy_assistant_id),
+        )
+        if not value
+    ]
+    if missing:
+        return "FREDDY_ENABLED=true needs " + ", ".join(missing) + "; set them or FREDDY_ENABLED=false"
+    return None
+
+
+def _wire(s: FreddySettings) -> FreddyWire:
+    return FreddyWire(s.freddy_base_url, _key(s), s.freddy_organization_id or "", s.freddy_assistant_id or "")
+
+
+PROVIDER = Provider(
+    name="freddy",
+    title="Freddy",
+    model_setting="freddy_model",
+    setup_hint="set FREDDY_ENABLED=true with FREDDY_API_KEY, FREDDY_ORGANIZATION_ID and FREDDY_ASSISTANT_ID",
+    is_configured=lambda s: bool(s.freddy_enabled),
+    problem=_problem,
+    make_wire=_wire,
+    secret_settings=("freddy_api_key",),
+    # The original system's names keep working for Freddy; LLM_TIMEOUT etc. win when both are set.
+    own_settings={
+        "timeout": "freddy_timeout",
+        "temperature": "freddy_temperature",
+        "cache_ttl": "freddy_cache_ttl",
+    },
+)

@@ -1,10 +1,22 @@
-"""The OpenAI-compatible chat-completions wire format (OpenAI, vLLM, Ollama, …)."""
+"""The OpenAI-compatible chat-completions format (OpenAI, vLLM, Ollama, …): `POST …/chat/completions`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from core.labeling.llm.base import MalformedEnvelope, Message, Usage, usage_from
+from pydantic import SecretStr
+
+from core.llm_providers.spec import Provider
+from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAISettings(Protocol):
+    """The settings this provider reads (OPENAI_* in `core.settings.Settings`)."""
+
+    openai_api_key: SecretStr | None
+    openai_base_url: str
 
 
 class OpenAIWire:
@@ -41,3 +53,30 @@ class OpenAIWire:
             raise MalformedEnvelope("`choices[0].message.content` is not text")
         usage = usage_from(payload.get("usage"), ("prompt_tokens",), ("completion_tokens",))
         return content, usage
+
+
+def _key(s: OpenAISettings) -> str | None:
+    return s.openai_api_key.get_secret_value() if s.openai_api_key else None
+
+
+def _configured(s: OpenAISettings) -> bool:
+    # Local OpenAI-compatible servers (vLLM, Ollama) need no key, only a non-default URL.
+    return bool(_key(s)) or s.openai_base_url.rstrip("/") != DEFAULT_BASE_URL
+
+
+def _problem(s: OpenAISettings) -> str | None:
+    if not s.openai_base_url.startswith(("http://", "https://")):
+        return "OPENAI_BASE_URL must start with http:// or https://"
+    return None
+
+
+PROVIDER = Provider(
+    name="openai",
+    title="OpenAI-compatible",
+    model_setting="openai_model",
+    setup_hint="LLM_PROVIDER=openai with OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)",
+    is_configured=_configured,
+    problem=_problem,
+    make_wire=lambda s: OpenAIWire(s.openai_base_url, _key(s)),
+    secret_settings=("openai_api_key",),
+)

@@ -26,9 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from core.artifacts.base import ArtifactStore
 from core.errors import ArtifactError, ArtifactUnavailable, BadInput
 from core.owner_only import private_dir
-from core.registry.artifacts import ArtifactStore
 from core.settings import Settings
 from core.urls import redact_url
 

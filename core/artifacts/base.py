@@ -8,7 +8,7 @@ store after the check. Formats load no pickled code (that is the bots' side: XGB
 state dicts with `weights_only=True`).
 
 `ArtifactStore` holds what every store shares (key and name rules, the digest check); the stores
-themselves (`core.registry.stores`) only move bytes.
+themselves (`core.artifacts.stores`) only move bytes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,44 @@
+"""Bringing bars in: CSV import and provider fetches (`core.data.service` behind a permission)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from core.context import Context
+from core.data import service
+from core.data.service import FetchOutcome
+from core.services.actors import Actor, Permission, authorize
+
+
+def import_csv(ctx: Context, actor: Actor, path: str | Path, symbol: str, timeframe: str) -> FetchOutcome:
+    authorize(actor, Permission.IMPORT)
+    return service.import_csv(ctx, path, symbol, timeframe)
+
+
+def fetch(
+    ctx: Context,
+    actor: Actor,
+    symbol: str,
+    timeframe: str,
+    *,
+    lookback_days: float | None = None,
+    provider: str | None = None,
+    bypass_cache: bool = False,
+    now: datetime | None = None,
+) -> FetchOutcome:
+    authorize(actor, Permission.IMPORT)
+    return service.fetch(
+        ctx,
+        symbol,
+        timeframe,
+        lookback_days=lookback_days,
+        provider=provider,
+        bypass_cache=bypass_cache,
+        now=now,
+    )
+
+
+def bootstrap_demo(ctx: Context, actor: Actor) -> list[FetchOutcome]:
+    authorize(actor, Permission.IMPORT)
+    return service.bootstrap_demo(ctx)

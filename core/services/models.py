@@ -1,0 +1,21 @@
+"""Changing what trades: activating a version, rolling a bot back."""
+
+from __future__ import annotations
+
+from core.context import Context
+from core.registry import activation
+from core.registry.activation import ActivationResult
+from core.requests import ActivateRequest, RollbackRequest
+from core.services.actors import Actor, Permission, authorize
+
+
+def activate(ctx: Context, actor: Actor, request: ActivateRequest) -> ActivationResult:
+    authorize(actor, Permission.ACTIVATE)
+    return activation.activate(ctx, request.version_id, actor=actor.name, reason=request.reason)
+
+
+def rollback(ctx: Context, actor: Actor, request: RollbackRequest) -> ActivationResult:
+    authorize(actor, Permission.ACTIVATE)
+    return activation.rollback(
+        ctx, request.symbol, request.timeframe, request.bot, actor=actor.name, reason=request.reason
+    )

@@ -1,0 +1,70 @@
+"""Typed session state: every key the dashboard keeps per browser session, namespaced, in one place.
+
+Pages and components read and write session state only through these `Key`s, so two pieces can
+never collide on a bare name and each value has one declared type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+import streamlit as st
+
+T = TypeVar("T")
+
+NAMESPACE = "candlelab"
+
+
+@dataclass(frozen=True)
+class Key(Generic[T]):
+    name: str
+
+    @property
+    def full(self) -> str:
+        return f"{NAMESPACE}.{self.name}"
+
+    def get(self, default: T | None = None) -> T | None:
+        return cast("T | None", st.session_state.get(self.full, default))
+
+    def require(self) -> T:
+        return cast(T, st.session_state[self.full])
+
+    def set(self, value: T) -> None:
+        st.session_state[self.full] = value
+
+    def setdefault(self, factory: Callable[[], T]) -> T:
+        if self.full not in st.session_state:
+            st.session_state[self.full] = factory()
+        return cast(T, st.session_state[self.full])
+
+    def pop(self) -> T | None:
+        return cast("T | None", st.session_state.pop(self.full, None))
+
+    def present(self) -> bool:
+        return self.full in st.session_state
+
+
+def watch_key(symbol: str, timeframe: str) -> Key[int]:
+    """The job a session watches for a pair (the chart's progress widget)."""
+    return Key(f"jobs.watch.{symbol}|{timeframe}")
+
+
+SELECTION: Key[Any] = Key("pair.selection")  # dashboard.state.Selection
+VIEWED_PAIRS: Key[set[tuple[str, str]]] = Key("chart.viewed_pairs")  # pairs the trigger already ran for
+PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) shown after a rerun
+ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, current) awaiting confirm
+LABELING_STARTED: Key[bool] = Key("labels.started")
+
+# Widget keys (a widget owns its value under its key; links and tests address widgets by them).
+SYMBOL_WIDGET = "symbol"
+TIMEFRAME_WIDGET = "tf"
+
+
+def widget_value(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def set_widget_value(key: str, value: Any) -> None:
+    st.session_state[key] = value
