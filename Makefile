@@ -10,6 +10,9 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8501
+# Optional extras for a team installation, e.g. `make run EXTRAS=postgresql,s3` (PostgreSQL driver,
+# S3 artifact store). The embedded defaults need none.
+EXTRAS ?=
 
 .PHONY: run test install install-test lint format bench clean
 
@@ -18,7 +21,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".$(if $(EXTRAS),[$(EXTRAS)])"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -1,11 +1,15 @@
-"""The handle every engine function takes: settings plus the database they point at."""
+"""The handle every engine function takes: settings plus the database and artifact store they name."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+from core.artifacts.base import ArtifactStore
+from core.artifacts.stores import open_store
 from core.db.database import Database, get_database
 from core.logging_setup import configure_logging
+from core.owner_only import private_dir, restrict_umask
 from core.settings import Settings, get_settings
 
 
@@ -17,6 +21,11 @@ class Context:
     def __post_init__(self) -> None:
         self.db = get_database(self.settings.db_url)
 
+    @functools.cached_property
+    def artifacts(self) -> ArtifactStore:
+        """Where model artifacts are written and read (ARTIFACT_URL; CANDLELAB_HOME/models by default)."""
+        return open_store(self.settings)
+
     def for_llm_provider(self, provider: str | None) -> Context:
         """The same database with another LLM provider: a per-run choice (Training page, --llm-provider)."""
         settings = self.settings.with_llm_provider(provider)
@@ -24,10 +33,10 @@ class Context:
 
     @classmethod
     def create(cls, settings: Settings | None = None, *, migrate: bool = True, logs: bool = True) -> Context:
-        """Build a context for an entry point: logging on, schema at head, home folders made."""
+        """Build a context for an entry point: owner-only files, logging on, schema at head, home made."""
         settings = settings or get_settings()
-        settings.home.mkdir(parents=True, exist_ok=True)
-        settings.models_dir.mkdir(parents=True, exist_ok=True)
+        restrict_umask()
+        private_dir(settings.home, tighten=True)
         if logs:
             configure_logging(settings.logs_dir, settings.log_level, settings.secret_values())
         ctx = cls(settings)

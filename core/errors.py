@@ -39,6 +39,10 @@ class ArtifactError(CandleLabError):
     """A model artifact is missing, corrupt or does not match its recorded SHA-256."""
 
 
+class ArtifactUnavailable(ArtifactError):
+    """The artifact store could not be reached; the artifact itself may be fine (never marked broken)."""
+
+
 class JobCancelled(CandleLabError):
     """A job was asked to stop; raised between stages so nothing half-written is kept."""
 

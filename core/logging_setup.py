@@ -11,6 +11,9 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
+from typing import IO
+
+from core.owner_only import opener, private_dir, private_file
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 _HANDLER_TAG = "_candlelab_handler"
@@ -21,14 +24,33 @@ class OneLineRedactingFormatter(logging.Formatter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__(FORMAT)
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: list[str]) -> None:
         # Very short values would mask ordinary words; real keys are far longer.
-        self.secrets = sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True)
+        found = {*self.secrets, *(s for s in secrets if len(s) >= 6)}
+        self.secrets = sorted(found, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text.replace("\r", "").replace("\n", " | ")
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600: the log records what the desk does."""
+
+    def _open(self) -> IO[str]:
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=opener)
+
+
+def add_secrets(secrets: list[str]) -> None:
+    """Mask more values from now on: a credential that came from the command line, not settings."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, _HANDLER_TAG, False) and isinstance(handler.formatter, OneLineRedactingFormatter):
+            handler.formatter.add(secrets)
 
 
 def reset_logging() -> None:
@@ -42,14 +64,12 @@ def reset_logging() -> None:
 
 def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | None = None) -> Path:
     """Install CandleLab's handlers on the root logger once per process; returns the log file."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / "backend.log"
+    private_dir(log_dir, tighten=True)
+    log_file = private_file(log_dir / "backend.log")
     reset_logging()
     root = logging.getLogger()
     formatter = OneLineRedactingFormatter(secrets or [])
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
-    )
+    file_handler = PrivateRotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8")
     stream_handler = logging.StreamHandler(sys.stderr)
     for handler in (file_handler, stream_handler):
         setattr(handler, _HANDLER_TAG, True)

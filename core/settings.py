@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,7 @@ from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
 from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
+from core.urls import redact_url, url_secrets
 
 ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
 
@@ -55,6 +56,21 @@ class Settings(BaseSettings):
     # --- storage (CONTRACTS §3) -------------------------------------------------------------
     candlelab_home: Path = Path("data/runtime")
     database_url: str | None = None
+
+    # --- shared storage and execution (CONTRACTS §3, §5) --------------------------------------
+    # Where model artifacts live: file:// (default: CANDLELAB_HOME/models) or an fsspec URL every
+    # worker reaches, such as s3://bucket/prefix. It may carry credentials: a secret.
+    artifact_url: SecretStr | None = None
+    # S3 (and S3-compatible servers: MinIO, Ceph, moto) under the AWS CLI's names; without them
+    # botocore's own chain applies (instance roles, ~/.aws).
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    # Where job bodies run; with workers on other machines the database and artifacts must be
+    # shared (core.db.sharing refuses SQLite then).
+    job_executor: Literal["local", "dask"] = "local"
+    dask_scheduler_address: str | None = None
 
     # --- market data ----------------------------------------------------------------------
     # A name from the provider registry (core.data.providers.registry), checked where a provider
@@ -266,6 +282,11 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     @property
+    def artifact_location(self) -> str:
+        """ARTIFACT_URL, or the file:// URL of CANDLELAB_HOME/models (may hold credentials)."""
+        return self.artifact_url.get_secret_value() if self.artifact_url else self.models_dir.as_uri()
+
+    @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
@@ -331,9 +352,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, so log filters and error paths can redact them."""
-        fields = [f for p in PROVIDERS.values() for f in p.secret_settings] + ["yfinance_proxy"]
+        fields = [f for p in PROVIDERS.values() for f in p.secret_settings]
+        fields += ["yfinance_proxy", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
         secrets = [getattr(self, f) for f in fields]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        return values + url_secrets(self.database_url) + url_secrets(self.artifact_location)
 
     def public_summary(self) -> dict[str, object]:
         """What may be shown on a page: whether each provider is configured, never a key."""
@@ -346,6 +369,7 @@ class Settings(BaseSettings):
             "openai_key_configured": self.openai_api_key is not None,
             "market_data_provider": self.market_data_provider,
             "database": "sqlite" if self.db_url.startswith("sqlite") else self.db_url.split(":", 1)[0],
+            "artifacts": redact_url(self.artifact_location),
             "llm_daily_budget_usd": self.llm_daily_budget_usd,
         }
 

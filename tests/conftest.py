@@ -1,4 +1,12 @@
-"""Shared fixtures: every test gets its own CANDLELAB_HOME with a real SQLite file."""
+"""Shared fixtures: every test gets its own CANDLELAB_HOME with a real SQLite file.
+
+A module (or test) marked `@pytest.mark.backends("sqlite", "postgresql")` runs once per database:
+on PostgreSQL, `DATABASE_URL` points at a fresh database copied from the session's migrated
+template, so every `Settings` the test builds, in-process or in a child process, uses it.
+`backends("postgresql")` runs a test on PostgreSQL only; the `postgres_server` fixture gives
+direct access to the session's server. Without server binaries the PostgreSQL runs skip, unless
+`CANDLELAB_REQUIRE_POSTGRES=1` (set by `.ci/run`) makes them fail instead.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import pytest
 from core.context import Context
 from core.db.database import forget_database
 from core.settings import Settings
+from tests import postgres, s3
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -24,7 +33,11 @@ GOOG_CSV = (
 )
 
 # Variables that would leak a developer's real configuration into a test.
-_ISOLATE_PREFIXES = ("FREDDY_", "OPENAI_", "LLM_", "CANDLELAB_HOME", "DATABASE_URL", "MARKET_DATA", "QT_AI_")
+_ISOLATE_PREFIXES = (
+    *("FREDDY_", "OPENAI_", "LLM_", "CANDLELAB_HOME", "DATABASE_URL", "MARKET_DATA", "QT_AI_"),
+    *("ARTIFACT_", "AWS_", "JOB_EXECUTOR", "DASK_"),
+)
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +45,51 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_ISOLATE_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests marked `backends(...)` once per named database (both when none is named)."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "db_backend" in metafunc.fixturenames:
+        names = marker.args or BACKENDS
+        unknown = set(names) - set(BACKENDS)
+        assert not unknown, f"unknown database backend(s) {sorted(unknown)}; use {BACKENDS}"
+        metafunc.parametrize("db_backend", names, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.TemplateServer]:
+    """The session's PostgreSQL server, started on first use."""
+    if not postgres.available():
+        message = "no PostgreSQL server binaries on this machine"
+        if os.environ.get("CANDLELAB_REQUIRE_POSTGRES"):
+            pytest.fail(f"CANDLELAB_REQUIRE_POSTGRES is set but there are {message}", pytrace=False)
+        pytest.skip(message)
+    with postgres.template_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[s3.S3Server]:
+    """A local S3-compatible server (moto) for the session, started on first use."""
+    with s3.temporary_server() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def db_backend(request: pytest.FixtureRequest, _isolated_env: None) -> Iterator[str]:
+    """The database of this test: SQLite in its home, or a fresh PostgreSQL database."""
+    name = getattr(request, "param", "sqlite")
+    if name != "postgresql":
+        yield name
+        return
+    server: postgres.TemplateServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        yield name
+    forget_database(url)
+    server.drop_database(url)
 
 
 def make_settings(home: Path, **overrides: object) -> Settings:

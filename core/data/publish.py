@@ -13,6 +13,7 @@ from core.data.precision import Precision
 from core.data.staging import StagingFile
 from core.db.database import Database
 from core.db.models import Bar
+from core.db.types import guard_numeric_columns
 
 _ALIAS = "candlelab_staging"
 # SQLAlchemy stores a SQLite DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff"; staged times must match it
@@ -92,6 +93,9 @@ def _publish_generic(db: Database, staging: StagingFile, target: Target) -> int:
         *(Column(c, Float, nullable=False) for c in OHLCV),
         prefixes=["TEMPORARY"],
     )
+    # Like every table: no NaN or infinity reaches a price column. COPY bypasses bound types, but
+    # its rows come from staging, which refused non-finite prices when the file was read.
+    guard_numeric_columns(staged)
     with db.engine.connect() as conn:
         staged.create(conn)
         conn.commit()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +12,20 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.owner_only import private_dir, private_file
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file exists as 0600 before SQLite opens it: its WAL and SHM files copy its mode."""
+    private_dir(path.parent)
+    private_file(path)
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -42,11 +57,16 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, object] = {"future": True}
+        # The column guards (core.db.types) keep NaN out of JSON; this refuses whatever slips past
+        # them instead of writing the `NaN` token, which is not JSON and which PostgreSQL rejects.
+        kwargs: dict[str, object] = {
+            "future": True,
+            "json_serializer": functools.partial(json.dumps, allow_nan=False),
+        }
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_file(Path(path))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs["pool_pre_ping"] = True

@@ -22,10 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
-from core.db.types import UTCDateTime, utcnow
+from core.db.types import UTCDateTime, guard_numeric_columns, utcnow
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,6 +42,19 @@ Json = dict[str, Any]
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[object, object]] = {datetime: UTCDateTime(), Json: JSON()}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        table = cls.__dict__.get("__table__")
+        if table is not None:  # NaN and infinities never reach a column (core.db.types)
+            guard_numeric_columns(table)
+
+
+@event.listens_for(Mapper, "after_configured")
+def _guard_late_typed_columns() -> None:
+    """A foreign key declared before its target table gets its type only once both exist."""
+    for table in Base.metadata.tables.values():
+        guard_numeric_columns(table)
 
 
 def _symbol() -> Mapped[str]:

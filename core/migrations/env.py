@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
+from sqlalchemy.types import TypeDecorator
 
 from core.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+    """Migrations name the plain column types; the guards of `core.db.types` are not schema."""
+    if kind == "type" and isinstance(obj, TypeDecorator) and type(obj).__module__ == "core.db.types":
+        return f"sa.{obj.impl!r}"
+    return False
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
@@ -18,6 +26,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

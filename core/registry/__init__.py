@@ -1,1 +1,1 @@
-"""The model-version registry: artifacts on disk, versions and the one active version per bot in the DB."""
+"""The model-version registry: versions and the one active version per bot (artifacts: core.artifacts)."""

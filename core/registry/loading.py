@@ -7,9 +7,8 @@ import logging
 from core.bots.base import Bot
 from core.bots.factory import load_bot
 from core.context import Context
-from core.errors import ArtifactError
-from core.registry.artifacts import read_verified
-from core.registry.versions import VersionView, artifact_dir, mark_broken
+from core.errors import ArtifactError, ArtifactUnavailable
+from core.registry.versions import VersionView, mark_broken
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,9 @@ def verified_files(ctx: Context, version: VersionView) -> dict[str, bytes]:
     if version.status == "broken":
         raise ArtifactError(f"model version {version.version_id} is marked broken: {version.broken_reason}")
     try:
-        return read_verified(artifact_dir(ctx.settings.models_dir, version), version.artifact_sha256)
+        return ctx.artifacts.read_verified(version.artifact_path, version.artifact_sha256)
+    except ArtifactUnavailable as exc:  # the store is down, not the artifact bad: nothing is marked
+        raise ArtifactUnavailable(f"model version {version.version_id} cannot be loaded now: {exc}") from None
     except ArtifactError as exc:
         raise _refuse(ctx, version, exc) from None
 

@@ -1,9 +1,9 @@
 """Retention: keep the newest N artifacts per (symbol, timeframe, bot), never the active or previous one.
 
 Pruned versions keep their rows and metrics (status "pruned") so the comparison page still shows
-them; only the files go. The rows are marked in one transaction and the files removed after it
-commits, so an activation racing with a prune sees either a ready version with its files or a
-pruned one it refuses.
+them; only the files go, from whichever artifact store holds them. The rows are marked in one
+transaction and the files removed after it commits, so an activation racing with a prune sees
+either a ready version with its files or a pruned one it refuses.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.db.models import ModelActivation
-from core.registry.artifacts import remove_artifact
 from core.registry.versions import lock_bot_versions
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 def prune(ctx: Context, symbol: str, timeframe: str, bot: str, *, keep: int | None = None) -> list[int]:
     """Prune versions beyond the newest `keep` (default `settings.model_retention`); returns their ids."""
     keep = keep if keep is not None else ctx.settings.model_retention
-    paths: list[str] = []
+    keys: list[str] = []
     pruned: list[int] = []
     with ctx.db.session() as session:
         # Newest first; locked like activations so a concurrent switch sees the pruned state.
@@ -48,9 +47,9 @@ def prune(ctx: Context, symbol: str, timeframe: str, bot: str, *, keep: int | No
             row.status = "pruned"
             pruned.append(row.id)
             if row.artifact_path:
-                paths.append(row.artifact_path)
-    for rel in paths:
-        remove_artifact(ctx.settings.models_dir / rel)
+                keys.append(row.artifact_path)
+    for key in keys:
+        ctx.artifacts.remove(key)
     if pruned:
         log.info("pruned %d %s version(s) of %s %s: %s", len(pruned), bot, symbol, timeframe, pruned)
     return pruned

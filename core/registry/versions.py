@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.artifacts.base import ArtifactInfo
 from core.db.database import Database
 from core.db.models import AIModelVersion
 from core.errors import NotFound
-from core.registry.artifacts import ArtifactInfo
 
 STATUSES = ("ready", "broken", "pruned")
 
@@ -108,14 +107,9 @@ class VersionView:
         return out
 
 
-def artifact_dir(models_dir: Path, version: VersionView) -> Path:
-    return models_dir / (version.artifact_path or "")
-
-
 def register_version(
     db: Database,
     *,
-    models_dir: Path,
     symbol: str,
     timeframe: str,
     bot: str,
@@ -143,7 +137,7 @@ def register_version(
             status="ready",
             is_active=False,
             training_type=training_type,
-            artifact_path=str(artifact.path.relative_to(models_dir)),
+            artifact_path=artifact.key,
             artifact_sha256=artifact.sha256,
             artifact_bytes=artifact.size,
             metrics=metrics,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.artifacts.base import ArtifactInfo, new_key
 from core.bots.base import Bot
 from core.bots.dataset import Dataset, Inputs
 from core.bots.factory import load_bot, make_bot
@@ -26,7 +27,6 @@ from core.evaluation.stats import json_safe
 from core.evaluation.walkforward import Evaluation, bar_inputs, fit_and_evaluate
 from core.registry import gate
 from core.registry.activation import activate
-from core.registry.artifacts import ArtifactInfo, read_verified, remove_artifact, write_artifact
 from core.registry.retention import prune
 from core.registry.versions import VersionView, active_version, register_version, set_gate
 from core.training.lineage import build_lineage
@@ -92,13 +92,16 @@ class TrainedVersion:
 
 def _verify(plan: TrainingPlan, bot: Bot, artifact: ArtifactInfo, probe: Inputs) -> None:
     """Re-read the artifact under its SHA-256 and check it predicts what the trained bot predicts."""
-    reloaded = load_bot(read_verified(artifact.path, artifact.sha256), plan.ctx.settings)
+    store = plan.ctx.artifacts
+    reloaded = load_bot(store.read_verified(artifact.key, artifact.sha256), plan.ctx.settings)
     before, after = bot.predict(probe), reloaded.predict(probe)
     same = np.array_equal(before.direction, after.direction) and np.allclose(
         before.expected_return, after.expected_return, rtol=1e-4, atol=1e-7
     )
     if not same:
-        raise ArtifactError(f"{bot.name} artifact {artifact.path} does not reproduce the trained model")
+        raise ArtifactError(
+            f"{bot.name} artifact {store.location(artifact.key)} does not reproduce the trained model"
+        )
 
 
 def _decide(plan: TrainingPlan, name: str, metrics: dict[str, Any]) -> tuple[gate.GateDecision, int | None]:
@@ -167,7 +170,6 @@ def _register(
     )
     return register_version(
         plan.ctx.db,
-        models_dir=plan.ctx.settings.models_dir,
         symbol=plan.symbol,
         timeframe=plan.timeframe,
         bot=bot.name,
@@ -198,14 +200,15 @@ def _fit_and_register(plan: TrainingPlan, name: str, record_id: int, started: fl
         )
         bot = evaluation.bot
         assert bot is not None  # fit_and_evaluate fits the version's model by default
-        artifact = write_artifact(settings.models_dir / plan.symbol / plan.timeframe / name, bot.to_files())
+        # The key comes from the record id, never from the symbol or other user text.
+        artifact = ctx.artifacts.write(new_key(record_id), bot.to_files())
         probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
         _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
         version = _register(plan, bot, evaluation, artifact, decision, record_id, started)
     except BaseException as exc:
         if artifact is not None:
-            remove_artifact(artifact.path)
+            ctx.artifacts.remove(artifact.key)
         finish_record(
             ctx.db, record_id, status="failed", wall_s=time.perf_counter() - started, error=str(exc)
         )

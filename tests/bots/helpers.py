@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.artifacts.base import new_key
 from core.bots.dataset import build_dataset
 from core.bots.factory import bot_class
 from core.context import Context
@@ -17,8 +18,8 @@ from core.features.indicators import compute_features
 from core.labeling import store as label_store
 from core.labeling.hindsight import HindsightLabeler
 from core.labeling.sampling import MIN_HISTORY
-from core.registry.artifacts import write_artifact
 from core.registry.versions import VersionView, register_version
+from core.training.records import start_record
 
 # Small sizes for tests (production defaults stay as they are); tests pass these explicitly.
 SMALL: dict[str, dict[str, Any]] = {
@@ -129,10 +130,19 @@ def add_version(
     metrics: dict[str, Any] | None = None,
 ) -> VersionView:
     """Register a ready version with a real artifact, as a training run would."""
-    artifact = write_artifact(ctx.settings.models_dir / symbol / timeframe / bot, tiny_model_files(bot))
+    record_id = start_record(
+        ctx.db,
+        job_id=None,
+        symbol=symbol,
+        timeframe=timeframe,
+        bot=bot,
+        training_type="manual",
+        label_set_id=None,
+        config={},
+    )
+    artifact = ctx.artifacts.write(new_key(record_id), tiny_model_files(bot))
     return register_version(
         ctx.db,
-        models_dir=ctx.settings.models_dir,
         symbol=symbol,
         timeframe=timeframe,
         bot=bot,
@@ -142,6 +152,7 @@ def add_version(
         lineage={},
         label_set_id=None,
         training_type="manual",
+        training_record_id=record_id,
     )
 
 

@@ -12,19 +12,18 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
 from core.db import migrate
-from core.db.database import Database, forget_database
+from core.db.database import Database
 from core.db.models import AIModelVersion, ModelActivation
 from core.errors import ArtifactError, BadInput
 from core.registry import gate
 from core.registry.activation import activate, deactivate, history, previous_active_id, rollback
-from core.registry.artifacts import read_verified, write_artifact
 from core.registry.loading import load_version
 from core.registry.retention import prune
 from core.registry.versions import active_version, get_version, mark_broken, slot_for
-from tests import postgres
 from tests.bots.helpers import add_version, heldout_metrics
 from tests.bots.race_worker import activate_many
-from tests.conftest import make_settings
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 SLOT = ("TEST", "1d", "xgb_agent")
 
@@ -51,19 +50,7 @@ def assert_exactly_one_active(ctx: Context, expected_ids: set[int]) -> int:
     return holders[0].id
 
 
-# --- artifacts --------------------------------------------------------------------------------
-
-
-def test_artifact_write_is_all_or_nothing(tmp_path):
-    with pytest.raises(TypeError):
-        write_artifact(tmp_path, {"a.json": b"{}", "b.bin": None})  # fails after the first file
-    assert list(tmp_path.iterdir()) == []  # no staging directory, no partial artifact
-    info = write_artifact(tmp_path, {"a.json": b"{}", "b.bin": b"\x00\x01"})
-    assert [p.name for p in tmp_path.iterdir()] == [info.path.name]
-    assert sorted(p.name for p in info.path.iterdir()) == ["a.json", "b.bin"]  # no temp files left
-    assert read_verified(info.path, info.sha256) == {"a.json": b"{}", "b.bin": b"\x00\x01"}
-    with pytest.raises(ValueError, match="plain file name"):
-        write_artifact(tmp_path, {"../escape": b""})
+# --- artifacts (the stores themselves: test_artifact_stores.py) ------------------------------
 
 
 @pytest.mark.parametrize("tamper", ["flip_byte", "extra_file", "missing_file", "edit_meta"])
@@ -239,6 +226,7 @@ def test_versions_are_numbered_per_bot_and_deactivation_is_history(ctx):
     assert history(ctx.db, *SLOT)[1]["action"] == "activate"
 
 
+@pytest.mark.backends("sqlite")  # its own SQLite file at an old revision
 def test_the_migration_numbers_existing_versions_per_bot(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     migrate.upgrade(db, "0001")
@@ -280,14 +268,3 @@ def test_retention_keeps_newest_active_and_previous(ctx):
     with pytest.raises(BadInput, match="pruned"):
         activate(ctx, ids[2], actor="test")
     assert prune(ctx, *SLOT, keep=3) == []  # idempotent
-
-
-@pytest.mark.skipif(not postgres.available(), reason="no PostgreSQL server binaries on this machine")
-def test_racing_threads_on_postgresql_leave_exactly_one_active(home):
-    """PostgreSQL has no BEGIN IMMEDIATE: colliding switches hit the unique slot and retry."""
-    with postgres.temporary_server() as url:
-        ctx = Context.create(make_settings(home, database_url=url), logs=False)
-        try:
-            test_racing_threads_leave_exactly_one_active(ctx)
-        finally:
-            forget_database(url)

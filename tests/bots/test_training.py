@@ -16,6 +16,8 @@ from core.training.service import LabelFrame, RunOptions, TrainingFailed, train_
 from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk, store_bars, store_hindsight_set
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
 CONTRACT_METRICS = (
     "train_accuracy",
     "validation_accuracy",
@@ -199,7 +201,9 @@ def test_a_failing_bot_is_recorded_and_the_others_still_train(walk_ctx):
             select(ModelTrainingRecord).where(ModelTrainingRecord.bot == "transformer_bot")
         )
     assert failed.status == "failed" and "multiple of 4" in failed.error
-    assert not list((ctx.settings.models_dir / "RW" / "1d").glob("transformer_bot/*"))
+    # The only artifacts on disk are those of registered versions: the failure left none behind.
+    keys = {str(p.relative_to(ctx.settings.models_dir)) for p in ctx.settings.models_dir.glob("records/*/*")}
+    assert keys == {v.artifact_path for v in list_versions(ctx.db)}
     with pytest.raises(TrainingFailed, match="every bot failed"):
         train(ctx, "RW", "1d", bots="transformer_bot", label_set_id=label_set_id, bot_params=params)
 

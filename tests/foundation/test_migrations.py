@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -71,15 +69,12 @@ def test_db_upgrade_command(cli) -> None:
     assert run.json()["revision"] == run.json()["head"]
 
 
-@pytest.mark.skipif(
-    not postgres.available() and not os.environ.get("CANDLELAB_REQUIRE_POSTGRES"),
-    reason="no PostgreSQL server binaries on this machine",
-)
-def test_postgresql_upgrade_downgrade_upgrade() -> None:
-    with postgres.temporary_server() as url:
-        db = Database(url)
-        try:
-            _round_trip(db)
-            _assert_models_match_migrations(db)
-        finally:
-            db.dispose()
+def test_postgresql_upgrade_downgrade_upgrade(postgres_server: postgres.TemplateServer) -> None:
+    url = postgres_server.create_database(migrated=False)
+    db = Database(url)
+    try:
+        _round_trip(db)
+        _assert_models_match_migrations(db)
+    finally:
+        db.dispose()
+        postgres_server.drop_database(url)

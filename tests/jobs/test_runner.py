@@ -41,6 +41,9 @@ def pull(runner: JobRunner, symbol: str, timeframe: str):  # type: ignore[no-unt
     return trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
 
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
+
 def _wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -8,6 +8,7 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
@@ -18,6 +19,8 @@ from core.jobs.runner import JobRunner
 from core.scheduling.scheduler import Task, run_task, slot_of
 from core.scheduling.tasks import build_tasks, plan, watched_pairs
 from tests.conftest import REPO, make_settings
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 
 def _task(fn, minutes: int = 5) -> Task:  # type: ignore[no-untyped-def]

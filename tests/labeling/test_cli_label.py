@@ -16,6 +16,8 @@ from tests.conftest import GOOG_CSV, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
 CONTRACT_KEYS = {
     "label_set_id",
     "labeler",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from core.context import Context
@@ -10,6 +11,8 @@ from core.data import store as bar_store
 from core.db.models import Label, LabelSet
 from core.labeling.comparison import compare_label_sets, compare_with_offline
 from core.labeling.service import run_labeling
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 
 def test_hindsight_labels_need_their_future_and_score_as_their_own_outcome(goog_ctx: Context) -> None:

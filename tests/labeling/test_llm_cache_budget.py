@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from core.db.models import LLMCall, LLMResponseCache
@@ -11,6 +12,8 @@ from core.labeling.cost import estimate_cost
 from core.labeling.llm import cache, ledger
 from core.labeling.service import run_labeling
 from tests.labeling.conftest import LLMEnv, assert_accounted
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
 
 # Expensive enough that a few calls reach a small budget: ~1,100 prompt tokens cost ~$1.10 a call.
 PRICES = {"gpt-4o": (1000.0, 1000.0)}

@@ -14,6 +14,8 @@ from core.labeling import store
 from core.labeling.quality import rescore_pending, score_label_set, score_outcomes, summarize
 from core.labeling.schema import LabelRecord
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
 DAY = pd.Timedelta(days=1)
 START = pd.Timestamp("2024-01-01", tz="UTC")
 

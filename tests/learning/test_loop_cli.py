@@ -17,7 +17,7 @@ from core.data import service
 from core.db.database import forget_database
 from tests.conftest import make_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite", "postgresql")]  # the learning loop on both
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TRAINED_UNTIL = NOW - timedelta(days=45)  # about 2,300 five-minute bars before NOW

@@ -12,6 +12,8 @@ from core.errors import BadInput, NotFound
 from core.learning.queries import SampleFilter, closed_counts, get_sample, list_samples
 from core.learning.samples import live_accuracy_of, record_execution_outcome, update_outcome_with_pnl
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
 
