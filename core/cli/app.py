@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "core.cli.job_commands",
     "core.cli.learning_commands",
     "core.cli.train_commands",
+    "core.cli.access_commands",
 )
 
 
