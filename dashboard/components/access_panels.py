@@ -83,7 +83,7 @@ def roles_table(rt: Runtime) -> pd.DataFrame:
     if grants.empty:
         st.caption("No roles granted yet.")
         return grants
-    show = grants.assign(granted_at=grants["granted_at"].map(fmt.when))
+    show = grants.assign(granted_at=grants["granted_at"].map(lambda v: "—" if pd.isna(v) else fmt.when(v)))
     show.columns = ["User (e-mail or subject)", "Role", "Granted by", "Granted (UTC)", "Source"]
     st.dataframe(show, hide_index=True, width="stretch", key="roles_table")
     return grants
