@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from core.access.binding import is_loopback
+from core.context import Context
+from core.db.database import forget_database
+from core.logging_setup import reset_logging
 from dashboard import inert
 from dashboard.preflight import open_bind_refusal
 from dashboard.signin_config import NO_AUTH, parse_auth
-from tests.conftest import REPO
+from tests.conftest import REPO, make_settings
 
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -142,3 +146,15 @@ def test_inline_text_becomes_one_code_span_showing_every_character(hostile: str)
     assert shown == f"{ticks} {hostile} {ticks}" and ticks not in hostile  # nothing inside closes it
     assert inert.md("line one\nline two\x00") == "` line one line two `"
     assert inert.md(None) == "—" and len(inert.md("x" * 5000)) < 700
+
+
+def test_the_home_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    ctx = Context.create(make_settings(home), logs=True)
+    try:
+        assert (home / "candlelab.db").exists() and (home / "logs" / "backend.log").exists()
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700  # nobody else can reach what is inside
+    finally:
+        forget_database(ctx.settings.db_url)
+        reset_logging()
