@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from core.access.binding import check_open_bind
 from core.errors import BadInput
-from core.views.access import check_open_bind
 from dashboard.signin_config import AuthConfig, parse_auth
 
 FIX = (

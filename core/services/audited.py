@@ -1,9 +1,11 @@
 """`@audited`: every state-changing service call leaves one audit row, whatever its outcome.
 
 The decorator wraps the whole call, so the permission check inside it is covered too: a
-`Forbidden` becomes a *refused* row, any other exception a *failed* row with its message, a
-return a *succeeded* row with the call's detail (a job id, a version). The exception itself
-propagates unchanged. The row is appended in its own transaction after the call, so a call that
+`Forbidden` becomes a *refused* row, an operational failure a *failed* row with its message, a
+return a *succeeded* row with the call's detail (a job id, a version). Bad input (`BadInput`: an
+unknown symbol, a version that does not exist) leaves no row: it changed nothing, and bad input
+leaves the store exactly as it was, audit log included. The exception itself propagates
+unchanged. The row is appended in its own transaction after the call, so a call that
 rolls back still leaves its attempt on record; a failure to append is logged, never raised over
 the call's own result.
 """
@@ -19,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 from core.access import audit
 from core.access.audit import AuditRecord, Outcome
 from core.context import Context
-from core.errors import CandleLabError, Forbidden
+from core.errors import BadInput, CandleLabError, Forbidden
 from core.services.actors import Actor
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ def audited(
                 result = fn(*args, **kwargs)
             except Forbidden as exc:
                 write("refused", _reason(ctx, exc))
+                raise
+            except BadInput:
                 raise
             except BaseException as exc:
                 write("failed", _reason(ctx, exc) if isinstance(exc, Exception) else "interrupted")

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.access.audit import OUTCOMES, AuditFilter
-from core.access.binding import check_open_bind, is_loopback
 from core.access.roles import ROLES
 from core.context import Context
 from core.services import access
 from core.services.actors import Actor, Permission, allowed, role_needed
 
-__all__ = ["OUTCOMES", "ROLES", "AuditFilter", "Permission", "check_open_bind", "is_loopback"]
+__all__ = ["OUTCOMES", "ROLES", "AuditFilter", "Permission"]
 
 # What the audit log records (the actions of `core.services`; the service API adds its own).
 ACTIONS: tuple[str, ...] = (

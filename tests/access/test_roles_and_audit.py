@@ -20,10 +20,10 @@ from core.access.audit import AuditFilter
 from core.context import Context
 from core.db import migrate
 from core.db.database import Database
-from core.errors import BadInput, Forbidden
+from core.errors import ArtifactError, BadInput, Forbidden
 from core.jobs.runner import JobRunner
 from core.registry.activation import history as activations
-from core.registry.versions import list_versions
+from core.registry.versions import artifact_dir, list_versions
 from core.requests import ActivateRequest, RollbackRequest, TriggerRequest
 from core.services import access, models
 from core.services.actors import ROLE_PERMISSIONS, Actor, Permission, allowed, authorize
@@ -146,11 +146,18 @@ def test_an_admin_activates_and_rolls_back_by_name(desk: Context) -> None:
     assert [(a["version_id"], a["actor"]) for a in newest] == [(1, "ada@desk.test"), (2, "ada@desk.test")]
 
 
-def test_a_failed_call_is_audited_with_its_reason(desk: Context) -> None:
-    with pytest.raises(BadInput):
+def test_a_failed_call_is_audited_with_its_reason_and_bad_input_writes_nothing(desk: Context) -> None:
+    with pytest.raises(BadInput):  # bad input: refused before anything, the store (and log) unchanged
         models.activate(desk, ADMIN, ActivateRequest(version_id=99))
-    (row,) = _rows(desk, outcome="failed")
-    assert row.target == "version 99" and "does not exist" in (row.reason or "")
+    assert _rows(desk) == []
+    v2 = next(v for v in list_versions(desk.db, symbol="GOOG", timeframe="1d") if v.version_id == 2)
+    for file in artifact_dir(desk.settings.models_dir, v2).iterdir():
+        file.write_bytes(b"tampered")
+    with pytest.raises(ArtifactError):
+        models.activate(desk, ADMIN, ActivateRequest(version_id=2))
+    (row,) = _rows(desk)
+    assert (row.target, row.outcome) == ("version 2", "failed") and "SHA-256" in (row.reason or ""), row
+    assert _active(desk) == [1]
 
 
 def test_the_cli_acts_as_the_os_user_and_is_audited(desk: Context, cli, goog_csv) -> None:  # type: ignore[no-untyped-def]
@@ -161,16 +168,15 @@ def test_the_cli_acts_as_the_os_user_and_is_audited(desk: Context, cli, goog_csv
     assert cli("roles", "revoke", "op@desk.test", "--json").json()["removed"] is True
     entries = cli("audit", "--json").json()["entries"]
     done = [(e["action"], e["target"], e["outcome"]) for e in reversed(entries)]
-    assert done == [
+    assert done == [  # the bad import (exit 2) wrote nothing, not even a row here
         ("import", "GOOGX 1d", "succeeded"),
-        ("import", "X 1d", "failed"),
         ("activate", "version 2", "succeeded"),
         ("grant_role", "op@desk.test", "succeeded"),
         ("revoke_role", "op@desk.test", "succeeded"),
     ]
     assert {(e["actor"], e["actor_kind"]) for e in entries} == {(Actor.cli().name, "cli")}
-    only = cli("audit", "--outcome", "failed", "--json").json()
-    assert only["total"] == 1 and "nonexistent.csv" in only["entries"][0]["reason"]
+    only = cli("audit", "--action", "activate", "--json").json()
+    assert only["total"] == 1 and only["entries"][0]["detail"] == {"version_id": 2, "previous_active_id": 1}
     assert cli("audit", "--since", "yesterday").code == 2
 
 
@@ -199,10 +205,7 @@ def test_revoking_a_settings_admin_is_refused(ctx: Context) -> None:
         ctx.settings.admin_emails.remove("boss@desk.test")
     with pytest.raises(Forbidden):
         access.grant_role(ctx, OPERATOR, "me@desk.test", "admin")
-    assert [(r.action, r.outcome) for r in _rows(ctx)] == [
-        ("grant_role", "refused"),
-        ("revoke_role", "failed"),
-    ]
+    assert [(r.action, r.outcome) for r in _rows(ctx)] == [("grant_role", "refused")]
     with pytest.raises(Forbidden):
         views.audit_frame(ctx, OPERATOR, AuditFilter())  # reading the log is for admins too
 

@@ -1,29 +1,39 @@
 """Sign-in end to end: the real app in headless Chromium signs in through a real OpenID Connect
 provider on 127.0.0.1 (`oidc-provider-mock`). A viewer reads but cannot activate (the control is
 disabled and the service refuses a direct call); an admin activates, the activation history and
-the audit log name them, and signing out ends the session. One provider and one app start.
+the audit log name them, and signing out ends the session. Text from the LLM renders inert: a
+label whose reasoning and rejection reason hold Markdown images, links, raw HTML and bare URLs
+pointing at a local HTTP server makes the browser send that server no request. One provider and
+one app start for the module.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from core.access import audit
 from core.access.audit import AuditFilter
 from core.context import Context
 from core.db.database import forget_database
+from core.db.models import Label
 from core.errors import Forbidden
 from core.registry.activation import history
 from core.registry.versions import list_versions
 from core.requests import ActivateRequest
 from core.services import access, models
+from core.views.labels import labels_table
+from core.views.overlays import latest_label_set_id
 from tests.conftest import make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import browser, chromium_path, serve, wait_ready
@@ -70,6 +80,50 @@ def desk(trained_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
                 yield Desk(url, ctx, chrome)
         finally:
             forget_database(ctx.settings.db_url)
+
+
+class Tracker(ThreadingHTTPServer):
+    """Answers anything with a 1x1 GIF and remembers every path asked for."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Tracker
+
+    def do_GET(self) -> None:
+        self.server.seen.append(self.path)
+        body = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+        self.send_response(200)
+        self.send_header("Content-Type", "image/gif")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def tracker() -> Iterator[Tracker]:
+    server = Tracker()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _hostile(base: str) -> str:
+    return (
+        f"Momentum is strong. ![x]({base}/md-image.png) [read more]({base}/md-link) "
+        f'<img src="{base}/html-image.png"> <a href="{base}/html-link">here</a> '
+        f"{base}/bare-url <style>body{{background:url({base}/css.png)}}</style> **bold**"
+    )
 
 
 def _sign_in(desk: Desk, who: dict[str, str]) -> Any:
@@ -152,4 +206,36 @@ def test_an_admin_activates_is_named_in_the_history_and_signs_out(desk: Desk) ->
     page.goto(f"{desk.url}/models")
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
     assert page.get_by_text("Activation history").count() == 0
+    page.context.close()
+
+
+def test_llm_text_never_makes_the_browser_fetch(desk: Desk, tracker: Tracker) -> None:
+    base = f"http://127.0.0.1:{tracker.server_address[1]}"
+    set_id = latest_label_set_id(desk.ctx, "GOOG", "1d")
+    assert set_id is not None
+    first = int(labels_table(desk.ctx, set_id)["id"].iloc[0])  # the first row of the Labels table
+    with desk.ctx.db.session() as session:  # shown rejected, so its reason is on the page too
+        session.execute(
+            update(Label)
+            .where(Label.id == first)
+            .values(reasoning=_hostile(base), status="rejected", reject_reason=_hostile(base))
+        )
+    page = _sign_in(desk, VIEWER)  # reading labels is a viewer's right
+    page.get_by_role("link", name="Labels").click()
+    page.get_by_role("heading", name="Labels · GOOG · 1d").wait_for(timeout=60_000)
+    wait_ready(page)
+    page.get_by_text("Show rejected").click()
+    wait_ready(page)
+    grid = page.locator("[data-testid='stDataFrame']").filter(has=page.locator("canvas")).last
+    grid.click(position={"x": 18, "y": 35 + 17})  # the first row: the hostile label
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_role("tab", name="Raw reply").wait_for(timeout=30_000)  # the label in full
+    wait_ready(page)
+    time.sleep(2.0)  # time for any fetch the page would make
+    assert tracker.seen == [], tracker.seen
+    assert main.locator(f"img[src^='{base}']").count() == 0
+    assert main.locator(f"a[href^='{base}']").count() == 0
+    reasoning = main.locator("[data-testid='stText']", has_text="Momentum is strong.")
+    assert "![x](" in reasoning.inner_text()  # shown as the characters it is
+    assert main.locator("[data-testid='stAlertContentError'] code").count() == 1
     page.context.close()
