@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.db.database import Database, get_database
 from core.logging_setup import configure_logging
 from core.settings import Settings, get_settings
+
+
+def owner_only(path: Path) -> None:
+    """The home holds the database, logs, artifacts and the LLM cache: only its owner may enter it."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o700)
+    except OSError:  # a home we may not change (read-only mount): its own permissions apply
+        pass
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Context:
         """Build a context for an entry point: logging on, schema at head, home folders made."""
         settings = settings or get_settings()
         settings.home.mkdir(parents=True, exist_ok=True)
+        owner_only(settings.home)
         settings.models_dir.mkdir(parents=True, exist_ok=True)
         if logs:
             configure_logging(settings.logs_dir, settings.log_level, settings.secret_values())

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "core.cli.learning_commands",
     "core.cli.train_commands",
     "core.cli.experiment_commands",
+    "core.cli.access_commands",
 )
 
 

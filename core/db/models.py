@@ -406,3 +406,39 @@ class ExperimentResult(Base):
     bot: Mapped[str] = mapped_column(String(32))
     label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
     metrics: Mapped[Json] = mapped_column(default=dict)
+
+
+# --- access: roles and the audit log ----------------------------------------------------------
+
+
+class UserRole(Base):
+    """A signed-in user's role, keyed by their e-mail (lower case) or their provider's subject."""
+
+    __tablename__ = "user_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | operator | admin
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One state-changing attempt: who, what, when and how it ended.
+
+    Append-only: the migration installs triggers that make UPDATE and DELETE raise, on SQLite
+    and PostgreSQL alike, and no code path issues either.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "actor"), Index(None, "action"), Index(None, "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user | cli | token | system
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded | refused | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[Json] = mapped_column(default=dict)
