@@ -36,6 +36,9 @@ def _clean_features(features: dict[str, Any]) -> dict[str, float | None]:
     """JSON cannot hold NaN; a missing indicator is stored as null."""
     out: dict[str, float | None] = {}
     for name, value in features.items():
+        if value is None:
+            out[name] = None
+            continue
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -60,8 +63,13 @@ def record_execution_outcome(
     predicted_return: float | None = None,
     features: dict[str, Any] | None = None,
     source: str = "paper",
+    order_id: str | None = None,
 ) -> int:
-    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id."""
+    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id.
+
+    `order_id` is a trading engine's own id for the order (unique): a retried request with the
+    same id returns the row it recorded the first time, whatever else it says.
+    """
     _direction(recommendation)
     if not entry_price > 0:
         raise BadInput(f"entry price must be positive, got {entry_price}")
@@ -80,6 +88,7 @@ def record_execution_outcome(
         predicted_return=predicted_return,
         features=_clean_features(features or {}),
         status="open",
+        order_id=order_id,
     )
     try:
         with ctx.db.session() as session:
@@ -87,13 +96,18 @@ def record_execution_outcome(
             session.flush()
             return sample.id
     except IntegrityError:
+        same_order = AITrainingSample.order_id == order_id
+        same_call = (
+            (AITrainingSample.version_id == version_id)
+            & (AITrainingSample.predicted_at == predicted_at)
+            & (AITrainingSample.source == source)
+        )
         with ctx.db.read() as session:
             existing = session.scalar(
-                select(AITrainingSample.id).where(
-                    AITrainingSample.version_id == version_id,
-                    AITrainingSample.predicted_at == predicted_at,
-                    AITrainingSample.source == source,
-                )
+                select(AITrainingSample.id)
+                .where(same_order | same_call if order_id is not None else same_call)
+                .order_by(same_order.desc() if order_id is not None else AITrainingSample.id)
+                .limit(1)
             )
         if existing is None:
             raise
@@ -108,8 +122,13 @@ def update_outcome_with_pnl(
     exit_time: datetime,
     exit_reason: str,
     quantity: float = 1.0,
+    pnl: float | None = None,
 ) -> AITrainingSample:
-    """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid."""
+    """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid.
+
+    `pnl` is the broker's realised P&L when the caller has it (fills and costs included); without
+    it the P&L is the price move times `quantity`.
+    """
     if exit_reason not in EXIT_REASONS:
         raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
     if not exit_price > 0:
@@ -120,16 +139,23 @@ def update_outcome_with_pnl(
             raise NotFound(f"training sample {sample_id} does not exist")
         if sample.status == "closed":
             return sample  # closing twice is a no-op: the first outcome stands
-        direction = _direction(sample.recommendation)
         sample.exit_price = float(exit_price)
         sample.exit_time = exit_time
         sample.exit_reason = exit_reason
-        sample.pnl = (exit_price - sample.entry_price) * direction * quantity
-        sample.pnl_pct = (exit_price / sample.entry_price - 1.0) * direction
+        if pnl is None:
+            sample.pnl = price_pnl(sample, exit_price, quantity)
+            sample.pnl_pct = (exit_price / sample.entry_price - 1.0) * _direction(sample.recommendation)
+        else:
+            sample.pnl, sample.pnl_pct = float(pnl), pnl / (sample.entry_price * quantity)
         sample.prediction_correct = sample.pnl > 0
         sample.status = "closed"
         sample.closed_at = utcnow()
         return sample
+
+
+def price_pnl(sample: AITrainingSample, exit_price: float, quantity: float = 1.0) -> float:
+    """The P&L of `quantity` units from the entry to `exit_price` in the predicted direction."""
+    return (exit_price - sample.entry_price) * _direction(sample.recommendation) * quantity
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Who asks: an `Actor`, and the one function that decides whether they may (`authorize`).
 
-Today every actor may do everything: the CLI acts as the operating-system user, the local
-dashboard user is an admin, the scheduler is `system`. Roles from the database and API-token
-scopes plug in behind `authorize` (and an audit record beside it) without changing any caller.
+The CLI acts as the operating-system user, the local dashboard user is an admin, the scheduler
+is `system`; an API token may do what its scopes grant (`TOKEN_SCOPES`). Roles from the database
+plug in behind `authorize` (and an audit record beside it) without changing any caller.
 """
 
 from __future__ import annotations
@@ -54,9 +54,20 @@ class Actor:
         return cls("local", "user", role="admin")
 
 
+# What each API-token scope lets a token do (CONTRACTS §4). No scope manages access or imports data.
+TOKEN_SCOPES: dict[str, frozenset[Permission]] = {
+    "read": frozenset({Permission.READ}),
+    "train": frozenset({Permission.TRAIN, Permission.LABEL, Permission.CANCEL}),
+    "activate": frozenset({Permission.ACTIVATE}),
+    "outcomes": frozenset({Permission.OUTCOMES}),
+}
+
+
 def allowed(actor: Actor, permission: Permission) -> bool:
-    """Whether `actor` may do `permission`. Every kind of actor may do everything for now."""
-    return actor.kind in ("user", "cli", "token", "system")
+    """Whether `actor` may do `permission`. A token only what its scopes grant."""
+    if actor.kind == "token":
+        return any(permission in TOKEN_SCOPES.get(scope, frozenset()) for scope in actor.scopes)
+    return actor.kind in ("user", "cli", "system")
 
 
 def authorize(actor: Actor, permission: Permission) -> None:
