@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "core.cli.job_commands",
     "core.cli.learning_commands",
     "core.cli.train_commands",
+    "core.cli.token_commands",
+    "core.cli.api_commands",
 )
 
 
