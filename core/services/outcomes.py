@@ -62,7 +62,7 @@ def _version_pair(ctx: Context, version_id: int) -> tuple[str, str, str]:
 
 
 def _row(sample: AITrainingSample) -> dict[str, Any]:
-    return {"order_id": sample.order_id, **sample_row(sample, with_features=True)}
+    return sample_row(sample, with_features=True)
 
 
 def _find(ctx: Context, request: ExecutionRequest) -> AITrainingSample | None:

@@ -11,6 +11,7 @@ from core.api.deps import context, require, runner
 from core.api.errors import ApiError, build
 from core.api.schemas import GenerateDatasetBody, Jobs, JobStarted, RetrainAnswer, TriggerAnswer
 from core.context import Context
+from core.data.providers import make_provider
 from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.store import JobView
@@ -45,11 +46,21 @@ _NAMES = {
 }
 
 
+def _provider_has(ctx: Context, pair: PairRequest) -> bool:
+    provider = make_provider(ctx.settings.market_data_provider, ctx.settings)
+    return provider.live or pair.timeframe in provider.symbols().get(pair.symbol, [])
+
+
 def _training(ctx: Context, body: GenerateDatasetBody) -> TrainingRequest:
-    """The full-training defaults (FULL_*), with what the body names instead."""
+    """The full-training defaults (FULL_*), with what the body names instead.
+
+    Like the original system, a run fetches fresh bars first; a stored series the configured
+    provider does not produce (bars imported from a file) is labeled on its stored bars.
+    """
     pair = build(PairRequest, symbol=body.symbol, timeframe=body.timeframe)
     base = training_request(ctx.settings, "full", pair.symbol, pair.timeframe).model_dump()
     labels = base["labels"]
+    labels["refresh"] = labels["bypass_cache"] = _provider_has(ctx, pair)
     if body.sample_points is not None:
         labels["samples"] = body.sample_points
     if body.labeler is not None:
