@@ -6,8 +6,9 @@ finds, so a slow hash would only add tens of milliseconds to every request. A fa
 makes the check an indexed equality lookup in the database: no secret is compared in Python, and
 a stolen database yields no usable token.
 
-"Last used" is recorded at most once a minute per token and process (`UsageClock`), so checking
-a token costs one indexed read, not a write per request.
+A server checks a token with one indexed read, then trusts it for a second (`TokenCache`;
+expiry is checked on every request, a revocation takes effect within that second). "Last used" is
+written at most once a minute per token and process (`UsageClock`), never once per request.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.db.database import Database
@@ -32,6 +33,7 @@ from core.errors import BadInput, CandleLabError, NotFound
 PREFIX = "cl_"  # marks a CandleLab token, so log filters and secret scanners can recognise one
 SECRET_PATTERN = re.compile(r"cl_[A-Za-z0-9_-]{43}")  # token_urlsafe(32) is 43 characters
 USAGE_INTERVAL_S = 60.0
+CACHE_TTL_S = 1.0
 
 TokenState = Literal["active", "expired", "revoked"]
 
@@ -54,19 +56,18 @@ class TokenView:
     revoked_at: datetime | None
     revoked_by: str | None
 
+    # The `api_tokens` columns behind the fields, in order.
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        *("id", "name", "scopes", "created_by", "created_at"),
+        *("expires_at", "last_used_at", "revoked_at", "revoked_by"),
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scopes", tuple(self.scopes or ()))
+
     @classmethod
     def of(cls, row: ApiToken) -> TokenView:
-        return cls(
-            row.id,
-            row.name,
-            tuple(row.scopes or ()),
-            row.created_by,
-            row.created_at,
-            row.expires_at,
-            row.last_used_at,
-            row.revoked_at,
-            row.revoked_by,
-        )
+        return cls(*(getattr(row, name) for name in cls.COLUMNS))
 
     def state(self, now: datetime | None = None) -> TokenState:
         if self.revoked_at is not None:
@@ -158,15 +159,25 @@ def revoke(db: Database, token_id: int, *, revoked_by: str) -> TokenView:
         return TokenView.of(row)
 
 
+# The columns of a token, read without the ORM: this runs on every request.
+_BY_DIGEST = select(*(ApiToken.__table__.c[name] for name in TokenView.COLUMNS)).where(
+    ApiToken.secret_sha256 == bindparam("digest")
+)
+
+
 def authenticate(db: Database, secret: str, now: datetime | None = None) -> TokenView:
     """The live token whose secret this is, or `TokenRejected` saying why not."""
     if not SECRET_PATTERN.fullmatch(secret):
         raise TokenRejected("invalid token")
-    with db.read() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.secret_sha256 == digest(secret)))
-        token = TokenView.of(row) if row is not None else None
-    if token is None:
+    with db.engine.connect() as conn:
+        row = conn.execute(_BY_DIGEST, {"digest": digest(secret)}).first()
+    if row is None:
         raise TokenRejected("invalid token")
+    return usable(TokenView(*row), now)
+
+
+def usable(token: TokenView, now: datetime | None = None) -> TokenView:
+    """The token itself when it is live, else `TokenRejected` saying since when it is not."""
     state = token.state(now)
     if state != "active":
         when = token.revoked_at if state == "revoked" else token.expires_at
@@ -199,3 +210,29 @@ class UsageClock:
                 return False
             self._written[token_id] = now
             return True
+
+
+class TokenCache:
+    """Tokens authenticated in the last `ttl_s` seconds, by digest, so a busy client's requests
+    cost no database read each; expiry is still checked on every use, and a revocation reaches a
+    running server within `ttl_s`."""
+
+    def __init__(self, ttl_s: float = CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._tokens: dict[str, tuple[TokenView, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, secret: str) -> TokenView | None:
+        key = digest(secret)
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[1] >= self.ttl_s:
+                del self._tokens[key]
+                return None
+            return entry[0]
+
+    def put(self, secret: str, token: TokenView) -> None:
+        with self._lock:
+            self._tokens[digest(secret)] = (token, time.monotonic())

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "no API token exists yet: every route but /health answers 401; create one with "
                 "`python -m core tokens create --name NAME --scopes read`"
             )
-        app.state.api = ApiState(engine)
+        app.state.api = ApiState.start(engine)
         log.info("service API ready on %s", engine.ctx.db.url.split("///")[-1].split("@")[-1])
         try:
             yield

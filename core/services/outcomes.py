@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
@@ -22,6 +23,8 @@ from core.learning.queries import sample_row
 from core.learning.samples import price_pnl, record_execution_outcome, update_outcome_with_pnl
 from core.requests import CloseRequest, ExecutionRequest
 from core.services.actors import Actor, Permission, authorize
+
+Sample = SimpleNamespace  # a row of `ai_training_samples`, attributes by column name
 
 
 class OrderConflict(CandleLabError):
@@ -61,24 +64,45 @@ def _version_pair(ctx: Context, version_id: int) -> tuple[str, str, str]:
     return row[0], row[1], row[2]
 
 
-def _row(sample: AITrainingSample) -> dict[str, Any]:
+def _row(sample: Sample) -> dict[str, Any]:
     return sample_row(sample, with_features=True)
 
 
-def _find(ctx: Context, request: ExecutionRequest) -> AITrainingSample | None:
-    """The row of this order id, else the row of the same call (version, bar, source), if any."""
-    s = AITrainingSample
-    same_call = (
-        (s.version_id == request.version_id)
-        & (s.predicted_at == request.predicted_at)
-        & (s.source == request.source)
+# Statements built once (this runs on every request); rows come back as plain records.
+_SAMPLES = AITrainingSample.__table__
+_BY_ORDER = select(_SAMPLES).where(_SAMPLES.c.order_id == bindparam("order_id"))
+_BY_ID = select(_SAMPLES).where(_SAMPLES.c.id == bindparam("id"))
+_BY_ORDER_OR_CALL = select(_SAMPLES).where(
+    or_(
+        _SAMPLES.c.order_id == bindparam("order_id"),
+        and_(  # the same call: one call of a version at a bar is one training sample
+            _SAMPLES.c.version_id == bindparam("version_id"),
+            _SAMPLES.c.predicted_at == bindparam("predicted_at"),
+            _SAMPLES.c.source == bindparam("source"),
+        ),
     )
-    with ctx.db.read() as session:
-        rows = session.scalars(select(s).where(or_(s.order_id == request.order_id, same_call))).all()
+)
+
+
+def _samples(ctx: Context, statement: Select[Any], **params: Any) -> list[Sample]:
+    with ctx.db.engine.connect() as conn:
+        return [SimpleNamespace(**row) for row in conn.execute(statement, params).mappings()]
+
+
+def _find(ctx: Context, request: ExecutionRequest) -> Sample | None:
+    """The row of this order id, else the row of the same call (version, bar, source), if any."""
+    rows = _samples(
+        ctx,
+        _BY_ORDER_OR_CALL,
+        order_id=request.order_id,
+        version_id=request.version_id,
+        predicted_at=request.predicted_at,
+        source=request.source,
+    )
     return next((r for r in rows if r.order_id == request.order_id), rows[0] if rows else None)
 
 
-def _differences(sample: AITrainingSample, request: ExecutionRequest) -> list[str]:
+def _differences(sample: Sample, request: ExecutionRequest) -> list[str]:
     wanted = request.model_dump(exclude={"order_id", "features"})
     stored = {name: getattr(sample, name) for name in wanted}
     changed = [name for name in wanted if stored[name] != wanted[name]]
@@ -87,7 +111,7 @@ def _differences(sample: AITrainingSample, request: ExecutionRequest) -> list[st
     return changed
 
 
-def _replay(sample: AITrainingSample, request: ExecutionRequest) -> OrderRecord:
+def _replay(sample: Sample, request: ExecutionRequest) -> OrderRecord:
     if sample.order_id != request.order_id:
         raise OrderConflict(
             f"version {request.version_id}'s call at {request.predicted_at.isoformat()} ({request.source}) "
@@ -126,16 +150,16 @@ def record_outcome(ctx: Context, actor: Actor, request: ExecutionRequest) -> Ord
         source=request.source,
         order_id=request.order_id,
     )
-    with ctx.db.read() as session:
-        sample = session.get(AITrainingSample, sample_id)
-    assert sample is not None
+    sample = _samples(ctx, _BY_ID, id=sample_id)[0]
     if sample.order_id != request.order_id or _differences(sample, request):
         return _replay(sample, request)  # a racing request with this key got there first
     return OrderRecord(_row(sample), replayed=False)
 
 
-def _close_matches(sample: AITrainingSample, request: CloseRequest) -> bool:
-    pnl = request.pnl if request.pnl is not None else price_pnl(sample, request.exit_price, request.quantity)
+def _close_matches(sample: Sample | AITrainingSample, request: CloseRequest) -> bool:
+    pnl = request.pnl
+    if pnl is None:
+        pnl = price_pnl(sample, request.exit_price, request.quantity)
     return (sample.exit_price, sample.exit_time, sample.exit_reason, sample.pnl) == (
         request.exit_price,
         request.exit_time,
@@ -144,12 +168,11 @@ def _close_matches(sample: AITrainingSample, request: CloseRequest) -> bool:
     )
 
 
-def _order(ctx: Context, order_id: str) -> AITrainingSample:
-    with ctx.db.read() as session:
-        sample = session.scalar(select(AITrainingSample).where(AITrainingSample.order_id == order_id))
-    if sample is None:
+def _order(ctx: Context, order_id: str) -> Sample:
+    found = _samples(ctx, _BY_ORDER, order_id=order_id)
+    if not found:
         raise NotFound(f"no executed signal is recorded as order {order_id!r}; POST /ai/outcomes first")
-    return sample
+    return found[0]
 
 
 def close_outcome(ctx: Context, actor: Actor, order_id: str, request: CloseRequest) -> OrderRecord:
@@ -171,7 +194,7 @@ def close_outcome(ctx: Context, actor: Actor, order_id: str, request: CloseReque
             pnl=request.pnl,
         )
         if _close_matches(closed, request):  # (else a racing close of this order got there first)
-            return OrderRecord(_row(_order(ctx, order_id)), replayed=False)
+            return OrderRecord(_row(closed), replayed=False)
         sample = closed
     if not _close_matches(sample, request):
         raise OrderConflict(

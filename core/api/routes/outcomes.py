@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from core.api.deps import context, require
+from core.api.deps import context, in_writer_thread, require
 from core.api.schemas import ErrorBody, Outcome
 from core.context import Context
 from core.requests import ORDER_ID, CloseRequest, ExecutionRequest
@@ -27,10 +27,12 @@ _CONFLICT = {409: {"model": ErrorBody, "description": "a retry that differs from
     responses={200: {"model": Outcome, "description": "a retry: the record already made"}, **_CONFLICT},
     summary="Record an executed signal: its prediction, the features it saw, the version",
 )
-def record_outcome(body: ExecutionRequest, actor: Recorder, ctx: Ctx, response: Response) -> dict[str, Any]:
+async def record_outcome(
+    body: ExecutionRequest, actor: Recorder, ctx: Ctx, request: Request, response: Response
+) -> dict[str, Any]:
     """201 with the new record; a retry with the same `order_id` and content answers 200 with the
     same record (nothing written); the same `order_id` with other content answers 409."""
-    record = outcomes.record_outcome(ctx, actor, body)
+    record = await in_writer_thread(request, outcomes.record_outcome, ctx, actor, body)
     if record.replayed:
         response.status_code = status.HTTP_200_OK
     return record.as_json()
@@ -42,8 +44,13 @@ def record_outcome(body: ExecutionRequest, actor: Recorder, ctx: Ctx, response: 
     responses=_CONFLICT,
     summary="Close an executed signal's position: exit price and time, P&L",
 )
-def close_outcome(
-    order_id: Annotated[str, Path(pattern=ORDER_ID)], body: CloseRequest, actor: Recorder, ctx: Ctx
+async def close_outcome(
+    order_id: Annotated[str, Path(pattern=ORDER_ID)],
+    body: CloseRequest,
+    actor: Recorder,
+    ctx: Ctx,
+    request: Request,
 ) -> dict[str, Any]:
     """Without `pnl` the P&L is the price move times `quantity`; a retry answers the same record."""
-    return outcomes.close_outcome(ctx, actor, order_id, body).as_json()
+    record = await in_writer_thread(request, outcomes.close_outcome, ctx, actor, order_id, body)
+    return record.as_json()
