@@ -187,6 +187,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time of the server and its worker processes (uvicorn `--workers` starts children)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+
+
 @dataclass
 class Cpu:
     server_s: float
@@ -229,6 +235,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--no-access-log", action="store_true", help="serve without one log line per request")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (`api --workers`)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="a throwaway local PostgreSQL server")
     where.add_argument("--database-url", help="an existing (empty) database to run against")
@@ -237,10 +244,11 @@ def main() -> int:
         home = Path(tmp)
         version_ids, secret = _prepare(home, url, args.clients)
         env = {"DATABASE_URL": url} if url else {}
-        with serve(home, env, args=["--no-access-log"] if args.no_access_log else []) as server:
-            server_cpu, client_cpu = cpu_seconds(server.process.pid), time.process_time()
+        serve_args = ["--workers", str(args.workers), *(["--no-access-log"] if args.no_access_log else [])]
+        with serve(home, env, args=serve_args) as server:
+            server_cpu, client_cpu = server_cpu_seconds(server.process.pid), time.process_time()
             tally, wall = asyncio.run(_load(server.url, secret, version_ids, args.seconds))
-            cpu = Cpu(cpu_seconds(server.process.pid) - server_cpu, time.process_time() - client_cpu)
+            cpu = Cpu(server_cpu_seconds(server.process.pid) - server_cpu, time.process_time() - client_cpu)
         label = "sqlite (WAL)" if url is None else url.split("://")[0] + " " + url.rsplit("@", 1)[-1]
         return 0 if _report(tally, wall, _rows(home, url), label, cpu) else 1
 
