@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "core.cli.train_commands",
     "core.cli.experiment_commands",
     "core.cli.access_commands",
+    "core.cli.token_commands",
+    "core.cli.api_commands",
 )
 
 

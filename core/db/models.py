@@ -323,6 +323,7 @@ class AITrainingSample(Base):
     __table_args__ = (
         Index(None, "symbol", "timeframe", "bot", "status"),
         UniqueConstraint("version_id", "predicted_at", "source"),
+        Index(None, "order_id", unique=True),  # a trading engine's retried request finds its row
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -351,6 +352,7 @@ class AITrainingSample(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     fees: Mapped[float | None] = mapped_column(Float)  # commission charged, in price units per unit
+    order_id: Mapped[str | None] = mapped_column(String(64))  # the client's id (service API)
 
 
 class ScheduledRun(Base):
@@ -442,3 +444,28 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # succeeded | refused | failed
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[Json] = mapped_column(default=dict)
+
+
+# --- service API ------------------------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token of the service API: only the SHA-256 of its secret is kept.
+
+    `active_name` holds the name while the token is not revoked (NULL after), so two live tokens
+    never share a name and every action stays attributable to one of them.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    active_name: Mapped[str | None] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))

@@ -21,7 +21,7 @@ from core.services.actors import Actor, Permission, allowed, role_needed
 
 __all__ = ["OUTCOMES", "ROLES", "AuditFilter", "Permission"]
 
-# What the audit log records (the actions of `core.services`; the service API adds its own).
+# What the audit log records: the actions of `core.services`, whoever calls them (the service API too).
 ACTIONS: tuple[str, ...] = (
     "activate",
     "rollback",
@@ -35,6 +35,8 @@ ACTIONS: tuple[str, ...] = (
     "experiment",
     "grant_role",
     "revoke_role",
+    "create_token",
+    "revoke_token",
 )
 VERBS = {
     Permission.READ: "Reading",
