@@ -154,7 +154,9 @@ def _table_csv(page: Any, grid: Any) -> str:
     grid.scroll_into_view_if_needed()
     grid.hover()
     with page.expect_download(timeout=20_000) as download:
-        grid.get_by_role("button", name="Download as CSV").click()
+        # Dispatched, not clicked: on a busy machine the grid's own scroller can sit over its
+        # hover toolbar for the whole click timeout, though the button is visible and enabled.
+        grid.get_by_role("button", name="Download as CSV").dispatch_event("click")
     return Path(download.value.path()).read_text(encoding="utf-8-sig")
 
 
