@@ -33,6 +33,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
+	$(BIN)/python -m dashboard.preflight --address $(HOST)
 	$(BIN)/python -m core db upgrade
 	$(BIN)/python -m core data bootstrap
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)

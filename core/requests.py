@@ -15,6 +15,7 @@ Both kinds of failure surface as `BadInput` (exit code 2, nothing written).
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -60,6 +61,7 @@ _SPELLING = {
     "version_id": "VERSION_ID",
     "job_id": "JOB_ID",
     "experiment_id": "--id",
+    "token_id": "TOKEN_ID",
 }
 
 
@@ -311,3 +313,109 @@ def parse_job_request(
         raise BadInput(
             f"job parameters do not form a {kind} request: {exc.errors(include_url=False)}"
         ) from None
+
+
+# --- the service API: tokens, and a trading engine's executed signals ------------------------
+
+TOKEN_SCOPES = ("read", "train", "activate", "outcomes")
+TOKEN_NAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,31}$"  # fits every column that records who
+MAX_TOKEN_DAYS = 3650
+ORDER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"  # URL-safe: it names the close route
+MAX_FEATURES = 500
+
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _matching(pattern: str, what: str) -> Any:
+    """A validator that refuses a value not matching `pattern`, saying what is allowed."""
+
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return check
+
+
+class TokenRequest(_Request):
+    """`tokens create`: a named bearer token of the service API holding some scopes."""
+
+    name: str
+    scopes: tuple[str, ...]
+    expires_days: float | None = None
+
+    _name = field_validator("name")(
+        _matching(TOKEN_NAME, "1-32 letters, digits or . _ @ -, starting with a letter or digit")
+    )
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+        names = tuple(dict.fromkeys(str(s).strip() for s in items if str(s).strip()))
+        unknown = [n for n in names if n not in TOKEN_SCOPES]
+        if not names or unknown:
+            what = f"unknown scope {unknown[0]!r}" if unknown else "no scopes given"
+            raise ValueError(f"{what}; use one or more of {', '.join(TOKEN_SCOPES)}")
+        return names
+
+    @field_validator("expires_days")
+    @classmethod
+    def _days(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and 0 < value <= MAX_TOKEN_DAYS):
+            raise ValueError(f"must be a positive number of days, at most {MAX_TOKEN_DAYS}")
+        return value
+
+
+class TokenRef(_Request):
+    """A token named by id (`tokens revoke ID`)."""
+
+    token_id: DbId
+
+
+class ExecutionRequest(_Request):
+    """A trading engine executed a model's call: what it predicted, what it saw, which version.
+
+    `predicted_at` is the bar time of the call (`as_of` in `GET /ai/signals`); the pair and the
+    bot are the version's. `order_id` is the engine's own id of the order: the key a retry uses.
+    """
+
+    order_id: str
+    version_id: DbId
+    recommendation: Literal["BUY", "SELL"]
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    entry_price: Price
+    predicted_at: datetime
+    target: Price
+    stop_loss: Price
+    predicted_return: Finite | None = None
+    features: dict[Annotated[str, Field(max_length=64)], Finite | None] = Field(
+        default_factory=dict, max_length=MAX_FEATURES
+    )
+    source: Literal["live", "paper"] = "live"
+
+    _order_id = field_validator("order_id")(
+        _matching(ORDER_ID, "1-64 letters, digits or . _ : -, starting with a letter or digit")
+    )
+    _predicted_at = field_validator("predicted_at")(_utc)
+
+    @model_validator(mode="after")
+    def _levels(self) -> ExecutionRequest:
+        buy = self.recommendation == "BUY"
+        if (self.stop_loss < self.target) != buy or self.stop_loss == self.target:
+            order = "stop_loss < target" if buy else "target < stop_loss"
+            raise ValueError(f"a {self.recommendation} needs {order}")
+        return self
+
+
+class CloseRequest(_Request):
+    """The position of an executed call closed: where, when, why, and (when the broker says) its P&L."""
+
+    exit_price: Price
+    exit_time: datetime
+    exit_reason: Literal["target", "stop", "timeout", "manual"]
+    quantity: float = Field(1.0, gt=0, allow_inf_nan=False)
+    pnl: Finite | None = None  # the broker's realised P&L, costs included; else price move x quantity
+
+    _exit_time = field_validator("exit_time")(_utc)

@@ -166,6 +166,12 @@ class Settings(BaseSettings):
     # The dashboard process runs the scheduler beside its job runner; tests turn it off.
     dashboard_scheduler: bool = True
 
+    # --- access (sign-in, roles) ----------------------------------------------------------
+    # Signed-in users with these e-mails are admins whatever the database says (the first admins).
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The role of a signed-in user with no role row; `none` lets nobody in until an admin grants one.
+    default_role: Literal["none", "viewer", "operator"] = "viewer"
+
     # --- logging --------------------------------------------------------------------------
     log_level: str = "INFO"
 
@@ -175,6 +181,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("admin_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        return [str(part).strip().lower() for part in value or [] if str(part).strip()]  # type: ignore[union-attr]
 
     @field_validator("llm_prices", mode="before")
     @classmethod

@@ -1,7 +1,10 @@
 """Streamlit entry point: `streamlit run dashboard/app.py`.
 
-Builds the shared runtime once per process, draws the pair pickers every page shares, and hands
-over to the page the navigation selected. Pages live in `pages/`, one thin file each.
+Decides who this browser session is first (the local admin on 127.0.0.1, or a user signed in
+through OpenID Connect; an open bind without sign-in serves only a refusal), builds the shared
+runtime once per process, draws the pair pickers every page shares, and hands over to the page
+the navigation selected. Pages live in `pages/`, one thin file each; admin pages are listed
+only for admins (and refuse anyone else who opens their URL).
 """
 
 from __future__ import annotations
@@ -10,24 +13,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import session
+from core.services.actors import Actor, Permission
+from core.views.access import can
+from dashboard import session, signin
 from dashboard.components.progress import show_pending_toast
 from dashboard.runtime import runtime
 from dashboard.state import pair_picker
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-st.set_page_config(page_title="CandleLab", page_icon=":material/candlestick_chart:", layout="wide")
 
-navigation = st.navigation(
-    {
+def _pages(actor: Actor) -> dict[str, list[st.Page]]:
+    pages = {
         "Markets": [
-            st.Page(
-                PAGES / "chart.py",
-                title="Chart",
-                icon=":material/candlestick_chart:",
-                default=True,
-            ),
+            st.Page(PAGES / "chart.py", title="Chart", icon=":material/candlestick_chart:", default=True),
         ],
         "Research": [
             st.Page(PAGES / "labels.py", title="Labels", icon=":material/label:"),
@@ -38,13 +37,26 @@ navigation = st.navigation(
             st.Page(PAGES / "training.py", title="Training", icon=":material/bolt:"),
         ],
     }
-)
+    if can(actor, Permission.MANAGE_ACCESS).allowed:
+        pages["Admin"] = [
+            st.Page(PAGES / "audit.py", title="Audit", icon=":material/policy:"),
+            st.Page(PAGES / "access.py", title="Access", icon=":material/group:"),
+        ]
+    return pages
 
+
+st.set_page_config(page_title="CandleLab", page_icon=":material/candlestick_chart:", layout="wide")
+auth = signin.auth_config()
+signin.guard_bind(auth)
 rt = runtime()
+actor = signin.current_actor(rt, auth)
+signin.remember(actor)
+navigation = st.navigation(_pages(actor))
 session.SELECTION.set(pair_picker(rt))
 with st.sidebar:
     summary = rt.settings.public_summary()
     analyst = f"LLM analyst: {summary['llm_model']}" if summary["llm_configured"] else "Rule-based analyst"
     st.caption(f"{analyst} · data: {summary['market_data_provider']} · times in UTC")
+    signin.identity(actor, auth)
 show_pending_toast()
 navigation.run()

@@ -3,7 +3,8 @@
 `st.cache_resource` keeps a single `Runtime` per database for the life of the server process, so
 every session shares one job runner (one worker pool, one heartbeat) and one scheduler; jobs run
 on the runner's threads and report through the database, never through Streamlit calls. Pages
-change state only through `core.services`, as the runtime's `actor`.
+change state only through `core.services`, as `Runtime.actor`: the signed-in user (or the local
+admin) of the browser session the page runs for, set by `dashboard.signin` on every run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.context import Context
 from core.runtime import Engine, JobRunner, start_engine
 from core.services.actors import Actor
 from core.settings import Settings, load_settings
+from dashboard import session
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     engine: Engine
-    actor: Actor
+
+    @property
+    def actor(self) -> Actor:
+        """Who the current browser session acts as (the runtime itself is shared by all)."""
+        actor = session.ACTOR.get()
+        if actor is None:
+            raise RuntimeError("no actor for this session: dashboard/app.py decides it before any page")
+        return actor
 
     @property
     def ctx(self) -> Context:
@@ -58,8 +67,7 @@ def _runtime_for(db_url: str, _settings: Settings) -> Runtime:
         engine.ctx.db.url.split("///")[-1],
         "on" if engine.scheduler else "off",
     )
-    # Served on 127.0.0.1 with no sign-in configured: the single local user is an admin.
-    return Runtime(engine, Actor.local_user())
+    return Runtime(engine)
 
 
 def runtime() -> Runtime:

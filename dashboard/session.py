@@ -56,6 +56,7 @@ VIEWED_PAIRS: Key[set[tuple[str, str]]] = Key("chart.viewed_pairs")  # pairs the
 PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) shown after a rerun
 ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, current) awaiting confirm
 LABELING_STARTED: Key[bool] = Key("labels.started")
+ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this session acts as
 
 # Widget keys (a widget owns its value under its key; links and tests address widgets by them).
 SYMBOL_WIDGET = "symbol"

@@ -6,8 +6,10 @@ import streamlit as st
 
 from core.errors import CandleLabError
 from core.services import data
+from core.services.actors import Permission
 from core.timeframes import parse_timeframe
-from dashboard import cached, charts
+from core.views.access import can
+from dashboard import cached, charts, inert
 from dashboard.components import chart_controls
 from dashboard.components.empty import empty_state
 from dashboard.components.progress import training_status
@@ -27,7 +29,14 @@ if summary.rows == 0:
         f"Fetch them from the configured provider ({rt.settings.market_data_provider}), or import a CSV with "
         f"`python -m core data import FILE --symbol {sel.symbol} --timeframe {sel.timeframe}`.",
     )
-    if st.button("Fetch bars", icon=":material/download:", type="primary"):
+    may_fetch = can(rt.actor, Permission.IMPORT)
+    if st.button(
+        "Fetch bars",
+        icon=":material/download:",
+        type="primary",
+        disabled=not may_fetch.allowed,
+        help=may_fetch.reason,
+    ):
         try:
             with st.spinner(f"Fetching {sel.label}…"):
                 outcome = data.fetch(rt.ctx, rt.actor, sel.symbol, sel.timeframe)
@@ -35,7 +44,7 @@ if summary.rows == 0:
             st.toast(f"Stored {outcome.summary.rows:,} bars of {sel.label}")
             st.rerun()
         except CandleLabError as exc:
-            st.error(str(exc))
+            st.error(inert.error(exc))
     st.stop()
 
 chart_controls.header(rt, sel, summary)
@@ -82,7 +91,7 @@ else:
         "**Retrain now** starts it on demand. The new model's call appears here when it finishes.",
     )
 if note and signals:
-    st.caption(note)
+    st.caption(inert.md(note))
 if trades is not None and not trades.empty:
     closed = trades[trades["status"] == "closed"]
     won = int((closed["pnl_pct"] > 0).sum())

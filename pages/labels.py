@@ -8,7 +8,7 @@ import streamlit as st
 from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views import market
-from dashboard import charts
+from dashboard import charts, inert
 from dashboard.components import label_panels as ui
 from dashboard.components.empty import empty_state
 from dashboard.runtime import Runtime, runtime
@@ -39,7 +39,7 @@ if not sets:
 
 chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s.status}", key="label_set")
 if chosen.message:
-    st.caption(chosen.message)
+    st.caption(inert.md(chosen.message))
 ui.quality(rt, chosen)
 ui.calibration_and_agreement(rt, chosen, _agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
 

@@ -7,10 +7,13 @@ import streamlit as st
 
 from core.errors import CandleLabError
 from core.requests import LabelingRequest, TrainingRequest, parse
+from core.services.actors import Permission
 from core.services.runs import start_labeling, start_training
 from core.views import labels as label_views
+from core.views.access import can
 from core.views.jobs import bot_choices, full_training_defaults
 from dashboard import formatting as fmt
+from dashboard import inert
 from dashboard.components import jobs_panel
 from dashboard.runtime import runtime
 from dashboard.state import current
@@ -78,7 +81,7 @@ with left:
     try:
         estimate = label_views.cost_estimate(run_ctx, int(samples), chosen)
     except CandleLabError as exc:
-        st.warning(str(exc))
+        st.warning(inert.error(exc))
     if estimate is not None:
         if estimate["calls"]:
             st.info(
@@ -93,10 +96,12 @@ with left:
                 f"No LLM cost: the {estimate['labeler']} labeler runs offline.", icon=":material/payments:"
             )
     blocked = estimate is None or not bots or not estimate.get("within_budget", True)
+    may = can(rt.actor, Permission.TRAIN if train_bots else Permission.LABEL)
     if st.button(
         "Start training" if train_bots else "Start labeling",
         type="primary",
-        disabled=blocked,
+        disabled=blocked or not may.allowed,
+        help=may.reason,
         icon=":material/play_arrow:",
     ):
         labeling = defaults.labels.model_copy(
@@ -125,7 +130,7 @@ with left:
                 job = start_labeling(rt.runner, rt.actor, request)
                 st.toast(f"Labeling started (job {job.job_id}); the label set appears on the Labels page")
         except CandleLabError as exc:
-            st.warning(str(exc))
+            st.warning(inert.error(exc))
 with right:
     st.subheader("Budget and providers", anchor=False)
     jobs_panel.spend(rt)

@@ -25,6 +25,9 @@ COMMAND_MODULES = (
     "core.cli.learning_commands",
     "core.cli.train_commands",
     "core.cli.experiment_commands",
+    "core.cli.access_commands",
+    "core.cli.token_commands",
+    "core.cli.api_commands",
 )
 
 

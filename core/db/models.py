@@ -337,6 +337,7 @@ class AITrainingSample(Base):
     __table_args__ = (
         Index(None, "symbol", "timeframe", "bot", "status"),
         UniqueConstraint("version_id", "predicted_at", "source"),
+        Index(None, "order_id", unique=True),  # a trading engine's retried request finds its row
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -365,6 +366,7 @@ class AITrainingSample(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
     fees: Mapped[float | None] = mapped_column(Float)  # commission charged, in price units per unit
+    order_id: Mapped[str | None] = mapped_column(String(64))  # the client's id (service API)
 
 
 class ScheduledRun(Base):
@@ -420,3 +422,64 @@ class ExperimentResult(Base):
     bot: Mapped[str] = mapped_column(String(32))
     label_set_id: Mapped[int | None] = mapped_column(ForeignKey("label_sets.id", ondelete="SET NULL"))
     metrics: Mapped[Json] = mapped_column(default=dict)
+
+
+# --- access: roles and the audit log ----------------------------------------------------------
+
+
+class UserRole(Base):
+    """A signed-in user's role, keyed by their e-mail (lower case) or their provider's subject."""
+
+    __tablename__ = "user_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(255), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | operator | admin
+    granted_by: Mapped[str] = mapped_column(String(255))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One state-changing attempt: who, what, when and how it ended.
+
+    Append-only: the migration installs triggers that make UPDATE and DELETE raise, on SQLite
+    and PostgreSQL alike, and no code path issues either.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "actor"), Index(None, "action"), Index(None, "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user | cli | token | system
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded | refused | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[Json] = mapped_column(default=dict)
+
+
+# --- service API ------------------------------------------------------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token of the service API: only the SHA-256 of its secret is kept.
+
+    `active_name` holds the name while the token is not revoked (NULL after), so two live tokens
+    never share a name and every action stays attributable to one of them.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    active_name: Mapped[str | None] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))

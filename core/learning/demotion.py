@@ -1,5 +1,6 @@
 """Demotion: an active version whose live record falls significantly below its baseline is taken
-out of service on its own (`DEMOTION_ENABLED`, on by default), with the reason in its history.
+out of service on its own (`DEMOTION_ENABLED`, on by default), with the reason in its history and
+a row on the audit log.
 
 Live record: the version's closed paper or live trades. Trades that overlap in time ride the same
 move, so the evidence counts only non-overlapping ones (each entered after the previous counted
@@ -21,6 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.access import audit
+from core.access.audit import AuditRecord
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.evaluation.intervals import wilson_interval
@@ -88,6 +91,9 @@ def review(ctx: Context, version_id: int) -> str | None:
         f"(95 % CI {live.ci[0]:.1%}-{live.ci[1]:.1%}) is below the {float(baseline):.1%} that its naive "
         "baseline's trades won out of sample"
     )
-    if deactivate(ctx, version_id, actor=ACTOR, reason=reason):
-        return reason
-    return None
+    if not deactivate(ctx, version_id, actor=ACTOR, reason=reason):
+        return None
+    # A change of what trades, so it is on the audit log beside the activations people make.
+    entry = AuditRecord(ACTOR, "system", "demote", "succeeded", target=f"version {version_id}", reason=reason)
+    audit.record(ctx.db, entry)
+    return reason

@@ -35,6 +35,7 @@ SAMPLE_FIELDS = (
     "prediction_correct",
     "recorded_at",
     "closed_at",
+    "order_id",  # a trading engine's own id of the order (service API), else None
 )
 
 

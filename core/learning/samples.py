@@ -37,6 +37,9 @@ def _clean_features(features: dict[str, Any]) -> dict[str, float | None]:
     """JSON cannot hold NaN; a missing indicator is stored as null."""
     out: dict[str, float | None] = {}
     for name, value in features.items():
+        if value is None:
+            out[name] = None
+            continue
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -61,8 +64,13 @@ def record_execution_outcome(
     predicted_return: float | None = None,
     features: dict[str, Any] | None = None,
     source: str = "paper",
+    order_id: str | None = None,
 ) -> int:
-    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id."""
+    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id.
+
+    `order_id` is a trading engine's own id for the order (unique): a retried request with the
+    same id returns the row it recorded the first time, whatever else it says.
+    """
     _direction(recommendation)
     if not entry_price > 0:
         raise BadInput(f"entry price must be positive, got {entry_price}")
@@ -81,6 +89,7 @@ def record_execution_outcome(
         predicted_return=predicted_return,
         features=_clean_features(features or {}),
         status="open",
+        order_id=order_id,
     )
     try:
         with ctx.db.session() as session:
@@ -88,13 +97,18 @@ def record_execution_outcome(
             session.flush()
             return sample.id
     except IntegrityError:
+        same_order = AITrainingSample.order_id == order_id
+        same_call = (
+            (AITrainingSample.version_id == version_id)
+            & (AITrainingSample.predicted_at == predicted_at)
+            & (AITrainingSample.source == source)
+        )
         with ctx.db.read() as session:
             existing = session.scalar(
-                select(AITrainingSample.id).where(
-                    AITrainingSample.version_id == version_id,
-                    AITrainingSample.predicted_at == predicted_at,
-                    AITrainingSample.source == source,
-                )
+                select(AITrainingSample.id)
+                .where(same_order | same_call if order_id is not None else same_call)
+                .order_by(same_order.desc() if order_id is not None else AITrainingSample.id)
+                .limit(1)
             )
         if existing is None:
             raise
@@ -110,14 +124,17 @@ def update_outcome_with_pnl(
     exit_reason: str,
     quantity: float = 1.0,
     fees: float = 0.0,
+    pnl: float | None = None,
     review: bool = True,
 ) -> AITrainingSample:
-    """Close a sample: exit, P&L (per `quantity` units, after `fees` per unit) and whether the
-    predicted direction paid.
+    """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid.
 
-    `fees` is commission per unit in price units (the paper trader's simulated broker; real fills
-    report theirs). With `review`, a version's live record is then checked for demotion (callers
-    closing many samples at once pass False and call `demotion.review` once at the end).
+    Without `pnl`, the P&L is the price move in the call's direction less `fees` (commission per
+    unit in price units: the paper trader's simulated broker), times `quantity`. `pnl` is a
+    broker's realised P&L when the caller has it (fills and costs included) and is kept as
+    reported. `prediction_correct` is the call's direction, whatever the costs. With `review`, a
+    version's live record is then checked for demotion (callers closing many samples at once
+    pass False and call `demotion.review` once at the end).
     """
     if exit_reason not in EXIT_REASONS:
         raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
@@ -132,13 +149,18 @@ def update_outcome_with_pnl(
         direction = _direction(sample.recommendation)
         if not (math.isfinite(fees) and fees >= 0):
             raise BadInput(f"fees must be a non-negative number, got {fees}")
+        if pnl is not None and fees:
+            raise BadInput("a broker's P&L already includes its fees: pass pnl or fees, not both")
         move = (exit_price - sample.entry_price) * direction
         sample.exit_price = float(exit_price)
         sample.exit_time = exit_time
         sample.exit_reason = exit_reason
-        sample.fees = float(fees)
-        sample.pnl = (move - fees) * quantity
-        sample.pnl_pct = (move - fees) / sample.entry_price
+        if pnl is None:
+            sample.fees = float(fees)
+            sample.pnl = price_pnl(sample, exit_price, quantity, fees)
+            sample.pnl_pct = (move - fees) / sample.entry_price
+        else:  # the broker's figure; its costs are inside it, so no separate fee is known
+            sample.pnl, sample.pnl_pct = float(pnl), pnl / (sample.entry_price * quantity)
         sample.prediction_correct = move > 0  # the call's direction, whatever the costs
         sample.status = "closed"
         sample.closed_at = utcnow()
@@ -146,6 +168,12 @@ def update_outcome_with_pnl(
     if review and version_id is not None:
         demotion.review(ctx, version_id)
     return sample
+
+
+def price_pnl(sample: AITrainingSample, exit_price: float, quantity: float = 1.0, fees: float = 0.0) -> float:
+    """The P&L of `quantity` units from the entry to `exit_price` in the predicted direction, after
+    `fees` per unit (what `update_outcome_with_pnl` stores without a broker's figure)."""
+    return ((exit_price - sample.entry_price) * _direction(sample.recommendation) - fees) * quantity
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from core.context import Context
 from core.data import service
 from core.data.service import FetchOutcome
 from core.services.actors import Actor, Permission, authorize
+from core.services.audited import Arguments, audited
 
 
+def _pair(arguments: Arguments) -> str:
+    return f"{arguments['symbol']} {arguments['timeframe']}"
+
+
+def _stored(outcome: FetchOutcome) -> dict[str, Any]:
+    return {"rows": outcome.summary.rows, "written": outcome.written, "source": outcome.source}
+
+
+@audited("import", target=_pair, detail=_stored)
 def import_csv(ctx: Context, actor: Actor, path: str | Path, symbol: str, timeframe: str) -> FetchOutcome:
     authorize(actor, Permission.IMPORT)
     return service.import_csv(ctx, path, symbol, timeframe)
 
 
+@audited("fetch", target=_pair, detail=_stored)
 def fetch(
     ctx: Context,
     actor: Actor,
@@ -39,6 +51,7 @@ def fetch(
     )
 
 
+@audited("import", target=lambda _: "bundled demo data", detail=lambda outcomes: {"series": len(outcomes)})
 def bootstrap_demo(ctx: Context, actor: Actor) -> list[FetchOutcome]:
     authorize(actor, Permission.IMPORT)
     return service.bootstrap_demo(ctx)

@@ -9,8 +9,14 @@ from core.experiments.runner import ExperimentOutcome
 from core.reporting import NULL_REPORTER, Reporter
 from core.requests import ExperimentRequest
 from core.services.actors import Actor, Permission, authorize
+from core.services.audited import audited
 
 
+@audited(
+    "experiment",
+    target=lambda a: f"{a['request'].symbol} {a['request'].timeframe}",
+    detail=lambda outcome: {"experiment_id": outcome.experiment_id},
+)
 def run_experiment(
     ctx: Context, actor: Actor, request: ExperimentRequest, reporter: Reporter = NULL_REPORTER
 ) -> ExperimentOutcome:

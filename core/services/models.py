@@ -7,13 +7,24 @@ from core.registry import activation
 from core.registry.activation import ActivationResult
 from core.requests import ActivateRequest, RollbackRequest
 from core.services.actors import Actor, Permission, authorize
+from core.services.audited import audited
 
 
+def _switch(result: ActivationResult) -> dict[str, int | None]:
+    return {"version_id": result.version_id, "previous_active_id": result.previous_active_id}
+
+
+@audited("activate", target=lambda a: f"version {a['request'].version_id}", detail=_switch)
 def activate(ctx: Context, actor: Actor, request: ActivateRequest) -> ActivationResult:
     authorize(actor, Permission.ACTIVATE)
     return activation.activate(ctx, request.version_id, actor=actor.name, reason=request.reason)
 
 
+@audited(
+    "rollback",
+    target=lambda a: f"{a['request'].bot} {a['request'].symbol} {a['request'].timeframe}",
+    detail=_switch,
+)
 def rollback(ctx: Context, actor: Actor, request: RollbackRequest) -> ActivationResult:
     authorize(actor, Permission.ACTIVATE)
     return activation.rollback(

@@ -19,8 +19,19 @@ from core.jobs.triggers import TriggerResult, trigger
 from core.learning.retrain import pairs_ready_for_retrain
 from core.requests import LabelingRequest, RetrainRequest, RetrainSweep, TrainingRequest, TriggerRequest
 from core.services.actors import Actor, Permission, authorize
+from core.services.audited import Arguments, audited
 
 
+def _pair(arguments: Arguments) -> str:
+    request = arguments["request"]
+    return f"{request.symbol} {request.timeframe}"
+
+
+def _job(job: JobView) -> dict[str, Any]:
+    return {"job_id": job.job_id, "kind": job.kind, "status": job.status}
+
+
+@audited("train", target=_pair, detail=_job)
 def start_training(runner: JobRunner, actor: Actor, request: TrainingRequest) -> JobView:
     """Queue (or, with the foreground executor, run) a training job; `BadInput` writes nothing."""
     authorize(actor, Permission.TRAIN)
@@ -28,6 +39,7 @@ def start_training(runner: JobRunner, actor: Actor, request: TrainingRequest) ->
     return runner.submit(request, requested_by=actor.name)
 
 
+@audited("label", target=_pair, detail=_job)
 def start_labeling(runner: JobRunner, actor: Actor, request: LabelingRequest) -> JobView:
     """A label-only run as a job of its own (it does not take the pair's training slot)."""
     authorize(actor, Permission.LABEL)
@@ -41,6 +53,11 @@ class RetrainStarted:
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
+@audited(
+    "retrain",
+    target=lambda a: f"pairs with at least {a['sweep'].min_samples} closed samples",
+    detail=lambda started: {"job_ids": [j.job_id for j in started.jobs], "skipped": len(started.skipped)},
+)
 def start_retrain(
     runner: JobRunner, actor: Actor, sweep: RetrainSweep, *, only_ready: bool = False
 ) -> RetrainStarted:
@@ -56,12 +73,19 @@ def start_retrain(
     return started
 
 
+@audited(
+    "train",
+    target=_pair,
+    detail=lambda result: {"job_id": result.job_id, "kind": "quick", "reason": result.reason},
+    changed=lambda result: result.started,  # a fresh or busy pair's chart view changes nothing
+)
 def trigger_training(runner: JobRunner, actor: Actor, request: TriggerRequest) -> TriggerResult:
     """The chart-view path: quick training if the pair is stale (or `force`)."""
     authorize(actor, Permission.TRAIN)
     return trigger(runner, request, requested_by=actor.name)
 
 
+@audited("cancel", target=lambda a: f"job {a['job_id']}", detail=_job)
 def cancel_job(ctx: Context, actor: Actor, job_id: int) -> JobView:
     """Ask a job to stop: a queued one ends at once, a running one at its next stage."""
     authorize(actor, Permission.CANCEL)

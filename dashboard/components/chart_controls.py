@@ -8,11 +8,13 @@ import streamlit as st
 
 from core.errors import CandleLabError
 from core.requests import TriggerRequest
+from core.services.actors import Permission
 from core.services.runs import trigger_training
+from core.views.access import can
 from core.views.jobs import freshness
 from core.views.market import INDICATORS, WINDOW_CHOICES, SeriesSummary, data_badge
 from dashboard import formatting as fmt
-from dashboard import session
+from dashboard import inert, session
 from dashboard.components.progress import watch
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -34,7 +36,8 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
         badge = data_badge(summary)
         state = freshness(rt.ctx, sel.symbol, sel.timeframe)
         row = st.container(horizontal=True, gap="small")
-        row.badge(badge.label, color=badge.tone, help=badge.detail)  # type: ignore[arg-type]
+        detail = inert.md(badge.detail) if summary.stale else badge.detail  # may quote the provider
+        row.badge(badge.label, color=badge.tone, help=detail)  # type: ignore[arg-type]
         if state.newest_trained_at is None:
             row.badge(
                 "No model yet",
@@ -46,18 +49,20 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
             row.badge(f"Models {fmt.ago(state.newest_trained_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
         row.caption(f"{fmt.count(summary.rows)} bars · last {fmt.when(summary.last)} UTC")
     with right:
+        may_train = can(rt.actor, Permission.TRAIN)
         if st.button(
             "Retrain now",
             icon=":material/refresh:",
             type="primary",
             width="stretch",
-            help="Quick training on fresh bars, whatever the models' age",
+            disabled=not may_train.allowed,
+            help=may_train.reason or "Quick training on fresh bars, whatever the models' age",
         ):
             request = TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe, force=True)
             try:
                 result = trigger_training(rt.runner, rt.actor, request)
             except CandleLabError as exc:  # e.g. a QUICK_BOTS entry that names no bot
-                st.warning(str(exc))
+                st.warning(inert.error(exc))
                 return
             if result.job_id is not None:
                 watch(sel, result.job_id)
@@ -65,7 +70,11 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
 
 
 def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
-    """The chart-view path: opening a stale pair starts quick training, once per view of a session."""
+    """The chart-view path: opening a stale pair starts quick training, once per view of a session.
+
+    Only for someone who may train: a viewer's visit starts nothing (the badge shows the age)."""
+    if not can(rt.actor, Permission.TRAIN).allowed:
+        return
     viewed = session.VIEWED_PAIRS.setdefault(set)
     pair = (sel.symbol, sel.timeframe)
     if pair in viewed or summary.rows == 0:
@@ -76,7 +85,7 @@ def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
             rt.runner, rt.actor, TriggerRequest(symbol=sel.symbol, timeframe=sel.timeframe)
         )
     except CandleLabError as exc:
-        st.warning(f"Quick training cannot start: {exc}")
+        st.warning(f"Quick training cannot start: {inert.error(exc)}")
         return
     if result.state == "started" and result.job_id is not None:
         watch(sel, result.job_id)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.services.actors import Permission
 from core.services.runs import cancel_job
 from core.views import jobs
+from core.views.access import can
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
 
@@ -51,7 +53,14 @@ def job_list(rt: Runtime) -> None:
                 f"{job.stage} · {job.progress:.0%}",
             )
             if (job.status == "running" and not job.cancel_requested) or job.status == "queued":
-                if cols[1].button("Cancel", key=f"jobs-cancel-{job.job_id}", width="stretch"):
+                may = can(rt.actor, Permission.CANCEL)
+                if cols[1].button(
+                    "Cancel",
+                    key=f"jobs-cancel-{job.job_id}",
+                    width="stretch",
+                    disabled=not may.allowed,
+                    help=may.reason,
+                ):
                     cancel_job(rt.ctx, rt.actor, job.job_id)
                     st.rerun(scope="fragment")
             else:

@@ -10,12 +10,14 @@ import streamlit as st
 
 from core.errors import CandleLabError
 from core.requests import LabelingRequest, parse
+from core.services.actors import Permission
 from core.services.runs import start_labeling
 from core.timeframes import parse_timeframe
 from core.views import labels as views
+from core.views.access import can
 from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
 from core.views.labels import LabelSetRow
-from dashboard import charts, session
+from dashboard import charts, inert, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -46,8 +48,9 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
                 f"{fmt.usd(est['budget_remaining_usd'])} of today's budget left."
             )
         except CandleLabError as exc:
-            st.caption(str(exc))
-        if st.form_submit_button("Start labeling", type="primary"):
+            st.caption(inert.error(exc))
+        may = can(rt.actor, Permission.LABEL)
+        if st.form_submit_button("Start labeling", type="primary", disabled=not may.allowed, help=may.reason):
             try:
                 request = parse(
                     LabelingRequest,
@@ -60,7 +63,7 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
                 )
                 job = start_labeling(rt.runner, rt.actor, request)
             except CandleLabError as exc:
-                st.warning(str(exc))
+                st.warning(inert.error(exc))
             else:
                 session.LABELING_STARTED.set(True)
                 st.toast(
@@ -213,7 +216,7 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int) -> None:
             icon=":material/verified:",
         )
     else:
-        st.error(f"Rejected: {d.reject_reason}", icon=":material/block:")
+        st.error(f"Rejected: {inert.md(d.reject_reason)}", icon=":material/block:")
     left, right = st.columns([3, 2])
     with left:
         levels = {"entry": d.current_price, "target": d.target, "stop": d.stop_loss}
@@ -231,7 +234,7 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int) -> None:
         )
     with right:
         st.markdown("**Reasoning**")
-        st.write(d.reasoning or "—")
+        inert.block(d.reasoning)  # the LLM's words: plain text, never Markdown
         if d.call:
             st.caption(
                 f"{d.call['provider']} {d.call['model']} · {d.call['status']} · "

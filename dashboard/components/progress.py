@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.services.actors import Permission
 from core.services.runs import cancel_job
 from core.views import jobs
+from core.views.access import can
 from core.views.jobs import JobView
 from dashboard import formatting as fmt
-from dashboard import session
+from dashboard import inert, session
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
 
@@ -39,7 +41,10 @@ def _render_active(rt: Runtime, job: JobView) -> None:
     cols = st.columns([5, 1], vertical_alignment="center")
     cols[0].progress(min(max(job.progress, 0.0), 1.0), text=f"{label} · {job.progress:.0%}")
     if job.status == "running" and not job.cancel_requested:
-        if cols[1].button("Cancel", key=f"cancel-{job.job_id}", width="stretch"):
+        may = can(rt.actor, Permission.CANCEL)
+        if cols[1].button(
+            "Cancel", key=f"cancel-{job.job_id}", width="stretch", disabled=not may.allowed, help=may.reason
+        ):
             cancel_job(rt.ctx, rt.actor, job.job_id)
             st.rerun(scope="fragment")
     elif job.cancel_requested:
@@ -54,7 +59,7 @@ def _render_idle(job: JobView | None) -> None:
     when = fmt.ago(job.finished_at or job.created_at)
     text = f"Last training: job {job.job_id} ({job.kind}) {status} {when}"
     if job.error and job.status != "succeeded":
-        text += f": {job.error}"
+        text += f": {inert.error(job.error)}"
     st.caption(text)
 
 
@@ -80,7 +85,8 @@ def training_status(rt: Runtime, sel: Selection) -> None:
             key.pop()
             ended = jobs.get_job(rt.ctx, int(watched))
             icon = ":material/check_circle:" if ended.status == "succeeded" else ":material/error:"
-            session.PENDING_TOAST.set((jobs.outcome_line(ended), icon))
+            line = jobs.outcome_line(ended)
+            session.PENDING_TOAST.set((line if ended.status == "succeeded" else inert.md(line), icon))
             st.rerun()
         _render_idle(job)
 

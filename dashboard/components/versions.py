@@ -9,8 +9,10 @@ import streamlit as st
 from core.errors import CandleLabError
 from core.requests import ActivateRequest, RollbackRequest
 from core.services import models as model_actions
+from core.services.actors import Permission
 from core.views import models
-from dashboard import charts, session
+from core.views.access import can
+from dashboard import charts, inert, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -142,8 +144,14 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
         ids[0] if len(ids) == 1 else row.selectbox("Version to activate", ids, format_func=lambda v: f"v{v}")
     )
     bot = str(candidates[candidates["version_id"] == vid]["bot"].iloc[0])
+    may = can(rt.actor, Permission.ACTIVATE)
     if row.button(
-        f"Activate v{vid} ({bot})", type="primary", icon=":material/rocket_launch:", key="activate"
+        f"Activate v{vid} ({bot})",
+        type="primary",
+        icon=":material/rocket_launch:",
+        key="activate",
+        disabled=not may.allowed,
+        help=may.reason,
     ):
         active = table[(table["bot"] == bot) & table["active"]]
         session.ACTIVATING.set((vid, int(active["version_id"].iloc[0]) if not active.empty else None))
@@ -174,7 +182,7 @@ def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> Non
             request = ActivateRequest(version_id=version_id, reason="activated from the dashboard")
             result = model_actions.activate(rt.ctx, rt.actor, request)
         except CandleLabError as exc:
-            session.PENDING_TOAST.set((str(exc), ":material/error:"))
+            session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
         else:
             was = result.previous_active_id or "—"
             session.PENDING_TOAST.set(
@@ -191,9 +199,14 @@ def timeline(rt: Runtime, sel: Selection) -> None:
     targets = models.rollback_targets(rt.ctx, sel.symbol, sel.timeframe)
     if targets:
         row = st.container(horizontal=True)
+        may = can(rt.actor, Permission.ACTIVATE)
         for bot, (current, previous) in targets.items():
             if row.button(
-                f"Roll back {bot}: v{current} → v{previous}", key=f"rollback-{bot}", icon=":material/undo:"
+                f"Roll back {bot}: v{current} → v{previous}",
+                key=f"rollback-{bot}",
+                icon=":material/undo:",
+                disabled=not may.allowed,
+                help=may.reason,
             ):
                 try:
                     request = RollbackRequest(symbol=sel.symbol, timeframe=sel.timeframe, bot=bot)
@@ -201,7 +214,7 @@ def timeline(rt: Runtime, sel: Selection) -> None:
                     message = f"{bot}: rolled back to v{result.version_id}"
                     session.PENDING_TOAST.set((message, ":material/undo:"))
                 except CandleLabError as exc:
-                    session.PENDING_TOAST.set((str(exc), ":material/error:"))
+                    session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
                 st.rerun()
     if history.empty:
         st.caption("No activations yet.")

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.access import audit
+from core.access.audit import AuditFilter
 from core.bots import BOT_NAMES
 from core.context import Context
 from core.data import service
@@ -134,6 +136,9 @@ def test_a_live_record_below_its_baseline_demotes_the_version(ctx):
     latest = history(ctx.db, "TEST", "1d", "xgb_agent")[0]
     assert latest["action"] == "deactivate" and latest["actor"] == "demotion"
     assert latest["reason"].startswith("demoted: live accuracy 30.0% on 30 non-overlapping closed trades")
+    (row,) = audit.entries(ctx.db, AuditFilter(action="demote"))
+    assert (row.actor, row.actor_kind, row.target) == ("demotion", "system", f"version {version.version_id}")
+    assert row.reason == latest["reason"]
     pair = evidence.pair_evidence(ctx, "TEST", "1d")
     assert pair.demotions[0]["reason"] == latest["reason"] and not pair.has_live_model
 

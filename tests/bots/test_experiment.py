@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
+from core.access import audit
+from core.access.audit import AuditFilter
 from core.context import Context
 from core.db.models import Experiment, ExperimentResult, LabelSet
 from core.features.indicators import compute_features
@@ -119,6 +121,9 @@ def test_experiment_compares_labelers_on_the_same_bars_and_can_be_reopened(goog_
     assert list(page.table["labeler"]) == ["rules", "next_price"] and len(page.comparisons) == 1
     assert set(page.equity) == {"rules · xgb_agent", "next_price · xgb_agent"}
     assert all(len(curve) > 10 for curve in page.equity.values())
+    (row,) = audit.entries(Context(make_settings(home)).db, AuditFilter(action="experiment"))
+    assert (row.actor_kind, row.target, row.outcome) == ("cli", "GOOG 1d", "succeeded")
+    assert row.detail == {"experiment_id": doc["experiment_id"]}
 
 
 def test_bad_experiment_requests_write_nothing(goog_cli, home: Path):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from core.context import Context
@@ -93,6 +94,9 @@ def dashboard_home(
 ) -> Iterator[Callable[[Path | None], Path]]:
     """Point the dashboard at a copy of a template (or an empty home) with small quick trainings."""
     homes: list[Path] = []
+    # `make run` and the repo's config.toml serve 127.0.0.1; AppTest reads no config file.
+    address = st_config.get_option("server.address")
+    st_config.set_option("server.address", "127.0.0.1")
 
     def use(template: Path | None) -> Path:
         home = tmp_path / "home"
@@ -107,6 +111,7 @@ def dashboard_home(
         return home
 
     yield use
+    st_config.set_option("server.address", address)
     st.cache_resource.clear()  # shuts the runtime's runner down (on_release)
     reset_logging()
     for home in homes:

@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "model_activations",
     "ai_training_samples",
     "scheduled_runs",
+    "api_tokens",
 }
 
 
