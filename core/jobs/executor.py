@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
+
+from core.jobs.bodyproc import SpawnedBody
+from core.jobs.supervisor import Supervision, supervise
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ JobFn = Callable[[int], object]
 
 
 class Executor(Protocol):
+    # True when jobs run in processes of their own that keep their own heartbeat (a detached
+    # subprocess, a Dask worker); False when they run in the submitting process.
+    detached: bool
+
     def submit(self, job_id: int, run: JobFn) -> None:
         """Arrange for job `job_id` to run (in-process executors call `run(job_id)`)."""
         ...
@@ -44,6 +49,8 @@ class Executor(Protocol):
 
 class ForegroundExecutor:
     """Runs each job in the calling thread: `submit` returns when the job has ended."""
+
+    detached = False
 
     def submit(self, job_id: int, run: JobFn) -> None:
         run(job_id)
@@ -70,6 +77,8 @@ def _lower_priority(nice: int) -> None:
 
 
 class ThreadExecutor:
+    detached = False
+
     def __init__(self, workers: int, nice: int = 0) -> None:
         self._pool = ThreadPoolExecutor(
             max_workers=workers,
@@ -106,29 +115,56 @@ class ThreadExecutor:
 
 
 class SubprocessExecutor:
-    """One detached worker process per job; it outlives the command that started it."""
+    """One worker process per job (`python -m core jobs run ID`); it outlives whoever started it.
 
-    def __init__(self, log_dir: Path) -> None:
+    With `supervise` (the dashboard and the scheduler, which live long), a light thread per job
+    watches the process: it ends the process when a cancel is not honoured within the grace, and
+    records `interrupted` when the process dies without recording an end. Without it (`trigger`,
+    which exits at once), the job stops at its next stage on cancel and recovery finds a dead one.
+    """
+
+    detached = True
+
+    def __init__(
+        self,
+        log_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        supervision: Callable[[int], Supervision] | None = None,
+    ) -> None:
         self.log_dir = log_dir
+        self.env = dict(env or {})
+        self.supervision = supervision
+        self._watchers: dict[int, threading.Thread] = {}
+        self._lock = threading.Lock()
 
     def submit(self, job_id: int, run: JobFn) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        out = (self.log_dir / f"job-{job_id}.log").open("ab")
-        cmd = [sys.executable, "-m", "core", "jobs", "run", str(job_id)]
-        # A new session: the worker survives the parent's exit and its terminal's hang-up.
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            env=os.environ.copy(),
+        body = SpawnedBody(job_id, self.log_dir, self.env)
+        log.info("job %d handed to worker process %d", job_id, body.pid)
+        if self.supervision is None:
+            return
+        watcher = threading.Thread(
+            target=supervise,
+            args=(self.supervision(job_id), body),
+            name=f"candlelab-watch-{job_id}",
+            daemon=True,
         )
-        out.close()
-        log.info("job %d handed to worker process %d", job_id, proc.pid)
+        with self._lock:
+            self._watchers = {k: t for k, t in self._watchers.items() if t.is_alive()}
+            self._watchers[job_id] = watcher
+        watcher.start()
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
-        return None  # the worker is detached on purpose; its row says how it ends
+        """Block until a supervised job's process has ended (at once for unsupervised ones)."""
+        with self._lock:
+            watcher = self._watchers.get(job_id)
+        if watcher is not None:
+            watcher.join(timeout)
 
     def shutdown(self, wait: bool = False) -> None:
-        return None
+        """The processes carry on (their rows say how they end); `wait` blocks until they have."""
+        if wait:
+            with self._lock:
+                watchers = list(self._watchers.values())
+            for watcher in watchers:
+                watcher.join()

@@ -188,6 +188,29 @@ def update_progress(db: Database, job_id: int, fraction: float, stage: str, **fi
         session.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(**values))
 
 
+def hand_over(db: Database, job_id: int, owner: str) -> None:
+    """A queued job now belongs to `owner` (a cluster queue): its heartbeat comes from there."""
+    with db.session() as session:
+        session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+            .values(owner=owner[:128], heartbeat_at=utcnow())
+        )
+
+
+def touch_queued(db: Database, owner_prefix: str) -> int:
+    """Refresh the heartbeat of every queued job whose owner starts with `owner_prefix`."""
+    with db.session() as session:
+        result = session.execute(
+            update(TrainingJob)
+            .where(
+                TrainingJob.status == "queued", TrainingJob.owner.startswith(owner_prefix, autoescape=True)
+            )
+            .values(heartbeat_at=utcnow())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def cancel_requested(db: Database, job_id: int) -> bool:
     with db.read() as session:
         return bool(session.scalar(select(TrainingJob.cancel_requested).where(TrainingJob.id == job_id)))
