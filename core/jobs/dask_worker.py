@@ -47,7 +47,7 @@ from core.jobs.executor import ForegroundExecutor
 from core.jobs.fanout import PartResult, Prepared
 from core.jobs.outcome import JobOutcome
 from core.jobs.recovery import recover_orphans
-from core.jobs.runner import HEARTBEAT_SECONDS, JobRunner
+from core.jobs.runner import JobRunner
 from core.jobs.store import JobView
 from core.jobs.supervisor import Supervision, supervise, watch
 from core.reporting import Reporter
@@ -136,7 +136,7 @@ def _queue_heartbeat(ctx: Context) -> Callable[[], None]:
     last = [0.0]
 
     def beat() -> None:
-        if time.monotonic() - last[0] >= HEARTBEAT_SECONDS:
+        if time.monotonic() - last[0] >= store.QUEUED_HEARTBEAT_S:
             last[0] = time.monotonic()
             try:
                 store.touch_queued(ctx.db, QUEUE_OWNER)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Protocol
 
 from core.jobs.bodyproc import SpawnedBody
-from core.jobs.supervisor import Supervision, supervise
 
 log = logging.getLogger(__name__)
 
@@ -115,56 +114,25 @@ class ThreadExecutor:
 
 
 class SubprocessExecutor:
-    """One worker process per job (`python -m core jobs run ID`); it outlives whoever started it.
+    """One detached worker process per job (`python -m core jobs run ID`), for `trigger`.
 
-    With `supervise` (the dashboard and the scheduler, which live long), a light thread per job
-    watches the process: it ends the process when a cancel is not honoured within the grace, and
-    records `interrupted` when the process dies without recording an end. Without it (`trigger`,
-    which exits at once), the job stops at its next stage on cancel and recovery finds a dead one.
+    It outlives the command that started it: the job stops at its next stage on a cancel, and
+    recovery finds it if it dies. Long-lived processes use `core.jobs.process_pool.ProcessPool`,
+    which also watches its processes.
     """
 
     detached = True
 
-    def __init__(
-        self,
-        log_dir: Path,
-        *,
-        env: Mapping[str, str] | None = None,
-        supervision: Callable[[int], Supervision] | None = None,
-    ) -> None:
+    def __init__(self, log_dir: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.log_dir = log_dir
         self.env = dict(env or {})
-        self.supervision = supervision
-        self._watchers: dict[int, threading.Thread] = {}
-        self._lock = threading.Lock()
 
     def submit(self, job_id: int, run: JobFn) -> None:
         body = SpawnedBody(job_id, self.log_dir, self.env)
         log.info("job %d handed to worker process %d", job_id, body.pid)
-        if self.supervision is None:
-            return
-        watcher = threading.Thread(
-            target=supervise,
-            args=(self.supervision(job_id), body),
-            name=f"candlelab-watch-{job_id}",
-            daemon=True,
-        )
-        with self._lock:
-            self._watchers = {k: t for k, t in self._watchers.items() if t.is_alive()}
-            self._watchers[job_id] = watcher
-        watcher.start()
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until a supervised job's process has ended (at once for unsupervised ones)."""
-        with self._lock:
-            watcher = self._watchers.get(job_id)
-        if watcher is not None:
-            watcher.join(timeout)
+        return None  # the worker is detached on purpose; its row says how it ends
 
     def shutdown(self, wait: bool = False) -> None:
-        """The processes carry on (their rows say how they end); `wait` blocks until they have."""
-        if wait:
-            with self._lock:
-                watchers = list(self._watchers.values())
-            for watcher in watchers:
-                watcher.join()
+        return None

@@ -1,8 +1,8 @@
 """Which executor a process gets: by configuration (`JOB_EXECUTOR`) and by what the process is.
 
 - `local` (default): foreground commands (`train`, `label`, `retrain`) run the job in their own
-  process and wait; background work (the dashboard, the scheduler) gets one supervised
-  subprocess per job; `trigger` starts one detached subprocess per job.
+  process and wait; background work (the dashboard, the scheduler) runs in supervised worker
+  processes, JOB_WORKERS at a time (`ProcessPool`); `trigger` starts one detached process.
 - `dask`: every job body runs on a Dask worker; foreground commands wait for it, `trigger`
   submits with `fire_and_forget` and returns.
 
@@ -20,7 +20,7 @@ from core.context import Context
 from core.errors import BadInput
 from core.jobs.executor import Executor, ForegroundExecutor, SubprocessExecutor
 from core.jobs.installation import installation_env
-from core.jobs.supervisor import Supervision
+from core.jobs.process_pool import ProcessPool
 
 Mode = Literal["foreground", "background", "detached"]
 
@@ -34,9 +34,8 @@ def make_executor(ctx: Context, mode: Mode) -> Executor:
     env = installation_env(settings)
     if mode == "detached":
         return SubprocessExecutor(settings.logs_dir, env=env)
-    grace = settings.job_cancel_grace_s
-    return SubprocessExecutor(
-        settings.logs_dir, env=env, supervision=lambda job_id: Supervision(ctx.db, job_id, grace)
+    return ProcessPool(
+        ctx.db, settings.logs_dir, workers=settings.job_workers, grace_s=settings.job_cancel_grace_s, env=env
     )
 
 

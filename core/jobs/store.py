@@ -26,6 +26,8 @@ from core.requests import JOB_KINDS, LabelingRequest, RetrainRequest, TrainingRe
 JobRequest = LabelingRequest | TrainingRequest | RetrainRequest
 
 ACTIVE_STATUSES = ("queued", "running")
+# How often a queue (a process pool, a cluster's running tasks) refreshes its waiting jobs' heartbeat.
+QUEUED_HEARTBEAT_S = 10.0
 END_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "budget_exhausted")
 JOB_STATUSES = ACTIVE_STATUSES + END_STATUSES
 

@@ -23,6 +23,9 @@ from tests.scale.helpers import GBPUSD_CSV
 
 CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
 WORKERS = 2
+# One thread per task (two single-threaded workers on two cores) and two walk-forward folds: the
+# tests check where and how jobs run, not the models' numbers.
+WORKER_SETTINGS = {"training_threads": 1, "walkforward_folds": 2}
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +49,7 @@ def on_cluster(dask_client: Client) -> Attach:
 
     def attach(ctx: Context, **overrides: object) -> DaskExecutor:
         dask_client.wait_for_workers(WORKERS, timeout=120)
+        overrides = {**WORKER_SETTINGS, **overrides}
         settings = {**installation(ctx.settings), **{k: str(v) for k, v in overrides.items()}}
         dask_client.register_plugin(CandleLabWorker(settings))
         return DaskExecutor(ctx, dask_client)

@@ -11,9 +11,12 @@ from distributed import Client, get_task_stream
 from sqlalchemy import select
 
 from core.context import Context
+from core.data import store as bar_store
 from core.db.models import AIModelVersion, ModelTrainingRecord
 from core.jobs import fanout
 from core.jobs.runner import JobRunner
+from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
+from core.requests import RetrainRequest
 from tests.scale.conftest import Attach
 from tests.scale.helpers import import_pairs, training, wait_ended
 
@@ -82,3 +85,40 @@ def test_progress_is_the_sum_of_the_parts() -> None:
     steps = {round(b - a, 6) for a, b in itertools.pairwise(shares)}
     assert steps == {round((fanout.COMMIT_AT - 0.3) / 4, 6)}  # each part an equal share
     assert fanout.progress(labeled, 2, 4)[1] == "training 4 bots as parts: 2 done"
+
+
+@pytest.mark.slow
+def test_the_nightly_retrain_fans_out_per_bot_and_commits_both(gbpusd: Context, on_cluster: Attach) -> None:
+    with gbpusd.db.read() as session:
+        bars = bar_store.load_bars(session, "GBPUSD", "1d")
+    for bot in BOTS:  # 40 closed paper trades per bot, on the imported series
+        for i in range(40):
+            ts, row, later = bars.index[200 + 6 * i], bars.iloc[200 + 6 * i], bars.iloc[203 + 6 * i]
+            rec = "BUY" if i % 2 else "SELL"
+            up = 1 if rec == "BUY" else -1
+            sample = record_execution_outcome(
+                gbpusd,
+                symbol="GBPUSD",
+                timeframe="1d",
+                bot=bot,
+                version_id=None,
+                recommendation=rec,
+                confidence=0.6,
+                entry_price=float(row["close"]),
+                predicted_at=ts.to_pydatetime(),
+                target=float(row["close"]) * (1 + 0.02 * up),
+                stop_loss=float(row["close"]) * (1 - 0.01 * up),
+            )
+            exit_time = bars.index[203 + 6 * i].to_pydatetime()
+            update_outcome_with_pnl(
+                gbpusd, sample, exit_price=float(later["close"]), exit_time=exit_time, exit_reason="timeout"
+            )
+    runner = JobRunner(gbpusd, executor=on_cluster(gbpusd))
+    request = RetrainRequest(symbol="GBPUSD", timeframe="1d", min_samples=30)
+    job = runner.submit(request, requested_by="system")
+    (ended,) = wait_ended(gbpusd, [job.job_id])
+    runner.shutdown()
+    assert ended.status == "succeeded", ended.error
+    assert sorted(r["bot"] for r in ended.result["retrained"]) == sorted(BOTS)
+    assert ended.result["failed"] == [] and ended.result["skipped"] == []
+    assert all(r["samples"] == 40 for r in ended.result["retrained"])
