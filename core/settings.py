@@ -156,8 +156,9 @@ class Settings(BaseSettings):
     # spelling does not tell (`GBPUSD=fx,XAUUSD=fx`).
     trading_costs_bps: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(default_factory=dict)
     asset_classes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Background job processes at a time without a cluster (the dashboard, the scheduler).
     job_workers: int = Field(2, ge=1, le=32)
-    # Scheduling niceness of in-process job threads (0-19): training yields the cores to pages.
+    # Scheduling niceness of every job process (0-19): training yields the cores to pages.
     job_nice: int = Field(10, ge=0, le=19)
 
     quick_lookback_days: int = Field(14, ge=1)

@@ -58,7 +58,11 @@ log = logging.getLogger(__name__)
 PLUGIN_NAME = "candlelab"
 QUEUE_OWNER = "dask:"  # the owner of a job queued on a cluster (`store.hand_over`)
 # Dask runs higher numbers first: the chart-view quick training goes ahead of the nightly batch.
+# A job's parts run one above their job's kind, so jobs already started finish before new ones
+# prepare (a batch progresses job by job instead of labeling everything first).
 PRIORITIES = {"quick": 20, "manual": 10, "label": 10, "full": 0, "retrain": -10}
+PART_PRIORITY_BOOST = 1
+COLLECT_POLL_S = 5.0
 DAEMON_MESSAGE = (
     "this Dask worker is a daemonic process and cannot start the child process a CandleLab job "
     "runs in; start workers with DASK_DISTRIBUTED__WORKER__DAEMON=False (`make dask-worker` does)"
@@ -261,28 +265,33 @@ def _run_parts(
             bot,
             prepared.as_json(),
             key=f"candlelab-part-{job.job_id}-{bot}-{uuid.uuid4().hex[:8]}",
-            priority=PRIORITIES.get(job.kind, 0),
+            priority=PRIORITIES.get(job.kind, 0) + PART_PRIORITY_BOOST,
             resources=resources,
             pure=False,
             retries=0,
         )
+    reporter.progress(*fanout.progress(prepared, 0, len(futures)))
     return _collect(client, futures, ctx, job, prepared, reporter)
 
 
 def _collect(
     client: Any, futures: dict[str, Any], ctx: Context, job: JobView, prepared: Prepared, reporter: Reporter
 ) -> list[PartResult]:
-    """Wait for the parts, adding their progress up in the job's row; a cancel drops the rest."""
+    """Wait for the parts, adding their progress up in the job's row; a cancel drops the rest.
+
+    The row is written when a part ends and the cancel flag read every `COLLECT_POLL_S`: a
+    nightly batch has hundreds of jobs waiting on their parts at once.
+    """
     results: dict[str, PartResult] = {}
     pending = dict(futures)
     while pending:
-        with contextlib.suppress(TimeoutError):  # a second without news: report progress, check cancel
-            wait(list(pending.values()), timeout=1.0, return_when="FIRST_COMPLETED")
-        for bot, future in list(pending.items()):
-            if future.done():
-                results[bot] = _part_result(bot, future)
-                del pending[bot]
-        reporter.progress(*fanout.progress(prepared, len(results), len(futures)))
+        with contextlib.suppress(TimeoutError):
+            wait(list(pending.values()), timeout=COLLECT_POLL_S, return_when="FIRST_COMPLETED")
+        ended = [bot for bot, future in pending.items() if future.done()]
+        for bot in ended:
+            results[bot] = _part_result(bot, pending.pop(bot))
+        if ended:
+            reporter.progress(*fanout.progress(prepared, len(results), len(futures)))
         if pending and reporter.cancelled():
             client.cancel(list(pending.values()))  # running parts stop on their own supervision
             for bot in pending:

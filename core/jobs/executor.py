@@ -2,14 +2,15 @@
 
 `ForegroundExecutor` runs the job in the caller's thread before `submit` returns (the CLI's
 `train`, `label` and `retrain`: the command waits and exits with the job's end state).
-`ThreadExecutor` runs jobs on a bounded pool inside this process (the dashboard, the scheduler).
 `SubprocessExecutor` starts a detached `python -m core jobs run ID` per job, so a short-lived
-command (`trigger`) can return at once while the job carries on.
+command (`trigger`) can return at once while the job carries on. `ThreadExecutor` runs jobs on a
+pool inside this process (tests that drive the lifecycle with bodies of their own use it).
+Long-lived processes use `core.jobs.process_pool.ProcessPool` (supervised worker processes) or,
+with JOB_EXECUTOR=dask, `core.jobs.dask_executor.DaskExecutor`; `core.jobs.executors` chooses.
 
 A job is runnable from its id alone: its row holds the typed request, and `core.jobs.worker.run_job`
-rebuilds everything else from the settings. So an executor for a distributed engine (Dask) is
-one more class with these methods that ships the id to `run_job` on a worker; in-process
-executors call the `run` they are given instead. Nothing that submits jobs changes.
+rebuilds everything else from the settings. Executors that run jobs in other processes ship the
+id; in-process executors call the `run` they are given instead. Nothing that submits jobs changes.
 """
 
 from __future__ import annotations
