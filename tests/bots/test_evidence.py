@@ -66,6 +66,7 @@ def test_on_a_random_walk_no_bot_goes_live_and_the_pair_says_why(ctx):
     assert warning and "no out-of-sample evidence" in warning
 
 
+@pytest.mark.backends("sqlite", "postgresql")  # versions with their evidence and gate verdicts, on both
 def test_a_predictable_series_earns_activation_and_calibrated_signals(ctx):
     store_bars(ctx, "CYC", "1d", cycle(1200, 1))
     label_set_id = store_hindsight_set(ctx, "CYC", "1d", horizon=10, samples=300)
@@ -120,6 +121,7 @@ def _close_trades(ctx: Context, version_id: int, outcomes: list[bool], start: in
         )
 
 
+@pytest.mark.backends("sqlite", "postgresql")  # trades, demotion and its history, on both
 def test_a_live_record_below_its_baseline_demotes_the_version(ctx):
     metrics = {"baseline_directional_accuracy": 0.55, "baseline_hit_rate": 0.5}
     version = add_version(ctx, metrics=metrics)

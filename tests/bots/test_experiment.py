@@ -67,6 +67,7 @@ def test_next_price_labels_the_next_close():
 
 
 @pytest.mark.slow
+@pytest.mark.backends("sqlite", "postgresql")  # label sets, their quality rows and the experiment's JSON
 def test_experiment_compares_labelers_on_the_same_bars_and_can_be_reopened(goog_cli, home: Path):
     run = goog_cli(
         "experiment",

@@ -216,6 +216,7 @@ def test_a_refused_key_fails_the_job_everywhere(desk: Desk, monkeypatch: pytest.
 
 
 # --- budget stop --------------------------------------------------------------------------------
+@pytest.mark.backends("sqlite", "postgresql")  # the ledger's reservations across processes, on both
 def test_a_budget_stop_ends_budget_exhausted_everywhere(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_PRICES", "gpt-4o=1000/1000")  # about $1.10 a call
     monkeypatch.setenv("LLM_DAILY_BUDGET_USD", "3")
@@ -300,6 +301,7 @@ def _kill(proc: subprocess.Popen[str]) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.backends("sqlite", "postgresql")  # a killed process's open transaction, on both
 def test_sigkill_ends_interrupted_and_recovery_tells_the_truth(desk: Desk) -> None:
     # The foreground command, killed while it labels.
     desk.server.latency = 0.3

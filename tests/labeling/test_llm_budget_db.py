@@ -3,39 +3,29 @@ many connections reserving at once never commit more than the cap together."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from core.db import migrate
 from core.db.database import Database
 from core.labeling.llm import ledger
-from tests import postgres
+from core.settings import Settings
 
 LIMIT, EACH, THREADS = 1.0, 0.03, 8  # room for exactly 33 reservations
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'budget.db'}")
-        migrate.upgrade(database)
-        yield database
-        database.dispose()
-        return
-    if not postgres.available():
-        if os.environ.get("CANDLELAB_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required here but its server binaries are missing")
-        pytest.skip("no PostgreSQL server binaries on this machine")
-    with postgres.temporary_server() as url:
-        database = Database(url)
-        migrate.upgrade(database)
-        yield database
-        database.dispose()
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """This test's database: SQLite in its home, or a fresh copy of the session's migrated template."""
+    database = Database(settings.db_url)
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
 
 
 def _reserve_until_refused(db: Database, granted: list[int]) -> None:

@@ -10,41 +10,31 @@ from sqlalchemy import text
 
 from core.context import Context
 from core.data import service, store
-from core.db import migrate
-from core.db.database import forget_database
 from core.errors import BadInput
-from tests import postgres
-from tests.conftest import make_settings
 from tests.markets.helpers import hourly_fx, write_yahoo
 
-pytestmark = pytest.mark.skipif(
-    not postgres.available(), reason="no PostgreSQL server binaries on this machine"
-)
+# The session's server (a fresh database copied from the migrated template); SQLite has its own tests.
+pytestmark = pytest.mark.backends("postgresql")
 
 
-def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(home: Path, tmp_path: Path) -> None:
+def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(ctx: Context, tmp_path: Path) -> None:
     frame = hourly_fx(3_000)
     good = write_yahoo(frame, tmp_path / "fx.csv")
     lines = good.read_text().splitlines()
     lines[2_500] = lines[2_500].rsplit(",", 1)[0] + ",-5"  # a negative volume on line 2501
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
-    with postgres.temporary_server() as url:
-        ctx = Context.create(make_settings(home, database_url=url), logs=False, migrate=False)
-        migrate.upgrade(ctx.db)
-        try:
-            first = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
-            again = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
-            assert first.summary.rows == again.summary.rows == 3_000
-            assert again.summary.precision is not None and again.summary.precision.decimals == 5
-            with ctx.db.read() as session:
-                stored = store.load_bars(session, "EURUSD", "1h")
-            assert stored.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
-            assert stored["close"].tolist() == frame["Close"].tolist()
-            with pytest.raises(BadInput, match=r"line 2501 .* has a negative volume"):
-                service.import_csv(ctx, bad, "USDCHF", "1h", chunk_rows=1_000)
-            with ctx.db.engine.connect() as conn:
-                rows = conn.execute(text("SELECT count(*) FROM bars WHERE symbol = 'USDCHF'")).scalar()
-            assert rows == 0
-        finally:
-            forget_database(url)
+    assert not ctx.db.is_sqlite
+    first = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
+    again = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
+    assert first.summary.rows == again.summary.rows == 3_000
+    assert again.summary.precision is not None and again.summary.precision.decimals == 5
+    with ctx.db.read() as session:
+        stored = store.load_bars(session, "EURUSD", "1h")
+    assert stored.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    assert stored["close"].tolist() == frame["Close"].tolist()
+    with pytest.raises(BadInput, match=r"line 2501 .* has a negative volume"):
+        service.import_csv(ctx, bad, "USDCHF", "1h", chunk_rows=1_000)
+    with ctx.db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM bars WHERE symbol = 'USDCHF'")).scalar()
+    assert rows == 0
