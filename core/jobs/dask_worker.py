@@ -135,15 +135,24 @@ def _supervision(ctx: Context, job_id: int, on_tick: Callable[[], None] | None =
     return Supervision(ctx.db, job_id, ctx.settings.job_cancel_grace_s, on_tick=tick)
 
 
+_last_queue_beat = [0.0]  # per worker process, shared by its tasks
+
+
 def _queue_heartbeat(ctx: Context) -> Callable[[], None]:
-    """Jobs waiting in the cluster's queue have no process yet: running tasks keep them fresh."""
-    last = [0.0]
+    """Jobs waiting in the cluster's queue have no process yet: running tasks keep them fresh.
+
+    Each worker process tries every QUEUED_HEARTBEAT_S; the database writes a row only when its
+    heartbeat is older than QUEUED_REFRESH_AFTER_S, so a big cluster writes each row once then.
+    """
 
     def beat() -> None:
-        if time.monotonic() - last[0] >= store.QUEUED_HEARTBEAT_S:
-            last[0] = time.monotonic()
+        with _lock:
+            due = time.monotonic() - _last_queue_beat[0] >= store.QUEUED_HEARTBEAT_S
+            if due:
+                _last_queue_beat[0] = time.monotonic()
+        if due:
             try:
-                store.touch_queued(ctx.db, QUEUE_OWNER)
+                store.touch_queued(ctx.db, QUEUE_OWNER, older_than=store.QUEUED_REFRESH_AFTER_S)
             except Exception:  # a busy database must not end the supervision
                 log.warning("refreshing queued jobs' heartbeat failed; will retry", exc_info=True)
 

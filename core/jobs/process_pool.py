@@ -81,7 +81,7 @@ class ProcessPool:
                 waiting = bool(self._pending)
             if waiting:
                 try:
-                    store.touch_queued(self.db, store.owner_tag())
+                    store.touch_queued(self.db, store.owner_tag(), older_than=store.QUEUED_REFRESH_AFTER_S)
                 except Exception:  # a busy database must not end the heartbeat
                     log.warning("refreshing queued jobs' heartbeat failed; will retry", exc_info=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,8 +26,10 @@ from core.requests import JOB_KINDS, LabelingRequest, RetrainRequest, TrainingRe
 JobRequest = LabelingRequest | TrainingRequest | RetrainRequest
 
 ACTIVE_STATUSES = ("queued", "running")
-# How often a queue (a process pool, a cluster's running tasks) refreshes its waiting jobs' heartbeat.
+# How often a queue (a process pool, a cluster's running tasks) refreshes its waiting jobs' heartbeat,
+# and how old a heartbeat must be to be written again (well inside recovery's ORPHAN_AFTER).
 QUEUED_HEARTBEAT_S = 10.0
+QUEUED_REFRESH_AFTER_S = 30.0
 END_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "budget_exhausted")
 JOB_STATUSES = ACTIVE_STATUSES + END_STATUSES
 
@@ -200,15 +202,21 @@ def hand_over(db: Database, job_id: int, owner: str) -> None:
         )
 
 
-def touch_queued(db: Database, owner_prefix: str) -> int:
-    """Refresh the heartbeat of every queued job whose owner starts with `owner_prefix`."""
+def touch_queued(db: Database, owner_prefix: str, older_than: float = 0.0) -> int:
+    """Refresh the heartbeat of the queued jobs whose owner starts with `owner_prefix`.
+
+    Only rows whose heartbeat is older than `older_than` seconds are written, so many processes
+    keeping one queue alive write each row once per interval, not once each.
+    """
+    now = utcnow()
     with db.session() as session:
         result = session.execute(
             update(TrainingJob)
             .where(
                 TrainingJob.status == "queued", TrainingJob.owner.startswith(owner_prefix, autoescape=True)
             )
-            .values(heartbeat_at=utcnow())
+            .where(TrainingJob.heartbeat_at < now - timedelta(seconds=older_than))
+            .values(heartbeat_at=now)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
