@@ -17,7 +17,7 @@ bots train side by side. The rules:
   discards its own version; a version whose part result never reached the job is discarded at
   commit.
 
-The functions here hold the rules; `core.jobs.dask_worker` ships them to workers.
+The functions here hold the rules; `core.jobs.dask_fanout` ships them to workers.
 """
 
 from __future__ import annotations
