@@ -25,7 +25,6 @@ from tests.scale.helpers import GBPUSD_CSV, training, versions_of, wait_ended, w
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.backends("sqlite", "postgresql")
 def test_a_trigger_that_exits_at_once_leaves_versions_another_process_sees(
     gbpusd: Context, home: Path, on_cluster: Attach, dask_client: Client
 ) -> None:
