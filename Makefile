@@ -14,7 +14,7 @@ PORT ?= 8501
 # S3 artifact store). The embedded defaults need none.
 EXTRAS ?=
 
-.PHONY: run test install install-test lint format bench clean
+.PHONY: run test install install-test lint format bench clean dask-scheduler dask-worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e ".$(if $(EXTRAS),[$(EXTRAS)])"
+	touch $@
+
+$(VENV)/.installed-dask: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dask]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -57,3 +61,26 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# A Dask cluster for JOB_EXECUTOR=dask (README "Scale out with Dask"), on this machine by default.
+# Workers are not daemonic (each job body runs in a child process its worker can end) and a task
+# whose worker died is not retried (allowed-failures 0: its job is recorded interrupted instead).
+# Dashboards stay on loopback unless DASK_DASHBOARD says otherwise. With DASK_TLS_CA_FILE,
+# DASK_TLS_CERT and DASK_TLS_KEY set, scheduler and workers demand mutual TLS.
+DASK_HOST ?= 127.0.0.1
+DASK_PORT ?= 8786
+DASK_DASHBOARD ?= 127.0.0.1:8787
+DASK_PROTOCOL := $(if $(DASK_TLS_CA_FILE),tls,tcp)
+DASK_SCHEDULER_ADDRESS ?= $(DASK_PROTOCOL)://$(DASK_HOST):$(DASK_PORT)
+DASK_NWORKERS ?= 1
+DASK_RESOURCES ?=
+DASK_TLS_FLAGS := $(if $(DASK_TLS_CA_FILE),--tls-ca-file $(DASK_TLS_CA_FILE) --tls-cert $(DASK_TLS_CERT) --tls-key $(DASK_TLS_KEY))
+
+dask-scheduler: $(VENV)/.installed-dask
+	DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 $(BIN)/dask scheduler --protocol $(DASK_PROTOCOL) \
+		--host $(DASK_HOST) --port $(DASK_PORT) --dashboard-address $(DASK_DASHBOARD) $(DASK_TLS_FLAGS)
+
+dask-worker: $(VENV)/.installed-dask
+	DASK_DISTRIBUTED__WORKER__DAEMON=False $(BIN)/dask worker $(DASK_SCHEDULER_ADDRESS) \
+		--nworkers $(DASK_NWORKERS) --nthreads 1 --no-dashboard $(DASK_TLS_FLAGS) \
+		$(if $(DASK_RESOURCES),--resources "$(DASK_RESOURCES)")

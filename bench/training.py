@@ -69,15 +69,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3, help="runs of the tree bots (median reported)")
     parser.add_argument("--torch-repeats", type=int, default=1, help="runs of each sequence bot")
-    parser.add_argument("--threads", type=int, help="override TORCH_THREADS (also XGBoost's thread count)")
+    parser.add_argument("--threads", type=int, help="override TRAINING_THREADS (also XGBoost's thread count)")
     parser.add_argument("--only", choices=("trees", "sequence"), help="run one half of the benchmark")
     parser.add_argument(
         "--all-epochs", action="store_true", help="sequence bots without early stopping: the worst case"
     )
     args = parser.parse_args()
-    overrides = {"torch_threads": args.threads} if args.threads else {}
+    overrides = {"training_threads": args.threads} if args.threads else {}
     settings = Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
-    print(f"cpus={os.cpu_count()} torch_threads={settings.torch_threads} load={os.getloadavg()[0]:.2f}")
+    print(f"cpus={os.cpu_count()} training_threads={settings.training_threads} load={os.getloadavg()[0]:.2f}")
     ok = True
     if args.only != "sequence":
         ok &= bench_trees(settings, args.repeats)

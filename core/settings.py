@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     # shared (core.db.sharing refuses SQLite then).
     job_executor: Literal["local", "dask"] = "local"
     dask_scheduler_address: str | None = None
+    # TLS for the scheduler connection (README "Scale out with Dask"): a scheduler beyond loopback
+    # runs pickled code for any client, so a team cluster should demand certificates.
+    dask_tls_ca_file: Path | None = None
+    dask_tls_cert: Path | None = None
+    dask_tls_key: Path | None = None
+    # How long a running job may take to stop on its own after a cancel before its process is ended.
+    job_cancel_grace_s: float = Field(30.0, ge=0, le=3600)
 
     # --- market data ----------------------------------------------------------------------
     # A name from the provider registry (core.data.providers.registry), checked where a provider
@@ -119,7 +126,19 @@ class Settings(BaseSettings):
     signal_thresholds: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
     model_stale_hours: float = Field(4.0, gt=0)
     model_retention: int = Field(5, ge=2)
-    torch_threads: int = Field(2, ge=1)
+    # Threads each training task gives PyTorch (`torch.set_num_threads`) and XGBoost (`nthread`),
+    # set explicitly in every job process: Dask's nanny sets OMP_NUM_THREADS=1, and one thread per
+    # core is right only when one task runs per machine. TORCH_THREADS is the older name.
+    training_threads: int = Field(
+        2,
+        ge=1,
+        le=256,
+        validation_alias=AliasChoices(
+            "TRAINING_THREADS", "TORCH_THREADS", "training_threads", "torch_threads"
+        ),
+    )
+    # Where the sequence bots train and predict: `auto` takes CUDA when this process sees a GPU.
+    torch_device: Literal["auto", "cpu", "cuda"] = "auto"
     # --- honest numbers (core/evaluation, core/registry/gate.py) ---------------------------
     # Walk-forward: the evaluated span (after the first fold's training labels) is cut into this
     # many periods, each judged by a model trained only on labels that end before it.
@@ -137,8 +156,9 @@ class Settings(BaseSettings):
     # spelling does not tell (`GBPUSD=fx,XAUUSD=fx`).
     trading_costs_bps: Annotated[dict[str, tuple[float, float]], NoDecode] = Field(default_factory=dict)
     asset_classes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Background job processes at a time without a cluster (the dashboard, the scheduler).
     job_workers: int = Field(2, ge=1, le=32)
-    # Scheduling niceness of in-process job threads (0-19): training yields the cores to pages.
+    # Scheduling niceness of every job process (0-19): training yields the cores to pages.
     job_nice: int = Field(10, ge=0, le=19)
 
     quick_lookback_days: int = Field(14, ge=1)

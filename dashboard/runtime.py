@@ -1,8 +1,8 @@
 """The one process-level runtime of the dashboard: the engine (context, job runner, scheduler).
 
 `st.cache_resource` keeps a single `Runtime` per database for the life of the server process, so
-every session shares one job runner (one worker pool, one heartbeat) and one scheduler; jobs run
-on the runner's threads and report through the database, never through Streamlit calls. Pages
+every session shares one job runner and one scheduler; jobs run in worker processes of their own
+(or on a Dask cluster) and report through the database, never through Streamlit calls. Pages
 change state only through `core.services`, as `Runtime.actor`: the signed-in user (or the local
 admin) of the browser session the page runs for, set by `dashboard.signin` on every run.
 """

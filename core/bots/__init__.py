@@ -20,13 +20,25 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _REGISTRY: dict[str, str] = {}
+_ACCELERATED: set[str] = set()
 
 
-def register(name: str, target: str) -> None:
-    """Register bot `name` whose class is `target` ("package.module:ClassName")."""
+def register(name: str, target: str, *, accelerated: bool = False) -> None:
+    """Register bot `name` whose class is `target` ("package.module:ClassName").
+
+    `accelerated` bots compute with PyTorch and gain from a GPU: on a cluster whose workers declare
+    one, their training tasks ask for it (`core.jobs.dask_fanout`).
+    """
     if name in _REGISTRY and _REGISTRY[name] != target:
         raise ValueError(f"bot {name!r} is already registered as {_REGISTRY[name]}")
     _REGISTRY[name] = target
+    if accelerated:
+        _ACCELERATED.add(name)
+
+
+def accelerated(name: str) -> bool:
+    """Whether bot `name` trains on a GPU when one is there (known without importing PyTorch)."""
+    return name in _ACCELERATED
 
 
 def bot_names() -> tuple[str, ...]:
@@ -41,8 +53,8 @@ def bot_target(name: str) -> str | None:
 
 register("xgb_agent", "core.bots.xgb_agent:XGBAgent")
 register("ensemble_bot", "core.bots.ensemble_bot:EnsembleBot")
-register("lstm_bot", "core.bots.lstm_bot:LSTMBot")
-register("transformer_bot", "core.bots.transformer_bot:TransformerBot")
+register("lstm_bot", "core.bots.lstm_bot:LSTMBot", accelerated=True)
+register("transformer_bot", "core.bots.transformer_bot:TransformerBot", accelerated=True)
 
 # The registered names, for callers that want a constant (CLI choices, parametrised tests).
 BOT_NAMES: tuple[str, ...] = bot_names()

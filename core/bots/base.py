@@ -61,7 +61,15 @@ class Bot(ABC):
     # learners serve consecutive folds with one model (see `core.evaluation.walkforward`).
     walkforward_refits: ClassVar[int | None] = None
 
-    def __init__(self, *, signal_threshold: float = 0.001, seed: int = 0, threads: int = 1, **params: Any):
+    def __init__(
+        self,
+        *,
+        signal_threshold: float = 0.001,
+        seed: int = 0,
+        threads: int = 1,
+        device: str = "cpu",
+        **params: Any,
+    ):
         unknown = sorted(set(params) - set(self.defaults))
         if unknown:
             raise ValueError(f"{self.name} has no parameter(s) {', '.join(unknown)}")
@@ -69,6 +77,7 @@ class Bot(ABC):
         self.signal_threshold = float(signal_threshold)
         self.seed = int(seed)
         self.threads = int(threads)  # a runtime choice, not part of the model
+        self.device = device  # TORCH_DEVICE for the bots that use PyTorch; a runtime choice too
         self.feature_names: tuple[str, ...] = ()
         self.fitted = False
 
@@ -133,12 +142,16 @@ class Bot(ABC):
         return {**parts, META_FILE: json.dumps(meta, sort_keys=True, allow_nan=False).encode()}
 
     @classmethod
-    def from_files(cls, files: Mapping[str, bytes], *, threads: int = 1) -> Bot:
+    def from_files(cls, files: Mapping[str, bytes], *, threads: int = 1, device: str = "cpu") -> Bot:
         meta = read_meta(files)
         if meta.get("bot") != cls.name:
             raise ArtifactError(f"artifact holds a {meta.get('bot')!r}, not a {cls.name}")
         bot = cls(
-            signal_threshold=meta["signal_threshold"], seed=meta["seed"], threads=threads, **meta["params"]
+            signal_threshold=meta["signal_threshold"],
+            seed=meta["seed"],
+            threads=threads,
+            device=device,
+            **meta["params"],
         )
         bot.feature_names = tuple(meta["feature_names"])
         try:

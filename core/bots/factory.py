@@ -43,7 +43,8 @@ def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "
         return cls(
             signal_threshold=settings.threshold_for(timeframe),
             seed=seed,
-            threads=settings.torch_threads,
+            threads=settings.training_threads,
+            device=settings.torch_device,
             **params,
         )
     except ValueError as exc:
@@ -55,4 +56,6 @@ def load_bot(files: Mapping[str, bytes], settings: Settings) -> Bot:
     name = read_meta(files).get("bot")
     if name not in bot_names():
         raise ArtifactError(f"artifact names an unknown bot {name!r}")
-    return bot_class(str(name)).from_files(files, threads=settings.torch_threads)
+    return bot_class(str(name)).from_files(
+        files, threads=settings.training_threads, device=settings.torch_device
+    )

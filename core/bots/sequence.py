@@ -11,6 +11,7 @@ to the last training point only, so held-out bars never shape the inputs.
 
 from __future__ import annotations
 
+import functools
 import io
 from abc import abstractmethod
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from torch import nn
 
 from core.bots.base import Bot, Predictions, normalise_scores
 from core.bots.dataset import MAX_DISTANCE, MIN_DISTANCE, Dataset, Inputs
+from core.bots.devices import resolve_device
 from core.bots.tabular import Standardizer
 
 WEIGHTS_FILE = "weights.pt"
@@ -65,20 +67,27 @@ class SequenceBot(Bot):
         """The encoder mapping (batch, window, features) to (batch, width), and its width."""
 
     # --- inputs -------------------------------------------------------------------------------
+    @functools.cached_property
+    def torch_device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.torch_device)
+
     def _padded_features(self, inputs: Inputs) -> torch.Tensor:
         """Standardised feature rows with a zero row in front, the stand-in for bars before the start."""
         z = self.feature_scaler.transform(inputs.features).astype("float32")
-        return torch.from_numpy(np.vstack([np.zeros((1, z.shape[1]), dtype="float32"), z]))
+        return self._on_device(np.vstack([np.zeros((1, z.shape[1]), dtype="float32"), z]))
 
     def _window_index(self, positions: np.ndarray) -> torch.Tensor:
         offsets = np.arange(int(self.hparams["window"]) - 1, -1, -1)
         idx = positions[:, None] - offsets[None, :] + 1  # +1 for the zero row
-        return torch.from_numpy(np.where(idx < 1, 0, idx).astype("int64"))
+        return self._on_device(np.where(idx < 1, 0, idx).astype("int64"))
 
     def _build(self, n_features: int) -> None:
-        torch.manual_seed(self.seed)
+        torch.manual_seed(self.seed)  # weights are drawn on the CPU: the same on every device
         encoder, width = self.build_encoder(n_features)
-        self.net = SequenceNet(encoder, width)
+        self.net = SequenceNet(encoder, width).to(self.torch_device)
 
     # --- training -----------------------------------------------------------------------------
     def _fit(self, train: Dataset, valid: Dataset | None) -> None:
@@ -95,7 +104,7 @@ class SequenceBot(Bot):
             val_padded, val = self._padded_features(valid.inputs), self._tensors(valid)
         counts = np.bincount(train.targets.direction, minlength=3).astype("float64")
         weights = np.where(counts > 0, counts.sum() / (3 * np.maximum(counts, 1)), 0.0)
-        self.class_weights = torch.tensor(weights, dtype=torch.float32)
+        self.class_weights = self._on_device(weights.astype("float32"))
         opt = torch.optim.AdamW(self.net.parameters(), lr=p["learning_rate"], weight_decay=p["weight_decay"])
         gen = torch.Generator().manual_seed(self.seed)
         best, best_state, stale = float("inf"), None, 0
@@ -105,6 +114,7 @@ class SequenceBot(Bot):
             self.epochs_run += 1
             self.net.train()
             for batch in torch.randperm(n, generator=gen).split(size):
+                batch = batch.to(self.torch_device)
                 loss = self._loss(padded, *(t[batch] for t in batches))
                 opt.zero_grad()
                 loss.backward()
@@ -131,9 +141,9 @@ class SequenceBot(Bot):
         reg = self.target_scaler.transform(data.targets.matrix()[:, :3], fill=False)
         return (
             self._window_index(data.inputs.positions),
-            torch.from_numpy(data.targets.direction.astype("int64")),
-            torch.from_numpy(reg.astype("float32")),
-            torch.from_numpy(data.targets.confidence.astype("float32")),
+            self._on_device(data.targets.direction.astype("int64")),
+            self._on_device(reg.astype("float32")),
+            self._on_device(data.targets.confidence.astype("float32")),
         )
 
     def _loss(
@@ -152,11 +162,11 @@ class SequenceBot(Bot):
 
     def _saliency(self, padded: torch.Tensor, idx: torch.Tensor) -> dict[str, float]:
         """Mean |d expected return / d input| per feature over some training windows (one backward pass)."""
-        take = idx[torch.linspace(0, len(idx) - 1, min(SALIENCY_POINTS, len(idx))).long()]
+        take = idx[torch.linspace(0, len(idx) - 1, min(SALIENCY_POINTS, len(idx))).long().to(idx.device)]
         x = padded[take].clone().requires_grad_(True)
         _, reg_out, _ = self.net(x)
         reg_out[:, 0].sum().backward()
-        scores = x.grad.abs().mean(dim=(0, 1)).numpy()  # type: ignore[union-attr]
+        scores = x.grad.abs().mean(dim=(0, 1)).cpu().numpy()  # type: ignore[union-attr]
         self.net.zero_grad()
         return normalise_scores(
             dict(zip(self.feature_names, scores.tolist(), strict=True)), self.feature_names
@@ -175,9 +185,9 @@ class SequenceBot(Bot):
                 logits.append(lg)
                 regs.append(rg)
                 confs.append(cf)
-        proba = torch.softmax(torch.cat(logits), dim=1).numpy()
-        reg = self.target_scaler.inverse(torch.cat(regs).numpy().astype("float64"))
-        conf = torch.sigmoid(torch.cat(confs)).numpy().astype("float64")
+        proba = torch.softmax(torch.cat(logits), dim=1).cpu().numpy()
+        reg = self.target_scaler.inverse(torch.cat(regs).cpu().numpy().astype("float64"))
+        conf = torch.sigmoid(torch.cat(confs)).cpu().numpy().astype("float64")
         direction = (proba.argmax(axis=1) - 1).astype(np.int8)
         target = np.clip(np.exp(reg[:, 1]), MIN_DISTANCE, MAX_DISTANCE)
         stop = np.clip(np.exp(reg[:, 2]), MIN_DISTANCE, MAX_DISTANCE)
@@ -186,7 +196,7 @@ class SequenceBot(Bot):
     # --- serialisation ------------------------------------------------------------------------
     def _parts(self) -> tuple[dict[str, bytes], dict[str, Any]]:
         buf = io.BytesIO()
-        torch.save(self.net.state_dict(), buf)
+        torch.save({k: v.detach().cpu() for k, v in self.net.state_dict().items()}, buf)
         state = {
             "feature_scaler": self.feature_scaler.to_json(),
             "target_scaler": self.target_scaler.to_json(),
@@ -201,7 +211,7 @@ class SequenceBot(Bot):
         self._importance = dict(state["importance"])
         self.epochs_run = int(state.get("epochs_run", 0))
         self._build(len(self.feature_names))
-        weights = torch.load(io.BytesIO(parts[WEIGHTS_FILE]), weights_only=True)
+        weights = torch.load(io.BytesIO(parts[WEIGHTS_FILE]), map_location="cpu", weights_only=True)
         self.net.load_state_dict(weights)
         self.net.eval()
 

@@ -12,7 +12,7 @@ from typing import Any
 from core.cli.output import CommandResult
 from core.context import Context
 from core.jobs import store
-from core.jobs.executor import SubprocessExecutor
+from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.requests import JobRef, PageRequest, TriggerRequest, parse
 from core.services.actors import Actor
@@ -55,8 +55,8 @@ def _trigger(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.services.runs import trigger_training
 
     request = parse(TriggerRequest, symbol=args.symbol, timeframe=args.timeframe, force=args.force)
-    # The command returns at once; a detached worker process carries the job.
-    runner = JobRunner(ctx, executor=SubprocessExecutor(ctx.settings.logs_dir))
+    # The command returns at once; a detached worker process (or a Dask worker) carries the job.
+    runner = JobRunner(ctx, executor=make_executor(ctx, "detached"))
     try:
         result = trigger_training(runner, Actor.cli(), request)
     finally:
@@ -89,8 +89,10 @@ def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.jobs.bodyproc import lower_priority
     from core.jobs.worker import run_job
 
+    lower_priority(ctx.settings.job_nice)  # a job body yields the cores to pages and commands
     job = run_job(_job_id(args), ctx=ctx)
     return CommandResult(job.as_json(), exit_code=store.exit_code(job.status))
 

@@ -8,7 +8,7 @@ from typing import Any
 from core.cli.output import CommandResult
 from core.context import Context
 from core.errors import CandleLabError
-from core.jobs.executor import ForegroundExecutor
+from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.jobs.store import JobView, exit_code
 
@@ -18,8 +18,9 @@ class JobEnded(CandleLabError):
 
 
 def foreground_runner(ctx: Context) -> JobRunner:
-    """A runner whose jobs run in this process while the command waits (Ctrl-C interrupts them)."""
-    return JobRunner(ctx, executor=ForegroundExecutor())
+    """A runner whose jobs end before `submit` returns: in this process (Ctrl-C interrupts them),
+    or with JOB_EXECUTOR=dask on a worker while the command waits (Ctrl-C cancels them)."""
+    return JobRunner(ctx, executor=make_executor(ctx, "foreground"))
 
 
 def job_result(

@@ -2,27 +2,28 @@
 
 `ForegroundExecutor` runs the job in the caller's thread before `submit` returns (the CLI's
 `train`, `label` and `retrain`: the command waits and exits with the job's end state).
-`ThreadExecutor` runs jobs on a bounded pool inside this process (the dashboard, the scheduler).
 `SubprocessExecutor` starts a detached `python -m core jobs run ID` per job, so a short-lived
-command (`trigger`) can return at once while the job carries on.
+command (`trigger`) can return at once while the job carries on. `ThreadExecutor` runs jobs on a
+pool inside this process (tests that drive the lifecycle with bodies of their own use it).
+Long-lived processes use `core.jobs.process_pool.ProcessPool` (supervised worker processes) or,
+with JOB_EXECUTOR=dask, `core.jobs.dask_executor.DaskExecutor`; `core.jobs.executors` chooses.
 
 A job is runnable from its id alone: its row holds the typed request, and `core.jobs.worker.run_job`
-rebuilds everything else from the settings. So an executor for a distributed engine (Dask) is
-one more class with these methods that ships the id to `run_job` on a worker; in-process
-executors call the `run` they are given instead. Nothing that submits jobs changes.
+rebuilds everything else from the settings. Executors that run jobs in other processes ship the
+id; in-process executors call the `run` they are given instead. Nothing that submits jobs changes.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
+
+from core.jobs.bodyproc import SpawnedBody
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ JobFn = Callable[[int], object]
 
 
 class Executor(Protocol):
+    # True when jobs run in processes of their own that keep their own heartbeat (a detached
+    # subprocess, a Dask worker); False when they run in the submitting process.
+    detached: bool
+
     def submit(self, job_id: int, run: JobFn) -> None:
         """Arrange for job `job_id` to run (in-process executors call `run(job_id)`)."""
         ...
@@ -44,6 +49,8 @@ class Executor(Protocol):
 
 class ForegroundExecutor:
     """Runs each job in the calling thread: `submit` returns when the job has ended."""
+
+    detached = False
 
     def submit(self, job_id: int, run: JobFn) -> None:
         run(job_id)
@@ -70,6 +77,8 @@ def _lower_priority(nice: int) -> None:
 
 
 class ThreadExecutor:
+    detached = False
+
     def __init__(self, workers: int, nice: int = 0) -> None:
         self._pool = ThreadPoolExecutor(
             max_workers=workers,
@@ -106,26 +115,22 @@ class ThreadExecutor:
 
 
 class SubprocessExecutor:
-    """One detached worker process per job; it outlives the command that started it."""
+    """One detached worker process per job (`python -m core jobs run ID`), for `trigger`.
 
-    def __init__(self, log_dir: Path) -> None:
+    It outlives the command that started it: the job stops at its next stage on a cancel, and
+    recovery finds it if it dies. Long-lived processes use `core.jobs.process_pool.ProcessPool`,
+    which also watches its processes.
+    """
+
+    detached = True
+
+    def __init__(self, log_dir: Path, *, env: Mapping[str, str] | None = None) -> None:
         self.log_dir = log_dir
+        self.env = dict(env or {})
 
     def submit(self, job_id: int, run: JobFn) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        out = (self.log_dir / f"job-{job_id}.log").open("ab")
-        cmd = [sys.executable, "-m", "core", "jobs", "run", str(job_id)]
-        # A new session: the worker survives the parent's exit and its terminal's hang-up.
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            env=os.environ.copy(),
-        )
-        out.close()
-        log.info("job %d handed to worker process %d", job_id, proc.pid)
+        body = SpawnedBody(job_id, self.log_dir, self.env)
+        log.info("job %d handed to worker process %d", job_id, body.pid)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
         return None  # the worker is detached on purpose; its row says how it ends

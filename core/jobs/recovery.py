@@ -79,14 +79,7 @@ def discard_job_versions(db: Database, job_id: int, reason: str) -> list[int]:
 def _summary(job: TrainingJob, was: str, active: list[int], discarded: list[int]) -> str:
     """What recovery tells about an interrupted job, true to the registry."""
     head = f"the process running this job ({job.owner or 'unknown'}) stopped while it was {was}; "
-    if active:
-        ids = ", ".join(str(v) for v in active)
-        head += f"version(s) {ids} of it had been activated and stay active"
-    else:
-        head += "no model from it was activated"
-    if discarded:
-        head += f"; version(s) {', '.join(str(v) for v in discarded)} were discarded"
-    return head + ". Start it again when ready."
+    return head + _kept(active, discarded) + " Start it again when ready."
 
 
 def recover_orphans(db: Database, now: datetime | None = None) -> list[int]:
@@ -112,11 +105,44 @@ def recover_orphans(db: Database, now: datetime | None = None) -> list[int]:
     return list(recovered)
 
 
-def _close(session: Session, job: TrainingJob, now: datetime) -> None:
-    job.status = "interrupted"
+def close_abandoned(db: Database, job_id: int, status: str, why: str) -> bool:
+    """End a job whose process stopped (or was stopped) without recording an end itself.
+
+    A supervisor calls this when the child running a job body is gone: `interrupted` when it
+    died, `cancelled` when it was ended on request. Like recovery, it releases the pair, closes
+    what the job left running and discards its versions that never went live. False when the job
+    had already ended (its process recorded the end before it exited).
+    """
+    with db.session() as session:
+        job = session.get(TrainingJob, job_id)
+        if job is None or job.status not in ACTIVE_STATUSES:
+            return False
+        _close(session, job, utcnow(), status)
+    discarded = discard_job_versions(db, job_id, f"its job ended {status} before it committed")
+    with db.session() as session:
+        job = session.get(TrainingJob, job_id)
+        active = [v for v, is_active in job_versions(session, job_id) if is_active]
+        if job is not None:
+            job.error = f"{why}; " + _kept(active, discarded)
+    log.warning("AI training job %d %s: %s", job_id, status, why)
+    return True
+
+
+def _kept(active: list[int], discarded: list[int]) -> str:
+    if active:
+        kept = f"version(s) {', '.join(str(v) for v in active)} of it had been activated and stay active"
+    else:
+        kept = "no model from it was activated"
+    if discarded:
+        kept += f"; version(s) {', '.join(str(v) for v in discarded)} were discarded"
+    return kept + "."
+
+
+def _close(session: Session, job: TrainingJob, now: datetime, status: str = "interrupted") -> None:
+    job.status = status
     job.active_slot = None
     job.finished_at = now
-    job.stage = "interrupted"
+    job.stage = status
     session.execute(
         update(ModelTrainingRecord)
         .where(ModelTrainingRecord.job_id == job.id, ModelTrainingRecord.status == "running")

@@ -28,7 +28,8 @@ from core.db.types import utcnow
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled
 from core.jobs import store
 from core.jobs.bodies import BODIES, JobBody
-from core.jobs.executor import Executor, ThreadExecutor
+from core.jobs.executor import Executor
+from core.jobs.executors import make_executor
 from core.jobs.inputs import input_fingerprint
 from core.jobs.outcome import JobOutcome
 from core.jobs.recovery import discard_job_versions, recover_orphans
@@ -68,7 +69,7 @@ class JobRunner:
         recover: bool = True,
     ) -> None:
         self.ctx = ctx
-        self.executor = executor or ThreadExecutor(ctx.settings.job_workers, nice=ctx.settings.job_nice)
+        self.executor = executor or make_executor(ctx, "background")
         self.bodies = bodies if bodies is not None else BODIES
         self._owned: set[int] = set()
         self._owned_lock = threading.Lock()
@@ -85,7 +86,8 @@ class JobRunner:
         if request.kind not in self.bodies:
             raise ValueError(f"no job body for kind {request.kind!r}")
         job = store.create_job(self.ctx.db, request, requested_by=requested_by, status="queued")
-        self._own(job.job_id)
+        if not self.executor.detached:  # a detached job's own process keeps its heartbeat
+            self._own(job.job_id)
         log.info(
             "AI training job %d queued: %s %s %s (%s)",
             *(job.job_id, job.kind, job.symbol, job.timeframe, requested_by),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,6 +26,10 @@ from core.requests import JOB_KINDS, LabelingRequest, RetrainRequest, TrainingRe
 JobRequest = LabelingRequest | TrainingRequest | RetrainRequest
 
 ACTIVE_STATUSES = ("queued", "running")
+# How often a queue (a process pool, a cluster's running tasks) refreshes its waiting jobs' heartbeat,
+# and how old a heartbeat must be to be written again (well inside recovery's ORPHAN_AFTER).
+QUEUED_HEARTBEAT_S = 10.0
+QUEUED_REFRESH_AFTER_S = 30.0
 END_STATUSES = ("succeeded", "failed", "cancelled", "interrupted", "budget_exhausted")
 JOB_STATUSES = ACTIVE_STATUSES + END_STATUSES
 
@@ -186,6 +190,35 @@ def update_progress(db: Database, job_id: int, fraction: float, stage: str, **fi
     }
     with db.session() as session:
         session.execute(update(TrainingJob).where(TrainingJob.id == job_id).values(**values))
+
+
+def hand_over(db: Database, job_id: int, owner: str) -> None:
+    """A queued job now belongs to `owner` (a cluster queue): its heartbeat comes from there."""
+    with db.session() as session:
+        session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+            .values(owner=owner[:128], heartbeat_at=utcnow())
+        )
+
+
+def touch_queued(db: Database, owner_prefix: str, older_than: float = 0.0) -> int:
+    """Refresh the heartbeat of the queued jobs whose owner starts with `owner_prefix`.
+
+    Only rows whose heartbeat is older than `older_than` seconds are written, so many processes
+    keeping one queue alive write each row once per interval, not once each.
+    """
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(TrainingJob)
+            .where(
+                TrainingJob.status == "queued", TrainingJob.owner.startswith(owner_prefix, autoescape=True)
+            )
+            .where(TrainingJob.heartbeat_at < now - timedelta(seconds=older_than))
+            .values(heartbeat_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def cancel_requested(db: Database, job_id: int) -> bool:

@@ -28,6 +28,7 @@ from core.registry.versions import set_metric
 from core.reporting import NULL_REPORTER, Reporter, Span, stop_if_cancelled
 from core.requests import RetrainRequest
 from core.training.service import LabelFrame, RunOptions, train_frame
+from core.training.trainer import TrainedVersion
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,16 @@ def _skips(
     ]
 
 
+def ready_bots(ctx: Context, request: RetrainRequest) -> tuple[list[str], list[dict[str, Any]]]:
+    """The pair's bots with at least `min_samples` closed samples, and why the others are skipped."""
+    symbol, tf = request.symbol, request.timeframe
+    with ctx.db.read() as session:
+        counts = {bot: n for sym, t, bot, n in closed_counts(session, 1) if (sym, t) == (symbol, tf)}
+    candidates = sorted(set(request.bots) if request.bots else set(counts))
+    ready = [b for b in candidates if counts.get(b, 0) >= request.min_samples]
+    return ready, _skips(symbol, tf, candidates, counts, request.min_samples)
+
+
 def retrain_pair(
     ctx: Context,
     request: RetrainRequest,
@@ -146,11 +157,8 @@ def retrain_pair(
 ) -> RetrainOutcome:
     """Retrain every bot of the pair that has at least `request.min_samples` closed samples."""
     symbol, tf = request.symbol, request.timeframe
-    with ctx.db.read() as session:
-        counts = {bot: n for sym, t, bot, n in closed_counts(session, 1) if (sym, t) == (symbol, tf)}
-    candidates = sorted(set(request.bots) if request.bots else set(counts))
-    outcome = RetrainOutcome(skipped=_skips(symbol, tf, candidates, counts, request.min_samples))
-    ready = [b for b in candidates if counts.get(b, 0) >= request.min_samples]
+    ready, skipped = ready_bots(ctx, request)
+    outcome = RetrainOutcome(skipped=skipped)
     if not ready:
         return outcome
     bars, _ = data_service.load_window(ctx, symbol, tf, refresh=True, bypass_cache=True)
@@ -163,26 +171,49 @@ def retrain_pair(
     return outcome
 
 
-def _retrain_bot(
-    ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame, reporter: Reporter, options: RunOptions
-) -> RetrainOutcome:
+@dataclass(frozen=True)
+class OutcomeFrame:
+    """One bot's retrain input: the label frame of its closed trades, and what the result names."""
+
+    frame: LabelFrame
+    base: dict[str, Any]  # symbol, timeframe, bot, samples
+    predecessors: list[int]  # the versions whose trades these were
+
+
+def outcome_frame(ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame) -> OutcomeFrame:
+    """What a bot retrains on (public for the fan-out, which trains each bot as its own part)."""
     samples = _closed_samples(ctx, symbol, tf, bot)
     labels = outcome_labels(samples, ctx.settings.threshold_for(tf), default_horizon(tf))
     predecessors = sorted({int(v) for v in samples["version_id"].dropna().unique()})
     base = {"symbol": symbol, "timeframe": tf, "bot": bot, "samples": len(samples)}
     frame = LabelFrame(labels, bars, labeler="outcomes", source="paper_outcomes")
+    return OutcomeFrame(frame, base, predecessors)
+
+
+def retrained_entries(
+    ctx: Context, base: dict[str, Any], predecessors: list[int], versions: list[TrainedVersion]
+) -> list[dict[str, Any]]:
+    """The result entries of a bot's committed retrain; its predecessors gain their live accuracy."""
+    live = _record_live_accuracy(ctx, predecessors)
+    entries = []
+    for version in versions:
+        entries.append({**base, **version.as_json(), "predecessors": live})
+        log.info(
+            "Successfully trained %s for %s %s from %d paper outcomes (version %s)",
+            *(base["bot"], base["symbol"], base["timeframe"], base["samples"], version.version_id),
+        )
+    return entries
+
+
+def _retrain_bot(
+    ctx: Context, symbol: str, tf: str, bot: str, bars: pd.DataFrame, reporter: Reporter, options: RunOptions
+) -> RetrainOutcome:
+    outcome = outcome_frame(ctx, symbol, tf, bot, bars)
     try:
-        result = train_frame(ctx, symbol, tf, frame, options, reporter)
+        result = train_frame(ctx, symbol, tf, outcome.frame, options, reporter)
     except JobCancelled:
         raise
     except CandleLabError as exc:
-        return RetrainOutcome(skipped=[{**base, "reason": str(exc)}])
-    live = _record_live_accuracy(ctx, predecessors)
-    outcome = RetrainOutcome()
-    for version in result.versions:
-        outcome.retrained.append({**base, **version.as_json(), "predecessors": live})
-        log.info(
-            "Successfully trained %s for %s %s from %d paper outcomes (version %s)",
-            *(bot, symbol, tf, len(samples), version.version_id),
-        )
-    return outcome
+        return RetrainOutcome(skipped=[{**outcome.base, "reason": str(exc)}])
+    entries = retrained_entries(ctx, outcome.base, outcome.predecessors, result.versions)
+    return RetrainOutcome(retrained=entries)

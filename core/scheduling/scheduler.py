@@ -4,6 +4,11 @@ Every task fires on wall-clock-aligned cron times, so the dashboard's scheduler 
 `python -m core scheduler` fire for the same slot; whichever claims the slot's row in
 `scheduled_runs` first runs it and the other skips. APScheduler's own `max_instances=1` and
 coalesced misfires keep a slow task from piling up inside one process.
+
+A daily slot missed while no scheduler ran (a restart across 03:00) is run once when a
+scheduler starts: the most recent slot of each daily task without a row in `scheduled_runs` is
+fired at start-up, and the slot's unique row still lets only one process run it. Shorter tasks
+(paper ticks, staleness sweeps) simply fire at their next slot.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
@@ -88,6 +94,21 @@ def run_task(ctx: Context, runner: JobRunner, task: Task, now: datetime | None =
     return message
 
 
+def missed(ctx: Context, tasks: list[Task], now: datetime | None = None) -> list[Task]:
+    """Daily tasks whose most recent slot has no run recorded by any process."""
+    now = now or utcnow()
+    out = []
+    for task in (t for t in tasks if t.period >= timedelta(days=1)):
+        slot = slot_of(task, now)
+        with ctx.db.read() as session:
+            ran = session.scalar(
+                select(ScheduledRun.id).where(ScheduledRun.name == task.name, ScheduledRun.slot == slot)
+            )
+        if ran is None:
+            out.append(task)
+    return out
+
+
 class Scheduler:
     """Owns an APScheduler `BackgroundScheduler` running CandleLab's tasks."""
 
@@ -110,6 +131,13 @@ class Scheduler:
             self._scheduler.start()
             self._started.set()
             log.info("scheduler started: %s", ", ".join(t.name for t in self.tasks) or "no tasks enabled")
+            for task in missed(self.ctx, self.tasks):
+                log.info(
+                    "scheduled %s missed its last slot while no scheduler ran: running it now", task.name
+                )
+                self._scheduler.add_job(
+                    run_task, args=(self.ctx, self.runner, task), id=f"{task.name}-missed"
+                )
 
     def shutdown(self) -> None:
         if self._started.is_set():

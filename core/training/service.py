@@ -118,7 +118,7 @@ def train(
     budget_stop, span = None, reporter
     label_set_id = request.label_set_id
     if label_set_id is None:
-        labeled = _label_first(ctx, request, reporter, job_id)
+        labeled = label_stage(ctx, request, reporter, job_id)
         label_set_id, span = labeled.label_set_id, Span(reporter, LABELING_SHARE, 1.0)
         budget_stop = labeled.message if labeled.status == "budget_exhausted" else None
     frame = label_set_frame(ctx, label_set_id, (request.symbol, request.timeframe))
@@ -134,10 +134,13 @@ def train(
     return replace(result, budget_stop=budget_stop)
 
 
-def _label_first(
+def label_stage(
     ctx: Context, request: TrainingRequest, reporter: Reporter, job_id: int | None
 ) -> LabelingResult:
-    """The labeling stage; a stop that leaves nothing to train on ends the run with its typed error."""
+    """The labeling stage; a stop that leaves nothing to train on ends the run with its typed error.
+
+    Public for the fan-out (`core.jobs.fanout`), which labels once and then trains each bot apart.
+    """
     reporter.progress(0.0, "labeling")
     result = label(ctx, request.labeling_request(), Span(reporter, 0.0, LABELING_SHARE), job_id=job_id)
     kept = f"label set {result.label_set_id} keeps {result.labeled} labels"
@@ -169,7 +172,7 @@ def label_set_frame(ctx: Context, label_set_id: int, pair: tuple[str, str] | Non
     return LabelFrame(labels, bars, label_set_id, meta[0], "label_set", meta[1], meta[2])
 
 
-def _plan(ctx: Context, symbol: str, tf: str, frame: LabelFrame, options: RunOptions) -> TrainingPlan:
+def plan_run(ctx: Context, symbol: str, tf: str, frame: LabelFrame, options: RunOptions) -> TrainingPlan:
     """The run's dataset and walk-forward split; `BadInput` when the labels cannot be trained on."""
     what = f"label set {frame.label_set_id}" if frame.label_set_id is not None else "the label frame"
     dataset = build_dataset(frame.bars, frame.labels, default_horizon=default_horizon(tf))
@@ -213,7 +216,7 @@ def train_frame(
 ) -> TrainingResult:
     """Train `options.bots` on `frame`; activations are applied once every bot is done."""
     started = started if started is not None else time.perf_counter()
-    plan = _plan(ctx, symbol, timeframe, frame, options)
+    plan = plan_run(ctx, symbol, timeframe, frame, options)
     versions, failed = _train_bots(plan, options.bots, reporter)
     if failed and not versions:
         raise TrainingFailed("every bot failed: " + "; ".join(f"{f['bot']}: {f['error']}" for f in failed))

@@ -258,29 +258,28 @@ def train_bot(plan: TrainingPlan, name: str) -> TrainedVersion:
 
 def commit_version(plan: TrainingPlan, trained: TrainedVersion) -> TrainedVersion:
     """Apply the gate's decision for one registered version (at the end of its run), then prune."""
+    return commit_trained(plan.ctx, plan.symbol, plan.timeframe, plan.actor, trained)
+
+
+def commit_trained(
+    ctx: Context, symbol: str, timeframe: str, actor: str, trained: TrainedVersion
+) -> TrainedVersion:
+    """`commit_version` for a run whose bots trained elsewhere (a fanned-out job commits here)."""
     activated, reason = False, trained.gate_reason
     if trained.wants_activation:
         try:
-            activate(
-                plan.ctx,
-                trained.version_id,
-                actor=plan.actor,
-                reason=reason,
-                expect_active=trained.expect_active,
-            )
+            activate(ctx, trained.version_id, actor=actor, reason=reason, expect_active=trained.expect_active)
             activated = True
         except CandleLabError as exc:
             # Another switch won the race, or the artifact was refused: the version stays registered.
             reason = f"not activated: {exc}"
             gate_json = {**trained.metrics["gate"], "activated": False, "reason": reason}
             trained = replace(trained, metrics={**trained.metrics, "gate": gate_json})
-            set_gate(plan.ctx.db, trained.version_id, trained.gate_verdict, reason, gate_json)
+            set_gate(ctx.db, trained.version_id, trained.gate_verdict, reason, gate_json)
     try:
-        prune(plan.ctx, plan.symbol, plan.timeframe, trained.bot)
+        prune(ctx, symbol, timeframe, trained.bot)
     except Exception as exc:  # retention is housekeeping: a failure must not lose the new version
-        log.warning(
-            "pruning old %s versions of %s %s failed: %s", trained.bot, plan.symbol, plan.timeframe, exc
-        )
+        log.warning("pruning old %s versions of %s %s failed: %s", trained.bot, symbol, timeframe, exc)
     log.info(
         "%s version %d %s",
         trained.bot,

@@ -1,0 +1,153 @@
+"""A fanned-out job on a Dask cluster: its preparation in a child, its parts as tasks of their own.
+
+The rules (progress, deferred activation, failed parts, no half versions) are in
+`core.jobs.fanout`; this module ships them to workers. The job's own task runs the job runner's
+usual lifecycle around `_fanout_body`, which waits for its parts outside the worker's thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from distributed import wait, worker_client
+
+from core.bots import accelerated
+from core.context import Context
+from core.errors import CandleLabError, JobCancelled
+from core.jobs import child, fanout
+from core.jobs.bodyproc import describe_exit
+from core.jobs.dask_worker import PART_PRIORITY_BOOST, PRIORITIES, in_child, overrides, worker_context
+from core.jobs.executor import ForegroundExecutor
+from core.jobs.fanout import PartResult, Prepared
+from core.jobs.outcome import JobOutcome
+from core.jobs.runner import JobRunner
+from core.jobs.store import JobView
+from core.reporting import Reporter
+
+log = logging.getLogger(__name__)
+
+COLLECT_POLL_S = 5.0
+
+
+def run_fanned_out(ctx: Context, job_id: int) -> JobView:
+    """The job runner's usual lifecycle (running, the end map, the end) around the fan-out body."""
+    runner = JobRunner(ctx, executor=ForegroundExecutor(), bodies=_FANOUT_BODIES, recover=False)
+    try:
+        return runner.run(job_id)
+    finally:
+        runner.shutdown()
+
+
+def _fanout_body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    started = time.perf_counter()
+    prepared = _prepare(ctx, job)
+    log.info(
+        "AI training job %d prepared in %.1f s: %d bots as parts (%s)",
+        *(job.job_id, time.perf_counter() - started, len(prepared.bots), ", ".join(prepared.bots) or "none"),
+    )
+    results: list[PartResult] = []
+    if prepared.bots:
+        # The job's own task waits outside the worker's thread pool (Dask's `secede`), so parts
+        # can run on this worker too: no deadlock however small the cluster.
+        with worker_client() as client:
+            results = _run_parts(client, ctx, job, prepared, reporter)
+    reporter.progress(fanout.COMMIT_AT, "activating")
+    return fanout.commit(ctx, job, prepared, results, time.perf_counter() - started)
+
+
+_FANOUT_BODIES = {kind: _fanout_body for kind in fanout.FANOUT_KINDS}
+
+
+def _prepare(ctx: Context, job: JobView) -> Prepared:
+    message, code, stopped = in_child(ctx, job.job_id, child.run_stage, (job.job_id, overrides()))
+    if stopped:
+        raise JobCancelled("cancelled: the preparation was ended after the cancel request")
+    if message is None:
+        raise CandleLabError(f"the preparation process {describe_exit(code)}")
+    if "error" in message:
+        child.raise_error(message["error"])
+    return Prepared.from_json(message["ok"])
+
+
+def _run_parts(
+    client: Any, ctx: Context, job: JobView, prepared: Prepared, reporter: Reporter
+) -> list[PartResult]:
+    gpu = _cluster_has_gpu(client)
+    futures = {}
+    for bot in prepared.bots:
+        resources = {"GPU": 1} if gpu and accelerated(bot) else None
+        futures[bot] = client.submit(
+            run_part_task,
+            job.job_id,
+            bot,
+            prepared.as_json(),
+            key=f"candlelab-part-{job.job_id}-{bot}-{uuid.uuid4().hex[:8]}",
+            priority=PRIORITIES.get(job.kind, 0) + PART_PRIORITY_BOOST,
+            resources=resources,
+            pure=False,
+            retries=0,
+        )
+    reporter.progress(*fanout.progress(prepared, 0, len(futures)))
+    return _collect(client, futures, ctx, job, prepared, reporter)
+
+
+def _collect(
+    client: Any, futures: dict[str, Any], ctx: Context, job: JobView, prepared: Prepared, reporter: Reporter
+) -> list[PartResult]:
+    """Wait for the parts, adding their progress up in the job's row; a cancel drops the rest.
+
+    The row is written when a part ends and the cancel flag read every `COLLECT_POLL_S`: a
+    nightly batch has hundreds of jobs waiting on their parts at once.
+    """
+    results: dict[str, PartResult] = {}
+    pending = dict(futures)
+    while pending:
+        with contextlib.suppress(TimeoutError):
+            wait(list(pending.values()), timeout=COLLECT_POLL_S, return_when="FIRST_COMPLETED")
+        ended = [bot for bot, future in pending.items() if future.done()]
+        for bot in ended:
+            results[bot] = _part_result(bot, pending.pop(bot))
+        if ended:
+            reporter.progress(*fanout.progress(prepared, len(results), len(futures)))
+        if pending and reporter.cancelled():
+            client.cancel(list(pending.values()))  # running parts stop on their own supervision
+            for bot in pending:
+                results[bot] = PartResult(bot, "cancelled", error="cancelled before it ended")
+            pending = {}
+    return list(results.values())
+
+
+def _part_result(bot: str, future: Any) -> PartResult:
+    try:
+        return PartResult.from_json(future.result())
+    except Exception as exc:  # the part's worker died (KilledWorker), or the task itself failed
+        log.warning("part %s of a fanned-out job failed on the cluster: %r", bot, exc)
+        return PartResult(bot, "failed", error=f"its task failed on the cluster: {type(exc).__name__}: {exc}")
+
+
+def _cluster_has_gpu(client: Any) -> bool:
+    """Sequence bots ask for a GPU only where some worker declares one (`--resources GPU=1`)."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    return any(float(w.get("resources", {}).get("GPU", 0)) > 0 for w in workers.values())
+
+
+def run_part_task(job_id: int, bot: str, prepared: dict[str, Any]) -> dict[str, Any]:
+    """One (pair, bot) part of a fanned-out job, in a child process; returns a `PartResult`."""
+    ctx = worker_context()
+    started = time.perf_counter()
+    message, code, stopped = in_child(ctx, job_id, child.run_part, (job_id, bot, prepared, overrides()))
+    log.info("part %s of job %d ended in %.1f s", bot, job_id, time.perf_counter() - started)
+    if message is not None and "ok" in message:
+        return dict(message["ok"])
+    if stopped:
+        error = "its process was ended after the cancel request"
+    elif message is not None:
+        error = message["error"]["message"]
+    else:
+        error = f"its process {describe_exit(code)}"
+    fanout.close_part(ctx, job_id, bot, error)
+    return PartResult(bot, "cancelled" if stopped else "failed", error=error).as_json()
