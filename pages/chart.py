@@ -28,7 +28,8 @@ if summary.rows == 0:
     st.title(sel.label, anchor=False)
     empty_state(
         f"No {sel.timeframe} bars stored for {sel.symbol}",
-        f"Fetch them from the configured provider ({rt.settings.market_data_provider}), or import a CSV with "
+        f"Fetch them from the configured provider ({rt.settings.market_data_provider}), upload a CSV export "
+        f"on the **Data** page, or import one with "
         f"`python -m core data import FILE --symbol {sel.symbol} --timeframe {sel.timeframe}`.",
     )
     if st.button("Fetch bars", icon=":material/download:", type="primary"):

@@ -95,8 +95,9 @@ def outcome_line(job: JobView) -> str:
         return f"{what} finished: {names}."
     if job.status in ACTIVE:
         return f"{what} is {job.status}: {job.stage}."
-    why = f": {job.error}" if job.error else ""
-    return f"{what} {job.status.replace('_', ' ')}{why}"
+    # The message itself may quote a provider or an LLM reply: pages show it as plain text, not here.
+    why = ": the full message is on the chart and the Training page" if job.error else ""
+    return f"{what} {job.status.replace('_', ' ')} (job {job.job_id}){why}"
 
 
 GATE_WORDS = {

@@ -27,6 +27,7 @@ from dashboard.state import switch_to
 CHART_PAGE = Path(__file__).resolve().parents[2] / "pages" / "chart.py"
 UPLOAD_CHECK: session.Key[tuple[str, str, UploadCheck | str]] = session.Key("data.upload_check")
 JUST_STORED: session.Key[tuple[str, str, str]] = session.Key("data.just_stored")  # symbol, tf, message
+UPLOADS_DONE: session.Key[int] = session.Key("data.uploads_done")  # a new uploader after each import
 MAX_UPLOAD_MB = 500
 
 
@@ -138,7 +139,7 @@ def upload(rt: Runtime) -> None:
     file = st.file_uploader(
         "CSV export (MetaTrader 5, TradingView, Yahoo or any OHLCV file)",
         type=["csv", "txt"],
-        key="upload_file",
+        key=f"upload_file.{UPLOADS_DONE.get(0)}",
         max_upload_size=MAX_UPLOAD_MB,
         help="Checked in full before anything is stored; larger files: `python -m core data import`",
     )
@@ -172,6 +173,7 @@ def upload(rt: Runtime) -> None:
         message += f"\n- {warning}"
     JUST_STORED.set((s.symbol, s.timeframe, message))
     UPLOAD_CHECK.pop()
+    UPLOADS_DONE.set((UPLOADS_DONE.get(0) or 0) + 1)
     _refresh_pickers()
     switch_to(s.symbol, s.timeframe)
     st.rerun()

@@ -89,7 +89,7 @@ def _confidence(sig: ActiveSignal, ev: BotEvidence | None) -> None:
 def signal_cards(
     signals: Sequence[ActiveSignal], evidence: Mapping[str, BotEvidence], prices: PriceFormat
 ) -> None:
-    cols = st.columns(max(1, min(4, len(signals))))
+    cols = st.columns(max(3, min(4, len(signals))))  # a lone card keeps a card's width
     for col, sig in zip(cols, signals, strict=False):
         ev = evidence.get(sig.bot)
         with col.container(border=True):
