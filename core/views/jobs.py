@@ -167,9 +167,13 @@ class AutomaticFailure:
 
 
 def automatic_failure(ctx: Context, symbol: str, timeframe: str) -> AutomaticFailure | None:
-    """The pair's newest quick job when it failed (None when it succeeded, runs, or never ran)."""
+    """The pair's newest quick job when it failed and no training of the pair has succeeded since
+    (None when it succeeded, runs, was superseded, or never ran)."""
     last = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, kind="quick", limit=1)
     if not last or last[0].status not in ("failed", "budget_exhausted", "interrupted"):
+        return None
+    newest = pair_job(ctx, symbol, timeframe)
+    if newest is not None and newest.job_id > last[0].job_id and newest.status == "succeeded":
         return None
     held = failed_on_input(ctx, symbol, timeframe)
     return AutomaticFailure(last[0], held is not None and held.job_id == last[0].job_id)

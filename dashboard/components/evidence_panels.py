@@ -39,9 +39,11 @@ def no_model_panel(sel: Selection, evidence: PairEvidence) -> None:
 
 
 def demotion_notices(evidence: PairEvidence) -> None:
-    """Versions the live record took out of service on its own, with the reason it gave."""
+    """Versions the live record took out of service on its own, with the reason it gave, while
+    their bot has nothing live in their place."""
+    live = {e.bot for e in evidence.active}
     for entry in evidence.demotions:
-        if entry.get("actor") != DEMOTION_ACTOR:
+        if entry.get("actor") != DEMOTION_ACTOR or entry["bot"] in live:
             continue
         st.error(
             f"**{entry['bot']}** (version #{entry['version_id']}) was demoted automatically "

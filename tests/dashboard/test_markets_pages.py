@@ -16,6 +16,9 @@ import pandas as pd
 from core.context import Context
 from core.data import store as bar_store
 from core.jobs import store as job_store
+from core.learning import demotion
+from core.registry.activation import activate, deactivate
+from core.registry.versions import list_versions
 from core.settings import load_settings
 from tests.dashboard.conftest import open_app, texts
 
@@ -167,3 +170,20 @@ def test_a_link_with_an_unknown_timeframe_gets_a_notice(
     notice = next(w.value for w in at.warning if "unknown timeframe" in w.value)
     assert "`2h`" in notice and "Showing EURUSD · 1h" in notice
     assert at.title[0].value == "Models · EURUSD · 1h"
+
+
+def test_a_demoted_version_is_noticed_on_the_chart_until_its_bot_is_live_again(
+    dashboard_home: Callable[[Path | None], Path], markets_template: Path
+) -> None:
+    dashboard_home(markets_template)
+    ctx = _ctx()
+    (version,) = [v for v in list_versions(ctx.db, symbol="EURUSD", timeframe="1h") if v.is_active]
+    reason = "demoted: live accuracy 20.0 % on 30 non-overlapping closed trades is below its baseline's"
+    assert deactivate(ctx, version.version_id, actor=demotion.ACTOR, reason=reason)
+    at = open_app(query=EURUSD)
+    notice = next(e.value for e in at.error if "demoted automatically" in e.value)
+    assert "**xgb_agent**" in notice and reason in notice
+    assert "No model good enough yet" in texts(at)
+    activate(ctx, version.version_id, actor="test")
+    at.run()
+    assert not any("demoted automatically" in e.value for e in at.error)
