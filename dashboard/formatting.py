@@ -37,6 +37,11 @@ def signed_pct(value: float | None, digits: int = 1) -> str:
     return "—" if _missing(value) else f"{float(value) * 100:+.{digits}f} %"
 
 
+def drawdown(value: float | None, digits: int = 2) -> str:
+    """A drawdown stored as the size of the fall (0.023) shown as the loss it is: "-2.30 %"."""
+    return "—" if _missing(value) else signed_pct(-abs(float(value)), digits)
+
+
 def pp(value: float | None, digits: int = 1) -> str:
     """A difference of two proportions, in percentage points."""
     return "—" if _missing(value) else f"{float(value) * 100:+.{digits}f} pp"

@@ -50,14 +50,12 @@ def results_table(page: ExperimentPage) -> None:
             ],
             "Trades": t["trades"].map(fmt.count),
             "Hit rate": t["hit_rate"].map(fmt.pct),
-            "Max drawdown": t["max_drawdown"].map(
-                lambda v: fmt.signed_pct(-abs(v), 2) if v == v and v is not None else "—"
-            ),
+            "Max drawdown": t["max_drawdown"].map(fmt.drawdown),
             "Price error": [
                 f"{fmt.pct(e, 2)} vs {fmt.pct(b, 2)}"
                 for e, b in zip(t["price_error"], t["price_error_baseline"], strict=True)
             ],
-            "Label set": t["label_set_id"].map(lambda v: f"#{v}" if v == v and v is not None else "—"),
+            "Label set": t["label_set_id"].map(lambda v: "—" if pd.isna(v) else f"#{int(v)}"),
         }
     )
     st.dataframe(
