@@ -26,11 +26,18 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 def _pages(actor: Actor) -> dict[str, list[st.Page]]:
     pages = {
         "Markets": [
-            st.Page(PAGES / "chart.py", title="Chart", icon=":material/candlestick_chart:", default=True),
+            st.Page(
+                PAGES / "chart.py",
+                title="Chart",
+                icon=":material/candlestick_chart:",
+                default=True,
+            ),
+            st.Page(PAGES / "data.py", title="Data", icon=":material/database:"),
         ],
         "Research": [
             st.Page(PAGES / "labels.py", title="Labels", icon=":material/label:"),
             st.Page(PAGES / "models.py", title="Models", icon=":material/model_training:"),
+            st.Page(PAGES / "experiments.py", title="Experiments", icon=":material/science:"),
             st.Page(PAGES / "samples.py", title="Samples", icon=":material/receipt_long:"),
         ],
         "Operations": [

@@ -8,9 +8,10 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.views import market, overlays
-from core.views.market import ChartWindow, SeriesSummary
+from core.views import market, overlays, prices
+from core.views.market import ALL_RANGE, ChartWindow, SeriesSummary
 from core.views.overlays import ActiveSignal
+from core.views.prices import PriceFormat
 from dashboard.runtime import Runtime
 
 
@@ -30,6 +31,43 @@ def chart_window(
     _rt: Runtime,
 ) -> ChartWindow:
     return market.chart_window(_rt.ctx, symbol, timeframe, candles)
+
+
+@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
+def span_window(
+    db_url: str,
+    symbol: str,
+    timeframe: str,
+    start: datetime | None,
+    last: datetime | None,
+    rows: int,
+    _rt: Runtime,
+) -> ChartWindow:
+    return market.span_window(_rt.ctx, symbol, timeframe, start)
+
+
+def window(
+    db_url: str,
+    symbol: str,
+    timeframe: str,
+    candles: int | None,
+    preset: str | None,
+    summary: SeriesSummary,
+    _rt: Runtime,
+) -> ChartWindow:
+    """The chart's window: a date-range preset from the newest bar, else the newest N candles."""
+    if preset is None:
+        return chart_window(db_url, symbol, timeframe, candles, summary.last, summary.rows, _rt)
+    start = None if preset == ALL_RANGE or summary.last is None else market.range_start(preset, summary.last)
+    return span_window(db_url, symbol, timeframe, start, summary.last, summary.rows, _rt)
+
+
+@st.cache_data(ttl=600, max_entries=48, show_spinner=False)
+def price_format(
+    db_url: str, symbol: str, timeframe: str, rows: int, last: datetime | None, _rt: Runtime
+) -> PriceFormat:
+    """The series' precision (stored at import; derived from its bars for older series)."""
+    return prices.price_format(_rt.ctx, symbol, timeframe)
 
 
 def active_signature(db_url: str, symbol: str, timeframe: str, _rt: Runtime) -> tuple[int, ...]:

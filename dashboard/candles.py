@@ -17,8 +17,8 @@ from dashboard.theme import DOWN, DOWN_FILL, UP, UP_FILL
 PRICE_TRACE = "price"  # the candlestick trace's name (benchmarks look for it in messages)
 
 
-def candle_traces(x: np.ndarray, bars: pd.DataFrame, times: list[str]) -> list[go.Candlestick]:
-    """One candlestick trace; hover shows the bar's time (the x-axis is candle slots, not times)."""
+def candle_traces(x: np.ndarray, bars: pd.DataFrame) -> list[go.Candlestick]:
+    """One candlestick trace; `x` names each slot by its bar's time, so the hover shows that time."""
     return [
         go.Candlestick(
             x=x,
@@ -26,7 +26,6 @@ def candle_traces(x: np.ndarray, bars: pd.DataFrame, times: list[str]) -> list[g
             high=bars["high"].to_numpy(dtype="float64"),
             low=bars["low"].to_numpy(dtype="float64"),
             close=bars["close"].to_numpy(dtype="float64"),
-            text=times,
             name=PRICE_TRACE,
             showlegend=False,
             increasing={"line": {"color": UP, "width": 1}, "fillcolor": UP},

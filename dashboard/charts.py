@@ -1,6 +1,7 @@
-"""Plotly figures. The price chart uses a category x-axis (one slot per candle) so nights,
-weekends and holidays leave no gaps, which also keeps 5,000 candles cheap to draw; overlays are
-placed on the candle that contains their time."""
+"""Plotly figures. The price chart uses a category x-axis (one slot per candle, named by the bar's
+time) so nights, weekends and holidays leave no gaps and the hover names the bar's time, not a slot
+number; overlays are placed on the candle that contains their time. Prices are shown at the
+series' own precision (`PriceFormat`): 1.27345 for GBPUSD, 4,501.06 for an index."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from plotly.subplots import make_subplots
 
 from core.views.market import ChartWindow
 from core.views.overlays import ActiveSignal
+from core.views.prices import DEFAULT_DECIMALS, PriceFormat
 from dashboard.candles import candle_traces, volume_traces
+from dashboard.levels import MARGIN_PX, Level, add_level_labels
 from dashboard.theme import (
     ACCENT,
     DOWN,
@@ -24,6 +27,7 @@ from dashboard.theme import (
     MUTED,
     REC_COLORS,
     RSI_COLOR,
+    SERIES_COLORS,
     SMA_COLORS,
     STOP_COLOR,
     TARGET_COLOR,
@@ -31,6 +35,7 @@ from dashboard.theme import (
 )
 
 SUBPLOT = {"RSI 14": 0.16, "MACD": 0.16}
+DEFAULT_PRICES = PriceFormat(DEFAULT_DECIMALS, 10.0**-DEFAULT_DECIMALS)
 
 
 def _layout(fig: go.Figure, height: int, *, legend: bool = True) -> go.Figure:
@@ -107,43 +112,54 @@ def price_chart(
     trades: pd.DataFrame | None = None,
     labels: pd.DataFrame | None = None,
     label_levels: bool = False,
+    prices: PriceFormat = DEFAULT_PRICES,
     height: int = 640,
+    revision: str = "keep",
 ) -> go.Figure:
+    """Candles, volume and the chosen indicators; `revision` changes when the window does, so a
+    zoom survives reruns of the same window but a new range preset is shown whole."""
     bars, ind = window.bars, window.indicators
-    times = time_labels(bars.index, intraday)
-    x = np.arange(len(bars))  # one slot per candle: no gaps for nights and weekends, cheap to draw
+    x = np.array(time_labels(bars.index, intraday), dtype=object)  # category slots named by time
     lower = [name for name in ("RSI 14", "MACD") if name in indicators]
     rows = 2 + len(lower)
     heights = [1.0 - 0.14 - sum(SUBPLOT[n] for n in lower), 0.14, *(SUBPLOT[n] for n in lower)]
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.02, row_heights=heights)
-    for trace in candle_traces(x, bars, times):
+    for trace in candle_traces(x, bars):
         fig.add_trace(trace, row=1, col=1)
     _add_overlays(fig, x, ind, indicators)
     for trace in volume_traces(x, bars):
         fig.add_trace(trace, row=2, col=1)
-    fig.update_yaxes(title_text="Vol", row=2, col=1, title_font={"size": 10})
+    fig.update_yaxes(title_text="Vol", row=2, col=1, title_font={"size": 10}, tickformat="~s")
     _add_lower_panels(fig, x, ind, lower)
     if labels is not None and not labels.empty:
-        _add_labels(fig, bars.index, x, labels)
+        _add_labels(fig, bars.index, x, labels, prices)
         if label_levels:
             _add_label_levels(fig, bars.index, x, labels)
     if trades is not None and not trades.empty:
-        _add_trades(fig, bars.index, x, trades)
-    _add_signals(fig, x, signals)
+        _add_trades(fig, bars.index, x, trades, prices)
+    _add_signals(fig, bars, x, signals, prices)
     ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 10)).round().astype(int)) if len(x) else []
     fig.update_xaxes(
+        type="category",
         tickmode="array",
-        tickvals=list(ticks),
-        ticktext=[times[i] for i in ticks],
+        tickvals=[x[i] for i in ticks],
+        ticktext=[x[i] for i in ticks],
         showgrid=False,
         range=[-1, len(x) + max(3, len(x) // 50)],
         rangeslider_visible=False,
     )
     fig.update_yaxes(showgrid=True, gridcolor=GRID)
-    return _layout(fig, height)
+    fig.update_yaxes(tickformat=prices.d3, hoverformat=prices.d3, row=1, col=1)
+    fig = _layout(fig, height)
+    fig.update_layout(uirevision=revision)
+    if signals:
+        fig.update_layout(margin={"r": MARGIN_PX})
+    return fig
 
 
-def _add_labels(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, labels: pd.DataFrame) -> None:
+def _add_labels(
+    fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, labels: pd.DataFrame, prices: PriceFormat
+) -> None:
     pos = candle_positions(index, labels.index)
     keep = pos >= 0
     labels, pos = labels[keep], pos[keep]
@@ -153,7 +169,7 @@ def _add_labels(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, labels: 
             continue
         sub = labels[part]
         hover = [
-            f"{rec} label · conf {c:.0%}<br>entry {p:,.2f} · target {t:,.2f} · stop {s:,.2f}"
+            f"{rec} label · conf {c:.0%}<br>entry {prices(p)} · target {prices(t)} · stop {prices(s)}"
             f"<br>outcome {o or 'pending'}"
             for c, p, t, s, o in zip(
                 sub["confidence"],
@@ -216,7 +232,9 @@ def _add_label_levels(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, la
         )
 
 
-def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: pd.DataFrame) -> None:
+def _add_trades(
+    fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: pd.DataFrame, prices: PriceFormat
+) -> None:
     entry = candle_positions(index, trades["predicted_at"])
     ok = entry >= 0
     t = trades[ok]
@@ -235,9 +253,14 @@ def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: 
                 "line": {"width": 1.5, "color": MARKER_EDGE},
             },
             hovertext=[
-                f"{b} v{v} {r} · conf {c:.0%}"
-                for b, v, r, c in zip(
-                    t["bot"], t["version_id"], t["recommendation"], t["confidence"], strict=True
+                f"{b} #{v} {r} at {prices(p)} · conf {c:.0%}"
+                for b, v, r, c, p in zip(
+                    t["bot"],
+                    t["version_id"],
+                    t["recommendation"],
+                    t["confidence"],
+                    t["entry_price"],
+                    strict=True,
                 )
             ],
             hoverinfo="text",
@@ -263,8 +286,10 @@ def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: 
                 "color": [TARGET_COLOR if (p or 0) > 0 else STOP_COLOR for p in closed["pnl_pct"]],
             },
             hovertext=[
-                f"exit ({r}) P&L {p:+.2%}"
-                for r, p in zip(closed["exit_reason"], closed["pnl_pct"].fillna(0), strict=True)
+                f"exit ({r}) at {prices(e)} · P&L {p:+.2%}"
+                for r, p, e in zip(
+                    closed["exit_reason"], closed["pnl_pct"].fillna(0), closed["exit_price"], strict=True
+                )
             ],
             hoverinfo="text",
         ),
@@ -273,63 +298,108 @@ def _add_trades(fig: go.Figure, index: pd.DatetimeIndex, x: np.ndarray, trades: 
     )
 
 
-def _add_signals(fig: go.Figure, x: np.ndarray, signals: Sequence[ActiveSignal]) -> None:
-    """Target and stop of each active bot's latest call, drawn over the newest tenth of the window."""
+def _add_signals(
+    fig: go.Figure, bars: pd.DataFrame, x: np.ndarray, signals: Sequence[ActiveSignal], prices: PriceFormat
+) -> None:
+    """Target and stop of each active bot's latest call over the newest tenth of the window, each
+    named in the right margin (spread apart when levels crowd) rather than printed over the candles."""
     if not signals or not len(x):
         return
     start = x[max(0, len(x) - max(10, len(x) // 10))]
+    levels: list[Level] = []
     for sig in signals:
-        color = REC_COLORS.get(sig.recommendation, MUTED)
-        # Target text above its line, stop text below, so the two never print over each other.
-        for level, name, line_color, dash, where in (
-            (sig.target, "target", TARGET_COLOR, "dash", "top left"),
-            (sig.stop_loss, "stop", STOP_COLOR, "dot", "bottom left"),
+        for level, name, line_color, dash in (
+            (sig.target, "target", TARGET_COLOR, "dash"),
+            (sig.stop_loss, "stop", STOP_COLOR, "dot"),
         ):
             fig.add_trace(
                 go.Scatter(
                     x=[start, x[-1]],
                     y=[level, level],
-                    mode="lines+text",
-                    name=f"{sig.bot} {name}",
+                    mode="lines",
+                    name=f"{sig.name} {name}",
                     line={"color": line_color, "width": 1.5, "dash": dash},
-                    text=["", f"{sig.bot} {name} {level:,.2f}"],
-                    textposition=where,
-                    textfont={"size": 10, "color": line_color},
-                    hoverinfo="skip",
+                    hovertemplate=f"{sig.name} {name} {prices(level)}<extra></extra>",
                     showlegend=False,
                 ),
                 row=1,
                 col=1,
             )
+            levels.append(Level(level, f"{sig.name} {name} {prices(level)}", line_color))
+        raw = f" (raw {sig.raw_confidence:.0%})" if sig.raw_confidence is not None else ""
         fig.add_trace(
             go.Scatter(
                 x=[x[-1]],
                 y=[sig.current_price],
                 mode="markers",
-                name=f"{sig.bot} {sig.recommendation}",
+                name=f"{sig.name} {sig.recommendation}",
                 marker={
                     "size": 14,
-                    "color": color,
+                    "color": REC_COLORS.get(sig.recommendation, MUTED),
                     "symbol": "diamond",
                     "line": {"width": 1.5, "color": MARKER_EDGE},
                 },
-                hovertext=f"{sig.bot} v{sig.version_id}: {sig.recommendation} · conf {sig.confidence:.0%}",
+                hovertext=f"{sig.name}: {sig.recommendation} at {prices(sig.current_price)} · "
+                f"confidence {sig.confidence:.0%} calibrated{raw}",
                 hoverinfo="text",
             ),
             row=1,
             col=1,
         )
+    window_prices = [float(bars["low"].min()), float(bars["high"].max())] + [lv.price for lv in levels]
+    add_level_labels(fig, levels, (min(window_prices), max(window_prices)))
 
 
-def equity_curves(curves: dict[str, list[list[object]]], height: int = 320) -> go.Figure:
+GAP_FACTOR = 5.0  # a step this many times the curve's typical one is a gap (a night, a weekend, missing data)
+
+
+def with_gaps(points: Sequence[Sequence[object]]) -> tuple[list[object], list[float | None]]:
+    """x and y of a curve with a break (None) wherever the data pauses, so no line bridges a gap."""
+    if not points:
+        return [], []
+    times = pd.to_datetime([p[0] for p in points], utc=True)
+    values = [float(p[1]) for p in points]  # type: ignore[arg-type]
+    steps = np.diff(times.asi8)
+    typical = float(np.median(steps)) if len(steps) else 0.0
+    xs: list[object] = [times[0]]
+    ys: list[float | None] = [values[0]]
+    for i in range(1, len(values)):
+        if typical > 0 and steps[i - 1] > GAP_FACTOR * typical:
+            xs.append(times[i - 1] + (times[i] - times[i - 1]) / 2)
+            ys.append(None)
+        xs.append(times[i])
+        ys.append(values[i])
+    return xs, ys
+
+
+def equity_curves(
+    curves: dict[str, list[list[object]]],
+    height: int = 320,
+    styles: dict[str, tuple[str, str]] | None = None,
+) -> go.Figure:
+    """Compared equity curves, each in its own colour (or the given (colour, dash)), broken at gaps."""
     fig = go.Figure()
-    for name, points in curves.items():
+    for i, (name, points) in enumerate(curves.items()):
         if not points:
             continue
-        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], mode="lines", name=name))
+        color, dash = (styles or {}).get(name, (SERIES_COLORS[i % len(SERIES_COLORS)], "solid"))
+        xs, ys = with_gaps(points)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=name,
+                connectgaps=False,
+                line={"color": color, "dash": dash, "width": 1.6},
+                hovertemplate=f"{name}<br>%{{x|%Y-%m-%d %H:%M}} UTC<br>equity %{{y:.3f}}<extra></extra>",
+            )
+        )
     fig.add_hline(y=1.0, line={"color": MUTED, "width": 1, "dash": "dot"})
-    fig.update_yaxes(title_text="Equity (start = 1.0)")
-    return _layout(fig, height)
+    fig.update_yaxes(title_text="Equity after costs (start = 1.0)", tickformat=".2f")
+    fig = _layout(fig, height)
+    fig.update_layout(hovermode="closest")
+    return fig
 
 
 def calibration_chart(buckets: dict[str, dict[str, dict[str, object]]], height: int = 320) -> go.Figure:
@@ -400,7 +470,12 @@ def pnl_histogram(pnl_pct: pd.Series, height: int = 260) -> go.Figure:
 
 
 def label_path(
-    bars: pd.DataFrame, entry_ts: pd.Timestamp, levels: dict[str, float], intraday: bool, height: int = 300
+    bars: pd.DataFrame,
+    entry_ts: pd.Timestamp,
+    levels: dict[str, float],
+    intraday: bool,
+    prices: PriceFormat = DEFAULT_PRICES,
+    height: int = 300,
 ) -> go.Figure:
     """The bars around one label, with its entry, target and stop: what the price did next."""
     x = time_labels(bars.index, intraday)
@@ -420,14 +495,17 @@ def label_path(
     if 0 <= pos < len(x):
         fig.add_vline(x=pos, line={"color": ACCENT, "width": 1, "dash": "dot"})
     colors = {"entry": ACCENT, "target": TARGET_COLOR, "stop": STOP_COLOR}
-    for name, level in levels.items():
-        if level is None or not np.isfinite(level):
-            continue
-        fig.add_hline(
-            y=level,
-            line={"color": colors.get(name, MUTED), "width": 1.2, "dash": "dash"},
-            annotation_text=f"{name} {level:,.2f}",
-            annotation_position="top left",
-        )
+    shown = [
+        Level(float(level), f"{name} {prices(level)}", colors.get(name, MUTED))
+        for name, level in levels.items()
+        if level is not None and np.isfinite(level)
+    ]
+    for level in shown:
+        fig.add_hline(y=level.price, line={"color": level.color, "width": 1.2, "dash": "dash"})
+    span = [float(bars["low"].min()), float(bars["high"].max()), *(lv.price for lv in shown)]
+    add_level_labels(fig, shown, (min(span), max(span)))
     fig.update_xaxes(type="category", rangeslider_visible=False, nticks=8)
-    return _layout(fig, height, legend=False)
+    fig.update_yaxes(tickformat=prices.d3, hoverformat=prices.d3)
+    fig = _layout(fig, height, legend=False)
+    fig.update_layout(margin={"r": 130})
+    return fig

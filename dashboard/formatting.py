@@ -37,6 +37,11 @@ def signed_pct(value: float | None, digits: int = 1) -> str:
     return "—" if _missing(value) else f"{float(value) * 100:+.{digits}f} %"
 
 
+def drawdown(value: float | None, digits: int = 2) -> str:
+    """A drawdown stored as the size of the fall (0.023) shown as the loss it is: "-2.30 %"."""
+    return "—" if _missing(value) else signed_pct(-abs(float(value)), digits)
+
+
 def pp(value: float | None, digits: int = 1) -> str:
     """A difference of two proportions, in percentage points."""
     return "—" if _missing(value) else f"{float(value) * 100:+.{digits}f} pp"
@@ -57,8 +62,9 @@ def usd(value: float | None) -> str:
     return f"${value:,.4f}" if 0 < abs(value) < 0.01 else f"${value:,.2f}"
 
 
-def price(value: float | None) -> str:
-    return num(value, 2)
+def price(value: float | None, decimals: int = 2) -> str:
+    """A price at its market's precision (pass `PriceFormat.decimals`); 2 decimals by default."""
+    return num(value, decimals)
 
 
 def interval(ci: Sequence[float] | None) -> str:
@@ -109,3 +115,9 @@ def duration(seconds: float | None) -> str:
         return "—"
     seconds = float(seconds)
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def parse_time(value: datetime | str) -> datetime:
+    """An ISO string (as JSON columns store times) or a datetime, as an aware UTC datetime."""
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()

@@ -57,6 +57,9 @@ PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) sh
 ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, current) awaiting confirm
 LABELING_STARTED: Key[bool] = Key("labels.started")
 ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this session acts as
+PENDING_PAIR: Key[tuple[str, str]] = Key("pair.pending")  # the pickers switch to it on the next run
+# (symbol, timeframe, bot, current id, previous id) awaiting the rollback confirmation
+ROLLING_BACK: Key[tuple[str, str, str, int, int]] = Key("models.rolling_back")
 
 # Widget keys (a widget owns its value under its key; links and tests address widgets by them).
 SYMBOL_WIDGET = "symbol"

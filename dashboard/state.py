@@ -3,12 +3,13 @@ link reopens the same view, and in session state so switching pages keeps it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import streamlit as st
 
 from core.errors import BadInput
-from core.timeframes import TIMEFRAMES, normalise_symbol, parse_timeframe
+from core.timeframes import SYMBOL_RULE, TIMEFRAMES, normalise_symbol, parse_timeframe
 from core.views import market
 from dashboard import session
 from dashboard.runtime import Runtime
@@ -16,6 +17,7 @@ from dashboard.session import SYMBOL_WIDGET as SYMBOL
 from dashboard.session import TIMEFRAME_WIDGET as TF
 
 DEFAULT_PAIR = ("INFY.NS", "5m")
+_UNSAFE = re.compile(r"[^\w.=^-]")
 
 
 @dataclass(frozen=True)
@@ -33,23 +35,37 @@ def stored_pairs(db_url: str, _rt: Runtime) -> list[tuple[str, str]]:
     return [(s.symbol, s.timeframe) for s in market.list_pairs(_rt.ctx) if s.rows]
 
 
-def _from_url() -> tuple[str | None, str | None]:
+def _shown(value: str) -> str:
+    """A value from the URL, quoted for Markdown: only word characters and `.=^-`, in a code span."""
+    return "`" + _UNSAFE.sub("", value)[:24] + "`"
+
+
+def _from_url() -> tuple[str | None, str | None, list[str]]:
+    """The pair a link asks for, and a notice for each part of it that is not valid."""
     symbol, tf = st.query_params.get("symbol"), st.query_params.get("tf")
+    notices = []
     try:
         symbol = normalise_symbol(symbol) if symbol else None
     except BadInput:
+        notices.append(f"The link names an invalid symbol ({_shown(symbol)}): use {SYMBOL_RULE}.")
         symbol = None
     try:
         tf = parse_timeframe(tf).code if tf else None
     except BadInput:
+        known = ", ".join(TIMEFRAMES)
+        notices.append(f"The link names an unknown timeframe ({_shown(tf)}); timeframes are {known}.")
         tf = None
-    return symbol, tf
+    return symbol, tf, notices
 
 
 def pair_picker(rt: Runtime) -> Selection:
     """Sidebar pickers; the URL wins on first load, the widgets afterwards, and the URL follows them."""
     pairs = stored_pairs(rt.settings.db_url, rt)
-    url_symbol, url_tf = _from_url()
+    url_symbol, url_tf, notices = _from_url()
+    pending = session.PENDING_PAIR.pop()  # a page asked for a pair (a series just imported)
+    if pending is not None:
+        session.set_widget_value(SYMBOL, pending[0])
+        session.set_widget_value(TF, pending[1])
     if session.widget_value(SYMBOL) is None:
         fallback = DEFAULT_PAIR if DEFAULT_PAIR in pairs else (pairs[0] if pairs else DEFAULT_PAIR)
         chosen = url_symbol or fallback[0]
@@ -71,6 +87,8 @@ def pair_picker(rt: Runtime) -> Selection:
             key=TF,
             format_func=lambda code: code if code in stored_tfs else f"{code} (no data yet)",
         )
+    for notice in notices:  # the URL is rewritten below, so each shows once, on the run it was opened
+        st.warning(f"{notice} Showing {symbol} · {tf} instead.", icon=":material/link_off:")
     st.query_params.update({"symbol": symbol, "tf": tf})
     return Selection(symbol, tf)
 
@@ -84,6 +102,11 @@ def _symbol_changed(pairs: list[tuple[str, str]]) -> None:
 
 def _first_tf(pairs: list[tuple[str, str]], symbol: str) -> str:
     return next((tf for s, tf in pairs if s == symbol), "1d")
+
+
+def switch_to(symbol: str, timeframe: str) -> None:
+    """Select this pair in the sidebar from the next run on (widgets cannot change mid-run)."""
+    session.PENDING_PAIR.set((symbol, timeframe))
 
 
 def current() -> Selection:

@@ -35,3 +35,18 @@ STATUS_BADGE = {
     "budget_exhausted": "orange",
     "auth_failed": "red",
 }
+
+# Series that must tell apart at a glance (compared equity curves): Tableau 10, legible on dark.
+SERIES_COLORS = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#edc948",
+    "#76b7b2",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+SERIES_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")

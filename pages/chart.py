@@ -1,4 +1,5 @@
-"""Chart (home): candles, indicators, the active bots' latest calls, paper trades and labels."""
+"""Chart (home): candles, indicators, the active bots' latest calls with their evidence, paper
+trades and labels; why the last automatic training failed, and "no model good enough yet"."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from core.services import data
 from core.services.actors import Permission
 from core.timeframes import parse_timeframe
 from core.views.access import can
+from core.views.evidence import pair_evidence
 from dashboard import cached, charts, inert
-from dashboard.components import chart_controls
+from dashboard.components import chart_controls, versions
 from dashboard.components.empty import empty_state
+from dashboard.components.evidence_panels import demotion_notices, no_model_panel
+from dashboard.components.failures import automatic_failure_notice
 from dashboard.components.progress import training_status
 from dashboard.components.signals import signal_cards
 from dashboard.runtime import runtime
@@ -26,7 +30,8 @@ if summary.rows == 0:
     st.title(sel.label, anchor=False)
     empty_state(
         f"No {sel.timeframe} bars stored for {sel.symbol}",
-        f"Fetch them from the configured provider ({rt.settings.market_data_provider}), or import a CSV with "
+        f"Fetch them from the configured provider ({rt.settings.market_data_provider}), upload a CSV export "
+        f"on the **Data** page, or import one with "
         f"`python -m core data import FILE --symbol {sel.symbol} --timeframe {sel.timeframe}`.",
     )
     may_fetch = can(rt.actor, Permission.IMPORT)
@@ -50,12 +55,16 @@ if summary.rows == 0:
 chart_controls.header(rt, sel, summary)
 chart_controls.trigger_once(rt, sel, summary)
 training_status(rt, sel)
-options = chart_controls.controls(summary.rows)
+failed = automatic_failure_notice(rt, sel)
+versions.pending_dialogs(rt)
+options = chart_controls.controls(summary)
 
-window = cached.chart_window(db, sel.symbol, sel.timeframe, options.candles, summary.last, summary.rows, rt)
+window = cached.window(db, sel.symbol, sel.timeframe, options.candles, options.range, summary, rt)
 start, end = window.bars.index[0].to_pydatetime(), window.bars.index[-1].to_pydatetime()
-versions = cached.active_signature(db, sel.symbol, sel.timeframe, rt)
-signals, note = cached.signals(db, sel.symbol, sel.timeframe, versions, summary.last, rt)
+prices = cached.price_format(db, sel.symbol, sel.timeframe, summary.rows, summary.last, rt)
+active_ids = cached.active_signature(db, sel.symbol, sel.timeframe, rt)
+signals, note = cached.signals(db, sel.symbol, sel.timeframe, active_ids, summary.last, rt)
+evidence = pair_evidence(rt.ctx, sel.symbol, sel.timeframe)  # not cached: a few indexed reads
 trades = (
     cached.paper_trades(db, sel.symbol, sel.timeframe, start, rt)
     if "Paper trades" in options.overlays
@@ -73,22 +82,30 @@ figure = charts.price_chart(
     signals=signals if "Signals" in options.overlays else (),
     trades=trades,
     labels=labels,
+    prices=prices,
+    revision=f"{sel.symbol}|{sel.timeframe}|{options.window_key}",
 )
 st.plotly_chart(figure, key="price_chart", config={"displaylogo": False, "scrollZoom": True})
 if window.aggregated:
     st.caption(
-        f"Whole history: each candle merges {window.bars_per_candle} {sel.timeframe} bars "
-        f"({len(window.bars):,} candles for {window.total_rows:,} bars)."
+        f"{options.range or 'Whole history'}: each candle merges {window.bars_per_candle} "
+        f"{sel.timeframe} bars ({len(window.bars):,} candles for {window.total_rows:,} bars)."
     )
 
 st.subheader("Active bots' latest calls", anchor=False)
+demotion_notices(evidence)
 if signals:
-    signal_cards(signals)
+    signal_cards(signals, {e.bot: e for e in evidence.active}, prices)
+elif not evidence.has_live_model and evidence.best_candidate is not None:
+    no_model_panel(sel, evidence, rt.actor)
 else:
     empty_state(
         note or "No signals yet",
-        "Quick training starts on its own for a stale pair; "
-        "**Retrain now** starts it on demand. The new model's call appears here when it finishes.",
+        "**Retrain now** starts quick training on demand; the new model's call appears here when it "
+        "finishes and beats its baseline."
+        if failed
+        else "Quick training starts on its own for a stale pair; **Retrain now** starts it on demand. "
+        "The new model's call appears here when it finishes and beats its baseline.",
     )
 if note and signals:
     st.caption(inert.md(note))

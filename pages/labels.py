@@ -8,6 +8,7 @@ import streamlit as st
 from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views import market
+from core.views.prices import price_format
 from dashboard import charts, inert
 from dashboard.components import label_panels as ui
 from dashboard.components.empty import empty_state
@@ -44,6 +45,7 @@ ui.quality(rt, chosen)
 ui.calibration_and_agreement(rt, chosen, _agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
 
 table = views.labels_table(rt.ctx, chosen.id)
+prices = price_format(rt.ctx, sel.symbol, sel.timeframe)
 accepted = table[table["status"] == "accepted"]
 if accepted.empty:
     empty_state(
@@ -56,13 +58,18 @@ else:
     window = market.range_window(rt.ctx, sel.symbol, sel.timeframe, start, end)
     frame = accepted.set_index("ts")
     fig = charts.price_chart(
-        window, intraday=parse_timeframe(sel.timeframe).intraday, labels=frame, label_levels=True, height=440
+        window,
+        intraday=parse_timeframe(sel.timeframe).intraday,
+        labels=frame,
+        label_levels=True,
+        prices=prices,
+        height=440,
     )
     st.plotly_chart(fig, key="labels_chart")
 
-selected = ui.label_table(table)
+selected = ui.label_table(table, prices)
 if selected is not None:
-    ui.label_detail(rt, sel, selected)
+    ui.label_detail(rt, sel, selected, prices)
 else:
     st.caption(
         "Select a label to see the exact context sent, the raw reply, the reasoning "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.views import models
+from core.views import evidence, models
 from dashboard import formatting as fmt
 from dashboard.components import versions as ui
 from dashboard.components.empty import empty_state
@@ -26,18 +26,23 @@ if table.empty:
 
 active = table[table["active"]]
 if active.empty:
-    st.warning("No version of this pair is active: the chart shows no signals until one is activated.")
+    headline = evidence.pair_evidence(rt.ctx, sel.symbol, sel.timeframe).headline
+    st.warning(
+        f"No version of this pair is active: {headline}. The chart shows no signals until one is activated.",
+        icon=":material/block:",
+    )
 else:
     cols = st.columns(min(4, len(active)))
     for col, (_, row) in zip(cols, active.iterrows(), strict=False):
         col.metric(
-            f"{row['bot']} · v{row['version_id']} active",
+            f"{row['label']} active",
             fmt.pct(row["directional_accuracy"]),
             delta=f"{fmt.pp(row['edge'])} vs baseline {fmt.pct(row['baseline'])}"
             if row["edge"] is not None
             else None,
             delta_color="normal",
-            help=f"Directional accuracy {fmt.proportion(row['directional_accuracy'], row['n'], row['ci'])}",
+            help=f"Directional accuracy {fmt.proportion(row['directional_accuracy'], row['n'], row['ci'])}, "
+            f"{fmt.count(row['effective_n'])} independent points. Gate: {row['gate_reason'] or 'not judged'}",
             border=True,
         )
 
@@ -46,7 +51,8 @@ st.caption("Select two or more rows to compare them; select one to activate it."
 selected = ui.versions_table(table)
 
 if len(selected) >= 2:
-    st.subheader(f"Comparing {', '.join(f'v{v}' for v in selected)}", anchor=False)
+    names = dict(zip(table["version_id"], table["label"], strict=True))
+    st.subheader(f"Comparing {', '.join(names[v] for v in selected)}", anchor=False)
     ui.comparison(rt, selected)
 ui.activation_controls(rt, table, selected)
 

@@ -15,6 +15,7 @@ from core.views.jobs import bot_choices, full_training_defaults
 from dashboard import formatting as fmt
 from dashboard import inert
 from dashboard.components import jobs_panel
+from dashboard.components.job_detail import job_detail
 from dashboard.runtime import runtime
 from dashboard.state import current
 
@@ -142,5 +143,7 @@ with right:
 
 st.subheader("Jobs", anchor=False)
 jobs_panel.job_list(rt)
+st.subheader("Job details", anchor=False)
+job_detail(rt)
 st.subheader("Scheduler", anchor=False)
 jobs_panel.schedule(rt)

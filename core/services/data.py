@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.context import Context
-from core.data import service
+from core.data import service, uploads
 from core.data.service import FetchOutcome
 from core.services.actors import Actor, Permission, authorize
 from core.services.audited import Arguments, audited
+from core.timeframes import normalise_symbol, parse_timeframe
 
 
 def _pair(arguments: Arguments) -> str:
@@ -25,6 +26,22 @@ def _stored(outcome: FetchOutcome) -> dict[str, Any]:
 def import_csv(ctx: Context, actor: Actor, path: str | Path, symbol: str, timeframe: str) -> FetchOutcome:
     authorize(actor, Permission.IMPORT)
     return service.import_csv(ctx, path, symbol, timeframe)
+
+
+@audited("import", target=_pair, detail=_stored)
+def import_upload(
+    ctx: Context, actor: Actor, stream: BinaryIO, name: str | None, symbol: str, timeframe: str
+) -> FetchOutcome:
+    """A CSV uploaded from the page, by the CLI's rules: all rows or none, `BadInput` naming the line."""
+    authorize(actor, Permission.IMPORT)
+    return uploads.import_upload(ctx, stream, name, symbol, timeframe)
+
+
+@audited("fetch", target=_pair, detail=_stored)
+def add_symbol(ctx: Context, actor: Actor, symbol: str, timeframe: str) -> FetchOutcome:
+    """A symbol typed on the page: checked by the symbol rule first, then fetched from the provider."""
+    authorize(actor, Permission.IMPORT)
+    return service.fetch(ctx, normalise_symbol(symbol), parse_timeframe(timeframe).code)
 
 
 @audited("fetch", target=_pair, detail=_stored)

@@ -12,14 +12,15 @@ from core.context import Context
 from core.jobs import store
 from core.jobs.staleness import Staleness, staleness
 from core.jobs.store import JobView
-from core.jobs.triggers import quick_request, training_request
+from core.jobs.triggers import failed_on_input, quick_request, training_request
 from core.labeling.llm import ledger
+from core.labeling.llm.ledger import LedgerTotals
 from core.labeling.sampling import SAMPLINGS
 from core.labeling.schema import LABELERS
 from core.requests import LabelOptions, TrainingRequest
 from core.scheduling.tasks import plan
 
-__all__ = ["LABELERS", "SAMPLINGS", "JobView", "Staleness"]
+__all__ = ["LABELERS", "SAMPLINGS", "JobView", "LedgerTotals", "Staleness"]
 
 ACTIVE = store.ACTIVE_STATUSES
 
@@ -90,12 +91,29 @@ def outcome_line(job: JobView) -> str:
             return f"{what} finished: label set {job.label_set_id}, {labeled} labels."
         if not versions:
             return f"{what} finished (job {job.job_id})."
-        names = ", ".join(f"{v.get('bot')} v{v.get('version_id')}" for v in versions)
+        names = "; ".join(_version_outcome(v) for v in versions)
         return f"{what} finished: {names}."
     if job.status in ACTIVE:
         return f"{what} is {job.status}: {job.stage}."
-    why = f": {job.error}" if job.error else ""
-    return f"{what} {job.status.replace('_', ' ')}{why}"
+    # The message itself may quote a provider or an LLM reply: pages show it as plain text, not here.
+    why = ": the full message is on the chart and the Training page" if job.error else ""
+    return f"{what} {job.status.replace('_', ' ')} (job {job.job_id}){why}"
+
+
+GATE_WORDS = {
+    "promote": "beats its baseline",
+    "keep_active": "beats its baseline, not the active version",
+    "no_evidence": "no evidence of an edge",
+    "below_baseline": "below its baseline",
+}
+
+
+def _version_outcome(v: dict[str, Any]) -> str:
+    """ "xgb_agent v2 live (beats its baseline)", "lstm_bot v1 not live (no evidence of an edge)"."""
+    name = f"{v.get('bot')} v{v.get('bot_version') or v.get('version_id')}"
+    state = "live" if v.get("activated") else "not live"
+    verdict = GATE_WORDS.get(v.get("gate_verdict") or "", v.get("gate_verdict") or "not judged")
+    return f"{name} {state} ({verdict})"
 
 
 @dataclass(frozen=True)
@@ -121,3 +139,73 @@ def spend_today(ctx: Context, now: datetime | None = None) -> Spend:
 def schedule(ctx: Context, scheduler_running: bool) -> list[dict[str, Any]]:
     """Each scheduled task with its next run; `running` says whether this process fires them."""
     return [{**row, "running_here": scheduler_running and row["enabled"]} for row in plan(ctx.settings)]
+
+
+@dataclass(frozen=True)
+class AutomaticFailure:
+    """The pair's last automatic (quick) training failed: why, and whether it will be tried again."""
+
+    job: JobView
+    held: bool  # failed on its input with nothing changed since: not re-queued until data/settings change
+
+    @property
+    def summary(self) -> str:
+        first = (self.job.error or "no message").strip().splitlines()[0]
+        return first if len(first) <= 160 else first[:159] + "…"
+
+    @property
+    def next_step(self) -> str:
+        if self.held:
+            return (
+                "It failed on its input, so it is not re-queued when the chart is opened: it is tried "
+                "again once the pair's data or the settings change, or when you press Retrain now."
+            )
+        return (
+            "It is tried again the next time the pair is opened while its models are stale, "
+            "or on Retrain now."
+        )
+
+
+def automatic_failure(ctx: Context, symbol: str, timeframe: str) -> AutomaticFailure | None:
+    """The pair's newest quick job when it failed and no training of the pair has succeeded since
+    (None when it succeeded, runs, was superseded, or never ran)."""
+    last = store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, kind="quick", limit=1)
+    if not last or last[0].status not in ("failed", "budget_exhausted", "interrupted"):
+        return None
+    newest = pair_job(ctx, symbol, timeframe)
+    if newest is not None and newest.job_id > last[0].job_id and newest.status == "succeeded":
+        return None
+    held = failed_on_input(ctx, symbol, timeframe)
+    return AutomaticFailure(last[0], held is not None and held.job_id == last[0].job_id)
+
+
+def job_ledger(ctx: Context, job_id: int) -> LedgerTotals:
+    """LLM calls and cost of one job, from the ledger (every attempt is on it, paid or failed)."""
+    with ctx.db.read() as session:
+        return ledger.ledger_totals(session, job_id=job_id)
+
+
+def jobs_ledger(ctx: Context, job_ids: list[int]) -> dict[int, LedgerTotals]:
+    """The same for a list of jobs, in one read session."""
+    with ctx.db.read() as session:
+        return {job_id: ledger.ledger_totals(session, job_id=job_id) for job_id in job_ids}
+
+
+def version_results(job: JobView) -> list[dict[str, Any]]:
+    """Per version a finished job registered: its bot number, whether it went live and the gate's word."""
+    return [
+        {
+            "version_id": v.get("version_id"),
+            "bot": v.get("bot"),
+            "label": f"{v.get('bot')} v{v.get('bot_version') or v.get('version_id')}",
+            "activated": bool(v.get("activated")),
+            "gate_verdict": v.get("gate_verdict"),
+            "gate_reason": v.get("gate_reason"),
+            "directional_accuracy": (v.get("metrics") or {}).get("directional_accuracy"),
+            "baseline": (v.get("metrics") or {}).get("baseline_directional_accuracy"),
+            "n": (v.get("metrics") or {}).get("directional_accuracy_n"),
+            "effective_n": (v.get("metrics") or {}).get("directional_effective_n"),
+            "ci": (v.get("metrics") or {}).get("directional_accuracy_ci"),
+        }
+        for v in new_versions(job)
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from core.data import store
 from core.data.csv_layout import FORMATS
 from core.data.store import SeriesSummary
 from core.features.indicators import WARMUP_BARS, compute_features
+from core.timeframes import TIMEFRAMES
 
 MAX_CANDLES = 5_000
 WINDOW_CHOICES: tuple[int | None, ...] = (250, 500, 1_000, 2_000, 5_000, None)  # None: all, aggregated
@@ -57,6 +58,12 @@ def _utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     return value.astimezone(UTC).strftime(fmt) if value else "never"
 
 
+def _last_bar(s: SeriesSummary) -> str:
+    """The newest bar's time as the badge says it: a date for daily bars and longer, else the minute."""
+    intraday = s.timeframe in TIMEFRAMES and TIMEFRAMES[s.timeframe].intraday
+    return _utc(s.last, "%Y-%m-%d %H:%M UTC" if intraday else "%Y-%m-%d")
+
+
 def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
     """Synthetic beats everything (it must never pass for real data); then stale; then the producer."""
     if s.rows == 0:
@@ -71,7 +78,9 @@ def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
     if s.stale:
         why = f": {s.last_error}" if s.last_error else ""
         return DataBadge(
-            "Stale", "orange", f"The last refresh failed{why}. Showing stored bars up to {last_bar}."
+            f"Stale · last bar {_last_bar(s)}",
+            "orange",
+            f"The last refresh failed{why}. Showing stored bars up to {last_bar}.",
         )
     producer = s.producer
     if producer is not None and producer.live:
@@ -80,7 +89,7 @@ def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
         file = f" {s.file_name}" if s.file_name else " a CSV file"
         kind = f" ({FORMATS[s.import_format].title})" if s.import_format in FORMATS else ""
         return DataBadge(
-            "Imported CSV",
+            f"Imported · last bar {_last_bar(s)}",
             "blue",
             f"Imported from{file}{kind}; last bar {last_bar}. "
             "Used as stored: import a newer file to extend it.",
@@ -176,3 +185,51 @@ def range_window(
     indicators = plot_indicators(bars)
     first = max(0, len(before) // every - pad // every)
     return ChartWindow(bars.iloc[first:], indicators.iloc[first:], len(raw), every)
+
+
+# Date-range presets: (name, calendar span); "YTD" and "All" are computed from the series itself.
+RANGE_SPANS: tuple[tuple[str, timedelta | None], ...] = (
+    ("1D", timedelta(days=1)),
+    ("1W", timedelta(days=7)),
+    ("1M", timedelta(days=31)),
+    ("3M", timedelta(days=92)),
+    ("YTD", None),
+    ("1Y", timedelta(days=366)),
+    ("5Y", timedelta(days=5 * 366)),
+)
+ALL_RANGE = "All"
+MIN_RANGE_BARS = 8  # a preset narrower than this many bars of the timeframe is not offered
+
+
+def range_start(preset: str, last: datetime) -> datetime | None:
+    """Where a preset begins, counted back from the newest bar (None: the whole history)."""
+    if preset == "YTD":
+        return datetime(last.year, 1, 1, tzinfo=UTC)
+    span = dict(RANGE_SPANS).get(preset)
+    return None if span is None else last - span
+
+
+def range_presets(s: SeriesSummary) -> list[str]:
+    """The presets that make sense for this series: wide enough for its bar size, inside its history."""
+    if not s.rows or s.first is None or s.last is None or s.timeframe not in TIMEFRAMES:
+        return [ALL_RANGE]
+    nominal = TIMEFRAMES[s.timeframe].nominal
+    out = []
+    for name, span in RANGE_SPANS:
+        start = range_start(name, s.last)
+        assert start is not None
+        wide = (span or (s.last - start)) / nominal >= MIN_RANGE_BARS
+        if wide and start > s.first:
+            out.append(name)
+    return [*out, ALL_RANGE]
+
+
+def span_window(ctx: Context, symbol: str, timeframe: str, start: datetime | None) -> ChartWindow:
+    """The bars from `start` to the newest (None: all), aggregated past MAX_CANDLES candles."""
+    if start is None:
+        return chart_window(ctx, symbol, timeframe, None)
+    with ctx.db.read() as session:
+        last = store.newest_bar_time(session, symbol, timeframe)
+    if last is None:
+        return chart_window(ctx, symbol, timeframe, None)
+    return range_window(ctx, symbol, timeframe, start, last, pad=0)

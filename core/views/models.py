@@ -18,17 +18,21 @@ from core.context import Context
 from core.registry import activation
 from core.registry.versions import VersionView, active_versions, get_version, list_versions
 
-# (metric key, label, kind): kind decides formatting (pct, pp, ret, num, int).
+# (metric key, label, kind): kind decides formatting (pct, pp, ret, err, num, int).
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("directional_accuracy", "Directional accuracy (out of sample)", "pct"),
     ("baseline_directional_accuracy", "Naive baseline", "pct"),
     ("directional_edge", "Edge over baseline", "pp"),
+    ("directional_effective_n", "Independent out-of-sample points", "int"),
+    ("directional_edge_p_value", "p-value of the edge (McNemar)", "num"),
     ("signal_accuracy", "Accuracy of BUY/SELL calls", "pct"),
     ("hit_rate", "Trade hit rate", "pct"),
     ("trades", "Trades followed", "int"),
     ("pnl", "P&L (compounded trade returns)", "ret"),
     ("avg_trade_return", "Average trade return", "ret"),
     ("max_drawdown", "Max drawdown (marked to market)", "ret"),
+    ("price_error", "Price error at the horizon", "err"),
+    ("price_error_baseline", "Price error of no change", "err"),
     ("information_coefficient", "Information coefficient", "num"),
     ("validation_accuracy", "Validation accuracy (vs labels)", "pct"),
     ("train_accuracy", "Train accuracy (vs labels)", "pct"),
@@ -48,7 +52,8 @@ def _shown(key: str, value: Any) -> Any:
 
 
 def version_label(v: VersionView) -> str:
-    return f"v{v.version_id} · {v.bot}"
+    """ "xgb_agent v2": the bot's own number (the global id is `#5`, shown beside it where needed)."""
+    return v.label
 
 
 def versions(ctx: Context, symbol: str, timeframe: str) -> list[VersionView]:
@@ -75,6 +80,7 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
         records.append(
             {
                 "version_id": v.version_id,
+                "label": v.label,
                 "bot": v.bot,
                 "bot_version": v.bot_version,
                 "active": v.is_active,
@@ -83,6 +89,7 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
                 "created_at": v.created_at,
                 "directional_accuracy": _num(m, "directional_accuracy"),
                 "n": m.get("directional_accuracy_n"),
+                "effective_n": m.get("directional_effective_n"),
                 "ci": m.get("directional_accuracy_ci"),
                 "baseline": _num(m, "baseline_directional_accuracy"),
                 "edge": edge,
@@ -99,6 +106,7 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
                 "label_set_id": v.label_set_id,
                 "gate": (m.get("gate") or {}).get("reason") if isinstance(m.get("gate"), dict) else None,
                 "gate_verdict": v.gate_verdict,
+                "gate_reason": v.gate_reason,
             }
         )
     return pd.DataFrame.from_records(records)
@@ -212,3 +220,8 @@ def rollback_targets(ctx: Context, symbol: str, timeframe: str) -> dict[str, tup
         if previous is not None:
             out[v.bot] = (v.version_id, previous)
     return out
+
+
+def version_labels(ctx: Context, symbol: str, timeframe: str) -> dict[int, str]:
+    """Version id -> "xgb_agent v2", for tables that name versions by id."""
+    return {v.version_id: v.label for v in versions(ctx, symbol, timeframe)}

@@ -50,6 +50,12 @@ class ActiveSignal:
     confidence: float
     predicted_return: float
     model_created_at: datetime | None
+    raw_confidence: float | None = None  # the model's own number; `confidence` is calibrated
+    label: str = ""  # "xgb_agent v2": the bot's own version number
+
+    @property
+    def name(self) -> str:
+        return self.label or self.bot
 
 
 def active_signature(ctx: Context, symbol: str, timeframe: str) -> tuple[int, ...]:
@@ -79,6 +85,8 @@ def signals(ctx: Context, symbol: str, timeframe: str) -> tuple[list[ActiveSigna
             confidence=s.confidence,
             predicted_return=s.predicted_return,
             model_created_at=versions[name].created_at if name in versions else None,
+            raw_confidence=s.raw_confidence,
+            label=versions[name].label if name in versions else name,
         )
         for name, s in sorted(found.items())
     ]

@@ -62,3 +62,13 @@ def price_format(ctx: Context, symbol: str, timeframe: str) -> PriceFormat:
 def price_format_of(summary: store.SeriesSummary) -> PriceFormat:
     """The same from a summary a page already holds (stored precision, else the default)."""
     return _from(summary.precision)
+
+
+def price_format_of_precision(precision: Precision | None) -> PriceFormat:
+    """The format for a precision an import check derived (2 decimals when none could be)."""
+    return _from(precision)
+
+
+def price_formats(ctx: Context, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], PriceFormat]:
+    """One format per (symbol, timeframe), for a table that mixes series (the Samples page)."""
+    return {pair: price_format(ctx, *pair) for pair in dict.fromkeys(pairs)}

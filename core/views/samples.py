@@ -3,14 +3,15 @@ distribution of the whole filter, one sample in full, and a CSV of everything th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.context import Context
-from core.db.models import AITrainingSample
+from core.db.models import AIModelVersion, AITrainingSample
 from core.learning.queries import OUTCOMES, SAMPLE_FIELDS, SampleFilter, get_sample, list_samples
 
 __all__ = ["OUTCOMES", "SampleFilter"]
@@ -18,11 +19,21 @@ __all__ = ["OUTCOMES", "SampleFilter"]
 EXPORT_LIMIT = 100_000
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive times: they are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class FilterOptions:
     symbols: list[str]
     bots: list[str]
     version_ids: list[int]
+    first: datetime | None = None  # the oldest and newest prediction: the date filter's bounds
+    last: datetime | None = None
+    version_labels: dict[int, str] = field(default_factory=dict)  # id -> "xgb_agent v2"
 
 
 def filter_options(ctx: Context) -> FilterOptions:
@@ -31,7 +42,11 @@ def filter_options(ctx: Context) -> FilterOptions:
         symbols = sorted(session.scalars(select(s.symbol).distinct()))
         bots = sorted(session.scalars(select(s.bot).distinct()))
         versions = sorted(v for v in session.scalars(select(s.version_id).distinct()) if v is not None)
-    return FilterOptions(symbols, bots, versions)
+        first, last = session.execute(select(func.min(s.predicted_at), func.max(s.predicted_at))).one()
+        v = AIModelVersion
+        named = session.execute(select(v.id, v.bot, v.bot_version).where(v.id.in_(versions))).all()
+    labels = {i: f"{bot} v{number or i}" for i, bot, number in named}
+    return FilterOptions(symbols, bots, versions, as_utc(first), as_utc(last), labels)
 
 
 def page(ctx: Context, filters: SampleFilter, *, page_size: int, page_no: int) -> tuple[int, pd.DataFrame]:

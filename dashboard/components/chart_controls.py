@@ -12,7 +12,14 @@ from core.services.actors import Permission
 from core.services.runs import trigger_training
 from core.views.access import can
 from core.views.jobs import freshness
-from core.views.market import INDICATORS, WINDOW_CHOICES, SeriesSummary, data_badge
+from core.views.market import (
+    ALL_RANGE,
+    INDICATORS,
+    WINDOW_CHOICES,
+    SeriesSummary,
+    data_badge,
+    range_presets,
+)
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.components.progress import watch
@@ -24,9 +31,14 @@ OVERLAYS = ("Signals", "Paper trades", "Labels")
 
 @dataclass(frozen=True)
 class ChartOptions:
-    candles: int | None
+    candles: int | None  # the newest N candles, when no date range is chosen
+    range: str | None  # a date-range preset ("1M", "YTD", "All"), else None
     indicators: list[str]
     overlays: list[str]
+
+    @property
+    def window_key(self) -> str:
+        return f"range={self.range}" if self.range else f"candles={self.candles}"
 
 
 def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
@@ -91,46 +103,87 @@ def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
         watch(sel, result.job_id)
         why = result.staleness.reason if result.staleness else "no model yet"
         st.toast(f"Models are stale ({why}): quick training started in the background")
-    elif result.state == "failed_input":
-        with st.expander(
-            "Quick training did not start: its last run failed on its input", icon=":material/error:"
-        ):
-            st.text(result.reason)
+    # A pair held back after failing on its input says so below the header (`failures`).
 
 
-def controls(total_rows: int) -> ChartOptions:
-    cols = st.columns([3, 3, 2], vertical_alignment="bottom")
-    # 0 stands for "all" (a segmented control cannot offer None as an option).
-    choices = [c for c in WINDOW_CHOICES if c is not None and c < total_rows] + [0]
-    default = 1_000 if 1_000 in choices else choices[-1]
-    if "chart_candles" not in st.session_state:  # a link may ask for a window: ?candles=5000 (0: all)
-        wanted = st.query_params.get("candles", "")
-        if wanted.isdigit() and int(wanted) in choices:
-            default = int(wanted)
-    candles = cols[0].segmented_control(
-        "Candles",
-        choices,
-        default=default,
-        key="chart_candles",
-        persist_state="session",
-        required=True,
-        format_func=lambda c: "All" if c == 0 else f"{c:,}",
-        help="The newest N candles; All aggregates the whole history to at most 5,000 candles",
+CANDLES_KEY, RANGE_KEY = "chart_candles", "chart_range"
+DEFAULT_CANDLES = 1_000
+
+
+def _range_chosen() -> None:
+    """A date range replaces the candle count (the two choose the same thing, the window)."""
+    if st.session_state.get(RANGE_KEY) is not None:
+        st.session_state[CANDLES_KEY] = None
+
+
+def _candles_chosen() -> None:
+    if st.session_state.get(CANDLES_KEY) is not None:
+        st.session_state[RANGE_KEY] = None
+
+
+def _from_link(choices: list[int], presets: list[str]) -> None:
+    """A link may ask for a window once per session: ?range=1M, or ?candles=5000 (0: all)."""
+    if CANDLES_KEY in st.session_state or RANGE_KEY in st.session_state:
+        return
+    wanted_range = st.query_params.get("range", "")
+    wanted = st.query_params.get("candles", "")
+    if wanted_range in presets:
+        st.session_state[RANGE_KEY], st.session_state[CANDLES_KEY] = wanted_range, None
+    elif wanted.isdigit() and int(wanted) == 0:
+        st.session_state[RANGE_KEY], st.session_state[CANDLES_KEY] = ALL_RANGE, None
+    elif wanted.isdigit() and int(wanted) in choices:
+        st.session_state[CANDLES_KEY] = int(wanted)
+
+
+def controls(summary: SeriesSummary) -> ChartOptions:
+    """The window (a date range or the newest N candles), indicators and overlays, in one row that
+    wraps rather than clips on a narrow screen."""
+    presets = range_presets(summary)
+    choices = [c for c in WINDOW_CHOICES if c is not None and c < summary.rows]
+    _from_link(choices, presets)
+    for key, valid in ((RANGE_KEY, presets), (CANDLES_KEY, choices)):  # another pair's choice
+        if st.session_state.get(key) is not None and st.session_state[key] not in valid:
+            st.session_state[key] = None
+    if st.session_state.get(RANGE_KEY) is None and st.session_state.get(CANDLES_KEY) is None:
+        st.session_state[CANDLES_KEY] = DEFAULT_CANDLES if DEFAULT_CANDLES in choices else None
+        if st.session_state[CANDLES_KEY] is None:
+            st.session_state[RANGE_KEY] = ALL_RANGE
+    row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
+    with row:
+        preset = st.segmented_control(
+            "Range",
+            presets,
+            key=RANGE_KEY,
+            on_change=_range_chosen,
+            persist_state="session",
+            help="Counted back from the newest bar; All aggregates the whole history to at most "
+            "5,000 candles",
+        )
+        candles = st.segmented_control(
+            "Candles",
+            choices,
+            key=CANDLES_KEY,
+            on_change=_candles_chosen,
+            persist_state="session",
+            format_func=lambda c: f"{c:,}",
+            help="Or the newest N candles",
+        )
+        indicators = st.pills(
+            "Indicators",
+            list(INDICATORS),
+            selection_mode="multi",
+            default=["SMA 20", "SMA 50"],
+            key="chart_indicators",
+            persist_state="session",
+        )
+        overlays = st.pills(
+            "Overlays",
+            list(OVERLAYS),
+            selection_mode="multi",
+            default=["Signals", "Paper trades"],
+            key="chart_overlays",
+            persist_state="session",
+        )
+    return ChartOptions(
+        candles if preset is None else None, preset, list(indicators or []), list(overlays or [])
     )
-    indicators = cols[1].pills(
-        "Indicators",
-        list(INDICATORS),
-        selection_mode="multi",
-        default=["SMA 20", "SMA 50"],
-        key="chart_indicators",
-        persist_state="session",
-    )
-    overlays = cols[2].pills(
-        "Overlays",
-        list(OVERLAYS),
-        selection_mode="multi",
-        default=["Signals", "Paper trades"],
-        key="chart_overlays",
-        persist_state="session",
-    )
-    return ChartOptions(candles or None, list(indicators or []), list(overlays or []))

@@ -17,6 +17,7 @@ from core.views import labels as views
 from core.views.access import can
 from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
 from core.views.labels import LabelSetRow
+from core.views.prices import PriceFormat
 from dashboard import charts, inert, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
@@ -158,7 +159,7 @@ def calibration_and_agreement(rt: Runtime, s: LabelSetRow, agreement: pd.DataFra
             st.caption("κ discounts agreement expected by chance: 0 = chance, 1 = perfect.")
 
 
-def label_table(table: pd.DataFrame) -> int | None:
+def label_table(table: pd.DataFrame, prices: PriceFormat) -> int | None:
     """Filters and the table; returns the id of the selected label."""
     c = st.columns([3, 2, 3, 2])
     recs = c[0].pills(
@@ -184,9 +185,9 @@ def label_table(table: pd.DataFrame) -> int | None:
             "Time (UTC)": view["ts"].map(fmt.when),
             "Call": view["recommendation"].fillna("—"),
             "Confidence": view["confidence"].map(fmt.pct),
-            "Entry": view["current_price"].map(fmt.price),
-            "Target": view["target"].map(fmt.price),
-            "Stop": view["stop_loss"].map(fmt.price),
+            "Entry": view["current_price"].map(prices),
+            "Target": view["target"].map(prices),
+            "Stop": view["stop_loss"].map(prices),
             "Outcome": view["outcome"].map(lambda o: OUTCOME_TEXT.get(o, "—")),
             "Return": view["outcome_return"].map(lambda v: fmt.signed_pct(v, 2)),
             "Status": [
@@ -202,7 +203,7 @@ def label_table(table: pd.DataFrame) -> int | None:
     return int(view["id"].iloc[rows[0]]) if rows else None
 
 
-def label_detail(rt: Runtime, sel: Selection, label_id: int) -> None:
+def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat) -> None:
     d = views.label_detail(rt.ctx, label_id)
     if d is None:
         st.caption("That label no longer exists.")
@@ -220,7 +221,8 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int) -> None:
     left, right = st.columns([3, 2])
     with left:
         levels = {"entry": d.current_price, "target": d.target, "stop": d.stop_loss}
-        fig = charts.label_path(d.path, pd.Timestamp(d.ts), levels, parse_timeframe(sel.timeframe).intraday)
+        intraday = parse_timeframe(sel.timeframe).intraday
+        fig = charts.label_path(d.path, pd.Timestamp(d.ts), levels, intraday, prices)
         st.plotly_chart(fig, key="label_path")
         outcome = OUTCOME_TEXT.get(d.outcome or "", "not scored")
         st.caption(

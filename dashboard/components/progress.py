@@ -51,15 +51,19 @@ def _render_active(rt: Runtime, job: JobView) -> None:
         cols[1].caption("cancelling…")
 
 
-def _render_idle(job: JobView | None) -> None:
+def _render_idle(rt: Runtime, job: JobView | None) -> None:
     if job is None:
         st.caption("No training has run for this pair yet.")
         return
     status = job.status.replace("_", " ")
     when = fmt.ago(job.finished_at or job.created_at)
-    text = f"Last training: job {job.job_id} ({job.kind}) {status} {when}"
+    spent = jobs.job_ledger(rt.ctx, job.job_id)
+    text = (
+        f"Last training: job {job.job_id} ({job.kind}) {status} {when} · "
+        f"{fmt.count(spent.calls)} LLM calls, {fmt.usd(spent.cost_usd)}"
+    )
     if job.error and job.status != "succeeded":
-        text += f": {inert.error(job.error)}"
+        text += " · its full message is on the Training page"  # it may quote an LLM reply: not here
     st.caption(text)
 
 
@@ -88,6 +92,6 @@ def training_status(rt: Runtime, sel: Selection) -> None:
             line = jobs.outcome_line(ended)
             session.PENDING_TOAST.set((line if ended.status == "succeeded" else inert.md(line), icon))
             st.rerun()
-        _render_idle(job)
+        _render_idle(rt, job)
 
     _status()

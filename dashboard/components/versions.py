@@ -12,6 +12,7 @@ from core.services import models as model_actions
 from core.services.actors import Permission
 from core.views import models
 from core.views.access import can
+from core.views.evidence import activation_warning
 from dashboard import charts, inert, session
 from dashboard import formatting as fmt
 from dashboard.runtime import Runtime
@@ -27,30 +28,35 @@ def _display_metric(kind: str, value: object, n: object, ci: object) -> str:
         return fmt.signed_pct(value, 2)  # type: ignore[arg-type]
     if kind == "int":
         return fmt.count(value)  # type: ignore[arg-type]
+    if kind == "err":
+        return fmt.pct(value, 2)  # type: ignore[arg-type]
     return fmt.num(value, 3)  # type: ignore[arg-type]
 
 
 def versions_table(table: pd.DataFrame) -> list[int]:
-    """The versions with their key numbers; returns the ids of the selected rows."""
+    """The versions with their key numbers and the gate's verdict; returns the selected ids."""
     show = pd.DataFrame(
         {
-            "Version": table["version_id"].map(lambda v: f"v{v}"),
-            "Bot": table["bot"],
+            "Version": table["label"],
             "Active": table["active"],
-            "Created (UTC)": table["created_at"].map(fmt.when),
-            "Type": table["type"],
+            "Gate": [gate_label(v) for v in table["gate_verdict"]],
             "Directional accuracy": [
                 fmt.proportion(a, n, ci)
                 for a, n, ci in zip(table["directional_accuracy"], table["n"], table["ci"], strict=True)
             ],
-            "Baseline": table["baseline"].map(fmt.pct),
+            "Independent": table["effective_n"].map(fmt.count),
+            "Baseline": table["baseline"].map(lambda v: fmt.pct(v, 1)),
             "Edge": table["edge"].map(fmt.pp),
-            "Edge vs active": table["edge_vs_active"].map(fmt.pp),
-            "P&L": table["pnl"].map(lambda v: fmt.signed_pct(v, 2)),
-            "P&L vs active": table["pnl_vs_active"].map(lambda v: fmt.signed_pct(v, 2)),
+            "P&L after costs": table["pnl"].map(lambda v: fmt.signed_pct(v, 2)),
             "Trades": table["trades"].map(fmt.count),
             "Live accuracy": table["live_accuracy"].map(fmt.pct),
+            "Edge vs active": table["edge_vs_active"].map(fmt.pp),
+            "P&L vs active": table["pnl_vs_active"].map(lambda v: fmt.signed_pct(v, 2)),
+            "Created (UTC)": table["created_at"].map(fmt.when),
+            "Type": table["type"],
             "Status": table["status"],
+            "Id": table["version_id"].map(lambda v: f"#{v}"),
+            "Gate's reason": table["gate_reason"].fillna("—"),
         }
     )
     event = st.dataframe(
@@ -60,15 +66,33 @@ def versions_table(table: pd.DataFrame) -> list[int]:
         selection_mode="multi-row",
         key="versions_table",
         column_config={
-            "Active": st.column_config.CheckboxColumn(width="small"),
-            "Directional accuracy": st.column_config.TextColumn(
-                width="large",
-                help="Held-out walk-forward accuracy of the predicted direction, with count and 95 % CI",
+            "Version": st.column_config.TextColumn(pinned=True, help="The bot and its own version number"),
+            "Active": st.column_config.CheckboxColumn(width="small", pinned=True),
+            "Gate": st.column_config.TextColumn(
+                help="What the promotion gate decided when the version was trained"
             ),
+            "Directional accuracy": st.column_config.TextColumn(
+                width="medium",
+                help="Walk-forward out-of-sample accuracy of the predicted direction, with the bars "
+                "evaluated and the 95 % CI",
+            ),
+            "Independent": st.column_config.TextColumn(
+                help="Out-of-sample points at least one label horizon apart: the gate's sample size"
+            ),
+            "Gate's reason": st.column_config.TextColumn(width="large"),
         },
     )
     rows = event.selection.rows if event is not None else []
     return [int(table["version_id"].iloc[i]) for i in rows]
+
+
+def gate_label(verdict: str | None) -> str:
+    return {
+        "promote": "promoted",
+        "keep_active": "passed, kept the active one",
+        "no_evidence": "no evidence of an edge",
+        "below_baseline": "below its baseline",
+    }.get(verdict or "", "not judged")
 
 
 def comparison(rt: Runtime, version_ids: list[int]) -> None:
@@ -94,8 +118,9 @@ def comparison(rt: Runtime, version_ids: list[int]) -> None:
         )
         st.dataframe(text, width="stretch")
         st.caption(
-            "Held-out = the newest labeled points, never trained on. The baseline is the better of "
-            "the majority direction and momentum on the same points."
+            "Out of sample = walk-forward folds (purged and embargoed): every bar is predicted by a "
+            "model that never saw it. The baseline is the better of the majority direction and "
+            "momentum on the same bars; independent points are at least one label horizon apart."
         )
     with tabs[1]:
         diff_params = st.toggle("Only rows that differ", key="cmp_diff_params", value=True)
@@ -125,10 +150,7 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
     The dialog stays open while `ACTIVATING` is set, so a full rerun (not only the dialog's own
     fragment rerun) still shows it until the analyst confirms, cancels or dismisses it.
     """
-    pending = session.ACTIVATING.get()
-    if pending is not None:
-        vid, current_id = pending
-        confirm_activation(rt, vid, current_id)
+    pending_dialogs(rt)
     chosen = table[table["version_id"].isin(selected)]
     candidates = chosen[~chosen["active"] & (chosen["status"] == "ready")]
     if chosen.empty:
@@ -140,13 +162,12 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
         return
     row = st.container(horizontal=True, vertical_alignment="bottom")
     ids = [int(v) for v in candidates["version_id"]]
-    vid = (
-        ids[0] if len(ids) == 1 else row.selectbox("Version to activate", ids, format_func=lambda v: f"v{v}")
-    )
+    labels = dict(zip(candidates["version_id"], candidates["label"], strict=True))
+    vid = ids[0] if len(ids) == 1 else row.selectbox("Version to activate", ids, format_func=labels.get)
     bot = str(candidates[candidates["version_id"] == vid]["bot"].iloc[0])
     may = can(rt.actor, Permission.ACTIVATE)
     if row.button(
-        f"Activate v{vid} ({bot})",
+        f"Activate {labels[vid]}",
         type="primary",
         icon=":material/rocket_launch:",
         key="activate",
@@ -158,6 +179,18 @@ def activation_controls(rt: Runtime, table: pd.DataFrame, selected: list[int]) -
         st.rerun()
 
 
+def pending_dialogs(rt: Runtime) -> None:
+    """Re-open a confirmation the analyst has not answered yet (after any rerun)."""
+    pending = session.ACTIVATING.get()
+    if pending is not None:
+        vid, current_id = pending
+        confirm_activation(rt, vid, current_id)
+        return  # one dialog at a time
+    rolling = session.ROLLING_BACK.get()
+    if rolling is not None:
+        confirm_rollback(rt, *rolling)
+
+
 def _dismissed() -> None:
     session.ACTIVATING.pop()
 
@@ -165,56 +198,91 @@ def _dismissed() -> None:
 @st.dialog("Activate this version?", on_dismiss=_dismissed)
 def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> None:
     cmp = models.compare(rt.ctx, [version_id] + ([current] if current else []))
+    new_label = cmp.labels[0]
     if current:
-        st.markdown(f"**v{version_id}** replaces **v{current}** as the active model of its bot.")
+        st.markdown(f"**{new_label}** replaces **{cmp.labels[1]}** as the active model of its bot.")
     else:
-        st.markdown(f"**v{version_id}** becomes the active model of its bot (none is active now).")
+        st.markdown(f"**{new_label}** becomes the active model of its bot (none is active now).")
     for label in cmp.labels:
         acc = cmp.metrics.at["Directional accuracy (out of sample)", label]
         n = cmp.counts.at["Directional accuracy (out of sample)", label]
         ci = cmp.intervals.at["Directional accuracy (out of sample)", label]
         base = cmp.metrics.at["Naive baseline", label]
-        st.markdown(f"- {label}: {fmt.proportion(acc, n, ci)}, baseline {fmt.pct(base)}")
+        st.markdown(f"- {label}: {fmt.proportion(acc, n, ci)}, baseline {fmt.pct(base, 1)}")
+    warning = activation_warning(rt.ctx, version_id)
+    if warning:
+        st.warning(
+            f"{warning}. It would not go live on its own: activating it is your decision, "
+            "recorded with your name in the activation history.",
+            icon=":material/warning:",
+        )
     cols = st.columns(2)
     if cols[0].button("Activate", type="primary", key="confirm_activate", width="stretch"):
         session.ACTIVATING.pop()
+        reason = "activated from the dashboard" + (" despite the gate" if warning else "")
         try:
-            request = ActivateRequest(version_id=version_id, reason="activated from the dashboard")
+            request = ActivateRequest(version_id=version_id, reason=reason)
             result = model_actions.activate(rt.ctx, rt.actor, request)
         except CandleLabError as exc:
             session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
         else:
-            was = result.previous_active_id or "—"
-            session.PENDING_TOAST.set(
-                (f"v{result.version_id} is active (was v{was})", ":material/check_circle:")
-            )
+            was = f" (was #{result.previous_active_id})" if result.previous_active_id else ""
+            session.PENDING_TOAST.set((f"{new_label} is active{was}", ":material/check_circle:"))
         st.rerun()
     if cols[1].button("Cancel", key="cancel_activate", width="stretch"):
         session.ACTIVATING.pop()
         st.rerun()
 
 
+def _rollback_dismissed() -> None:
+    session.ROLLING_BACK.pop()
+
+
+@st.dialog("Roll back this bot?", on_dismiss=_rollback_dismissed)
+def confirm_rollback(rt: Runtime, symbol: str, timeframe: str, bot: str, current: int, previous: int) -> None:
+    cmp = models.compare(rt.ctx, [current, previous])
+    st.markdown(f"**{cmp.labels[1]}** becomes active again in place of **{cmp.labels[0]}**.")
+    for label in cmp.labels:
+        acc = cmp.metrics.at["Directional accuracy (out of sample)", label]
+        n = cmp.counts.at["Directional accuracy (out of sample)", label]
+        ci = cmp.intervals.at["Directional accuracy (out of sample)", label]
+        st.markdown(f"- {label}: {fmt.proportion(acc, n, ci)}")
+    warning = activation_warning(rt.ctx, previous)
+    if warning:
+        st.warning(f"{warning}.", icon=":material/warning:")
+    cols = st.columns(2)
+    if cols[0].button("Roll back", type="primary", key="confirm_rollback", width="stretch"):
+        session.ROLLING_BACK.pop()
+        try:
+            request = RollbackRequest(symbol=symbol, timeframe=timeframe, bot=bot)
+            result = model_actions.rollback(rt.ctx, rt.actor, request)
+            message = f"{bot}: rolled back to {cmp.labels[1]} (#{result.version_id})"
+            session.PENDING_TOAST.set((message, ":material/undo:"))
+        except CandleLabError as exc:
+            session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
+        st.rerun()
+    if cols[1].button("Cancel", key="cancel_rollback", width="stretch"):
+        session.ROLLING_BACK.pop()
+        st.rerun()
+
+
 def timeline(rt: Runtime, sel: Selection) -> None:
     history = models.timeline(rt.ctx, sel.symbol, sel.timeframe)
     targets = models.rollback_targets(rt.ctx, sel.symbol, sel.timeframe)
+    labels = models.version_labels(rt.ctx, sel.symbol, sel.timeframe)
     if targets:
         row = st.container(horizontal=True)
         may = can(rt.actor, Permission.ACTIVATE)
         for bot, (current, previous) in targets.items():
+            names = labels.get(current, f"#{current}"), labels.get(previous, f"#{previous}")
             if row.button(
-                f"Roll back {bot}: v{current} → v{previous}",
+                f"Roll back {bot}: {names[0]} → {names[1]}",
                 key=f"rollback-{bot}",
                 icon=":material/undo:",
                 disabled=not may.allowed,
                 help=may.reason,
             ):
-                try:
-                    request = RollbackRequest(symbol=sel.symbol, timeframe=sel.timeframe, bot=bot)
-                    result = model_actions.rollback(rt.ctx, rt.actor, request)
-                    message = f"{bot}: rolled back to v{result.version_id}"
-                    session.PENDING_TOAST.set((message, ":material/undo:"))
-                except CandleLabError as exc:
-                    session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
+                session.ROLLING_BACK.set((sel.symbol, sel.timeframe, bot, current, previous))
                 st.rerun()
     if history.empty:
         st.caption("No activations yet.")
@@ -223,8 +291,11 @@ def timeline(rt: Runtime, sel: Selection) -> None:
         {
             "When (UTC)": history["created_at"].map(fmt.when),
             "Bot": history["bot"],
-            "Activated": history["version_id"].map(lambda v: f"v{v}"),
-            "Replaced": history["previous_version_id"].map(lambda v: "—" if pd.isna(v) else f"v{int(v)}"),
+            "Action": history["action"],
+            "Version": history["version_id"].map(lambda v: labels.get(int(v), f"#{v}")),
+            "Replaced": history["previous_version_id"].map(
+                lambda v: "—" if pd.isna(v) else labels.get(int(v), f"#{int(v)}")
+            ),
             "By": history["actor"],
             "Why": history["reason"].fillna(""),
         }

@@ -25,6 +25,7 @@ from core.learning.samples import record_execution_outcome, update_outcome_with_
 from core.logging_setup import reset_logging
 from core.training.service import train_pair as train
 from tests.conftest import GOOG_CSV, REPO, make_settings
+from tests.dashboard import markets
 
 APP = REPO / "dashboard" / "app.py"
 # Small quick trainings: one fast bot on enough daily points to train on.
@@ -149,3 +150,12 @@ def texts(at: AppTest) -> str:
     ]
     parts += [str(m.label) + " " + str(m.value) for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="session")
+def markets_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Own markets: EURUSD 1h from a TradingView export with a live model, trades and an experiment."""
+    home = tmp_path_factory.mktemp("markets_home")
+    ctx = Context.create(make_settings(home), logs=False)
+    markets.build(ctx, tmp_path_factory.mktemp("markets_files"))
+    return _checkpointed(home)

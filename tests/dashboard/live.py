@@ -52,7 +52,9 @@ def serve(home: Path, env: dict[str, str] | None = None, timeout: float = 60) ->
     (home / ".streamlit").mkdir(exist_ok=True)
     shutil.copy(REPO / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
     log = (home / "streamlit.log").open("wb")
-    child_env = {**os.environ, "CANDLELAB_HOME": str(home), **(env or {})}
+    # The app imports `dashboard` and `core` from this checkout, whatever the environment says.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    child_env = {**os.environ, "PYTHONPATH": path, "CANDLELAB_HOME": str(home), **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,

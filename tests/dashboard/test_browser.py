@@ -105,15 +105,15 @@ def test_stale_pair_trains_in_background_then_compare_and_activate(
             wait_ready(page)
             assert "symbol=GOOG" in page.url  # the pair follows the analyst across pages
             _select_rows(page, [0, 1])
-            page.get_by_text("Comparing v2, v1").wait_for(timeout=30_000)
+            page.get_by_text("Comparing xgb_agent v2, xgb_agent v1").wait_for(timeout=30_000)
             page.get_by_role("tab", name="Equity curves").click()
             _shot(page, "3_models_compare")
-            page.get_by_role("button", name="Activate v2 (xgb_agent)").click()
+            page.get_by_role("button", name="Activate xgb_agent v2").click()
             dialog = page.get_by_role("dialog")
             dialog.get_by_text("replaces").wait_for(timeout=20_000)
             _shot(page, "4_models_confirm")
             dialog.get_by_role("button", name="Activate", exact=True).click()
-            page.get_by_text("xgb_agent · v2 active").wait_for(timeout=30_000)
+            page.get_by_text("xgb_agent v2 active").wait_for(timeout=30_000)
             active = [
                 v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active
             ]

@@ -11,6 +11,8 @@ from core.jobs import store as job_store
 from core.registry.activation import activate
 from core.registry.versions import list_versions
 from core.settings import load_settings
+from core.views.samples import SampleFilter
+from dashboard.components.sample_panels import table_key
 from tests.dashboard.conftest import open_app, texts
 
 GOOG = {"symbol": "GOOG", "tf": "1d"}
@@ -39,9 +41,9 @@ def test_chart_opens_the_pair_in_the_url_and_keeps_it_there(
     assert at.selectbox(key="symbol").value == "GOOG" and at.selectbox(key="tf").value == "1d"
     assert at.query_params == {"symbol": "GOOG", "tf": "1d"}
     page = texts(at)
-    assert "Imported CSV" in page and "2,148 bars" in page
-    # The active model's latest call is on the page, as a card naming the bot and its version.
-    assert "**xgb_agent**" in page and "Confidence" in page
+    assert "Imported · last bar 2013-03-01" in page and "2,148 bars" in page
+    # The active model's latest call is on the page, as a card naming the bot and its own version.
+    assert "**xgb_agent v1**" in page and "Confidence" in page
     assert len(at.get("plotly_chart")) == 1
 
 
@@ -56,7 +58,7 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
         len(jobs) == 1 and jobs[0].kind == "quick" and jobs[0].requested_by == "local"
     )  # the local dashboard user
     assert jobs[0].params["bots"] == ["xgb_agent"]
-    assert "No active model" in texts(at)
+    assert "No active model" in texts(at)  # nothing trained yet
     at.run()  # a rerun of the same view does not trigger again
     assert len(job_store.list_jobs(ctx.db)) == 1
     done = _wait_for_jobs(ctx)
@@ -66,11 +68,12 @@ def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signa
     (version,) = list_versions(ctx.db, symbol="GOOG", timeframe="1d")
     # Without out-of-sample evidence the new version does not go live on its own ...
     assert version.bot == "xgb_agent" and not version.is_active and version.gate_verdict != "promote"
-    assert "No active model" in texts(at)
+    page = texts(at)
+    assert "No model good enough yet" in page and "Best candidate: **xgb_agent v1**" in page
     activate(ctx, version.version_id, actor="test")  # ... until a person activates it
     at.run()
     page = texts(at)
-    assert "**xgb_agent**" in page and "Models" in page
+    assert "**xgb_agent v1**" in page and "Models" in page
 
 
 def test_retrain_now_starts_a_job_even_when_models_are_fresh(
@@ -119,7 +122,7 @@ def test_models_page_lists_versions_with_counts_and_baseline(
     dashboard_home(trained_template)
     at = open_app("models", GOOG)
     table = next(df.value for df in at.dataframe if "Version" in df.value.columns)
-    assert list(table["Version"]) == ["v2", "v1"]
+    assert list(table["Version"]) == ["xgb_agent v2", "xgb_agent v1"]
     assert list(table["Active"]) == [False, True]
     assert table["Directional accuracy"].str.contains(r"% on [\d,]+ points \(95 % CI").all()
     assert table["Baseline"].str.endswith("%").all()
@@ -134,10 +137,10 @@ def test_models_page_compares_two_versions_and_activates_one(
     at.session_state["versions_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
-    assert "Comparing v2, v1" in texts(at)
+    assert "Comparing xgb_agent v2, xgb_agent v1" in texts(at)
     assert [t.label for t in at.tabs][:3] == ["Metrics", "Parameters & lineage", "Equity curves"]
     metrics = at.dataframe[1].value
-    assert list(metrics.columns) == ["v2 · xgb_agent", "v1 · xgb_agent"]
+    assert list(metrics.columns) == ["xgb_agent v2", "xgb_agent v1"]
     assert "Naive baseline" in metrics.index
     at.toggle(key="cmp_diff_only").set_value(True).run()
     assert len(at.dataframe[1].value) <= len(metrics)
@@ -147,10 +150,17 @@ def test_models_page_compares_two_versions_and_activates_one(
     ctx = _ctx()
     active = [v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active]
     assert active == [2]
-    # The timeline shows the switch and offers the one-click rollback to v1.
+    # The timeline shows the switch and offers the rollback to v1, which asks first.
     rollback = at.button(key="rollback-xgb_agent")
-    assert "v2 → v1" in rollback.label
+    assert "xgb_agent v2 → xgb_agent v1" in rollback.label
     rollback.click().run()
+    assert "becomes active again" in texts(at)
+    at.button(key="cancel_rollback").click().run()
+    active = [v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active]
+    assert active == [2]  # cancelled: nothing changed
+    at.button(key="rollback-xgb_agent").click().run()
+    at.button(key="confirm_rollback").click().run()
+    assert not at.exception
     active = [v.version_id for v in list_versions(ctx.db, symbol="GOOG", timeframe="1d") if v.is_active]
     assert active == [1]
 
@@ -198,14 +208,21 @@ def test_samples_page_filters_pages_and_exports(
     at = open_app("samples", GOOG)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Matching samples"] == "10" and metrics["Closed"] == "8"
-    rows = next(df.value for df in at.dataframe if "recommendation" in df.value.columns)
+    rows = next(df.value for df in at.dataframe if "Call" in df.value.columns)
     assert len(rows) == 10
+    assert list(rows.columns[:6]) == ["Predicted (UTC)", "Model", "Call", "Status", "P&L", "Exit"]
+    assert at.get("download_button")
+    # A row selected, then a filter that still lists it: the same sample stays selected and shown.
+    at.session_state[table_key(SampleFilter(symbol="GOOG"), 1)] = {
+        "selection": {"rows": [1], "columns": [], "cells": []}
+    }
+    at.run()
+    chosen = texts(at).split("Sample #")[1].split(" ")[0]
+    at.selectbox(key="samples_bot").set_value("xgb_agent").run()
+    page = texts(at)
+    assert f"Sample #{chosen} " in page and "**Prediction**" in page and "Not among" not in page
     at.selectbox(key="samples_outcome").set_value("win").run()
     assert {m.label: m.value for m in at.metric}["Matching samples"] != "10"
-    assert at.get("download_button")
-    at.session_state["samples_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
-    at.run()
-    assert "**Prediction**" in texts(at)
 
 
 def test_samples_page_without_samples_says_what_to_do(

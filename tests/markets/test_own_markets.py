@@ -84,7 +84,7 @@ def test_the_badge_says_imported_with_the_file_and_the_last_bar(ctx: Context, eu
     service.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
     badge = market.data_badge(market.summary(ctx, "EURUSD", "1h"))
     last = hourly_fx(2_000).index[-1].strftime("%Y-%m-%d %H:%M UTC")
-    assert badge.label == "Imported CSV"
+    assert badge.label == f"Imported · last bar {last}"
     assert "EURUSD_H1.csv" in badge.detail and last in badge.detail and "Yahoo-style" in badge.detail
 
 
@@ -104,7 +104,7 @@ def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
             session, "EURUSD=X", "1h", source="yfinance", stale=True, error="Yahoo could not be reached"
         )
     stale = market.data_badge(market.summary(ctx, "EURUSD=X", "1h"))
-    assert stale.label == "Stale" and "Yahoo could not be reached" in stale.detail
+    assert stale.label.startswith("Stale · last bar ") and "Yahoo could not be reached" in stale.detail
 
 
 def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path) -> None:

@@ -1,0 +1,67 @@
+"""The chart's pure parts: margin labels that never overlap, equity curves broken at gaps, range
+presets that fit the series, and price formats at the market's precision."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.views.market import ALL_RANGE, SeriesSummary, range_presets, range_start
+from core.views.prices import PriceFormat
+from dashboard.charts import equity_curves, with_gaps
+from dashboard.levels import spread
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        [1.17897, 1.17895, 1.17113, 1.17112],  # two bots, targets and stops a tick apart
+        [100.0, 100.0, 100.0, 100.0, 100.0],
+        [5.0, 1.0, 3.0, 1.1, 2.9, 5.05],
+    ],
+)
+def test_spread_labels_keep_their_order_and_a_minimum_gap(prices: list[float]) -> None:
+    gap = 0.01
+    placed = spread(prices, gap)
+    order = sorted(range(len(prices)), key=lambda i: (prices[i], i))
+    ys = [placed[i] for i in order]
+    assert all(b - a >= gap - 1e-12 for a, b in itertools.pairwise(ys))
+    # A label moves no further than its crowd needs: half the crowd's height at most.
+    assert max(abs(p - q) for p, q in zip(prices, placed, strict=True)) <= gap * len(prices) / 2
+
+
+def test_labels_with_room_stay_at_their_price() -> None:
+    assert spread([1.0, 2.0, 3.0], 0.1) == [1.0, 2.0, 3.0]
+
+
+def test_equity_curves_break_at_gaps_and_differ_in_colour() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in (0, 1, 2, 3, 4, 70, 71, 72)]  # a weekend after 04:00
+    points = [[t.isoformat(), 1.0 + i / 100] for i, t in enumerate(hours)]
+    xs, ys = with_gaps(points)
+    assert ys.count(None) == 1 and ys[5] is None and len(xs) == len(points) + 1
+    fig = equity_curves({"rules · xgb_agent": points, "next_price · xgb_agent": points})
+    colours = {trace.line.color for trace in fig.data}
+    assert len(colours) == 2 and all(trace.connectgaps is False for trace in fig.data)
+
+
+def _series(timeframe: str, first: datetime, last: datetime) -> SeriesSummary:
+    return SeriesSummary("X", timeframe, 1_000, first, last)
+
+
+def test_range_presets_fit_the_bar_size_and_the_history() -> None:
+    last = datetime(2024, 6, 21, 23, tzinfo=UTC)
+    hourly = range_presets(_series("1h", last - timedelta(days=200), last))
+    assert hourly == ["1D", "1W", "1M", "3M", "YTD", ALL_RANGE]  # no 1Y in 200 days of history
+    daily = range_presets(_series("1d", datetime(2014, 1, 14, tzinfo=UTC), last))
+    assert daily[:2] == ["1M", "3M"] and "1D" not in daily and "5Y" in daily
+    assert range_start("YTD", last) == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_price_formats_follow_the_markets_precision() -> None:
+    fx, jpy, stock = PriceFormat(5, 1e-5), PriceFormat(3, 1e-3), PriceFormat(2, 0.01)
+    assert fx(1.6387800000000001) == "1.63878" and fx.d3 == ",.5f" and fx.column_format == "%.5f"
+    assert jpy(151.2346) == "151.235"
+    assert stock(4501.0639) == "4,501.06" and stock(float("nan")) == "–" and stock(None) == "–"
