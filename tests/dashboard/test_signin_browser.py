@@ -169,7 +169,7 @@ def test_a_viewer_reads_but_cannot_activate(desk: Desk) -> None:
     assert "Vera Viewer" in page.locator("[data-testid='stSidebar']").inner_text()
     assert page.get_by_role("link", name="Audit").count() == 0  # not in a viewer's navigation
     _open_models(page)
-    button = page.get_by_role("button", name="Activate v2 (xgb_agent)")
+    button = page.get_by_role("button", name="Activate xgb_agent v2")
     button.wait_for(timeout=20_000)
     assert button.is_disabled()
     button.hover(force=True)
@@ -191,10 +191,10 @@ def test_a_viewer_reads_but_cannot_activate(desk: Desk) -> None:
 def test_an_admin_activates_is_named_in_the_history_and_signs_out(desk: Desk) -> None:
     page = _sign_in(desk, ADMIN)
     _open_models(page)
-    page.get_by_role("button", name="Activate v2 (xgb_agent)").click()
+    page.get_by_role("button", name="Activate xgb_agent v2").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="Activate", exact=True).click()
-    page.get_by_text("xgb_agent · v2 active").wait_for(timeout=30_000)
+    page.get_by_text("xgb_agent v2 active").wait_for(timeout=30_000)
     assert _active(desk.ctx) == [2]
     assert history(desk.ctx.db, "GOOG", "1d", "xgb_agent")[0]["actor"] == ADMIN["email"]
     shown = _table_csv(page, page.locator("[data-testid='stDataFrame']").last)  # the activation history
