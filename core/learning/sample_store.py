@@ -5,8 +5,8 @@ per request and stay at one or two prepared statements on a bare connection, wit
 of work in between. A new sample is one `INSERT ... ON CONFLICT DO NOTHING RETURNING`: a taken
 order id or an already recorded call (version, bar, source) returns no row, and the database
 neither raises nor logs an error for it. A close reads the row under the write lock (`BEGIN
-IMMEDIATE` on SQLite, `FOR UPDATE` on PostgreSQL), updates it only while it is open, and reads
-whether its version is live, in the same transaction, so two racing closes cannot both win.
+IMMEDIATE` on SQLite, `FOR UPDATE` on PostgreSQL) together with whether its version is live,
+and updates it only while it is open, in the same transaction: two racing closes cannot both win.
 """
 
 from __future__ import annotations
@@ -30,12 +30,17 @@ _SAMPLES = AITrainingSample.__table__
 _VERSIONS = AIModelVersion.__table__
 # Dialects whose INSERT takes ON CONFLICT DO NOTHING (the two CandleLab runs on).
 _ON_CONFLICT: dict[str, Callable[..., Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# The sample, locked for the close, with its version's slot when that version is live.
+_WITH_SLOT = (
+    select(_SAMPLES, _VERSIONS.c.active_slot.label("version_slot"))
+    .outerjoin(_VERSIONS, _VERSIONS.c.id == _SAMPLES.c.version_id)
+    .with_for_update(of=_SAMPLES)
+)
 _LOCKED_BY: dict[str, Any] = {
-    "id": select(_SAMPLES).where(_SAMPLES.c.id == bindparam("key")).with_for_update(),
-    "order_id": select(_SAMPLES).where(_SAMPLES.c.order_id == bindparam("key")).with_for_update(),
+    "id": _WITH_SLOT.where(_SAMPLES.c.id == bindparam("key")),
+    "order_id": _WITH_SLOT.where(_SAMPLES.c.order_id == bindparam("key")),
 }
 _CLOSE = update(_SAMPLES).where(_SAMPLES.c.id == bindparam("sample_id"), _SAMPLES.c.status == "open")
-_IS_LIVE = select(_VERSIONS.c.active_slot).where(_VERSIONS.c.id == bindparam("version_id"))
 _BY_ORDER_OR_CALL = (
     select(_SAMPLES.c.id, _SAMPLES.c.order_id)
     .where(
@@ -102,12 +107,11 @@ def close(
         if found is None:
             return None
         row = dict(found)
+        live = row.pop("version_slot") is not None
         if row["status"] == "closed":
-            return Closed(row, closed_now=False, version_live=False)
+            return Closed(row, closed_now=False, version_live=live)
         values = values_for(row)
         updated = conn.execute(_CLOSE, {"sample_id": row["id"], **values}).rowcount
         if updated != 1:  # the lock above makes this unreachable; never report a close not made
             raise RuntimeError(f"training sample {row['id']} changed while it was being closed")
-        version_id = row["version_id"]
-        live = version_id is not None and conn.scalar(_IS_LIVE, {"version_id": version_id}) is not None
     return Closed({**row, **values}, closed_now=True, version_live=live)
