@@ -34,6 +34,7 @@ labeling, retraining) starts a job and answers at once; poll `/api/ai-training/s
 Errors answer `{"error": {"message", "type"}}`.
 """
 
+DOCUMENTED_ORDER = ("health", "training", "models", "signals", "outcomes")
 _ERRORS = {
     401: {"model": ErrorBody, "description": "no token, or an unknown, expired or revoked one"},
     403: {"model": ErrorBody, "description": "the token lacks the route's scope"},
@@ -69,9 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=_ERRORS,  # type: ignore[arg-type]
+        openapi_tags=[{"name": tag} for tag in DOCUMENTED_ORDER],  # /docs keeps its reading order
     )
     errors.install(app)
     app.add_middleware(BodyLimit)
-    for module in (health, training, models, samples, signals, outcomes):
+    # Routes are matched in the order they are included: a trading engine's hot routes first.
+    for module in (outcomes, signals, health, training, models, samples):
         app.include_router(module.router)
     return app
