@@ -1,8 +1,9 @@
 """Outcomes at load: 50 trading-engine clients posting and closing executed signals for 20 s.
 
-A real server (`python -m core api`, as an operator starts it, access log on) on a fresh SQLite
-home, or on PostgreSQL. Each client loops over: record an executed signal (`POST /ai/outcomes`,
-a new order id), then close it (`POST /ai/outcomes/{order_id}/close`). One request in ten is
+A real server (`python -m core api`, as an operator starts it; `--access-log` adds one log line
+per request) on a fresh SQLite home, or on PostgreSQL. Each client loops over: record an
+executed signal (`POST /ai/outcomes`, a new order id), then close it
+(`POST /ai/outcomes/{order_id}/close`). One request in ten is
 sent a second time, as if its answer had been lost: the retry must answer 200 with the same
 record. At the end the database is counted against what the clients were told: zero lost and
 zero duplicated rows.
@@ -234,7 +235,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="outcomes at load against a real API server")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--no-access-log", action="store_true", help="serve without one log line per request")
+    parser.add_argument("--access-log", action="store_true", help="serve with one log line per request")
     parser.add_argument("--workers", type=int, default=1, help="server processes (`api --workers`)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="a throwaway local PostgreSQL server")
@@ -244,7 +245,7 @@ def main() -> int:
         home = Path(tmp)
         version_ids, secret = _prepare(home, url, args.clients)
         env = {"DATABASE_URL": url} if url else {}
-        serve_args = ["--workers", str(args.workers), *(["--no-access-log"] if args.no_access_log else [])]
+        serve_args = ["--workers", str(args.workers), *(["--access-log"] if args.access_log else [])]
         with serve(home, env, args=serve_args) as server:
             server_cpu, client_cpu = server_cpu_seconds(server.process.pid), time.process_time()
             tally, wall = asyncio.run(_load(server.url, secret, version_ids, args.seconds))

@@ -30,7 +30,11 @@ def auth_config() -> AuthConfig:
 
 
 def guard_bind(config: AuthConfig) -> None:
-    """No sign-in and not on loopback: show only the refusal (no engine, no data) and stop."""
+    """No sign-in and not on loopback, or a sign-in configured wrongly: show only the refusal
+    (no engine is started, no data is read) and stop."""
+    if config.enabled and config.problem:
+        st.error(f"Sign-in is misconfigured: {config.problem}", icon=":material/lock:")
+        st.stop()
     refusal = open_bind_refusal(st.get_option("server.address"), config)
     if refusal is None:
         return
@@ -64,9 +68,6 @@ def current_actor(rt: Runtime, config: AuthConfig) -> Actor:
     """The local admin, or the signed-in user with their role; stops the run on a sign-in screen."""
     if not config.enabled:
         return Actor.local_user()
-    if config.problem:
-        st.error(f"Sign-in is misconfigured: {config.problem}", icon=":material/lock:")
-        st.stop()
     if not st.user.is_logged_in:
         _sign_in_screen(config)
     email, subject = st.user.get("email"), st.user.get("sub")

@@ -8,6 +8,7 @@ engine (context with the schema current, job runner with its background executor
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,12 @@ labeling, retraining) starts a job and answers at once; poll `/api/ai-training/s
 Errors answer `{"error": {"message", "type"}}`.
 """
 
+# The event loop and the writer thread take turns on the GIL, and the SQLite driver gives it up
+# and takes it back around every statement. With Python's default 5 ms switch interval a writer
+# coming back from SQLite waits for the busy loop to yield; 0.5 ms hands it over sooner
+# (bench/api_load.py: about a fifth more requests per second on SQLite, same CPU per request).
+GIL_SWITCH_S = 0.0005
+DOCUMENTED_ORDER = ("health", "training", "models", "signals", "outcomes")
 _ERRORS = {
     401: {"model": ErrorBody, "description": "no token, or an unknown, expired or revoked one"},
     403: {"model": ErrorBody, "description": "the token lacks the route's scope"},
@@ -48,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.install()
+        sys.setswitchinterval(GIL_SWITCH_S)
         engine = start_engine(settings, scheduler=False)
         if not tokens.any_active(engine.ctx.db):
             log.warning(
@@ -69,9 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=_ERRORS,  # type: ignore[arg-type]
+        openapi_tags=[{"name": tag} for tag in DOCUMENTED_ORDER],  # /docs keeps its reading order
     )
     errors.install(app)
     app.add_middleware(BodyLimit)
-    for module in (health, training, models, samples, signals, outcomes):
+    # Routes are matched in the order they are included: a trading engine's hot routes first.
+    for module in (outcomes, signals, health, training, models, samples):
         app.include_router(module.router)
     return app

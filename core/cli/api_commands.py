@@ -26,7 +26,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     api.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     api.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    api.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+    api.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (off by default: at a trading engine's rate they would rotate "
+        "the training and audit events out of backend.log within minutes)",
+    )
     api.set_defaults(handler=_serve)
 
 
@@ -54,7 +59,7 @@ def _serve(ctx: Context, args: argparse.Namespace) -> CommandResult:
         port=args.port,
         workers=args.workers,
         log_config=None,  # CandleLab's logging (one line per event, secrets masked) is already set up
-        access_log=not args.no_access_log,
+        access_log=args.access_log,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.owner_only import private_dir, private_file
@@ -74,6 +74,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._writer = writer
         self._writers = sessionmaker(writer, expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -82,6 +83,13 @@ class Database:
         """One write transaction: committed on success, rolled back on any exception."""
         with self._writers() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction on a bare connection, for hot paths that need no ORM session
+        (a few statements, no unit of work to flush); committed on success, else rolled back."""
+        with self._writer.begin() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -81,8 +81,10 @@ def review(ctx: Context, version_id: int) -> str | None:
         if version is None or version.active_slot is None:
             return None
         baseline = (version.metrics or {}).get("baseline_hit_rate")
+        if baseline is None:  # nothing to compare with: its trades are not even read
+            return None
         live = live_evidence(session, version_id)
-    if baseline is None or live.ci is None or live.effective_n < settings.demotion_min_trades:
+    if live.ci is None or live.effective_n < settings.demotion_min_trades:
         return None
     if live.ci[1] >= float(baseline):
         return None

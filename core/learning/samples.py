@@ -10,18 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.db.types import utcnow
-from core.errors import BadInput, NotFound
+from core.errors import BadInput, CandleLabError, NotFound
 from core.evaluation.intervals import wilson_interval
-from core.learning import demotion
+from core.learning import demotion, sample_store
 
 EXIT_REASONS = ("target", "stop", "timeout", "manual")
 
@@ -48,6 +48,47 @@ def _clean_features(features: dict[str, Any]) -> dict[str, float | None]:
     return out
 
 
+def new_sample_values(
+    *,
+    symbol: str,
+    timeframe: str,
+    bot: str,
+    version_id: int | None,
+    recommendation: str,
+    confidence: float,
+    entry_price: float,
+    predicted_at: datetime,
+    target: float | None = None,
+    stop_loss: float | None = None,
+    predicted_return: float | None = None,
+    features: dict[str, Any] | None = None,
+    source: str = "paper",
+    order_id: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a new open sample, checked (`BadInput` before anything is written)."""
+    _direction(recommendation)
+    if not entry_price > 0:
+        raise BadInput(f"entry price must be positive, got {entry_price}")
+    return {
+        "symbol": symbol,
+        "timeframe": timeframe,
+        "bot": bot,
+        "version_id": version_id,
+        "source": source,
+        "predicted_at": predicted_at,
+        "recommendation": recommendation,
+        "confidence": float(confidence),
+        "entry_price": float(entry_price),
+        "target": target,
+        "stop_loss": stop_loss,
+        "predicted_return": predicted_return,
+        "features": _clean_features(features or {}),
+        "status": "open",
+        "order_id": order_id,
+        "recorded_at": utcnow(),
+    }
+
+
 def record_execution_outcome(
     ctx: Context,
     *,
@@ -66,53 +107,117 @@ def record_execution_outcome(
     source: str = "paper",
     order_id: str | None = None,
 ) -> int:
-    """Store an executed prediction; recording the same (version, bar, source) twice returns the first id.
+    """Store an executed prediction; returns its id (one INSERT, see `core.learning.sample_store`).
 
-    `order_id` is a trading engine's own id for the order (unique): a retried request with the
-    same id returns the row it recorded the first time, whatever else it says.
+    Recording the same (version, bar, source) twice returns the first id. `order_id` is a
+    trading engine's own id for the order (unique): a retried request with the same id returns
+    the row it recorded the first time, whatever else it says.
     """
-    _direction(recommendation)
-    if not entry_price > 0:
-        raise BadInput(f"entry price must be positive, got {entry_price}")
-    sample = AITrainingSample(
+    values = new_sample_values(
         symbol=symbol,
         timeframe=timeframe,
         bot=bot,
         version_id=version_id,
-        source=source,
-        predicted_at=predicted_at,
         recommendation=recommendation,
-        confidence=float(confidence),
-        entry_price=float(entry_price),
+        confidence=confidence,
+        entry_price=entry_price,
+        predicted_at=predicted_at,
         target=target,
         stop_loss=stop_loss,
         predicted_return=predicted_return,
-        features=_clean_features(features or {}),
-        status="open",
+        features=features,
+        source=source,
         order_id=order_id,
     )
-    try:
-        with ctx.db.session() as session:
-            session.add(sample)
-            session.flush()
-            return sample.id
-    except IntegrityError:
-        same_order = AITrainingSample.order_id == order_id
-        same_call = (
-            (AITrainingSample.version_id == version_id)
-            & (AITrainingSample.predicted_at == predicted_at)
-            & (AITrainingSample.source == source)
-        )
-        with ctx.db.read() as session:
-            existing = session.scalar(
-                select(AITrainingSample.id)
-                .where(same_order | same_call if order_id is not None else same_call)
-                .order_by(same_order.desc() if order_id is not None else AITrainingSample.id)
-                .limit(1)
-            )
-        if existing is None:
-            raise
-        return existing
+    row = sample_store.insert_new(ctx.db, values)
+    if row is not None:
+        return int(row["id"])
+    keys = {name: values[name] for name in ("order_id", "version_id", "predicted_at", "source")}
+    existing = sample_store.existing_id(ctx.db, **keys)
+    if existing is None:  # the key was taken, then freed again (a concurrent delete): say so
+        raise CandleLabError(f"the {values['bot']} call at {values['predicted_at']} could not be recorded")
+    return existing
+
+
+def closing_values(
+    sample: Any,
+    *,
+    exit_price: float,
+    exit_time: datetime,
+    exit_reason: str,
+    quantity: float = 1.0,
+    fees: float = 0.0,
+    pnl: float | None = None,
+) -> dict[str, Any]:
+    """The columns that close an open `sample` (any object with its columns as attributes).
+
+    Without `pnl`, the P&L is the price move in the call's direction less `fees` (commission per
+    unit in price units: the paper trader's simulated broker), times `quantity`. `pnl` is a
+    broker's realised P&L when the caller has it (fills and costs included) and is kept as
+    reported. `prediction_correct` is the call's direction, whatever the costs.
+    """
+    direction = _direction(sample.recommendation)
+    if not (math.isfinite(fees) and fees >= 0):
+        raise BadInput(f"fees must be a non-negative number, got {fees}")
+    if pnl is not None and fees:
+        raise BadInput("a broker's P&L already includes its fees: pass pnl or fees, not both")
+    move = (exit_price - sample.entry_price) * direction
+    values: dict[str, Any] = {
+        "exit_price": float(exit_price),
+        "exit_time": exit_time,
+        "exit_reason": exit_reason,
+        "prediction_correct": move > 0,  # the call's direction, whatever the costs
+        "status": "closed",
+        "closed_at": utcnow(),
+    }
+    if pnl is None:
+        pnl_pct = (move - fees) / sample.entry_price
+        values.update(fees=float(fees), pnl=price_pnl(sample, exit_price, quantity, fees), pnl_pct=pnl_pct)
+    else:  # the broker's figure; its costs are inside it, so no separate fee is known
+        values.update(pnl=float(pnl), pnl_pct=pnl / (sample.entry_price * quantity))
+    return values
+
+
+def close_sample(
+    ctx: Context,
+    by: Literal["id", "order_id"],
+    key: int | str,
+    *,
+    exit_price: float,
+    exit_time: datetime,
+    exit_reason: str,
+    quantity: float = 1.0,
+    fees: float = 0.0,
+    pnl: float | None = None,
+    review: bool = True,
+    not_before_call: bool = False,
+) -> sample_store.Closed:
+    """Close the sample with this id or order id in one transaction (see `closing_values`).
+
+    Closing twice is a no-op: the first outcome stands (`closed_now` False). `not_before_call`
+    refuses an exit before the call's bar. With `review`, a live version's record is then
+    checked for demotion (callers closing many samples at once pass False and call
+    `demotion.review` once at the end).
+    """
+    if exit_reason not in EXIT_REASONS:
+        raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
+    if not exit_price > 0:
+        raise BadInput(f"exit price must be positive, got {exit_price}")
+
+    def values_for(row: dict[str, Any]) -> dict[str, Any]:
+        if not_before_call and exit_time < row["predicted_at"]:
+            bar = row["predicted_at"].isoformat()
+            raise BadInput(f"exit_time {exit_time.isoformat()} is before the call's bar {bar}")
+        exit_ = {"exit_price": exit_price, "exit_time": exit_time, "exit_reason": exit_reason}
+        return closing_values(SimpleNamespace(**row), **exit_, quantity=quantity, fees=fees, pnl=pnl)
+
+    closed = sample_store.close(ctx.db, by, key, values_for)
+    if closed is None:
+        what = f"training sample {key}" if by == "id" else f"an executed signal recorded as order {key!r}"
+        raise NotFound(f"{what} does not exist")
+    if review and closed.closed_now and closed.version_live:
+        demotion.review(ctx, closed.row["version_id"])
+    return closed
 
 
 def update_outcome_with_pnl(
@@ -129,45 +234,21 @@ def update_outcome_with_pnl(
 ) -> AITrainingSample:
     """Close a sample: exit, P&L (per `quantity` units) and whether the predicted direction paid.
 
-    Without `pnl`, the P&L is the price move in the call's direction less `fees` (commission per
-    unit in price units: the paper trader's simulated broker), times `quantity`. `pnl` is a
-    broker's realised P&L when the caller has it (fills and costs included) and is kept as
-    reported. `prediction_correct` is the call's direction, whatever the costs. With `review`, a
-    version's live record is then checked for demotion (callers closing many samples at once
-    pass False and call `demotion.review` once at the end).
+    See `close_sample`; closing twice is a no-op that returns the first outcome.
     """
-    if exit_reason not in EXIT_REASONS:
-        raise BadInput(f"exit reason must be one of {', '.join(EXIT_REASONS)}")
-    if not exit_price > 0:
-        raise BadInput(f"exit price must be positive, got {exit_price}")
-    with ctx.db.session() as session:
-        sample = session.get(AITrainingSample, sample_id)
-        if sample is None:
-            raise NotFound(f"training sample {sample_id} does not exist")
-        if sample.status == "closed":
-            return sample  # closing twice is a no-op: the first outcome stands
-        direction = _direction(sample.recommendation)
-        if not (math.isfinite(fees) and fees >= 0):
-            raise BadInput(f"fees must be a non-negative number, got {fees}")
-        if pnl is not None and fees:
-            raise BadInput("a broker's P&L already includes its fees: pass pnl or fees, not both")
-        move = (exit_price - sample.entry_price) * direction
-        sample.exit_price = float(exit_price)
-        sample.exit_time = exit_time
-        sample.exit_reason = exit_reason
-        if pnl is None:
-            sample.fees = float(fees)
-            sample.pnl = price_pnl(sample, exit_price, quantity, fees)
-            sample.pnl_pct = (move - fees) / sample.entry_price
-        else:  # the broker's figure; its costs are inside it, so no separate fee is known
-            sample.pnl, sample.pnl_pct = float(pnl), pnl / (sample.entry_price * quantity)
-        sample.prediction_correct = move > 0  # the call's direction, whatever the costs
-        sample.status = "closed"
-        sample.closed_at = utcnow()
-        version_id = sample.version_id
-    if review and version_id is not None:
-        demotion.review(ctx, version_id)
-    return sample
+    closed = close_sample(
+        ctx,
+        "id",
+        sample_id,
+        exit_price=exit_price,
+        exit_time=exit_time,
+        exit_reason=exit_reason,
+        quantity=quantity,
+        fees=fees,
+        pnl=pnl,
+        review=review,
+    )
+    return AITrainingSample(**closed.row)
 
 
 def price_pnl(sample: AITrainingSample, exit_price: float, quantity: float = 1.0, fees: float = 0.0) -> float:

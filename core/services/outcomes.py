@@ -3,7 +3,7 @@
 Networks drop answers, so an engine retries. A retry of an order id that says what the first
 request said gets the record the first one made (never a second row); one that says something
 else is an `OrderConflict`. The database's unique index on `order_id` decides between two
-racing requests; `record_execution_outcome` and `update_outcome_with_pnl` do the writing.
+racing requests; `core.learning.sample_store` does the writing, one statement per new order.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
-from core.errors import BadInput, CandleLabError, NotFound
+from core.errors import CandleLabError, NotFound
+from core.learning import sample_store
 from core.learning.queries import sample_row
-from core.learning.samples import price_pnl, record_execution_outcome, update_outcome_with_pnl
+from core.learning.samples import close_sample, new_sample_values, price_pnl
 from core.requests import CloseRequest, ExecutionRequest
 from core.services.actors import Actor, Permission, authorize
 
@@ -70,8 +71,6 @@ def _row(sample: Sample) -> dict[str, Any]:
 
 # Statements built once (this runs on every request); rows come back as plain records.
 _SAMPLES = AITrainingSample.__table__
-_BY_ORDER = select(_SAMPLES).where(_SAMPLES.c.order_id == bindparam("order_id"))
-_BY_ID = select(_SAMPLES).where(_SAMPLES.c.id == bindparam("id"))
 _BY_ORDER_OR_CALL = select(_SAMPLES).where(
     or_(
         _SAMPLES.c.order_id == bindparam("order_id"),
@@ -127,14 +126,14 @@ def _replay(sample: Sample, request: ExecutionRequest) -> OrderRecord:
 
 
 def record_outcome(ctx: Context, actor: Actor, request: ExecutionRequest) -> OrderRecord:
-    """Record an executed call once per order id (`OrderConflict` when a retry differs)."""
+    """Record an executed call once per order id (`OrderConflict` when a retry differs).
+
+    A new order is one INSERT; only when its order id or its call is taken already is the
+    existing row read, to answer the retry (or say what differs).
+    """
     authorize(actor, Permission.OUTCOMES)
     symbol, timeframe, bot = _version_pair(ctx, request.version_id)
-    existing = _find(ctx, request)
-    if existing is not None:
-        return _replay(existing, request)
-    sample_id = record_execution_outcome(
-        ctx,
+    values = new_sample_values(
         symbol=symbol,
         timeframe=timeframe,
         bot=bot,
@@ -150,13 +149,16 @@ def record_outcome(ctx: Context, actor: Actor, request: ExecutionRequest) -> Ord
         source=request.source,
         order_id=request.order_id,
     )
-    sample = _samples(ctx, _BY_ID, id=sample_id)[0]
-    if sample.order_id != request.order_id or _differences(sample, request):
-        return _replay(sample, request)  # a racing request with this key got there first
-    return OrderRecord(_row(sample), replayed=False)
+    inserted = sample_store.insert_new(ctx.db, values)
+    if inserted is not None:
+        return OrderRecord(_row(Sample(**inserted)), replayed=False)
+    existing = _find(ctx, request)
+    if existing is None:  # the key was taken, then freed again (a concurrent delete)
+        raise OrderConflict(f"order {request.order_id!r} could not be recorded; retry it")
+    return _replay(existing, request)
 
 
-def _close_matches(sample: Sample | AITrainingSample, request: CloseRequest) -> bool:
+def _close_matches(sample: Sample, request: CloseRequest) -> bool:
     pnl = request.pnl
     if pnl is None:
         pnl = price_pnl(sample, request.exit_price, request.quantity)
@@ -168,34 +170,28 @@ def _close_matches(sample: Sample | AITrainingSample, request: CloseRequest) -> 
     )
 
 
-def _order(ctx: Context, order_id: str) -> Sample:
-    found = _samples(ctx, _BY_ORDER, order_id=order_id)
-    if not found:
-        raise NotFound(f"no executed signal is recorded as order {order_id!r}; POST /ai/outcomes first")
-    return found[0]
-
-
 def close_outcome(ctx: Context, actor: Actor, order_id: str, request: CloseRequest) -> OrderRecord:
     """Close an order's position with its P&L once (`OrderConflict` when a retry differs)."""
     authorize(actor, Permission.OUTCOMES)
-    sample = _order(ctx, order_id)
-    if sample.status != "closed":
-        if request.exit_time < sample.predicted_at:
-            raise BadInput(
-                f"exit_time {_iso(request.exit_time)} is before the call's bar {_iso(sample.predicted_at)}"
-            )
-        closed = update_outcome_with_pnl(
+    try:
+        closed = close_sample(
             ctx,
-            sample.id,
+            "order_id",
+            order_id,
             exit_price=request.exit_price,
             exit_time=request.exit_time,
             exit_reason=request.exit_reason,
             quantity=request.quantity,
             pnl=request.pnl,
+            not_before_call=True,
         )
-        if _close_matches(closed, request):  # (else a racing close of this order got there first)
-            return OrderRecord(_row(closed), replayed=False)
-        sample = closed
+    except NotFound:
+        raise NotFound(
+            f"no executed signal is recorded as order {order_id!r}; POST /ai/outcomes first"
+        ) from None
+    sample = Sample(**closed.row)
+    if closed.closed_now:
+        return OrderRecord(_row(sample), replayed=False)
     if not _close_matches(sample, request):
         raise OrderConflict(
             f"order {order_id!r} is already closed at {sample.exit_price} ({sample.exit_reason}, "

@@ -43,7 +43,7 @@ def api_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(api_home: Path) -> Iterator[live.LiveServer]:
-    with live.serve(api_home) as running:
+    with live.serve(api_home, args=["--access-log"]) as running:  # the secrets test reads it
         yield running
 
 

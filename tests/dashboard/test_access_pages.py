@@ -198,12 +198,13 @@ def test_an_open_bind_without_sign_in_serves_only_the_refusal(
 def test_misconfigured_sign_in_never_falls_back_to_the_open_mode(
     dashboard_home: Callable[[Path | None], Path],
 ) -> None:
-    dashboard_home(None)
+    home = dashboard_home(None)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.secrets["auth"] = {"client_id": "candlelab"}
     at.user = {"is_logged_in": False}
     at.run()
     assert "Sign-in is misconfigured" in texts(at) and "cookie_secret" in texts(at)
+    assert not (home / "candlelab.db").exists()  # refused before the engine starts
 
 
 def test_llm_text_is_shown_as_plain_text_never_markdown(

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from core.api.deps import context, in_writer_thread, require
+from core.api.deps import in_writer_thread, require
 from core.api.schemas import ErrorBody, Outcome
-from core.context import Context
 from core.requests import ORDER_ID, CloseRequest, ExecutionRequest
 from core.services import outcomes
 from core.services.actors import Actor, Permission
@@ -16,7 +15,6 @@ from core.services.actors import Actor, Permission
 router = APIRouter(tags=["outcomes"])
 
 Recorder = Annotated[Actor, Depends(require(Permission.OUTCOMES))]
-Ctx = Annotated[Context, Depends(context)]
 _CONFLICT = {409: {"model": ErrorBody, "description": "a retry that differs from the first request"}}
 
 
@@ -28,11 +26,11 @@ _CONFLICT = {409: {"model": ErrorBody, "description": "a retry that differs from
     summary="Record an executed signal: its prediction, the features it saw, the version",
 )
 async def record_outcome(
-    body: ExecutionRequest, actor: Recorder, ctx: Ctx, request: Request, response: Response
+    body: ExecutionRequest, actor: Recorder, request: Request, response: Response
 ) -> dict[str, Any]:
     """201 with the new record; a retry with the same `order_id` and content answers 200 with the
     same record (nothing written); the same `order_id` with other content answers 409."""
-    record = await in_writer_thread(request, outcomes.record_outcome, ctx, actor, body)
+    record = await in_writer_thread(request, outcomes.record_outcome, actor, body)
     if record.replayed:
         response.status_code = status.HTTP_200_OK
     return record.as_json()
@@ -48,9 +46,8 @@ async def close_outcome(
     order_id: Annotated[str, Path(pattern=ORDER_ID)],
     body: CloseRequest,
     actor: Recorder,
-    ctx: Ctx,
     request: Request,
 ) -> dict[str, Any]:
     """Without `pnl` the P&L is the price move times `quantity`; a retry answers the same record."""
-    record = await in_writer_thread(request, outcomes.close_outcome, ctx, actor, order_id, body)
+    record = await in_writer_thread(request, outcomes.close_outcome, actor, order_id, body)
     return record.as_json()
