@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from core.access import audit
@@ -197,7 +198,9 @@ def test_an_admin_activates_is_named_in_the_history_and_signs_out(desk: Desk) ->
     page.get_by_text("xgb_agent v2 active").wait_for(timeout=30_000)
     assert _active(desk.ctx) == [2]
     assert history(desk.ctx.db, "GOOG", "1d", "xgb_agent")[0]["actor"] == ADMIN["email"]
-    shown = _table_csv(page, page.locator("[data-testid='stDataFrame']").last)  # the activation history
+    tables = page.locator("[data-testid='stDataFrame']")
+    expect(tables).to_have_count(2, timeout=30_000)  # the versions, then (once drawn) the history
+    shown = _table_csv(page, tables.last)
     assert shown.splitlines()[0].endswith("By,Why") and f",{ADMIN['email']}," in shown.splitlines()[1]
     page.get_by_role("link", name="Audit").click()
     page.get_by_role("heading", name="Audit log").wait_for(timeout=30_000)
