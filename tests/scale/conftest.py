@@ -8,6 +8,7 @@ plugin, so SQLite and PostgreSQL tests share the cluster.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 
 import dask
@@ -28,8 +29,15 @@ WORKERS = 2
 WORKER_SETTINGS = {"training_threads": 1, "walkforward_folds": 2}
 
 
+# Worker processes are spawned, and spawn re-runs `sys.modules["__main__"]`. Streamlit's AppTest
+# (the dashboard tests, earlier in the session) leaves the app script there, so a worker would
+# start the dashboard: the cluster is started with pytest's own main module in place.
+_PYTEST_MAIN = sys.modules["__main__"]
+
+
 @pytest.fixture(scope="session")
 def dask_client() -> Iterator[Client]:
+    sys.modules["__main__"] = _PYTEST_MAIN
     with (
         dask.config.set(CLUSTER_CONFIG),
         LocalCluster(
