@@ -27,6 +27,7 @@ from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import trigger
 from core.requests import TriggerRequest
+from core.runtime import make_executor
 from core.settings import load_settings
 
 TARGET_S = 30.0
@@ -39,7 +40,7 @@ def one_run(symbol: str, timeframe: str) -> tuple[float, float, store.JobView]:
         settings = load_settings(candlelab_home=Path(tmp))
         ctx = Context.create(settings, logs=False)
         service.bootstrap_demo(ctx)
-        runner = JobRunner(ctx)
+        runner = JobRunner(ctx, make_executor(ctx, "background"))
         started = time.perf_counter()
         result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
         returned = time.perf_counter() - started

@@ -32,9 +32,8 @@ from core.data import service
 from core.data import store as bar_store
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.bodyproc import ForkedBody
-from core.jobs.dask_executor import DaskExecutor
-from core.jobs.dask_worker import CandleLabWorker
+from core.jobs.dask.client import DaskExecutor
+from core.jobs.dask.worker import CandleLabWorker, ForkedProcess
 from core.jobs.installation import installation
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import training_request, widened_lookback
@@ -73,7 +72,7 @@ def prepare(home: Path, pairs: list[tuple[str, str]]) -> Context:
 
 def _warm() -> int:
     """On a worker: fork one trivial child, so the fork server has imported the training stack."""
-    return ForkedBody(os.getpid).wait(300) or 0
+    return ForkedProcess(os.getpid).wait(300) or 0
 
 
 def full_request(ctx: Context, symbol: str, tf: str) -> TrainingRequest:

@@ -9,15 +9,26 @@ failed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from core.context import Context
-from core.jobs.outcome import JobOutcome
 from core.jobs.store import JobView
 from core.labeling.service import label
 from core.learning.retrain import retrain_pair
 from core.reporting import Reporter
 from core.requests import LabelingRequest, RetrainRequest, TrainingRequest
 from core.training.service import train
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How a body says the job ended: a status from `END_STATUSES`, its result and a message."""
+
+    status: str = "succeeded"
+    result: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None  # stored as the job's error for every end but `succeeded`
+
 
 JobBody = Callable[[Context, JobView, Reporter], JobOutcome]
 

@@ -139,7 +139,7 @@ def label_stage(
 ) -> LabelingResult:
     """The labeling stage; a stop that leaves nothing to train on ends the run with its typed error.
 
-    Public for the fan-out (`core.jobs.fanout`), which labels once and then trains each bot apart.
+    Public for the fan-out (`core.jobs.dask.fanout`), which labels once and then trains each bot apart.
     """
     reporter.progress(0.0, "labeling")
     result = label(ctx, request.labeling_request(), Span(reporter, 0.0, LABELING_SHARE), job_id=job_id)

@@ -13,8 +13,7 @@ from core.context import Context
 from core.data import service
 from core.data import store as bar_store
 from core.experiments.runner import run_experiment
-from core.jobs.executor import ForegroundExecutor
-from core.jobs.runner import JobRunner
+from core.jobs.runner import ForegroundExecutor, JobRunner
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.requests import ExperimentRequest, LabelOptions, TrainingRequest
 from core.services.actors import Actor

@@ -16,10 +16,9 @@ from core.context import Context
 from core.data import service
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
-from core.jobs.staleness import staleness
-from core.jobs.triggers import trigger
+from core.jobs.triggers import staleness, trigger
 from core.requests import TriggerRequest
 from tests.conftest import make_settings
 

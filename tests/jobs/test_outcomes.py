@@ -30,7 +30,7 @@ from core.data import service
 from core.db.database import forget_database
 from core.db.models import AIModelVersion, LabelSet, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.recovery import job_versions, recover_orphans
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest, LabelOptions, RetrainRequest, TrainingRequest

@@ -20,13 +20,12 @@ from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, JobCancelled
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
-from core.jobs.outcome import JobOutcome
+from core.jobs.bodies import JobOutcome
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
-from core.jobs.staleness import staleness
 from core.jobs.store import JobView
-from core.jobs.triggers import trigger
+from core.jobs.triggers import staleness, trigger
 from core.registry.versions import discard_versions
 from core.reporting import Reporter
 from core.requests import TrainingRequest, TriggerRequest

@@ -16,7 +16,7 @@ import pytest
 from core.context import Context
 from core.data import service
 from core.jobs import store as job_store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.tasks import staleness_sweep
 from tests.conftest import REPO, SHARED_DATA, make_settings

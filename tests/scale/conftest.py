@@ -17,8 +17,8 @@ from distributed import Client, LocalCluster
 
 from core.context import Context
 from core.data import service
-from core.jobs.dask_executor import DaskExecutor
-from core.jobs.dask_worker import CandleLabWorker
+from core.jobs.dask.client import DaskExecutor
+from core.jobs.dask.worker import CandleLabWorker
 from core.jobs.installation import installation
 from tests.scale.helpers import GBPUSD_CSV
 

@@ -15,9 +15,9 @@ from core.context import Context
 from core.data import service
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest
+from core.runtime import make_executor
 from tests.conftest import make_settings
 from tests.scale.helpers import GBPUSD_CSV, job_owner, training, versions_of, wait_ended, wait_stage
 

@@ -17,7 +17,7 @@ bots train side by side. The rules:
   discards its own version; a version whose part result never reached the job is discarded at
   commit.
 
-The functions here hold the rules; `core.jobs.dask_fanout` ships them to workers.
+The functions here hold the rules; `core.jobs.dask.tasks` ships them to workers.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from core.db.models import ModelTrainingRecord
 from core.db.types import utcnow
 from core.errors import CandleLabError, JobCancelled
 from core.jobs import store
-from core.jobs.outcome import JobOutcome
+from core.jobs.bodies import JobOutcome
 from core.jobs.recovery import job_versions
 from core.jobs.store import JobView
 from core.learning.retrain import outcome_frame, ready_bots, retrained_entries
