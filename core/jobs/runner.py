@@ -7,7 +7,7 @@ progress, heartbeats and cancellation, and records how it ended. A job is runnab
 alone (`run_job`): its row holds the typed request, and the settings give the rest. The end
 state is decided here, the same for every entry point and every kind of job:
 
-- the body's `JobOutcome` (succeeded, budget_exhausted, or the stop its labels ended with);
+- the body's `JobEnd` (succeeded, budget_exhausted, or the stop its labels ended with);
 - `JobCancelled` → cancelled; `BudgetExhausted` → budget_exhausted; any other error → failed;
 - an interrupt of the process (Ctrl-C) → interrupted; a SIGKILL is found later by recovery.
 
@@ -30,7 +30,7 @@ from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled
 from core.jobs import store
-from core.jobs.bodies import BODIES, JobBody, JobOutcome
+from core.jobs.bodies import BODIES, JobBody, JobEnd
 from core.jobs.recovery import discard_job_versions, recover_orphans
 from core.jobs.store import JobRequest, JobView
 from core.jobs.triggers import input_fingerprint
@@ -148,38 +148,36 @@ class JobRunner:
                 return job
             job = store.mark_running(self.ctx.db, job_id)
             log.info("AI training job %d started: %s %s %s", job_id, job.kind, job.symbol, job.timeframe)
-            outcome = self._execute(job)
-            if outcome.status in ("cancelled", "failed"):  # it never committed
-                discard_job_versions(self.ctx.db, job_id, f"its job ended {outcome.status}")
+            end = self._execute(job)
+            if end.status in ("cancelled", "failed"):  # it never committed
+                discard_job_versions(self.ctx.db, job_id, f"its job ended {end.status}")
             log.log(
-                logging.INFO if outcome.status == "succeeded" else logging.WARNING,
+                logging.INFO if end.status == "succeeded" else logging.WARNING,
                 "AI training job %d %s%s",
-                *(job_id, outcome.status, f": {outcome.message}" if outcome.message else ""),
+                *(job_id, end.status, f": {end.message}" if end.message else ""),
             )
             return store.finish_job(
-                self.ctx.db, job_id, outcome.status, result=outcome.result or None, error=outcome.message
+                self.ctx.db, job_id, end.status, result=end.result or None, error=end.message
             )
         finally:
             self._disown(job_id)
 
-    def _execute(self, job: JobView) -> JobOutcome:
-        """The body's outcome, or the outcome its error maps to (the one map for every job)."""
+    def _execute(self, job: JobView) -> JobEnd:
+        """The body's end, or the end its error maps to (the one map for every job)."""
         try:
             return self.bodies[job.kind](self.ctx, job, JobReporter(self.ctx, job.job_id))
         except JobCancelled as exc:
-            return JobOutcome("cancelled", message=str(exc) or "cancelled on request")
+            return JobEnd("cancelled", message=str(exc) or "cancelled on request")
         except BudgetExhausted as exc:
-            return JobOutcome("budget_exhausted", message=str(exc))
+            return JobEnd("budget_exhausted", message=str(exc))
         except BadInput as exc:
             fingerprint = input_fingerprint(self.ctx, job.symbol, job.timeframe)
-            return JobOutcome("failed", {"failure": "input", "inputs": fingerprint}, str(exc))
+            return JobEnd("failed", {"failure": "input", "inputs": fingerprint}, str(exc))
         except CandleLabError as exc:
-            return JobOutcome("failed", {"failure": "operational"}, str(exc))
+            return JobEnd("failed", {"failure": "operational"}, str(exc))
         except Exception as exc:
             log.exception("AI training job %d failed unexpectedly", job.job_id)
-            return JobOutcome(
-                "failed", {"failure": "crash"}, f"{type(exc).__name__}: {exc} (details in the log)"
-            )
+            return JobEnd("failed", {"failure": "crash"}, f"{type(exc).__name__}: {exc} (details in the log)")
         except BaseException:  # Ctrl-C or interpreter exit: record it, then let it end the process
             discard_job_versions(self.ctx.db, job.job_id, "its process was interrupted")
             store.finish_job(self.ctx.db, job.job_id, "interrupted", error="interrupted (Ctrl-C or shutdown)")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.bots.dataset import build_dataset, check_trainable
 from core.context import Context
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled, LLMAuthError
 from core.evaluation.walkforward import plan_split
 from core.labeling import store as label_store

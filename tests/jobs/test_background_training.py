@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store
 from core.jobs.local.executors import ThreadExecutor
@@ -38,7 +38,7 @@ def _wait_for(ctx: Context, job_id: int, predicate, timeout: float = 240.0) -> s
 def test_stale_pair_trains_in_the_background_then_reads_fresh(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     stages: list[str] = []
     real_update = store.update_progress
 
@@ -76,7 +76,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def test_twenty_processes_trigger_one_pair_and_exactly_one_job_starts(home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     env = _env(home, QUICK_BOTS="ensemble_bot")
     cmd = [sys.executable, "-m", "core", "trigger", "--symbol", "TCS.NS", "--timeframe", "5m", "--json"]
     procs = [subprocess.Popen(cmd, cwd=home, env=env, stdout=subprocess.PIPE, text=True) for _ in range(20)]

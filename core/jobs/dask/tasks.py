@@ -30,7 +30,7 @@ from core.bots import accelerated
 from core.context import Context
 from core.errors import CandleLabError, JobCancelled
 from core.jobs import store
-from core.jobs.bodies import JobOutcome
+from core.jobs.bodies import JobEnd
 from core.jobs.dask import child, fanout
 from core.jobs.dask.fanout import PartResult, Prepared
 from core.jobs.dask.worker import (
@@ -99,7 +99,7 @@ def run_fanned_out(ctx: Context, job_id: int) -> JobView:
         runner.shutdown()
 
 
-def _fanout_body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+def _fanout_body(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
     started = time.perf_counter()
     prepared = _prepare(ctx, job)
     log.info(
