@@ -75,7 +75,7 @@ def wait_until(
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not met within {timeout:.0f} s")
+            raise AssertionError(f"{message} not met within {timeout:g} s")
         time.sleep(interval)
 
 
