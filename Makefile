@@ -72,7 +72,7 @@ format: install-test
 	$(BIN)/python -m ruff format .
 
 docs: $(VENV)/.installed-docs
-	$(BIN)/python -m mkdocs build --strict --site-dir $(SITE)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir $(SITE)
 
 bench: install-test
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -23,13 +24,13 @@ def _plan(venv: Path, *assignments: str) -> str:
 
 
 def _install(venv: Path, *assignments: str) -> None:
-    """Pretend `make install` ran: create the stamp it would touch, newer than pyproject.toml."""
+    """Pretend `make install` ran: create the stamp it would touch, newer than what it depends on."""
     stamps = [
         line.split()[-1] for line in _plan(venv, *assignments).splitlines() if line.startswith("touch ")
     ]
     assert len(stamps) == 1, stamps
     Path(stamps[0]).touch()
-    later = (REPO / "pyproject.toml").stat().st_mtime + 60
+    later = max(time.time(), (REPO / "pyproject.toml").stat().st_mtime) + 60
     os.utime(stamps[0], (later, later))
 
 
