@@ -44,5 +44,5 @@ def test_a_server_is_stopped_when_the_block_ends(tmp_path: Path) -> None:
 def test_wait_until_returns_the_value_or_says_what_it_waited_for() -> None:
     calls = iter([0, 0, 7])
     assert servers.wait_until(lambda: next(calls), timeout=5, interval=0.01) == 7
-    with pytest.raises(AssertionError, match=r"the job to end not met within 0\.05 s"):
+    with pytest.raises(AssertionError, match=r"waited 0\.05 s in vain for the job to end"):
         servers.wait_until(lambda: False, timeout=0.05, interval=0.01, message="the job to end")

@@ -66,16 +66,25 @@ def free_port() -> int:
 
 
 def wait_until(
-    condition: Callable[[], T], *, timeout: float, interval: float = 0.1, message: str = "condition"
+    condition: Callable[[], T],
+    *,
+    timeout: float,
+    interval: float = 0.1,
+    message: str | Callable[[], str] = "condition",
 ) -> T:
-    """Call `condition` until it returns something truthy (returned) or `timeout` s pass (AssertionError)."""
+    """Call `condition` until it returns something truthy (returned) or `timeout` s pass.
+
+    Then an AssertionError says what was awaited: `message`, or what `message()` says at that
+    moment (the state that was still wrong).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{message} not met within {timeout:g} s")
+            what = message() if callable(message) else message
+            raise AssertionError(f"waited {timeout:g} s in vain for {what}")
         time.sleep(interval)
 
 
