@@ -21,18 +21,19 @@ from core.jobs.runner import JobRunner
 from core.jobs.triggers import staleness, trigger
 from core.requests import TriggerRequest
 from tests.conftest import make_settings
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def _wait_for(ctx: Context, job_id: int, predicate, timeout: float = 240.0) -> store.JobView:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def there() -> store.JobView | None:
         job = store.get_job(ctx.db, job_id)
-        if predicate(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not get there in time: {store.get_job(ctx.db, job_id)}")
+        return job if predicate(job) else None
+
+    return wait_until(
+        there, timeout=timeout, message=lambda: f"job {job_id}: {store.get_job(ctx.db, job_id)}"
+    )
 
 
 def test_stale_pair_trains_in_the_background_then_reads_fresh(

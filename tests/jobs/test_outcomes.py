@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from core.services.runs import start_labeling, start_training
 from tests.conftest import GOOG_CSV, REPO, CliRun, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -166,13 +166,16 @@ def llm_labeling(seed: int, samples: int = 8) -> LabelingRequest:
 
 
 def wait_for(desk: Desk, predicate: Callable[[store.JobView], bool], timeout: float = 240) -> store.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def there() -> store.JobView | None:
         jobs = store.list_jobs(desk.ctx.db, limit=1)
-        if jobs and predicate(jobs[0]):
-            return jobs[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no job got there in time: {store.list_jobs(desk.ctx.db, limit=1)}")
+        return jobs[0] if jobs and predicate(jobs[0]) else None
+
+    return wait_until(
+        there,
+        timeout=timeout,
+        interval=0.05,
+        message=lambda: f"the job: {store.list_jobs(desk.ctx.db, limit=1)}",
+    )
 
 
 # --- success ----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from core.registry.versions import discard_versions
 from core.reporting import Reporter
 from core.requests import TrainingRequest, TriggerRequest
 from tests.bots.helpers import add_version
+from tests.support.servers import wait_until
 
 
 def quick(symbol: str, timeframe: str, kind: str = "quick") -> TrainingRequest:
@@ -44,12 +44,7 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends o
 
 
 def _wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    wait_until(predicate, timeout=timeout, interval=0.02)
 
 
 class Gate:

@@ -23,6 +23,7 @@ from core.labeling.llm import ledger
 from tests.conftest import GOOG_CSV, REPO, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY
+from tests.support.servers import wait_until
 
 BUDGET = 0.05
 PRICES = "gpt-4o=5/5"  # about $0.006 a call on GOOG's prompt: the budget buys some eight calls in all
@@ -81,10 +82,7 @@ def test_concurrent_label_processes_never_spend_more_than_the_daily_budget(store
 
 
 def _poll(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
+    wait_until(condition, timeout=timeout, interval=0.02)
 
 
 KILLED_RUN = """
