@@ -145,9 +145,9 @@ def ctx(settings: Settings) -> Iterator[Context]:
 @pytest.fixture
 def goog_ctx(ctx: Context) -> Context:
     """A context whose store holds the real GOOG daily history."""
-    from core.data import service
+    from core.data import supply
 
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     return ctx
 
 

@@ -25,11 +25,11 @@ import pytest
 from sqlalchemy import select, update
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.db.models import AIModelVersion, LabelSet, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.recovery import job_versions, recover_orphans
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest, LabelOptions, RetrainRequest, TrainingRequest
@@ -98,7 +98,7 @@ def desk(home: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliRun]
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         ctx = Context.create(make_settings(home), logs=False)
-        service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+        supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("FREDDY_", "OPENAI_", "LLM_"))}
         child_env.update(env, CANDLELAB_HOME=str(home), PYTHONPATH=str(REPO))
         yield Desk(home, server, ctx, cli, child_env)

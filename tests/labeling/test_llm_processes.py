@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.db.models import LabelSet, LLMCall
 from core.labeling.llm import ledger
@@ -32,7 +32,7 @@ PRICES = "gpt-4o=5/5"  # about $0.006 a call on GOOG's prompt: the budget buys s
 @pytest.fixture
 def store_home(home: Path) -> Iterator[tuple[Context, Path]]:
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     yield ctx, home
     forget_database(ctx.settings.db_url)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.jobs import store as job_store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.tasks import staleness_sweep
 from tests.conftest import REPO, SHARED_DATA, make_settings
@@ -114,7 +114,7 @@ def test_quick_training_on_the_real_gbpusd_export(cli) -> None:
 def test_the_schedulers_sweep_trains_an_imported_series(home: Path, tmp_path: Path) -> None:
     settings = make_settings(home, watchlist=["EURUSD:1h"], quick_bots=["xgb_agent"])
     ctx = Context.create(settings, logs=False)
-    service.import_csv(ctx, write_yahoo(hourly_fx(2_000), tmp_path / "EURUSD_H1.csv"), "EURUSD", "1h")
+    supply.import_csv(ctx, write_yahoo(hourly_fx(2_000), tmp_path / "EURUSD_H1.csv"), "EURUSD", "1h")
     runner = JobRunner(ctx, executor=ThreadExecutor(1))
     try:
         note = staleness_sweep(ctx, runner)
