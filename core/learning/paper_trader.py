@@ -21,8 +21,8 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service as data_service
 from core.data import store as bar_store
+from core.data import supply as data_service
 from core.db.models import AITrainingSample
 from core.errors import BadInput, NoActiveModel
 from core.evaluation.costs import TradingCosts, costs_for
