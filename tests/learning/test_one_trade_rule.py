@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from core.bots.dataset import build_inputs
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.db.database import forget_database
 from core.db.models import AITrainingSample
 from core.evaluation.backtest import follow_signals
@@ -58,7 +58,7 @@ def _side(recommendation: str) -> int:
 def test_every_path_takes_the_same_trades_from_the_same_signals(cli, home: Path) -> None:
     # Demotion would take the version out of service between the two replays; it is not the subject.
     ctx = Context.create(make_settings(home, demotion_enabled=False), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     forget_database(ctx.settings.db_url)
     rules = ("--labeler", "rules", "--samples", "300", "--end", TRAINED_UNTIL)
     trained = cli("train", *PAIR, "--bots", "xgb_agent", *rules, "--activate", "--json")
