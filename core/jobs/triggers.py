@@ -54,10 +54,6 @@ class Staleness:
     limit_hours: float
 
     @property
-    def newest_active_at(self) -> datetime | None:  # the name pages used before
-        return self.newest_trained_at
-
-    @property
     def reason(self) -> str:
         if self.newest_trained_at is None:
             return "no trained model yet"
