@@ -179,6 +179,9 @@ class TrainingRequest(PairRequest):
     activate: Literal["gate", "always", "never"] = "gate"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Also label this many newest stored bars for free (hindsight) and train and judge on the
+    # union; 0 trains on the label set alone (`QUICK_HISTORY_BARS` for the chart path).
+    history_bars: int = Field(0, ge=0, le=10_000_000)
 
     @field_validator("bots", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ def input_fingerprint(ctx: Context, symbol: str, timeframe: str) -> str:
             s.llm_configured,
             s.quick_lookback_days,
             s.quick_samples,
+            s.quick_history_bars,
             list(s.quick_bots),
             s.walkforward_folds,
         ],

@@ -55,7 +55,13 @@ def training_request(
     )
     bots = settings.quick_bots if quick else settings.full_bots  # QUICK_BOTS / FULL_BOTS, checked here
     return parse(
-        TrainingRequest, symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels
+        TrainingRequest,
+        symbol=symbol,
+        timeframe=timeframe,
+        kind=kind,
+        bots=tuple(bots),
+        labels=labels,
+        history_bars=settings.quick_history_bars if quick else 0,
     )
 
 

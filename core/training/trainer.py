@@ -59,6 +59,7 @@ class TrainingPlan:
     cost_usd: float = 0.0
     seed: int = 0
     bot_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label_sets: tuple[dict[str, Any], ...] = ()  # each labeler's set when several made the rows
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def _start(plan: TrainingPlan, name: str) -> int:
             "llm_calls": plan.llm_calls,
             "cost_usd": round(plan.cost_usd, 6),
             "labels": len(plan.dataset),
+            "label_sets": list(plan.label_sets),
             "activate": plan.activate,
             "overrides": plan.bot_params.get(name, {}),
             **split,
@@ -167,6 +169,7 @@ def _register(
         wall_s=time.perf_counter() - started,
         fit_s=evaluation.fit_s,
         source=plan.source,
+        label_sets=plan.label_sets,
     )
     return register_version(
         plan.ctx.db,
