@@ -30,7 +30,7 @@ from core.labeling.service import label
 from core.registry.versions import discard_versions
 from core.reporting import NULL_REPORTER, Callbacks, Reporter, Span
 from core.requests import TrainingRequest, parse
-from core.training.history import HISTORY_LABELER, history_request, merge_labels
+from core.training.history import HISTORY_LABELER, label_history, merge_labels
 from core.training.trainer import TrainedVersion, TrainingPlan, commit_version, train_bot
 
 log = logging.getLogger("core.training")
@@ -185,20 +185,18 @@ def with_history(
 ) -> LabelFrame:
     """The analyst's label frame joined by free hindsight labels over the newest stored history
     (see `core.training.history`); the frame itself when the history is too short to add any."""
-    end = pd.Timestamp(frame.bars.index[-1])
-    history = history_request(
-        ctx, request.symbol, request.timeframe, end=end, bars=request.history_bars, seed=request.seed
-    )
-    if history is None or frame.label_set_id is None:
+    if frame.label_set_id is None:
         return frame
     reporter.progress(0.0, "labeling history (hindsight)")
-    result = label(ctx, history, reporter, job_id=job_id)
-    if result.status != "succeeded" or not result.labeled:
-        log.warning(
-            "history labels for %s %s not used: %s", request.symbol, request.timeframe, result.message
-        )
+    end = pd.Timestamp(frame.bars.index[-1])
+    set_id = label_history(
+        ctx, request.symbol, request.timeframe, end=end, bars=request.history_bars, job_id=job_id
+    )
+    if set_id is None:
         return frame
-    free = label_set_frame(ctx, result.label_set_id, (request.symbol, request.timeframe))
+    free = label_set_frame(ctx, set_id, (request.symbol, request.timeframe))
+    if free.labels.empty:
+        return frame
     labels = merge_labels(frame.labels, free.labels, frame.labeler or "unknown")
     counts = labels["labeler"].value_counts()
     sets = (
@@ -207,11 +205,7 @@ def with_history(
             "labeler": frame.labeler,
             "labels": int(counts.get(frame.labeler, 0)),
         },
-        {
-            "label_set_id": result.label_set_id,
-            "labeler": HISTORY_LABELER,
-            "labels": int(counts.get(HISTORY_LABELER, 0)),
-        },
+        {"label_set_id": set_id, "labeler": HISTORY_LABELER, "labels": int(counts.get(HISTORY_LABELER, 0))},
     )
     return replace(frame, labels=labels, bars=free.bars, source="label_set+history", label_sets=sets)
 
