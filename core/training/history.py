@@ -31,8 +31,8 @@ from core.labeling.writer import LabelWriter, Outcome
 HISTORY_LABELER = "hindsight"
 # One free label every few bars: neighbours share most of their horizon, so labeling every bar
 # would cost fitting time without adding independent information.
-HISTORY_LABEL_EVERY = 4
-MAX_HISTORY_LABELS = 5_000
+HISTORY_LABEL_EVERY = 6
+MAX_HISTORY_LABELS = 3_500
 
 
 def history_positions(n_bars: int, horizon: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from core.registry import gate
 from core.registry.activation import activate
 from core.registry.retention import prune
 from core.registry.versions import VersionView, active_version, register_version, set_gate
+from core.registry.walkforward_calls import CALLS_FILE, encode_calls
 from core.training.lineage import build_lineage
 from core.training.records import finish_record, start_record
 
@@ -204,7 +205,11 @@ def _fit_and_register(plan: TrainingPlan, name: str, record_id: int, started: fl
         bot = evaluation.bot
         assert bot is not None  # fit_and_evaluate fits the version's model by default
         # The key comes from the record id, never from the symbol or other user text.
-        artifact = ctx.artifacts.write(new_key(record_id), bot.to_files())
+        oos = evaluation.oos
+        calls = encode_calls(
+            oos.predictions, bar_inputs(plan.dataset.inputs, plan.bars, oos.positions), oos.fold
+        )
+        artifact = ctx.artifacts.write(new_key(record_id), {**bot.to_files(), CALLS_FILE: calls})
         probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
         _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
