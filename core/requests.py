@@ -210,6 +210,9 @@ class RetrainRequest(PairRequest):
     kind: Literal["retrain"] = "retrain"
     min_samples: int = Field(ge=1, le=DB_ID_MAX)
     bots: tuple[str, ...] | None = None
+    # First replay this many newest bars as paper trades (`simulate` with its defaults), so the
+    # loop closes offline in one job: the Samples page's "Replay and retrain".
+    replay_bars: int = Field(0, ge=0, le=10_000_000)
 
 
 class RetrainSweep(_Request):
