@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.jobs.store import JobView
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -55,25 +57,6 @@ class Health(BaseModel):
     database: str
 
 
-class Job(BaseModel):
-    job_id: int
-    kind: str
-    symbol: str
-    timeframe: str
-    status: str
-    progress: float
-    stage: str
-    error: str | None
-    requested_by: str
-    llm_calls: int
-    cost_usd: float
-    label_set_id: int | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    result: dict[str, Any] | None = Field(None, description="what the job made (asked for one job only)")
-
-
 class JobStarted(BaseModel):
     job_id: int
     kind: str
@@ -81,7 +64,7 @@ class JobStarted(BaseModel):
 
 
 class Jobs(BaseModel):
-    jobs: list[Job]
+    jobs: list[JobView]
 
 
 class TriggerAnswer(BaseModel):

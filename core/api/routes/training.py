@@ -106,8 +106,8 @@ def trigger_for_active_symbol(body: TriggerRequest, actor: Trainer, jobs: Runner
     return runs.trigger_training(jobs, actor, body).as_json()
 
 
-def _job(view: JobView, with_result: bool) -> dict[str, Any]:
-    return {**view.as_json(), "result": view.result if with_result else None}
+def _job(view: JobView, with_result: bool) -> JobView:
+    return view if with_result else view.model_copy(update={"result": None})
 
 
 @router.get("/api/ai-training/status", response_model=Jobs, summary="Jobs with status and progress")
