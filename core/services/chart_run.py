@@ -19,6 +19,8 @@ from core.data.imports import import_csv
 from core.data.planted import write_csv
 from core.db.database import forget_database
 from core.jobs import store
+from core.jobs.installation import installation_env
+from core.jobs.local.process_pool import ProcessPool
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import trigger
 from core.registry.versions import active_versions
@@ -47,6 +49,14 @@ def _summary(version: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _dashboard_executor(ctx: Context) -> ProcessPool:
+    """The dashboard's executor without a cluster (`core.runtime.make_executor`, background): the
+    job runs in a worker process, at the job niceness."""
+    s = ctx.settings
+    env = installation_env(s)
+    return ProcessPool(ctx.db, s.logs_dir, workers=s.job_workers, grace_s=s.job_cancel_grace_s, env=env)
+
+
 def run_chart_path(
     home: Path,
     bars: pd.DataFrame,
@@ -63,7 +73,7 @@ def run_chart_path(
         csv = home / f"{symbol}_{timeframe}.csv"
         write_csv(bars, str(csv))
         import_csv(ctx, csv, symbol, timeframe)
-        runner = JobRunner(ctx)  # the dashboard's runner: the job runs in a worker process
+        runner = JobRunner(ctx, _dashboard_executor(ctx))
         started = time.perf_counter()
         try:
             result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
