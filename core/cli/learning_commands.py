@@ -88,10 +88,19 @@ def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.errors import BadInput
     from core.learning.paper_trader import simulate
     from core.registry.versions import get_version
+    from core.timeframes import normalise_symbol, parse_timeframe
 
     if args.version_id is not None:
         version = get_version(ctx.db, args.version_id)  # NotFound: exit 2
-        symbol, timeframe = args.symbol or version.symbol, args.timeframe or version.timeframe
+        symbol, timeframe = version.symbol, version.timeframe
+        given = (
+            normalise_symbol(args.symbol) if args.symbol else symbol,
+            parse_timeframe(args.timeframe).code if args.timeframe else timeframe,
+        )
+        if given != (symbol, timeframe):
+            raise BadInput(
+                f"version {version.version_id} is a {symbol} {timeframe} model, not {given[0]} {given[1]}"
+            )
     elif not (args.symbol and args.timeframe):
         raise BadInput("give --symbol and --timeframe, or --version")
     else:

@@ -90,3 +90,4 @@ def test_trigger_simulate_retrain_on_an_imported_hourly_export(cli, home: Path, 
     assert bot["replayed_bars"] == 2_000 and bot["skipped_in_sample"] == 1_000
     assert bot["walkforward_bars"] == 0 and bot["chosen"] == "requested"
     assert cli("simulate", "--version", 999_999, "--json").code == 2
+    assert cli("simulate", "--version", first, "--symbol", "GOOG", "--json").code == 2  # not its pair
