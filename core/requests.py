@@ -179,6 +179,9 @@ class TrainingRequest(PairRequest):
     activate: Literal["gate", "always", "never"] = "gate"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Also label this many newest stored bars for free (hindsight) and train and judge on the
+    # union; 0 trains on the label set alone (`QUICK_HISTORY_BARS` for the chart path).
+    history_bars: int = Field(0, ge=0, le=10_000_000)
 
     @field_validator("bots", mode="before")
     @classmethod
@@ -207,6 +210,9 @@ class RetrainRequest(PairRequest):
     kind: Literal["retrain"] = "retrain"
     min_samples: int = Field(ge=1, le=DB_ID_MAX)
     bots: tuple[str, ...] | None = None
+    # First replay this many newest bars as paper trades (`simulate` with its defaults), so the
+    # loop closes offline in one job: the Samples page's "Replay and retrain".
+    replay_bars: int = Field(0, ge=0, le=10_000_000)
 
 
 class RetrainSweep(_Request):

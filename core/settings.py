@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     quick_lookback_days: int = Field(14, ge=1)
     quick_samples: int = Field(50, ge=10)
     quick_bots: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["ensemble_bot", "lstm_bot"])
+    # Quick training also learns from, and is judged on, free hindsight labels across this many
+    # newest stored bars (0: the labeling window alone, too little evidence for the gate).
+    quick_history_bars: int = Field(20_000, ge=0)
     full_lookback_days: int = Field(30, ge=1)
     full_samples: int = Field(100, ge=10)
     full_bots: Annotated[list[str], NoDecode] = Field(

@@ -22,6 +22,7 @@ from core.db.types import utcnow
 from core.errors import BadInput, CandleLabError, NotFound
 from core.evaluation.intervals import wilson_interval
 from core.learning import demotion, sample_store
+from core.learning.sources import WALKFORWARD
 
 EXIT_REASONS = ("target", "stop", "timeout", "manual")
 
@@ -289,7 +290,11 @@ def live_accuracy_of(session: Session, version_id: int) -> LiveAccuracy:
             func.count(),
             func.sum(case((AITrainingSample.prediction_correct.is_(True), 1), else_=0)),
             func.coalesce(func.sum(AITrainingSample.pnl), 0.0),
-        ).where(AITrainingSample.version_id == version_id, AITrainingSample.status == "closed")
+        ).where(
+            AITrainingSample.version_id == version_id,
+            AITrainingSample.status == "closed",
+            AITrainingSample.source != WALKFORWARD,
+        )
     ).one()
     if not n:
         return LiveAccuracy(version_id, None, 0, None, 0.0, version.activated_at)
