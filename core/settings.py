@@ -415,8 +415,6 @@ class Settings(BaseSettings):
             "llm_configured": self.llm_configured,
             "llm_model": self.llm_model,
             "llm_providers_configured": self.configured_llm_providers,
-            "freddy_key_configured": self.freddy_api_key is not None,
-            "openai_key_configured": self.openai_api_key is not None,
             "market_data_provider": self.market_data_provider,
             "database": "sqlite" if self.db_url.startswith("sqlite") else self.db_url.split(":", 1)[0],
             "artifacts": redact_url(self.artifact_location),

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.bots import bot_names
-from core.jobs.store import JOB_STATUSES
+from core.jobs.store import JOB_STATUSES, JobView
 from core.labeling.schema import LABELERS
 from core.requests import MAX_LOOKBACK_DAYS, MAX_SAMPLES, json_int
 from core.timeframes import TIMEFRAMES
@@ -94,25 +94,6 @@ class Health(BaseModel):
     database: str
 
 
-class Job(BaseModel):
-    job_id: int
-    kind: str
-    symbol: str
-    timeframe: str
-    status: str
-    progress: float
-    stage: str
-    error: str | None
-    requested_by: str
-    llm_calls: int
-    cost_usd: float
-    label_set_id: int | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    result: dict[str, Any] | None = Field(None, description="what the job made (asked for one job only)")
-
-
 class JobStarted(BaseModel):
     job_id: int
     kind: str
@@ -120,7 +101,7 @@ class JobStarted(BaseModel):
 
 
 class Jobs(BaseModel):
-    jobs: list[Job]
+    jobs: list[JobView]
 
 
 class TriggerAnswer(BaseModel):

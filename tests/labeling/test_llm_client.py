@@ -102,6 +102,7 @@ def test_envelopes_are_checked() -> None:
     assert OpenAIWire("http://x", None).headers() == {"Accept": "application/json"}  # local servers: no key
 
 
+@pytest.mark.serial
 def test_a_trickled_reply_ends_at_the_attempt_deadline_and_bills_what_arrived() -> None:
     with FakeLLMServer(api_key=None, trickle_s=0.01) as server:
         server.default = "trickle"
@@ -116,6 +117,7 @@ def test_a_trickled_reply_ends_at_the_attempt_deadline_and_bills_what_arrived() 
     assert failed.usage is not None and failed.usage.tokens_in > 0 and failed.usage.estimated
 
 
+@pytest.mark.serial
 def test_the_runs_deadline_cuts_an_attempt_and_forbids_retries() -> None:
     with FakeLLMServer(api_key=None, trickle_s=0.01) as server:
         server.default = "trickle"

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import select
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.models import AIModelVersion, ModelTrainingRecord, TrainingJob
 from core.jobs import store
 from core.requests import LabelOptions, TrainingRequest, parse
 from tests.bots.helpers import SMALL
 from tests.conftest import GOOG_CSV, SHARED_DATA
+from tests.support.servers import wait_until
 
 GBPUSD_CSV = SHARED_DATA / "GBPUSD_1d_mt5.csv"
 PAIRS = (("GBPUSD", "1d"), ("GOOG", "1d"), ("GBPUSD", "1wk"), ("GOOG", "1wk"))
@@ -32,11 +32,11 @@ def weekly_csv(daily: pd.DataFrame, path: Path) -> Path:
 
 def import_pairs(ctx: Context, folder: Path) -> list[tuple[str, str]]:
     """GBPUSD (MetaTrader 5 export) and GOOG (Yahoo export), daily and weekly, imported from CSV."""
-    service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     for symbol in ("GBPUSD", "GOOG"):
         daily = _daily(symbol)
-        service.import_csv(ctx, weekly_csv(daily, folder / f"{symbol}_1wk.csv"), symbol, "1wk")
+        supply.import_csv(ctx, weekly_csv(daily, folder / f"{symbol}_1wk.csv"), symbol, "1wk")
     return list(PAIRS)
 
 
@@ -67,24 +67,32 @@ def training(
 
 
 def wait_ended(ctx: Context, job_ids: list[int], timeout: float = 180.0) -> list[store.JobView]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> list[store.JobView] | None:
         jobs = [store.get_job(ctx.db, job_id) for job_id in job_ids]
-        if all(not job.active for job in jobs):
-            return jobs
-        time.sleep(0.2)
-    raise AssertionError(f"jobs still active: {[store.get_job(ctx.db, j) for j in job_ids]}")
+        return jobs if all(not job.active for job in jobs) else None
+
+    return wait_until(
+        ended,
+        timeout=timeout,
+        interval=0.2,
+        message=lambda: f"the jobs to end: {[store.get_job(ctx.db, j) for j in job_ids]}",
+    )
 
 
 def wait_stage(ctx: Context, job_id: int, prefix: str, timeout: float = 120.0) -> store.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> store.JobView | None:
         job = store.get_job(ctx.db, job_id)
         if job.stage.startswith(prefix):
             return job
         assert job.active, f"job {job_id} ended before {prefix!r}: {job}"
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {prefix!r}: {store.get_job(ctx.db, job_id)}")
+        return None
+
+    return wait_until(
+        reached,
+        timeout=timeout,
+        interval=0.05,
+        message=lambda: f"job {job_id} to reach {prefix!r}: {store.get_job(ctx.db, job_id)}",
+    )
 
 
 def versions_of(ctx: Context, job_id: int) -> dict[str, str]:

@@ -118,10 +118,9 @@ def trigger_for_active_symbol(body: TriggerBody, actor: Trainer, jobs: Runner) -
     return runs.trigger_training(jobs, actor, request).as_json()
 
 
-def _job(view: JobView, with_result: bool) -> dict[str, Any]:
-    shown = view.as_json()
-    shown["error"] = public_text(shown["error"]) if shown.get("error") else shown.get("error")
-    return {**shown, "result": view.result if with_result else None}
+def _job(view: JobView, with_result: bool) -> JobView:
+    error = public_text(view.error) if view.error else view.error  # no path of this machine
+    return view.model_copy(update={"error": error, **({} if with_result else {"result": None})})
 
 
 @router.get(
