@@ -14,7 +14,13 @@ def _switch(result: ActivationResult) -> dict[str, int | None]:
     return {"version_id": result.version_id, "previous_active_id": result.previous_active_id}
 
 
-@audited("activate", target=lambda a: f"version {a['request'].version_id}", detail=_switch)
+# Activating the version already active changes nothing, so it is not recorded as a change.
+@audited(
+    "activate",
+    target=lambda a: f"version {a['request'].version_id}",
+    detail=_switch,
+    changed=lambda result: result.changed,
+)
 def activate(ctx: Context, actor: Actor, request: ActivateRequest) -> ActivationResult:
     authorize(actor, Permission.ACTIVATE)
     return activation.activate(ctx, request.version_id, actor=actor.name, reason=request.reason)
