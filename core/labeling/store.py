@@ -32,6 +32,7 @@ LABEL_COLUMNS = [
     "outcome",
     "outcome_return",
     "outcome_bars",
+    "pre_cutoff",
 ]
 
 
@@ -58,6 +59,8 @@ _RECORD_FIELDS = (
     "raw_reply",
     "context",
     "llm_call_id",
+    "knowledge_cutoff",
+    "pre_cutoff",
 )
 
 

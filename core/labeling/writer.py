@@ -54,6 +54,7 @@ class Totals:
     tokens_out: int = 0
     cost_usd: float = 0.0
     failed_calls: int = 0
+    invalid_replies: int = 0
     tokens_estimated: bool = False
 
 
@@ -109,11 +110,13 @@ class LabelWriter:
                         cost_usd=sums.cost_usd,
                         tokens_in=sums.tokens_in,
                         tokens_out=sums.tokens_out,
+                        invalid_replies=sums.invalid,
                     )
                 )
             t = self.totals  # only once the transaction has committed
             t.api_calls, t.http_attempts, t.cost_usd = sums.calls, sums.attempts, sums.cost_usd
             t.tokens_in, t.tokens_out, t.failed_calls = sums.tokens_in, sums.tokens_out, sums.failed
+            t.invalid_replies = sums.invalid
             return result
 
     def _count(self, session: Session, **deltas: int) -> None:

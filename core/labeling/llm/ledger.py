@@ -92,6 +92,8 @@ class CallRow:
     tokens_out: int = 0
     cost_usd: float = 0.0
     error: str | None = None
+    reply_valid: bool | None = None
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class CallResult:
     tokens_out: int = 0
     reply_bytes: int = 0
     error: str | None = None
+    reply_valid: bool | None = None  # the reply passed validation (None: no reply)
 
 
 def record(session: Session, rows: Sequence[CallRow]) -> list[int]:
@@ -198,6 +201,7 @@ class LedgerTotals:
     tokens_out: int
     cost_usd: float
     failed: int = 0  # requests that ended in an error or were lost with their process
+    invalid: int = 0  # replies that failed validation (schema or label rules)
 
 
 def ledger_totals(
@@ -218,6 +222,7 @@ def ledger_totals(
         func.coalesce(func.sum(LLMCall.tokens_out), 0),
         func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
         func.coalesce(func.sum(case((LLMCall.status.in_(("error", "lost")), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((LLMCall.reply_valid.is_(False), 1), else_=0)), 0),
     ).select_from(LLMCall)
     if label_set_id is not None:
         query = query.where(LLMCall.label_set_id == label_set_id)
@@ -225,7 +230,9 @@ def ledger_totals(
         query = query.join(LabelSet, LabelSet.id == LLMCall.label_set_id).where(LabelSet.job_id == job_id)
     if since is not None:
         query = query.where(LLMCall.created_at >= since)
-    calls, attempts, hits, in_flight, tokens_in, tokens_out, cost, failed = session.execute(query).one()
+    calls, attempts, hits, in_flight, tokens_in, tokens_out, cost, failed, invalid = session.execute(
+        query
+    ).one()
     return LedgerTotals(
         int(calls),
         int(attempts),
@@ -235,4 +242,5 @@ def ledger_totals(
         int(tokens_out),
         float(cost),
         int(failed),
+        int(invalid),
     )
