@@ -237,6 +237,9 @@ class ExperimentRequest(PairRequest):
     end: datetime | None = None
     folds: int | None = Field(None, ge=1, le=20)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Rank an LLM labeler even on a window wholly before its model's knowledge cutoff (the result
+    # is marked as forced): without it such an experiment is refused.
+    force: bool = False
 
     @field_validator("labelers", mode="before")
     @classmethod

@@ -13,7 +13,8 @@ analyst that obeys instructions hidden in news headlines), "401", "huge" (a 200 
 carries `server.huge_bytes` of reply text, 50 MB by default, streamed as fast as the client
 reads) and "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
 timeout allows). A request with the wrong key always gets 401, echoing the key it was given as
-careless real servers do. Threaded: concurrent requests really overlap, and `peak_in_flight`
+careless real servers do. `reject_schema` makes it a server without structured outputs (a
+json_schema `response_format` gets a 400 naming it). Threaded: concurrent requests really overlap, and `peak_in_flight`
 records how many did.
 
 Counting: `requests` counts every LLM request that arrived (whatever became of it), `answered`
@@ -86,6 +87,8 @@ class FakeLLMServer:
         self.freddy_usage = freddy_usage  # real Freddy replies carry no token counts
         self.huge_bytes = huge_bytes
         self.trickle_s = trickle_s
+        # A server without structured outputs: a json_schema `response_format` gets a 400 naming it.
+        self.reject_schema = False
         self.default = "ok"
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
@@ -225,6 +228,14 @@ class FakeLLMServer:
                     return
                 if behaviour == "500":
                     self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
+                    return
+                if (
+                    server.reject_schema
+                    and wire == "openai"
+                    and (body.get("response_format") or {}).get("type") == "json_schema"
+                ):
+                    message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported"
+                    self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
                     return
                 if behaviour == "hang":
                     server._release.wait(server.hang_s)
