@@ -14,8 +14,8 @@ carries `server.huge_bytes` of reply text, 50 MB by default, streamed as fast as
 reads) and "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
 timeout allows). A request with the wrong key always gets 401, echoing the key it was given as
 careless real servers do. `reject_schema` makes it a server without structured outputs (a
-json_schema `response_format` gets a 400 naming it). Threaded: concurrent requests really overlap, and `peak_in_flight`
-records how many did.
+json_schema `response_format` gets a 400 naming it). Threaded: concurrent requests really
+overlap, and `peak_in_flight` records how many did.
 
 Counting: `requests` counts every LLM request that arrived (whatever became of it), `answered`
 those whose reply was written in full, `body_bytes_sent` the reply bytes written (all of them).
