@@ -141,6 +141,8 @@ class LabelOptions(_Request):
     bypass_cache: bool = False
     end: datetime | None = None
     llm_provider: str | None = None
+    # Someone is waiting (the chart's quick training): label synchronously, never through a batch.
+    urgent: bool = False
 
     @field_validator("lookback_days")
     @classmethod
@@ -194,6 +196,8 @@ class TrainingRequest(PairRequest):
     def labeling_request(self) -> LabelingRequest:
         """The labeling stage of a run without a label set."""
         options = (self.labels or LabelOptions()).model_dump()
+        if self.kind == "quick":
+            options["urgent"] = True
         return LabelingRequest(symbol=self.symbol, timeframe=self.timeframe, **options)
 
     @property

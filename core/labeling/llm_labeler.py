@@ -17,11 +17,12 @@ from core.data.providers.base import Headline
 from core.labeling.anonymize import anonymize
 from core.labeling.context import build_contexts
 from core.labeling.llm import cache, ledger
+from core.labeling.llm.batch_run import BatchLabelRun
 from core.labeling.llm.runner import LLMLabelRun, PointRequest, RunStop, request_params
 from core.labeling.prompt import PROMPT_VERSION, build_messages
 from core.labeling.schema import default_horizon
 from core.labeling.writer import LabelWriter
-from core.llm_providers import make_wire
+from core.llm_providers import PROVIDERS, make_wire
 from core.settings import Settings
 from core.timeframes import parse_timeframe
 
@@ -128,6 +129,17 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
+def uses_batch(settings: Settings, points: int, *, urgent: bool = False) -> bool:
+    """LLM_BATCH: `on` for every run that can wait, `auto` for runs of LLM_BATCH_MIN_POINTS or more.
+
+    Never for urgent work (the chart's quick training waits on it) nor for a provider without a
+    batch API (Freddy), which labels synchronously whatever the setting.
+    """
+    if urgent or settings.llm_batch == "off" or not PROVIDERS[settings.llm_provider].batch_api:
+        return False
+    return settings.llm_batch == "on" or points >= settings.llm_batch_min_points
+
+
 def label_points(
     ctx: Context,
     writer: LabelWriter,
@@ -138,16 +150,31 @@ def label_points(
     on_done: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     deadline: float | None = None,
+    batch: bool = False,
+    on_stage: Callable[[str], None] | None = None,
 ) -> RunStop:
-    """Label `points` through the configured provider; see `core.labeling.llm.runner`.
+    """Label `points` through the configured provider; see `core.labeling.llm.runner`, or with
+    `batch` through its batch API (`core.labeling.llm.batch_run`).
 
-    `deadline` (a `time.monotonic()` value) ends the run there: no attempt outlasts it.
+    `deadline` (a `time.monotonic()` value) ends a synchronous run there: no attempt outlasts it.
     """
     settings = ctx.settings
     with ctx.db.session() as session:
         lost = ledger.close_lost(session)  # rows left `sent` by a process that died
     if lost:
         log.warning("%d LLM requests of an earlier run ended with its process; charged as reserved", lost)
+    if batch:
+        return BatchLabelRun(
+            settings=settings,
+            wire=make_wire(settings),
+            writer=writer,
+            points=points,
+            max_age_s=cache.max_age_for(settings, live_run),
+            bypass_cache=bypass_cache,
+            on_done=on_done,
+            on_stage=on_stage,
+            should_cancel=should_cancel,
+        ).run()
     run = LLMLabelRun(
         settings=settings,
         wire=make_wire(settings),

@@ -217,7 +217,9 @@ def _label(
     points = llm_labeler.prepare_points(
         plan.ctx.settings, req.symbol, req.timeframe, plan.bars, plan.features, plan.positions, news, now
     )
+    batch = llm_labeler.uses_batch(plan.ctx.settings, len(points), urgent=req.urgent)
     _note_points(plan, writer, points)
+    _add_params(plan, writer, batch=batch)
     stop = llm_labeler.label_points(
         plan.ctx,
         writer,
@@ -226,6 +228,8 @@ def _label(
         bypass_cache=req.bypass_cache,
         on_done=on_done,
         should_cancel=reporter.cancelled,
+        batch=batch,
+        on_stage=lambda text: reporter.progress(0.05, text),
     )
     if stop.schema_fallback:
         _add_params(plan, writer, structured_outputs=False, structured_fallback=stop.schema_fallback)

@@ -23,7 +23,8 @@ class OpenAIWire:
     provider = "openai"
 
     def __init__(self, base_url: str, api_key: str | None) -> None:
-        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.base_url = base_url.rstrip("/")  # the Batch API's files and batches live beside it
+        self.url = f"{self.base_url}/chat/completions"
         self._api_key = api_key
 
     def __repr__(self) -> str:  # never the key
@@ -92,4 +93,5 @@ PROVIDER = Provider(
     make_wire=lambda s: OpenAIWire(s.openai_base_url, _key(s)),
     secret_settings=("openai_api_key",),
     structured_outputs=True,
+    batch_api=True,
 )

@@ -30,6 +30,8 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.llm_batches import FakeBatches
+
 BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle")
 CHUNK = 64 * 1024
 FREDDY_PATH = "/v1/model/response"
@@ -89,6 +91,8 @@ class FakeLLMServer:
         self.trickle_s = trickle_s
         # A server without structured outputs: a json_schema `response_format` gets a 400 naming it.
         self.reject_schema = False
+        # The OpenAI Batch API (files, batches, results) with its own faults; see llm_batches.py.
+        self.batches = FakeBatches(_batch_answer)
         self.default = "ok"
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
@@ -180,9 +184,42 @@ class FakeLLMServer:
             def log_message(self, format: str, *args: object) -> None:  # quiet
                 return
 
+            def _batch_route(self, method: str, raw: bytes) -> bool:
+                """The Batch API routes (tests/fakes/llm_batches.py); False when the path is not one."""
+                path = self.path.rstrip("/")
+                batches = server.batches
+                if method == "POST" and path == "/v1/files":
+                    route = lambda: batches.upload(self.headers.get("Content-Type") or "", raw)  # noqa: E731
+                elif method == "POST" and path == "/v1/batches":
+                    route = lambda: batches.create(json.loads(raw or b"{}"))  # noqa: E731
+                elif method == "POST" and path.startswith("/v1/batches/") and path.endswith("/cancel"):
+                    route = lambda: batches.cancel(path.split("/")[3])  # noqa: E731
+                elif method == "GET" and path.startswith("/v1/batches/"):
+                    route = lambda: batches.get(path.split("/")[3])  # noqa: E731
+                elif method == "GET" and path.startswith("/v1/files/") and path.endswith("/content"):
+                    route = lambda: batches.content(path.split("/")[3])  # noqa: E731
+                else:
+                    return False
+                if server.api_key is not None and self._key("openai") != server.api_key:
+                    self._send(401, {"error": {"message": "invalid API key", "type": "auth_error"}})
+                    return True
+                status, payload = route()
+                if isinstance(payload, bytes):
+                    self._head(status, len(payload), {"Content-Type": "application/jsonl"})
+                    self.wfile.write(payload)
+                else:
+                    self._send(status, payload)
+                return True
+
+            def do_GET(self) -> None:
+                if not self._batch_route("GET", b""):
+                    self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self._batch_route("POST", raw):
+                    return
                 path = self.path.rstrip("/")
                 if path.endswith(OPENAI_PATH):
                     wire = "openai"
@@ -311,6 +348,13 @@ class FakeLLMServer:
                 server._sent(0, complete=True)
 
         return Handler
+
+
+def _batch_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """One batch request's chat.completion, answered by the fake analyst."""
+    messages = _messages("openai", body)
+    text = json.dumps(analyst_reply(json.loads(messages[-1]["content"])))
+    return _envelope("openai", text, messages, False)
 
 
 def _messages(wire: str, body: dict[str, Any]) -> list[dict[str, str]]:
