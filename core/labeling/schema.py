@@ -125,7 +125,7 @@ class LabelRecord:
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(?P<body>\{.*\})\s*```\s*$", re.DOTALL | re.IGNORECASE)
 
 
-def _parse_object(text: str) -> dict[str, Any]:
+def parse_object(text: str) -> dict[str, Any]:
     """The reply must be one JSON object; a single ```json fence around it is tolerated."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty reply")
@@ -191,7 +191,7 @@ def validate_reply(
         llm_call_id=llm_call_id,
     )
     try:
-        reply = LabelReply.model_validate(_parse_object(text))
+        reply = LabelReply.model_validate(parse_object(text))
     except ValueError as exc:  # ValidationError is a ValueError
         base.reject_reason = _describe(exc)
         return base

@@ -91,6 +91,10 @@ class FakeLLMServer:
         self.trickle_s = trickle_s
         # A server without structured outputs: a json_schema `response_format` gets a 400 naming it.
         self.reject_schema = False
+        # The recall probe: a model that "remembers" answers a date's close from `memory` (ISO date ->
+        # close); any date it does not know gets `guess`, as a model without memory would.
+        self.memory: dict[str, float] = {}
+        self.guess = 100.0
         # The OpenAI Batch API (files, batches, results) with its own faults; see llm_batches.py.
         self.batches = FakeBatches(_batch_answer)
         self.default = "ok"
@@ -283,6 +287,10 @@ class FakeLLMServer:
                     self._send_huge(wire)
                     return
                 context = json.loads(messages[-1]["content"])
+                if context.get("task") == "recall_close":  # the recall probe
+                    close = server.memory.get(str(context.get("date")), server.guess)
+                    self._send(200, _envelope(wire, json.dumps({"close": close}), messages, False))
+                    return
                 if behaviour == "text":
                     text = f"I think {context.get('symbol', 'it')} will probably go up from here."
                 elif behaviour == "invalid":

@@ -233,3 +233,36 @@ def test_invalid_replies_are_counted_per_run_on_the_ledger(llm_env: LLMEnv) -> N
     assert result.as_json()["invalid_replies"] == 2
     with ctx.db.read() as session:
         assert session.get(LabelSet, result.label_set_id).invalid_replies == 2
+
+
+def test_the_recall_probe_tells_a_remembering_model_from_one_that_is_not(
+    llm_cli: Callable[..., Any], server: FakeLLMServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.labeling.probe import last_probe
+
+    # The file's last third lies after this cutoff, so the probe has dates on both sides.
+    monkeypatch.setenv("LLM_KNOWLEDGE_CUTOFF", "2010-06-30")
+    bars = pd.read_csv(GOOG_CSV, index_col=0, parse_dates=True)
+    closes = {ts.date().isoformat(): float(c) for ts, c in bars["Close"].items()}
+    server.memory = {d: c for d, c in closes.items() if d <= "2010-06-30"}  # it read the news until then
+    run = llm_cli("llm", "probe", "--symbol", "GOOG", "--timeframe", "1d", "--points", "12", "--json")
+    assert run.code == 0, run.err
+    doc = run.json()
+    before, after = doc["before_cutoff"], doc["after_cutoff"]
+    assert before["n"] == after["n"] == 12 and doc["knowledge_cutoff"] == "2010-06-30"
+    assert before["mean_abs_error"] == 0 and before["recalled_share"] == 1 and before["beats_naive"]
+    assert after["mean_abs_error"] > after["naive_mean_abs_error"] and not after["beats_naive"]
+    assert doc["remembers"] is True
+    # The question named symbol and date (it is a memory test), in the analyst's prompt discipline.
+    asked = [json.loads(b["messages"][-1]["content"]) for b in server.bodies]
+    assert all(q["task"] == "recall_close" and q["symbol"] == "GOOG" for q in asked)
+    assert server.bodies[0]["response_format"]["type"] == "json_schema"
+
+    server.memory = {}  # a model that remembers nothing: no better than yesterday's close
+    forgetful = llm_cli("llm", "probe", "--symbol", "GOOG", "--timeframe", "1d", "--points", "12", "--json")
+    assert forgetful.code == 0 and forgetful.json()["remembers"] is False
+    assert forgetful.json()["before_cutoff"]["beats_naive"] is False
+    stored = last_probe(Context(make_settings(home)))
+    assert stored is not None and stored["probe_id"] == forgetful.json()["probe_id"]
+    text = llm_cli("llm", "probe", "--symbol", "GOOG", "--timeframe", "1d", "--points", "3")
+    assert text.code == 0 and "before cutoff" in text.out and "naive" in text.out
