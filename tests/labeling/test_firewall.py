@@ -266,3 +266,25 @@ def test_the_recall_probe_tells_a_remembering_model_from_one_that_is_not(
     assert stored is not None and stored["probe_id"] == forgetful.json()["probe_id"]
     text = llm_cli("llm", "probe", "--symbol", "GOOG", "--timeframe", "1d", "--points", "3")
     assert text.code == 0 and "before cutoff" in text.out and "naive" in text.out
+
+
+def test_training_on_pre_cutoff_labels_is_allowed_and_the_lineage_counts_them(
+    llm_cli: Callable[..., Any], home: Path
+) -> None:
+    from core.db.models import AIModelVersion
+
+    labeled = llm_cli(
+        "label", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "llm", "--samples", "80", "--json"
+    )
+    assert labeled.code == 0, labeled.err
+    set_id = labeled.json()["label_set_id"]
+    pair = ("--symbol", "GOOG", "--timeframe", "1d")
+    trained = llm_cli("train", *pair, "--bots", "xgb_agent", "--label-set", str(set_id), "--json")
+    assert trained.code == 0, trained.err
+    version_id = trained.json()["versions"][0]["version_id"]
+    with Context(make_settings(home)).db.read() as session:
+        version = session.get(AIModelVersion, version_id)
+        assert version is not None
+        lineage = version.lineage
+    assert lineage["knowledge_cutoff"] == "2023-10-01"
+    assert lineage["labels_pre_cutoff"] == labeled.json()["labeled"] > 0
