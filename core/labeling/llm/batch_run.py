@@ -32,9 +32,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from core.db.models import LabelSet, LLMBatch, LLMCall
-from core.labeling.llm import cache, ledger, outcome
+from core.labeling.llm import cache, ledger
+from core.labeling.llm import point_end as outcome
 from core.labeling.llm.batch_api import ENDPOINT, TERMINAL, BatchAPI
-from core.labeling.llm.outcome import PointRequest
+from core.labeling.llm.point_end import PointRequest
 from core.labeling.llm.runner import RunStop, uses_schema
 from core.labeling.schema import LABEL_JSON_SCHEMA, LabelRecord
 from core.labeling.writer import LabelWriter, Outcome
