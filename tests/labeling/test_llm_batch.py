@@ -263,3 +263,13 @@ def test_a_restart_mid_batch_resumes_polling_without_resubmitting(env: BatchEnv)
         )
         assert ledger.spent_today(session) <= ctx.settings.llm_daily_budget_usd
         assert ledger.ledger_totals(session, label_set_id=first_set).calls == 0  # the rows moved
+
+
+def test_the_estimate_before_a_run_prices_batch_work_at_batch_prices(env: BatchEnv) -> None:
+    from core.labeling.cost import estimate_cost
+
+    on = estimate_cost(env.ctx(), N, "llm")
+    off = estimate_cost(env.ctx(llm_batch="off"), N, "llm")
+    auto_small = estimate_cost(env.ctx(llm_batch="auto", llm_batch_min_points=N + 1), N, "llm")
+    assert on["batch"] is True and off["batch"] is False and auto_small["batch"] is False
+    assert on["usd"] == pytest.approx(off["usd"] / 2) and off["usd"] == auto_small["usd"] > 0
