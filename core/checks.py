@@ -9,6 +9,7 @@ refusal is `BadInput` (exit code 2, nothing written).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import singledispatch
 
 from core.bots.dataset import build_dataset, check_trainable
@@ -122,6 +123,7 @@ def _experiment(request: ExperimentRequest, ctx: Context) -> None:
     bars, _ = load_window(
         ctx, request.symbol, request.timeframe, lookback_days=request.lookback_days, end=request.end
     )
+    _knowledge_cutoff(request, ctx, bars.index[-1].date() if len(bars) else None)
     for name in request.labelers:
         ahead = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
         eligible = len(eligible_positions(len(bars), future_bars=ahead))
@@ -131,6 +133,22 @@ def _experiment(request: ExperimentRequest, ctx: Context) -> None:
                 f"them eligible for {name} labels; an experiment needs at least {MIN_EXPERIMENT_SAMPLES}: "
                 "use a longer window (--lookback-days) or fetch more history"
             )
+
+
+def _knowledge_cutoff(request: ExperimentRequest, ctx: Context, last_bar: date | None) -> None:
+    """The firewall: an LLM labeler is not ranked on points its model may remember (all of them
+    before its training-data cutoff) unless the analyst insists with --force."""
+    if "llm" not in request.labelers or request.force or last_bar is None:
+        return
+    cutoff = ctx.settings.knowledge_cutoff
+    if last_bar <= cutoff:
+        raise BadInput(
+            f"the window of {request.symbol} {request.timeframe} ends {last_bar.isoformat()}, before the "
+            f"knowledge cutoff of {ctx.settings.llm_model} ({cutoff.isoformat()}): the LLM labeler may "
+            "remember what the prices did, so ranking it would measure memory, not skill. Use a window "
+            "after the cutoff, a model with a later cutoff (LLM_KNOWLEDGE_CUTOFF overrides the table), "
+            "or --force to run it anyway (the result is marked as forced)"
+        )
 
 
 @check.register

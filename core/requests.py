@@ -146,6 +146,8 @@ class LabelOptions(_Request):
     bypass_cache: bool = False
     end: datetime | None = None
     llm_provider: str | None = None
+    # Someone is waiting (the chart's quick training): label synchronously, never through a batch.
+    urgent: bool = False
 
     @field_validator("lookback_days")
     @classmethod
@@ -202,6 +204,8 @@ class TrainingRequest(PairRequest):
     def labeling_request(self) -> LabelingRequest:
         """The labeling stage of a run without a label set."""
         options = (self.labels or LabelOptions()).model_dump()
+        if self.kind == "quick":
+            options["urgent"] = True
         return LabelingRequest(symbol=self.symbol, timeframe=self.timeframe, **options)
 
     @property
@@ -248,6 +252,9 @@ class ExperimentRequest(PairRequest):
     end: datetime | None = None
     folds: int | None = Field(None, ge=1, le=20)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Rank an LLM labeler even on a window wholly before its model's knowledge cutoff (the result
+    # is marked as forced): without it such an experiment is refused.
+    force: bool = False
 
     @field_validator("labelers", mode="before")
     @classmethod

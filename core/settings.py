@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,7 +20,7 @@ from core.llm_providers import PROVIDER_NAMES, PROVIDERS, get_provider
 from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
-from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
+from core.llm_providers.prices import BATCH_DISCOUNT, DEFAULT_LLM_PRICES, cutoff_for, parse_prices, price_for
 from core.urls import redact_url, url_secrets
 
 ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
@@ -45,6 +46,7 @@ class LLMOptions:
     max_reply_bytes: int
     concurrency: int
     max_retries: int
+    structured_outputs: bool = True  # send the label schema as `response_format` where supported
 
 
 class Settings(BaseSettings):
@@ -123,6 +125,21 @@ class Settings(BaseSettings):
     llm_cache_ttl: int | None = Field(None, ge=0)
     # The most of a reply body that is read; a longer one is rejected before it is parsed.
     llm_max_reply_bytes: int = Field(65_536, ge=1_024, le=16 * 1024 * 1024)
+    # The knowledge-cutoff firewall (README "Can the analyst be believed?"): the configured
+    # model's training-data cutoff, overriding the family table in core/llm_providers/prices.py.
+    llm_knowledge_cutoff: date | None = None
+    # Prompts without symbol, calendar dates or absolute prices: `auto` for points before the
+    # model's cutoff (where it could otherwise recall what happened next), `on` always, `off` never.
+    llm_anonymize: Literal["auto", "on", "off"] = "auto"
+    # OpenAI-compatible servers get the label schema as `response_format` json_schema (strict);
+    # false sends plain JSON mode for servers that reject it.
+    llm_structured_outputs: bool = True
+    # The provider's batch API (half price, replies within hours): `auto` for runs of at least
+    # LLM_BATCH_MIN_POINTS points (full training, big `label` runs, nightly work), `on` for every
+    # run but the chart's quick training, `off` never.
+    llm_batch: Literal["auto", "on", "off"] = "auto"
+    llm_batch_min_points: int = Field(200, ge=1)
+    llm_batch_poll_s: float = Field(30.0, gt=0, le=3600)
 
     # --- bots and training ----------------------------------------------------------------
     # BUY/SELL when a bot's expected return clears this band, HOLD inside it. The original system's
@@ -223,6 +240,19 @@ class Settings(BaseSettings):
     def _parse_prices(cls, value: object) -> object:
         """Accept `model=in/out,model2=in/out` from the environment (USD per 1M tokens)."""
         return parse_prices(value) if isinstance(value, str) else value
+
+    @field_validator("llm_anonymize", "llm_batch", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        """true/false spellings of on/off, so LLM_ANONYMIZE=true reads as meant."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}.get(
+                lowered, lowered
+            )
+        return value
 
     @field_validator("llm_provider")
     @classmethod
@@ -373,7 +403,23 @@ class Settings(BaseSettings):
             max_reply_bytes=self.llm_max_reply_bytes,
             concurrency=self.llm_concurrency,
             max_retries=self.llm_max_retries,
+            structured_outputs=self.llm_structured_outputs,
         )
+
+    @property
+    def knowledge_cutoff(self) -> date:
+        """The configured model's training-data cutoff; an unknown one counts as today (see prices.py)."""
+        known = cutoff_for(self.llm_model, self.llm_knowledge_cutoff)
+        return known if known is not None else datetime.now(UTC).date()
+
+    @property
+    def knowledge_cutoff_known(self) -> bool:
+        return cutoff_for(self.llm_model, self.llm_knowledge_cutoff) is not None
+
+    def batch_price_per_million(self, model: str) -> tuple[float, float]:
+        """What batch work costs per 1M tokens: the list price at the batch discount."""
+        price_in, price_out = self.price_per_million(model)
+        return price_in * BATCH_DISCOUNT, price_out * BATCH_DISCOUNT
 
     def threshold_for(self, timeframe: str) -> float:
         """The signal threshold for a timeframe: an explicit SIGNAL_THRESHOLDS entry, else scaled."""
@@ -422,6 +468,8 @@ class Settings(BaseSettings):
             "database": "sqlite" if self.db_url.startswith("sqlite") else self.db_url.split(":", 1)[0],
             "artifacts": redact_url(self.artifact_location),
             "llm_daily_budget_usd": self.llm_daily_budget_usd,
+            "llm_knowledge_cutoff": self.knowledge_cutoff.isoformat(),
+            "llm_batch": self.llm_batch,
         }
 
 

@@ -96,7 +96,17 @@ class WireFormat(Protocol):
 
     def headers(self) -> dict[str, str]: ...
 
-    def body(self, messages: list[Message], *, model: str, temperature: float) -> dict[str, Any]: ...
+    def body(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The request body; `json_schema` (name, strict, schema) asks for schema-constrained replies
+        where the wire supports it, else plain JSON mode."""
+        ...
 
     def parse(self, payload: Any) -> tuple[str, Usage | None]:
         """The reply text and the provider's token counts (None when it reports none)."""
