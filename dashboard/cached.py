@@ -8,7 +8,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.views import market, overlays, prices
+from core.views import candles, market, models, overlays, prices
+from core.views.candles import CandleSeries
 from core.views.market import ALL_RANGE, ChartWindow, SeriesSummary
 from core.views.overlays import ActiveSignal
 from core.views.prices import PriceFormat
@@ -97,3 +98,19 @@ def labels_in_window(
     db_url: str, label_set_id: int, start: datetime, end: datetime, _rt: Runtime
 ) -> pd.DataFrame:
     return overlays.labels_in_window(_rt.ctx, label_set_id, start, end)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def candle_series(
+    db_url: str, symbol: str, timeframe: str, view: str, last: datetime | None, rows: int, _rt: Runtime
+) -> CandleSeries:
+    """The chart's candles at the viewed timeframe; a new bar (`last`, `rows`) makes a new entry."""
+    return candles.candle_series(_rt.ctx, symbol, timeframe, view)
+
+
+@st.cache_data(ttl=120, max_entries=24, show_spinner=False)
+def version_names(
+    db_url: str, symbol: str, timeframe: str, active: tuple[int, ...], _rt: Runtime
+) -> dict[int, str]:
+    """Version id -> "lstm_bot v1" for the pair, for the trades' hover text."""
+    return models.version_labels(_rt.ctx, symbol, timeframe)
