@@ -8,7 +8,7 @@
 const LWC = window.LightweightCharts;
 const INDICATORS = ["SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD"];
 const OVERLAYS = ["Signals", "Paper trades", "Labels"];
-const PANE_HEIGHTS = { volume: 0.16, rsi: 0.17, macd: 0.17 };
+const PANE_HEIGHTS = { volume: 0.14, rsi: 0.15, macd: 0.15 };
 
 function css(el, name, fallback) {
   const value = getComputedStyle(el).getPropertyValue(name).trim();
@@ -264,17 +264,16 @@ class CandleChart {
     this.box.dataset.panes = String(this.chart.panes().length);
   }
 
+  // Shares of the height, not pixels: they hold through resizes and a pane added or removed.
   layoutPanes() {
     const panes = this.chart.panes();
-    const total = this.box.clientHeight;
-    if (!total || !panes.length) return;
-    let rest = total;
-    const lower = [["volume", PANE_HEIGHTS.volume], ["rsi", PANE_HEIGHTS.rsi], ["macd", PANE_HEIGHTS.macd]];
-    for (const [name, share] of lower) {
+    if (!panes.length) return;
+    let rest = 1;
+    for (const [name, share] of Object.entries(PANE_HEIGHTS)) {
       const i = this.panes && this.panes[name];
-      if (i !== undefined && panes[i]) { const h = Math.round(total * share); panes[i].setHeight(h); rest -= h; }
+      if (i !== undefined && panes[i]) { panes[i].setStretchFactor(share); rest -= share; }
     }
-    panes[0].setHeight(Math.max(120, rest));
+    panes[0].setStretchFactor(rest);
   }
 
   drawOverlays() {

@@ -48,7 +48,7 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> str:
             tone = "orange" if state.stale else "green"
             st.badge(f"Models {fmt.ago(state.newest_trained_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
         view = st.selectbox(
-            "Timeframe",
+            "View as",
             views,
             key=VIEW_TF_KEY,
             label_visibility="collapsed",
