@@ -272,3 +272,34 @@ def test_price_volume_and_time_axis_fit_above_the_fold(app: App, size: tuple[int
         assert box["y"] + box["height"] <= chart["y"] + 1, control
     page.screenshot(path=str(SHOTS / f"chart_3_fold_{width}.png"))
     page.close()
+
+
+def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothing_outside(app: App) -> None:
+    context = app.chrome.new_context(viewport={"width": 1440, "height": 900})
+    outside: list[str] = []
+    failed: list[str] = []
+
+    def block(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(app.url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    page.on("console", lambda m: failed.append(m.text) if "Failed to load resource" in m.text else None)
+    page.goto(f"{app.url}/?symbol=EURUSD&tf=1h")
+    wait_ready(page)
+    wait_for_chart(page)
+    for name, heading in (("Models", "Models"), ("Training", "Training")):
+        page.get_by_role("link", name=name).click()
+        page.get_by_role("heading", name=heading).first.wait_for()
+        wait_ready(page)
+    # The navigation's icons come from the bundled icon font: drawn, not shown as their names.
+    icon = page.locator("[data-testid='stSidebarNav'] [data-testid='stIconMaterial']").first
+    assert icon.bounding_box()["width"] < 40  # type: ignore[index]
+    page.wait_for_timeout(500)
+    assert outside == [] and failed == [], (outside, failed)
+    context.close()
