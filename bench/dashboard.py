@@ -16,7 +16,7 @@ The measures (medians of `--rounds`, at least 5):
 Last line: `chart: <N> candles drawn in <ms> ms; cold load <s> s; idle page <s> s`.
 
 Needs Debian's `chromium` (apt-get install chromium). Run: `.venv/bin/python bench/dashboard.py`
-(`--rounds 5`; `--candles 5000` for a quick sanity run on a busy machine).
+(`--rounds 5`; `--rounds 2 --no-polling` for a quick sanity run on a busy machine).
 """
 
 from __future__ import annotations
@@ -213,6 +213,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--candles", type=int, default=50_000)
+    parser.add_argument("--no-polling", action="store_true", help="skip the polling measure (it trains)")
     args = parser.parse_args()
     executable = chromium_path()
     if executable is None:
@@ -225,7 +226,7 @@ def main() -> int:
             drawn, ranges, wire = drawn_times(chrome, url, args.candles, args.rounds)
             cold = cold_loads(chrome, url, args.rounds)
             pages = page_times(chrome, url, args.rounds)
-            poll = polling(chrome, url, home)
+            poll = "polling: not measured (--no-polling)" if args.no_polling else polling(chrome, url, home)
         forget_database(load_settings(candlelab_home=home).db_url)
     d, r, c = statistics.median(drawn), statistics.median(ranges), statistics.median(cold)
     medians = {name: statistics.median(t) for name, t in pages.items()}

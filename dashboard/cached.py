@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.views import candles, market, models, overlays, prices
 from core.views.candles import CandleSeries
-from core.views.market import ALL_RANGE, ChartWindow, SeriesSummary
+from core.views.market import SeriesSummary
 from core.views.overlays import ActiveSignal
 from core.views.prices import PriceFormat
 from dashboard.runtime import Runtime
@@ -19,48 +19,6 @@ from dashboard.runtime import Runtime
 def summary(db_url: str, symbol: str, timeframe: str, _rt: Runtime) -> SeriesSummary:
     """Not cached: one indexed aggregate, and the key of every cached read below."""
     return market.summary(_rt.ctx, symbol, timeframe)
-
-
-@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
-def chart_window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    candles: int | None,
-    last: datetime | None,
-    rows: int,
-    _rt: Runtime,
-) -> ChartWindow:
-    return market.chart_window(_rt.ctx, symbol, timeframe, candles)
-
-
-@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
-def span_window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    start: datetime | None,
-    last: datetime | None,
-    rows: int,
-    _rt: Runtime,
-) -> ChartWindow:
-    return market.span_window(_rt.ctx, symbol, timeframe, start)
-
-
-def window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    candles: int | None,
-    preset: str | None,
-    summary: SeriesSummary,
-    _rt: Runtime,
-) -> ChartWindow:
-    """The chart's window: a date-range preset from the newest bar, else the newest N candles."""
-    if preset is None:
-        return chart_window(db_url, symbol, timeframe, candles, summary.last, summary.rows, _rt)
-    start = None if preset == ALL_RANGE or summary.last is None else market.range_start(preset, summary.last)
-    return span_window(db_url, symbol, timeframe, start, summary.last, summary.rows, _rt)
 
 
 @st.cache_data(ttl=600, max_entries=48, show_spinner=False)

@@ -87,7 +87,8 @@ class CandleChart {
     this.chart = LWC.createChart(this.box, {
       autoSize: true,
       crosshair: { mode: LWC.CrosshairMode.Normal },
-      timeScale: { rightOffset: 5, borderVisible: false },
+      // Bars may be thinner than a pixel, so "All" really shows every candle (the default stops at 0.5 px).
+      timeScale: { rightOffset: 5, borderVisible: false, minBarSpacing: 0.005 },
       rightPriceScale: { borderVisible: false },
       localization: { locale: "en-US" },
     });
@@ -167,10 +168,12 @@ class CandleChart {
     }
     candles.setData(rows);
     this.series.candles = candles;
+    // The volume pane is there from the first frame; its bars follow in the next one, with the
+    // indicators, so the candles paint first.
     const vol = this.chart.addSeries(LWC.HistogramSeries, {
       priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false,
     }, 1);
-    vol.setData(vols);
+    vol.setData([{ time: times[n - 1] }]);
     this.series.volume = vol;
     this.markers = LWC.createSeriesMarkers(candles, []);
     this.key = meta.key;
@@ -182,6 +185,7 @@ class CandleChart {
     // follow in the next frame, from the same data, keeping the range.
     requestAnimationFrame(() => requestAnimationFrame(() => {
       this.box.dataset.drawnMs = (performance.now() - t0).toFixed(1);
+      vol.setData(vols);
       this.applyView();
       this.hover(null);
       this.box.dataset.candles = String(n);
