@@ -13,26 +13,39 @@ PORT ?= 8501
 # Optional extras for a team installation, e.g. `make run EXTRAS=postgresql,s3` (PostgreSQL driver,
 # S3 artifact store). The embedded defaults need none.
 EXTRAS ?=
+# Test processes for `make test` (pytest-xdist): `auto` is one per core; TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
+# Where `make docs` writes the site (gitignored).
+SITE ?= site
 
-.PHONY: run test install install-test lint format bench clean dask-scheduler dask-worker
+# The install stamp is named after what it installed, so another EXTRAS or TORCH_SPEC is another
+# stamp: `make run EXTRAS=s3` after a first install does install the S3 packages.
+INSTALL_ID := $(shell printf '%s|%s' '$(TORCH_SPEC)' '$(EXTRAS)' | cksum | cut -d' ' -f1)
+INSTALLED := $(VENV)/.installed-$(INSTALL_ID)
+
+.PHONY: run test install install-test lint format docs bench clean dask-scheduler dask-worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(INSTALLED): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e ".$(if $(EXTRAS),[$(EXTRAS)])"
 	touch $@
 
-$(VENV)/.installed-dask: $(VENV)/.installed
+$(VENV)/.installed-dask: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e ".[dask]"
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-docs: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+install: $(INSTALLED)
 
 install-test: $(VENV)/.installed-test
 
@@ -42,10 +55,12 @@ run: install
 	$(BIN)/python -m core data bootstrap
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
 
+# The Dask tests share one cluster and a module's tests their module-scoped fixtures: `loadgroup`
+# keeps each such group on one worker (tests/conftest.py names the groups).
 test: install-test
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install-test
 	$(BIN)/python -m ruff check .
@@ -56,13 +71,16 @@ format: install-test
 	$(BIN)/python -m ruff check --fix .
 	$(BIN)/python -m ruff format .
 
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir $(SITE)
+
 bench: install-test
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(SITE) .pytest_cache .ruff_cache *.egg-info
 
-# A Dask cluster for JOB_EXECUTOR=dask (README "Scale out with Dask"), on this machine by default.
+# A Dask cluster for JOB_EXECUTOR=dask (docs/operators/dask.md), on this machine by default.
 # Workers are not daemonic (each job body runs in a child process its worker can end) and a task
 # whose worker died is not retried (allowed-failures 0: its job is recorded interrupted instead).
 # Dashboards stay on loopback unless DASK_DASHBOARD says otherwise. With DASK_TLS_CA_FILE,

@@ -34,7 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store as job_store
 from core.settings import load_settings
@@ -80,8 +80,8 @@ def prepare(home: Path, candles: int) -> float:
     """Demo data, the big series, and fresh models for both pairs measured, so viewing them starts
     no training. Returns the candle columns' bytes per candle as the chart sends them."""
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    service.bootstrap_demo(ctx)
-    service.import_csv(ctx, tradingview_csv(big_series(candles), home / f"{BIG}, 5.csv"), BIG, "5m")
+    supply.bootstrap_demo(ctx)
+    supply.import_csv(ctx, tradingview_csv(big_series(candles), home / f"{BIG}, 5.csv"), BIG, "5m")
     labeling = {"lookback_days": 14, "samples": 60, "labeler": "rules"}
     for symbol in ("INFY.NS", BIG):
         train(ctx, symbol, "5m", bots=["xgb_agent"], labeling=labeling, activate="always")

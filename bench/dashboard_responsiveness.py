@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store as job_store
 from core.settings import load_settings
@@ -45,7 +45,7 @@ JOB_ENV = {  # a quick training long enough to measure around
 def prepare(home: Path) -> None:
     """Demo data, and a fresh model for INFY.NS so that viewing it starts no training."""
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     labeling = {"lookback_days": 14, "samples": 60, "labeler": "rules"}
     train_pair(ctx, "INFY.NS", "5m", bots=["xgb_agent"], labeling=labeling, activate="always")
     forget_database(ctx.settings.db_url)

@@ -59,14 +59,14 @@ def write_csv(path: Path, rows: int, seed: int = 11) -> None:
 def _child(csv: Path, home: Path) -> None:
     """One import in this process; prints its wall time and peak RSS as JSON."""
     from core.context import Context
-    from core.data import service
+    from core.data import supply
     from core.settings import Settings
 
     ctx = Context.create(Settings(_env_file=None, candlelab_home=home), logs=False)  # type: ignore[call-arg]
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
-    outcome = service.import_csv(ctx, csv, "EURUSD", "1h")
+    outcome = supply.import_csv(ctx, csv, "EURUSD", "1h")
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_mb, cpu_s = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime - cpu_before

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the fake server lives with the tests
 
 from core.context import Context  # noqa: E402
-from core.data import service as data_service  # noqa: E402
+from core.data import supply as data_service  # noqa: E402
 from core.labeling.llm import ledger  # noqa: E402
 from core.labeling.service import run_labeling  # noqa: E402
 from core.settings import Settings  # noqa: E402

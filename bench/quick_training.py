@@ -21,12 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import trigger
 from core.requests import TriggerRequest
+from core.runtime import make_executor
 from core.settings import load_settings
 
 TARGET_S = 30.0
@@ -38,8 +39,8 @@ def one_run(symbol: str, timeframe: str) -> tuple[float, float, store.JobView]:
     with tempfile.TemporaryDirectory(prefix="candlelab-quick-") as tmp:
         settings = load_settings(candlelab_home=Path(tmp))
         ctx = Context.create(settings, logs=False)
-        service.bootstrap_demo(ctx)
-        runner = JobRunner(ctx)
+        supply.bootstrap_demo(ctx)
+        runner = JobRunner(ctx, make_executor(ctx, "background"))
         started = time.perf_counter()
         result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))
         returned = time.perf_counter() - started

@@ -28,13 +28,12 @@ import dask
 from distributed import Client, LocalCluster
 
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.bodyproc import ForkedBody
-from core.jobs.dask_executor import DaskExecutor
-from core.jobs.dask_worker import CandleLabWorker
+from core.jobs.dask.client import DaskExecutor
+from core.jobs.dask.worker import CandleLabWorker, ForkedProcess
 from core.jobs.installation import installation
 from core.jobs.runner import JobRunner
 from core.jobs.triggers import training_request, widened_lookback
@@ -60,20 +59,20 @@ def pairs_for(n: int) -> list[tuple[str, str]]:
 
 def prepare(home: Path, pairs: list[tuple[str, str]]) -> Context:
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     if GBPUSD_CSV.exists():
-        service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+        supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     for symbol, tf in pairs:
         with ctx.db.read() as session:
             missing = not bar_store.summarize(session, symbol, tf).rows
         if missing:
-            service.fetch(ctx, symbol, tf, provider="offline")
+            supply.fetch(ctx, symbol, tf, provider="offline")
     return ctx
 
 
 def _warm() -> int:
     """On a worker: fork one trivial child, so the fork server has imported the training stack."""
-    return ForkedBody(os.getpid).wait(300) or 0
+    return ForkedProcess(os.getpid).wait(300) or 0
 
 
 def full_request(ctx: Context, symbol: str, tf: str) -> TrainingRequest:

@@ -15,7 +15,7 @@ from core.bots.dataset import build_dataset, check_trainable
 from core.context import Context
 from core.data import store as bar_store
 from core.data.providers import make_provider
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput
 from core.evaluation.walkforward import plan_split
 from core.experiments.runner import MIN_SAMPLES as MIN_EXPERIMENT_SAMPLES

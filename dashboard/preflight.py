@@ -20,7 +20,7 @@ from dashboard.signin_config import AuthConfig, parse_auth
 
 FIX = (
     "configure sign-in under [auth] in .streamlit/secrets.toml (see .streamlit/secrets.toml.example "
-    "and the README's Sign-in section), or serve on 127.0.0.1 (make run HOST=127.0.0.1)"
+    "and docs/operators/sign-in.md), or serve on 127.0.0.1 (make run HOST=127.0.0.1)"
 )
 
 

@@ -47,6 +47,32 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep tests that share an expensive fixture on one pytest-xdist worker (`--dist loadgroup`).
+
+    The Dask tests share the session's cluster (two worker processes: one cluster on the machine
+    is plenty), and a module's tests that share a module-scoped fixture (a trained desk, a running
+    API) would otherwise each build it again on every worker they land on.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = _shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shared_fixture_group(item: pytest.Item) -> str | None:
+    if "dask_client" in getattr(item, "fixturenames", ()):
+        return "dask-cluster"
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    if any(defs and defs[-1].scope == "module" for defs in definitions):
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run tests marked `backends(...)` once per named database (both when none is named)."""
     marker = metafunc.definition.get_closest_marker("backends")
@@ -119,9 +145,9 @@ def ctx(settings: Settings) -> Iterator[Context]:
 @pytest.fixture
 def goog_ctx(ctx: Context) -> Context:
     """A context whose store holds the real GOOG daily history."""
-    from core.data import service
+    from core.data import supply
 
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     return ctx
 
 

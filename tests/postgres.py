@@ -12,7 +12,6 @@ import itertools
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from tests.support.servers import free_port
 
 TEMPLATE = "candlelab_template"
 
@@ -37,12 +38,6 @@ def available() -> bool:
     return _pg_bin("initdb") is not None and _pg_bin("pg_ctl") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def temporary_server() -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh, empty PostgreSQL database on 127.0.0.1."""
@@ -56,7 +51,7 @@ def temporary_server() -> Iterator[str]:
         shutil.chown(root, user="postgres")
         root.chmod(0o700)
         as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "candlelab"], check=True, capture_output=True
     )

@@ -6,25 +6,21 @@ show it never reaches a log, a page or the database.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
+from tests.support import servers
+from tests.support.servers import free_port
+
 ACCESS_KEY = "AKIACANDLELABTEST01"
 SECRET_KEY = "s3cr3t-Zq8x1Lw93kPq7FfdC2-candlelab"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -52,27 +48,16 @@ class S3Server:
 
 @contextmanager
 def temporary_server() -> Iterator[S3Server]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the moto S3 server did not start") from None
-                time.sleep(0.1)
+    with (
+        tempfile.TemporaryDirectory(prefix="candlelab-s3-") as folder,
+        servers.serve(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            ready=lambda: servers.answers(f"{endpoint}/moto-api/"),
+            log=Path(folder) / "moto.log",
+            name="the moto S3 server",
+            stop_timeout=10,
+        ),
+    ):
         yield S3Server(endpoint)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -27,7 +27,7 @@ def register(name: str, target: str, *, accelerated: bool = False) -> None:
     """Register bot `name` whose class is `target` ("package.module:ClassName").
 
     `accelerated` bots compute with PyTorch and gain from a GPU: on a cluster whose workers declare
-    one, their training tasks ask for it (`core.jobs.dask_fanout`).
+    one, their training tasks ask for it (`core.jobs.dask.tasks`).
     """
     if name in _REGISTRY and _REGISTRY[name] != target:
         raise ValueError(f"bot {name!r} is already registered as {_REGISTRY[name]}")

@@ -12,9 +12,9 @@ from typing import Any
 from core.cli.output import CommandResult
 from core.context import Context
 from core.jobs import store
-from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.requests import JobRef, PageRequest, TriggerRequest, parse
+from core.runtime import make_executor
 from core.services.actors import Actor
 
 
@@ -89,10 +89,10 @@ def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _run(ctx: Context, args: argparse.Namespace) -> CommandResult:
-    from core.jobs.bodyproc import lower_priority
-    from core.jobs.worker import run_job
+    from core.jobs.local.spawn import renice_process
+    from core.jobs.runner import run_job
 
-    lower_priority(ctx.settings.job_nice)  # a job body yields the cores to pages and commands
+    renice_process(ctx.settings.job_nice)  # a job body yields the cores to pages and commands
     job = run_job(_job_id(args), ctx=ctx)
     return CommandResult(job.as_json(), exit_code=store.exit_code(job.status))
 
@@ -111,7 +111,7 @@ def _scheduler(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.scheduling.scheduler import Scheduler
     from core.scheduling.tasks import build_tasks, plan
 
-    runner = JobRunner(ctx)
+    runner = JobRunner(ctx, make_executor(ctx, "background"))
     scheduler = Scheduler(ctx, runner, build_tasks(ctx.settings))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -13,7 +13,6 @@ from core.requests import PageRequest, RetrainSweep, parse
 # Engine modules (torch, xgboost, pandas) are imported inside the handlers: building the parser
 # must stay fast for every command, including `--help`.
 OUTCOMES = ("open", "win", "loss")
-DEFAULT_MAX_OPEN = 10
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,7 +23,6 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     sim.add_argument("--timeframe", required=True)
     sim.add_argument("--bars", type=int, default=2000, help="newest bars to replay (default 2000)")
     sim.add_argument("--min-confidence", type=float, help="confidence a signal needs to be traded")
-    sim.add_argument("--max-open", type=int, default=DEFAULT_MAX_OPEN, help="open positions per bot")
     sim.set_defaults(handler=_simulate)
 
     ret = subparsers.add_parser("retrain", parents=[common], help="retrain bots from recorded samples")
@@ -70,7 +68,6 @@ def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
         args.timeframe,
         bars=args.bars,
         min_confidence=args.min_confidence,
-        max_open=args.max_open,
     )
     warnings = []
     skipped = sum(b.skipped_in_sample for b in result.bots)

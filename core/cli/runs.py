@@ -8,9 +8,9 @@ from typing import Any
 from core.cli.output import CommandResult
 from core.context import Context
 from core.errors import CandleLabError
-from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.jobs.store import JobView, exit_code
+from core.runtime import make_executor
 
 
 class JobEnded(CandleLabError):

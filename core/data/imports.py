@@ -19,11 +19,11 @@ from core.data import store
 from core.data.csv_layout import CsvLayout, detect_layout
 from core.data.csv_stream import CHUNK_ROWS, read_chunks
 from core.data.frames import BarChunk
-from core.data.outcome import FetchOutcome
 from core.data.precision import PrecisionEstimate, merge
 from core.data.prefetch import prefetch
 from core.data.providers.registry import CSV
 from core.data.publish import Target, publish
+from core.data.series_update import SeriesUpdate
 from core.data.spacing import SpacingCheck
 from core.data.staging import StagingFile
 from core.errors import BadInput
@@ -92,7 +92,7 @@ def import_csv(
     *,
     name: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
-) -> FetchOutcome:
+) -> SeriesUpdate:
     """Import a CSV (Yahoo, MetaTrader 5, TradingView or generic) into the bar store, all or nothing.
 
     `name` is how messages and the badge call the file (an upload's original name). Importing
@@ -126,4 +126,4 @@ def import_csv(
     wall = time.perf_counter() - started
     fmt = layout.format.name
     log.info("imported %d bars of %s %s from %s (%s) in %.1fs", rows, symbol, tf.code, name, fmt, wall)
-    return FetchOutcome(summary, rows, source=CSV, format=layout.format, warnings=tuple(warnings))
+    return SeriesUpdate(summary, rows, source=CSV, format=layout.format, warnings=tuple(warnings))

@@ -22,7 +22,7 @@ from core.context import Context
 from core.data.csv_layout import CsvFormat, detect_layout
 from core.data.csv_stream import read_chunks
 from core.data.imports import import_csv, staging_dir
-from core.data.outcome import FetchOutcome
+from core.data.series_update import SeriesUpdate
 from core.errors import BadInput
 from core.timeframes import normalise_symbol, parse_timeframe
 
@@ -88,7 +88,7 @@ def preview_upload(ctx: Context, stream: BinaryIO, name: str | None, rows: int =
 
 def import_upload(
     ctx: Context, stream: BinaryIO, name: str | None, symbol: str, timeframe: str
-) -> FetchOutcome:
+) -> SeriesUpdate:
     """Import an uploaded CSV exactly as `data import` would (all rows or none)."""
     symbol, timeframe = normalise_symbol(symbol), parse_timeframe(timeframe).code  # before copying
     with spooled(ctx, stream) as path:

@@ -1,17 +1,11 @@
-"""The one exit rule of every simulated trade, and following signals like a broker would fill them.
+"""Following signals like a broker would fill them: the trades of the one trade rule, as an account.
 
-Exits (`resolve_exits`, shared by the version backtest and the paper trader):
-- a trade opens at the close of its bar and closes at the first later bar that reaches its
-  target or its stop (the shared `barrier_hits` primitive);
-- a bar that OPENS beyond a barrier fills at its open, not at the barrier: a stop gapped through
-  costs the gap (a stop becomes a market order), a target gapped through gains it;
-- when target and stop fall inside the same bar without a gap the order is unknown and the stop
-  is assumed (the conservative reading);
-- after the horizon without either it closes at that bar's close (timeout).
-
-Following (`follow_signals`): one position at a time, every fill moved by slippage and charged
-commission (`TradingCosts`), and the open position marked to market at every bar's close, so the
-equity curve and the drawdown see the losses a trade sits through, not only where it ends.
+Which signals become trades and how each is filled and closed is `core.evaluation.trade_rule`
+(one position at a time, gap fills, both barriers in one bar read as the stop, timeouts, costs);
+this module turns those trades into the account they make: per-trade returns, the equity marked
+to market at every bar's close (so the curve and the drawdown see the losses a trade sits
+through, not only where it ends), gap fills and the commission paid. Linear in bars plus
+signals: no pass over the curve per trade.
 """
 
 from __future__ import annotations
@@ -23,7 +17,9 @@ import pandas as pd
 
 from core.evaluation.costs import NO_COSTS, TradingCosts
 from core.evaluation.stats import downsample_index, max_drawdown
-from core.labeling.barriers import NOT_HIT, barrier_hits
+from core.evaluation.trade_rule import Exits, Trades, resolve_exits, take_trades
+
+__all__ = ["Backtest", "Exits", "follow_signals", "resolve_exits"]  # the exits live in trade_rule
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,7 @@ class Backtest:
     bar_equity: np.ndarray = field(repr=False)  # equity at every bar of the followed span
     gap_fills: int = 0  # exits filled at a bar's open because the bar gapped through a barrier
     fees: float = 0.0  # commission paid, as a fraction of starting equity
+    ledger: Trades | None = field(default=None, repr=False)  # the closed trades taken, in order
 
     @property
     def trades(self) -> int:
@@ -50,67 +47,6 @@ class Backtest:
         return eq[1:] / eq[:-1] - 1.0
 
 
-@dataclass(frozen=True)
-class Exits:
-    """How each trade ends: its exit bar, quoted exit price and reason ("open" while undecided)."""
-
-    position: np.ndarray
-    price: np.ndarray  # NaN for an open trade with no later bar at all
-    reason: np.ndarray  # object array: "target" | "stop" | "timeout" | "open"
-    gapped: np.ndarray  # bool: filled at the open of a bar that gapped through the barrier
-
-    @property
-    def complete(self) -> np.ndarray:
-        return self.reason != "open"
-
-
-def resolve_exits(
-    bars: pd.DataFrame,
-    positions: np.ndarray,
-    direction: np.ndarray,
-    target: np.ndarray,
-    stop: np.ndarray,
-    horizon: np.ndarray | int,
-) -> Exits:
-    """Exit of a trade opened at the close of each position (long for direction >= 0, else short)."""
-    positions = np.asarray(positions, dtype=np.int64)
-    opens = bars["open"].to_numpy(dtype="float64")
-    short = np.asarray(direction) < 0
-    target, stop = np.asarray(target, dtype="float64"), np.asarray(stop, dtype="float64")
-    upper, lower = np.where(short, stop, target), np.where(short, target, stop)
-    hits = barrier_hits(
-        bars["high"].to_numpy(dtype="float64"),
-        bars["low"].to_numpy(dtype="float64"),
-        bars["close"].to_numpy(dtype="float64"),
-        positions,
-        upper,
-        lower,
-        horizon,
-    )
-    target_at = np.where(short, hits.down_at, hits.up_at)
-    stop_at = np.where(short, hits.up_at, hits.down_at)
-    touched = np.minimum(target_at, stop_at)
-    hit = touched != NOT_HIT
-    first_bar = np.where(hit, positions + np.where(hit, touched, 0), 0)
-    bar_open = opens[first_bar] if len(opens) else np.zeros(len(positions))
-    # A bar that opens beyond a barrier fills there at its open, whatever it touches later.
-    gap_target = hit & (target_at == touched) & np.where(short, bar_open <= target, bar_open >= target)
-    gap_stop = hit & (stop_at == touched) & np.where(short, bar_open >= stop, bar_open <= stop)
-    stop_first = hit & ~gap_target & (stop_at == touched)  # inside one bar without a gap: the stop
-    target_first = hit & ~stop_first
-    timeout = ~hit & (hits.available >= hits.horizon)
-    reason = np.full(len(positions), "open", dtype=object)
-    reason[timeout] = "timeout"
-    reason[target_first] = "target"
-    reason[stop_first] = "stop"
-    gapped = gap_target | gap_stop
-    offset = np.where(hit, touched, hits.available)
-    price = np.where(
-        gapped, bar_open, np.where(stop_first, stop, np.where(target_first, target, hits.end_close))
-    )
-    return Exits(positions + offset, price, reason, gapped)
-
-
 def follow_signals(
     bars: pd.DataFrame,
     positions: np.ndarray,
@@ -120,50 +56,53 @@ def follow_signals(
     horizon: np.ndarray | int,
     costs: TradingCosts = NO_COSTS,
 ) -> Backtest:
-    """Trade the non-HOLD signals in time order, one position at a time (positions sorted by time).
+    """Trade the non-HOLD signals at `positions` (in time order) by the one trade rule.
 
     The followed span runs from the first position to the last of them (or the last exit); a trade
-    whose outcome the bars do not tell yet is not taken.
+    whose outcome the bars do not tell yet is not counted (it still blocks later signals).
     """
     positions = np.asarray(positions, dtype=np.int64)
-    direction = np.asarray(direction)
     if len(positions) == 0:
         return Backtest(np.zeros(0), [], 0.0, np.ones(1))
-    close = bars["close"].to_numpy(dtype="float64")
-    active = np.flatnonzero(direction != 0)
-    horizon_arr = np.broadcast_to(np.asarray(horizon, dtype=np.int64), (len(positions),))
-    exits = resolve_exits(
-        bars, positions[active], direction[active], target[active], stop[active], horizon_arr[active]
-    )
+    done = take_trades(bars, positions, direction, target, stop, horizon, costs)
+    done = done.take(done.closed)
     start = int(positions[0])
-    last_exit = int(exits.position[exits.complete].max()) if exits.complete.any() else start
-    end = max(int(positions[-1]), last_exit)
-    equity = np.ones(end - start + 1)
-    level, flat_after, gaps, fees = 1.0, -1, 0, 0.0
-    taken: list[float] = []
-    for k in np.flatnonzero(exits.complete):
-        p, x = int(positions[active[k]]), int(exits.position[k])
-        if p <= flat_after:
-            continue
-        sign = -1.0 if direction[active[k]] < 0 else 1.0
-        entry = float(costs.entry_fill(close[p], sign))
-        exit_fill = float(costs.exit_fill(exits.price[k], sign))
-        # Marked to market at each close while open; the entry commission is paid at once.
-        equity[p - start : x - start] = level * (1.0 + sign * (close[p:x] / entry - 1.0) - costs.commission)
-        net = float(costs.net_return(close[p], exits.price[k], sign))
-        fees += level * costs.commission * (1.0 + exit_fill / entry)
-        level *= 1.0 + net
-        equity[x - start :] = level
-        taken.append(net)
-        gaps += int(exits.gapped[k])
-        flat_after = x
+    end = max(int(positions[-1]), int(done.exit_position.max()) if len(done) else start)
+    equity = _marked_equity(bars["close"].to_numpy(dtype="float64"), done, start, end, costs.commission)
+    before = np.r_[1.0, np.cumprod(1.0 + done.net_return)[:-1]]
+    fees = float(np.sum(before * costs.commission * (1.0 + done.exit_fill / done.entry_fill)))
     times = pd.DatetimeIndex(bars.index)[start : end + 1]
     curve = [[times[i].isoformat(), round(float(equity[i]), 6)] for i in downsample_index(len(equity))]
     return Backtest(
-        np.asarray(taken, dtype="float64"),
+        done.net_return.astype("float64"),
         curve,
         max_drawdown(np.r_[1.0, equity]),
         equity,
-        gaps,
+        int(done.gapped.sum()),
         fees,
+        done,
     )
+
+
+def _marked_equity(close: np.ndarray, done: Trades, start: int, end: int, commission: float) -> np.ndarray:
+    """Equity at every bar of [start, end] from 1.0, in one vectorised pass over the bars.
+
+    Trades do not overlap, so each bar belongs to the last trade entered at or before it: inside
+    that trade (before its exit bar) it is marked to market on the entry fill with the entry
+    commission paid at once; from the exit bar on it is the equity that trade left.
+    """
+    span = np.arange(start, end + 1)
+    if len(done) == 0:
+        return np.ones(len(span))
+    growth = np.cumprod(1.0 + done.net_return)
+    level_before = np.r_[1.0, growth[:-1]]
+    entered = np.zeros(len(span), dtype=np.int64)
+    entered[done.position - start] = 1
+    k = np.cumsum(entered) - 1  # the last trade entered at or before each bar (-1: none yet)
+    last = np.maximum(k, 0)
+    equity = np.where(k >= 0, growth[last], 1.0)
+    inside = np.flatnonzero((k >= 0) & (span < done.exit_position[last]))
+    t = k[inside]
+    moved = done.direction[t] * (close[span[inside]] / done.entry_fill[t] - 1.0)
+    equity[inside] = level_before[t] * (1.0 + moved - commission)
+    return equity

@@ -20,7 +20,7 @@ import pandas as pd
 from core.bots.dataset import Dataset, build_dataset, check_trainable
 from core.bots.factory import make_bot
 from core.context import Context
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput, CandleLabError
 from core.evaluation.costs import costs_for
 from core.evaluation.folds import MIN_TRAIN_POINTS, first_cut

@@ -1,11 +1,13 @@
 """The one job lifecycle, shared by the CLI, the dashboard, the scheduler and worker processes.
 
 `submit(request)` writes the job row (a training job takes its pair's slot, so the database
-refuses a second one) and hands the id to an executor; `run(job_id)` executes a queued job with
-progress, heartbeats and cancellation, and records how it ended. The end state is decided here,
-the same for every entry point and every kind of job:
+refuses a second one) and hands the id to the executor the runner was given (chosen by
+configuration in `core.runtime.make_executor`); `run(job_id)` executes a queued job with
+progress, heartbeats and cancellation, and records how it ended. A job is runnable from its id
+alone (`run_job`): its row holds the typed request, and the settings give the rest. The end
+state is decided here, the same for every entry point and every kind of job:
 
-- the body's `JobOutcome` (succeeded, budget_exhausted, or the stop its labels ended with);
+- the body's `JobEnd` (succeeded, budget_exhausted, or the stop its labels ended with);
 - `JobCancelled` → cancelled; `BudgetExhausted` → budget_exhausted; any other error → failed;
 - an interrupt of the process (Ctrl-C) → interrupted; a SIGKILL is found later by recovery.
 
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from sqlalchemy import update
 
@@ -27,17 +30,51 @@ from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled
 from core.jobs import store
-from core.jobs.bodies import BODIES, JobBody
-from core.jobs.executor import Executor
-from core.jobs.executors import make_executor
-from core.jobs.inputs import input_fingerprint
-from core.jobs.outcome import JobOutcome
+from core.jobs.bodies import BODIES, JobBody, JobEnd
 from core.jobs.recovery import discard_job_versions, recover_orphans
 from core.jobs.store import JobRequest, JobView
+from core.jobs.triggers import input_fingerprint
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
+
+JobFn = Callable[[int], object]
+
+
+class Executor(Protocol):
+    """Where job bodies run: callers hand over a job id; the executor decides the process and thread."""
+
+    # True when jobs run in processes of their own that keep their own heartbeat (a detached
+    # subprocess, a Dask worker); False when they run in the submitting process.
+    detached: bool
+
+    def submit(self, job_id: int, run: JobFn) -> None:
+        """Arrange for job `job_id` to run (in-process executors call `run(job_id)`)."""
+        ...
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        """Block until a job submitted here has ended (returns at once for detached jobs)."""
+        ...
+
+    def shutdown(self, wait: bool = False) -> None: ...
+
+
+class ForegroundExecutor:
+    """Runs each job in the calling thread: `submit` returns when the job has ended (the CLI's
+    `train`, `label` and `retrain` wait and exit with the job's end state)."""
+
+    detached = False
+
+    def submit(self, job_id: int, run: JobFn) -> None:
+        run(job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> None:
+        return None
+
+    def shutdown(self, wait: bool = False) -> None:
+        return None
 
 
 class JobReporter:
@@ -64,12 +101,12 @@ class JobRunner:
     def __init__(
         self,
         ctx: Context,
-        executor: Executor | None = None,
+        executor: Executor,
         bodies: dict[str, JobBody] | None = None,
         recover: bool = True,
     ) -> None:
         self.ctx = ctx
-        self.executor = executor or make_executor(ctx, "background")
+        self.executor = executor
         self.bodies = bodies if bodies is not None else BODIES
         self._owned: set[int] = set()
         self._owned_lock = threading.Lock()
@@ -111,38 +148,36 @@ class JobRunner:
                 return job
             job = store.mark_running(self.ctx.db, job_id)
             log.info("AI training job %d started: %s %s %s", job_id, job.kind, job.symbol, job.timeframe)
-            outcome = self._execute(job)
-            if outcome.status in ("cancelled", "failed"):  # it never committed
-                discard_job_versions(self.ctx.db, job_id, f"its job ended {outcome.status}")
+            end = self._execute(job)
+            if end.status in ("cancelled", "failed"):  # it never committed
+                discard_job_versions(self.ctx.db, job_id, f"its job ended {end.status}")
             log.log(
-                logging.INFO if outcome.status == "succeeded" else logging.WARNING,
+                logging.INFO if end.status == "succeeded" else logging.WARNING,
                 "AI training job %d %s%s",
-                *(job_id, outcome.status, f": {outcome.message}" if outcome.message else ""),
+                *(job_id, end.status, f": {end.message}" if end.message else ""),
             )
             return store.finish_job(
-                self.ctx.db, job_id, outcome.status, result=outcome.result or None, error=outcome.message
+                self.ctx.db, job_id, end.status, result=end.result or None, error=end.message
             )
         finally:
             self._disown(job_id)
 
-    def _execute(self, job: JobView) -> JobOutcome:
-        """The body's outcome, or the outcome its error maps to (the one map for every job)."""
+    def _execute(self, job: JobView) -> JobEnd:
+        """The body's end, or the end its error maps to (the one map for every job)."""
         try:
             return self.bodies[job.kind](self.ctx, job, JobReporter(self.ctx, job.job_id))
         except JobCancelled as exc:
-            return JobOutcome("cancelled", message=str(exc) or "cancelled on request")
+            return JobEnd("cancelled", message=str(exc) or "cancelled on request")
         except BudgetExhausted as exc:
-            return JobOutcome("budget_exhausted", message=str(exc))
+            return JobEnd("budget_exhausted", message=str(exc))
         except BadInput as exc:
             fingerprint = input_fingerprint(self.ctx, job.symbol, job.timeframe)
-            return JobOutcome("failed", {"failure": "input", "inputs": fingerprint}, str(exc))
+            return JobEnd("failed", {"failure": "input", "inputs": fingerprint}, str(exc))
         except CandleLabError as exc:
-            return JobOutcome("failed", {"failure": "operational"}, str(exc))
+            return JobEnd("failed", {"failure": "operational"}, str(exc))
         except Exception as exc:
             log.exception("AI training job %d failed unexpectedly", job.job_id)
-            return JobOutcome(
-                "failed", {"failure": "crash"}, f"{type(exc).__name__}: {exc} (details in the log)"
-            )
+            return JobEnd("failed", {"failure": "crash"}, f"{type(exc).__name__}: {exc} (details in the log)")
         except BaseException:  # Ctrl-C or interpreter exit: record it, then let it end the process
             discard_job_versions(self.ctx.db, job.job_id, "its process was interrupted")
             store.finish_job(self.ctx.db, job.job_id, "interrupted", error="interrupted (Ctrl-C or shutdown)")
@@ -179,3 +214,14 @@ class JobRunner:
                     )
             except Exception:  # a busy database must not kill the heartbeat thread
                 log.warning("job heartbeat failed; will retry", exc_info=True)
+
+
+def run_job(job_id: int, settings: Settings | None = None, ctx: Context | None = None) -> JobView:
+    """Run a queued job in this process and return how it ended, from its id alone: the job row
+    and the settings are all it needs (`python -m core jobs run ID`, a Dask worker's child)."""
+    ctx = ctx or Context.create(settings, migrate=False)
+    runner = JobRunner(ctx, executor=ForegroundExecutor(), recover=False)
+    try:
+        return runner.run(job_id)
+    finally:
+        runner.shutdown()

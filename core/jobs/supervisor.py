@@ -11,19 +11,51 @@ activated are discarded (`core.jobs.recovery.close_abandoned`).
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.db.database import Database
 from core.jobs import store
-from core.jobs.bodyproc import BodyProcess, describe_exit
 from core.jobs.recovery import close_abandoned
 from core.jobs.store import JobView
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5
+STOP_WAIT_S = 5.0  # after SIGTERM, how long a body's process may take to go before SIGKILL
+PARENT_GONE_EXIT = 70  # the exit code of a body's process that ended because its worker died
+
+
+class BodyProcess(Protocol):
+    """The handle a supervisor holds on the process a job body runs in (local: `SpawnedProcess`,
+    on a Dask worker: `ForkedProcess`)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code once the process has ended within `timeout` seconds, else None."""
+        ...
+
+    def stop(self) -> int | None:
+        """End the process: SIGTERM, then SIGKILL if it lingers. Returns its exit code."""
+        ...
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "is still running"
+    if code < 0:
+        try:
+            return f"was ended by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was ended by signal {-code}"
+    if code == PARENT_GONE_EXIT:
+        return "ended because its worker process died"
+    return f"exited with code {code}"
 
 
 @dataclass(frozen=True)

@@ -4,28 +4,102 @@ A pair is not re-queued while it has a job, while it is fresh, or while its last
 job failed on its input and neither the pair's data nor the relevant settings changed since:
 the trigger says why instead, with that job's full error. `force` (the Retrain button) skips the
 freshness and the failed-input rules, never the one-job-per-pair rule.
+
+**Staleness.** A pair is stale when its newest trained version, live or not, is older than
+MODEL_STALE_HOURS. Counting every trained version (not only active ones) keeps a pair whose models
+stay below the gate from being retrained, and its LLM labels paid for again, on every visit or
+sweep. Versions of runs that never committed (`discarded`) do not count.
+
+**Inputs.** A fingerprint of what a pair's automatic training depends on: its stored series and
+the settings. A quick job that failed on its input is not re-queued while it stays the same: the
+same data and the same settings would fail the same way. New bars, an import, or a changed setting
+(the provider, the LLM, the quick-training numbers) change it, and the trigger tries again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import func, select
 
 from core.context import Context
 from core.data import store as bar_store
+from core.data.store import as_utc
+from core.db.models import AIModelVersion
+from core.db.types import utcnow
 from core.jobs import store
-from core.jobs.inputs import input_fingerprint
-from core.jobs.runner import JobRunner
-from core.jobs.staleness import Staleness, staleness
 from core.labeling.sampling import MIN_HISTORY
 from core.requests import LabelOptions, TrainingRequest, TriggerRequest, parse
 from core.settings import Settings
 
+if TYPE_CHECKING:  # the runner records input fingerprints from here: a type, never an import
+    from core.jobs.runner import JobRunner
+
 log = logging.getLogger(__name__)
 
 TriggerState = Literal["started", "busy", "fresh", "failed_input"]
+
+
+@dataclass(frozen=True)
+class Staleness:
+    stale: bool
+    newest_trained_at: datetime | None
+    age_hours: float | None
+    limit_hours: float
+
+    @property
+    def newest_active_at(self) -> datetime | None:  # the name pages used before
+        return self.newest_trained_at
+
+    @property
+    def reason(self) -> str:
+        if self.newest_trained_at is None:
+            return "no trained model yet"
+        verdict = "older than" if self.stale else "within"
+        return f"newest model is {self.age_hours:.1f} h old ({verdict} the {self.limit_hours:g} h limit)"
+
+
+def staleness(ctx: Context, symbol: str, timeframe: str, now: datetime | None = None) -> Staleness:
+    now = now or utcnow()
+    limit = ctx.settings.model_stale_hours
+    with ctx.db.read() as session:
+        newest = session.scalar(
+            select(func.max(AIModelVersion.created_at)).where(
+                AIModelVersion.symbol == symbol,
+                AIModelVersion.timeframe == timeframe,
+                AIModelVersion.status != "discarded",
+            )
+        )
+    newest = as_utc(newest)  # aggregates bypass the column type on SQLite
+    if newest is None:
+        return Staleness(True, None, None, limit)
+    age = now - newest
+    return Staleness(age > timedelta(hours=limit), newest, age.total_seconds() / 3600, limit)
+
+
+def input_fingerprint(ctx: Context, symbol: str, timeframe: str) -> str:
+    s = ctx.settings
+    with ctx.db.read() as session:
+        series = bar_store.summarize(session, symbol, timeframe).as_json()
+    facts = {
+        "series": series,
+        "settings": [
+            s.market_data_provider,
+            s.llm_provider,
+            s.llm_configured,
+            s.quick_lookback_days,
+            s.quick_samples,
+            list(s.quick_bots),
+            s.walkforward_folds,
+        ],
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

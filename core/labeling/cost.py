@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.context import Context
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling.labelers import resolve_labeler

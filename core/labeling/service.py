@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.context import Context
 from core.data.providers import MarketDataProvider, make_provider
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling import llm_labeler, store

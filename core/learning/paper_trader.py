@@ -4,7 +4,9 @@ Honest by construction: a version only trades bars after the last bar of its tra
 window (its lineage), so every recorded outcome is out of sample. Re-running over the same bars
 resumes where the version left off and never records a trade twice; positions left open are
 closed as soon as later bars decide them (`advance`, the scheduler's tick, does exactly that
-with fresh bars).
+with fresh bars). Trades are chosen and filled by the version backtest's one trade rule
+(`core.evaluation.trade_rule`): one position per version at a time, so a replay split over
+several runs takes the same trades as one run over all the bars.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service as data_service
 from core.data import store as bar_store
+from core.data import supply as data_service
 from core.db.models import AITrainingSample
 from core.errors import BadInput, NoActiveModel
 from core.evaluation.costs import TradingCosts, costs_for
+from core.evaluation.trade_rule import STILL_OPEN
 from core.features.indicators import FEATURE_COLUMNS, compute_features
 from core.labeling.schema import default_horizon
 from core.learning import demotion
@@ -34,8 +37,6 @@ from core.registry.versions import VersionView
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_OPEN = 10
 
 
 @dataclass
@@ -152,11 +153,10 @@ def _open_exits(ctx: Context, version_id: int, bars: pd.DataFrame) -> tuple[list
                 (AITrainingSample.status == "open") | (AITrainingSample.exit_time >= bars.index[0]),
             )
         ).all()
-    still_open = np.iinfo(np.int64).max
     exits = []
     for status, exit_time in open_rows:
         if status == "open" or exit_time is None:
-            exits.append(still_open)
+            exits.append(STILL_OPEN)
         else:
             exits.append(int(bars.index.searchsorted(pd.Timestamp(exit_time))))
     newest_utc = bar_store.as_utc(newest)
@@ -207,7 +207,6 @@ class _Replay:
     replay_from: int
     horizon: int
     threshold: float
-    max_open: int
     costs: TradingCosts
 
     def _start(self, version: VersionView, replay: BotReplay) -> tuple[int, list[int]]:
@@ -252,7 +251,6 @@ class _Replay:
             start=start,
             horizon=self.horizon,
             min_confidence=self.threshold,
-            max_open=self.max_open,
             existing_exits=exits,
             costs=self.costs,
         )
@@ -272,7 +270,6 @@ def simulate(
     *,
     bars: int = 2000,
     min_confidence: float | None = None,
-    max_open: int = DEFAULT_MAX_OPEN,
     end: datetime | None = None,
 ) -> SimulationResult:
     """Replay the newest `bars` bars (at or before `end`) through every active bot of the pair."""
@@ -295,7 +292,7 @@ def simulate(
     features = compute_features(history)
     replay_from = max(len(history) - bars, 0)
     result = SimulationResult(symbol, tf, errors=dict(errors))
-    replay = _Replay(ctx, symbol, tf, history, features, replay_from, horizon, threshold, max_open, costs)
+    replay = _Replay(ctx, symbol, tf, history, features, replay_from, horizon, threshold, costs)
     for name, model in sorted(models.items()):
         version = model.version
         result.bots.append(replay.bot(name, version))

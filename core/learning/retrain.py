@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.context import Context
-from core.data import service as data_service
+from core.data import supply as data_service
 from core.db.models import AITrainingSample
 from core.errors import CandleLabError, JobCancelled
 from core.labeling.schema import LabelReply, check_label, default_horizon

@@ -1,16 +1,12 @@
-"""Paper trades from signals: entries above a confidence threshold, exits on target, stop or timeout.
+"""Paper trades from signals, by the one trade rule (`core.evaluation.trade_rule`).
 
 Pure functions over a signal frame and the bars, so the replay (`simulate`), the live tick and the
-tests share one set of rules, and the exits are the version backtest's own (`resolve_exits`):
-- a BUY or SELL whose (calibrated) confidence reaches the threshold opens one unit at the bar's
-  close, filled with slippage against it;
-- it closes at the target or the stop, whichever a later bar reaches first (both inside one bar
-  counts as the stop: the order within a bar is unknown, and assuming the worse keeps P&L honest);
-  a bar that opens beyond the barrier fills at its open (a stop gapped through costs the gap);
-- after `horizon` bars without either it closes at that bar's close (timeout);
-- a position whose horizon extends past the last bar stays open until more bars arrive;
-- the exit is filled with slippage too, and commission on both sides is recorded as `fees`.
-At most `max_open` positions per bot are open at once; signals beyond that are not taken.
+tests share the version backtest's rule: a BUY or SELL whose (calibrated) confidence reaches the
+threshold is a signal; one position at a time, a signal on the previous trade's exit bar may
+enter; entries at the bar's close, exits at target or stop (a bar opening beyond one fills at its
+open; both inside one bar count as the stop) or at the horizon's close; slippage on both fills
+and commission on both sides (`fees`). A position whose outcome the bars do not tell yet stays
+open, and blocks later signals, until more bars arrive. Each trade is one unit of the instrument.
 """
 
 from __future__ import annotations
@@ -20,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from core.evaluation.backtest import resolve_exits
 from core.evaluation.costs import NO_COSTS, TradingCosts
+from core.evaluation.trade_rule import MAX_OPEN, resolve_exits, take_trades
 
 
 @dataclass(frozen=True)
@@ -83,54 +79,6 @@ def close_position(
     return exit_pos, fill, reason, float(costs.fees(entry_price, fill))
 
 
-def _taken(
-    bars: pd.DataFrame, signals: pd.DataFrame, start: int, min_confidence: float
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The BUY/SELL signals at or after `start` whose confidence reaches the threshold, and their bars."""
-    positions = bars.index.get_indexer(signals.index)
-    keep = (positions >= start) & (positions >= 0)
-    signals, positions = signals[keep], positions[keep]
-    wanted = (
-        signals["recommendation"].isin(["BUY", "SELL"]) & (signals["confidence"] >= min_confidence)
-    ).to_numpy()
-    return signals[wanted], positions[wanted]
-
-
-def _trade(
-    bars: pd.DataFrame,
-    ts: pd.Timestamp,
-    row: pd.Series,
-    pos: int,
-    exit_: tuple[int, float, str] | None,
-    costs: TradingCosts,
-) -> PaperTrade:
-    """One trade entered at bar `pos`'s close, filled with slippage, closed at `exit_` if decided."""
-    sign = -1 if row["recommendation"] == "SELL" else 1
-    entry = float(costs.entry_fill(float(bars["close"].iloc[pos]), sign))
-    trade = PaperTrade(
-        position=int(pos),
-        entry_time=ts,
-        entry_price=entry,
-        recommendation=str(row["recommendation"]),
-        target=float(row["target"]),
-        stop_loss=float(row["stop_loss"]),
-        confidence=float(row["confidence"]),
-        predicted_return=float(row.get("predicted_return", np.nan)),
-    )
-    if exit_ is None:
-        return trade
-    exit_pos, quote, reason = exit_
-    fill = float(costs.exit_fill(quote, sign))
-    closed = {
-        "exit_position": exit_pos,
-        "exit_time": bars.index[exit_pos],
-        "exit_price": fill,
-        "exit_reason": reason,
-        "fees": float(costs.fees(entry, fill)),
-    }
-    return PaperTrade(**{**trade.__dict__, **closed})
-
-
 def plan_trades(
     bars: pd.DataFrame,
     signals: pd.DataFrame,
@@ -138,37 +86,69 @@ def plan_trades(
     start: int,
     horizon: int,
     min_confidence: float,
-    max_open: int = 10,
+    max_open: int = MAX_OPEN,
     existing_exits: list[int] | None = None,
     costs: TradingCosts = NO_COSTS,
 ) -> list[PaperTrade]:
     """Trades opened at bar positions >= `start`; `signals` is indexed by bar time (a subset is fine).
 
-    `existing_exits` are the exit bars of positions opened earlier (a very large number for those
-    still open), so they count against `max_open` for as long as they last.
+    `existing_exits` are the exit bars of positions opened earlier (`STILL_OPEN` for those still
+    open), so they block new entries for as long as they last. `max_open` above the rule's
+    `MAX_OPEN` is a what-if: the backtest never holds more than one position.
     """
-    signals, positions = _taken(bars, signals, start, min_confidence)
-    exits = resolve_exits(
+    positions = bars.index.get_indexer(signals.index)
+    rec = signals["recommendation"].to_numpy()
+    wanted = (
+        (positions >= start)
+        & (positions >= 0)
+        & np.isin(rec, ["BUY", "SELL"])
+        & (signals["confidence"].to_numpy(dtype="float64") >= min_confidence)
+    )
+    signals, positions = signals[wanted], positions[wanted]
+    order = np.argsort(positions, kind="stable")
+    signals, positions = signals.iloc[order], positions[order]
+    taken = take_trades(
         bars,
         positions,
-        np.where(signals["recommendation"] == "SELL", -1, 1),
-        signals["target"].to_numpy(),
-        signals["stop_loss"].to_numpy(),
+        np.where(signals["recommendation"].to_numpy() == "SELL", -1, 1),
+        signals["target"].to_numpy(dtype="float64"),
+        signals["stop_loss"].to_numpy(dtype="float64"),
         horizon,
+        costs,
+        busy=existing_exits or (),
+        max_open=max_open,
     )
-    trades: list[PaperTrade] = []
-    still_open = np.iinfo(np.int64).max
-    open_exits = list(existing_exits or [])  # exit bars of open positions (still_open while unresolved)
-    for k, ((ts, row), pos) in enumerate(zip(signals.iterrows(), positions, strict=True)):
-        open_exits = [e for e in open_exits if e > pos]
-        if len(open_exits) >= max_open:
-            continue
-        exit_ = (
-            (int(exits.position[k]), float(exits.price[k]), str(exits.reason[k]))
-            if exits.complete[k]
-            else None
+    rows = signals.iloc[taken.signal]
+    predicted = rows["predicted_return"] if "predicted_return" in rows else pd.Series(np.nan, rows.index)
+    trades = []
+    for k, (ts, recommendation, target, stop, confidence, expected) in enumerate(
+        zip(
+            rows.index,
+            rows["recommendation"].tolist(),
+            rows["target"].tolist(),
+            rows["stop_loss"].tolist(),
+            rows["confidence"].tolist(),
+            predicted.tolist(),
+            strict=True,
         )
-        trade = _trade(bars, ts, row, int(pos), exit_, costs)
-        open_exits.append(still_open if trade.exit_position is None else trade.exit_position)
-        trades.append(trade)
+    ):
+        closed = bool(taken.closed[k])
+        exit_pos = int(taken.exit_position[k])
+        trades.append(
+            PaperTrade(
+                position=int(taken.position[k]),
+                entry_time=ts,
+                entry_price=float(taken.entry_fill[k]),
+                recommendation=str(recommendation),
+                target=float(target),
+                stop_loss=float(stop),
+                confidence=float(confidence),
+                predicted_return=float(expected),
+                exit_position=exit_pos if closed else None,
+                exit_time=bars.index[exit_pos] if closed else None,
+                exit_price=float(taken.exit_fill[k]) if closed else None,
+                exit_reason=str(taken.reason[k]) if closed else None,
+                fees=float(taken.fees[k]),
+            )
+        )
     return trades

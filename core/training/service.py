@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.bots.dataset import build_dataset, check_trainable
 from core.context import Context
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled, LLMAuthError
 from core.evaluation.walkforward import plan_split
 from core.labeling import store as label_store
@@ -139,7 +139,7 @@ def label_stage(
 ) -> LabelingResult:
     """The labeling stage; a stop that leaves nothing to train on ends the run with its typed error.
 
-    Public for the fan-out (`core.jobs.fanout`), which labels once and then trains each bot apart.
+    Public for the fan-out (`core.jobs.dask.fanout`), which labels once and then trains each bot apart.
     """
     reporter.progress(0.0, "labeling")
     result = label(ctx, request.labeling_request(), Span(reporter, 0.0, LABELING_SHARE), job_id=job_id)

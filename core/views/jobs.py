@@ -10,9 +10,8 @@ from typing import Any
 from core.bots import bot_names
 from core.context import Context
 from core.jobs import store
-from core.jobs.staleness import Staleness, staleness
 from core.jobs.store import JobView
-from core.jobs.triggers import failed_on_input, quick_request, training_request
+from core.jobs.triggers import Staleness, failed_on_input, quick_request, staleness, training_request
 from core.labeling.llm import ledger
 from core.labeling.llm.ledger import LedgerTotals
 from core.labeling.sampling import SAMPLINGS

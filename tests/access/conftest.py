@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.training.service import train_pair
 from tests.conftest import GOOG_CSV, make_settings
@@ -21,7 +21,7 @@ LABELING = {"lookback_days": 3000, "samples": 60, "labeler": "rules", "sampling"
 def versions_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("access_home")
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     first = train_pair(ctx, "GOOG", "1d", bots=["xgb_agent"], labeling=LABELING, activate="always")
     train_pair(
         ctx, "GOOG", "1d", bots=["xgb_agent"], label_set_id=first.label_set_id, activate="never", seed=1

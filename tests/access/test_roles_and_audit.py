@@ -25,6 +25,7 @@ from core.jobs.runner import JobRunner
 from core.registry.activation import history as activations
 from core.registry.versions import list_versions
 from core.requests import ActivateRequest, RollbackRequest, TriggerRequest
+from core.runtime import make_executor
 from core.services import access, models
 from core.services.actors import ROLE_PERMISSIONS, Actor, Permission, allowed, authorize
 from core.services.runs import trigger_training
@@ -181,7 +182,7 @@ def test_the_cli_acts_as_the_os_user_and_is_audited(desk: Context, cli, goog_csv
 
 
 def test_a_chart_view_that_starts_nothing_leaves_no_row(desk: Context) -> None:
-    runner = JobRunner(desk)
+    runner = JobRunner(desk, make_executor(desk, "background"))
     try:
         with desk.db.session() as session:  # the models are fresh: nothing to do
             session.execute(

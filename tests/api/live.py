@@ -10,10 +10,8 @@ import contextlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import servers
+from tests.support.servers import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 _LEAKY = ("FREDDY_", "OPENAI_", "LLM_", "CANDLELAB_HOME", "DATABASE_URL", "MARKET_DATA", "QT_AI_")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
@@ -104,35 +99,15 @@ def serve(
 ) -> Iterator[LiveServer]:
     """Serve the API against `home` until the block ends (SIGTERM then, as an operator would)."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     log = home / f"api-{port}.log"
-    out = log.open("wb")
-    proc = subprocess.Popen(
+    with servers.serve(
         [sys.executable, "-m", "core", "api", "--host", "127.0.0.1", "--port", str(port), *args],
-        cwd=home,
+        ready=lambda: servers.answers(f"{url}/health"),
+        log=log,
+        name="the API",
         env={**child_env(home), **(env or {})},
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    server = LiveServer(f"http://127.0.0.1:{port}", home, log, proc)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {proc.returncode}:\n{server.output()[-3000:]}")
-            try:
-                if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API did not answer /health in {timeout:.0f} s")
-            time.sleep(0.1)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        out.close()
+        cwd=home,
+        timeout=timeout,
+    ) as process:
+        yield LiveServer(url, home, log, process)

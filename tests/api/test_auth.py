@@ -19,6 +19,7 @@ from core.services import tokens as token_service
 from core.services.actors import TOKEN_SCOPES, Actor, Permission, allowed
 from tests.api import live
 from tests.conftest import make_settings
+from tests.support import servers
 
 SCOPES = ("read", "train", "activate", "outcomes")
 # Every route but /health with the scope it needs (a test checks this covers the OpenAPI schema).
@@ -204,7 +205,7 @@ def test_secrets_appear_nowhere_but_in_the_create_output(
 
 
 def test_non_loopback_bind_without_a_token_is_refused(tmp_path: Path) -> None:
-    port = str(live.free_port())
+    port = str(servers.free_port())
     code, doc, _ = live.cli_process(tmp_path, "api", "--host", "0.0.0.0", "--port", port)
     assert code == 2
     assert "no API token exists" in doc["error"]["message"]

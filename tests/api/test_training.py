@@ -30,6 +30,7 @@ from core.registry import gate
 from core.registry.activation import history
 from tests.api import live
 from tests.conftest import GOOG_CSV, REPO, SHARED_DATA, make_settings
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -87,15 +88,13 @@ def trainer(server: live.LiveServer, tokens: dict[str, str]) -> Iterator[httpx.C
 
 
 def wait_for_job(http: httpx.Client, job_id: int, timeout: float = 240.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> dict[str, Any] | None:
         reply = http.get("/api/ai-training/status", params={"job_id": job_id})
         assert reply.status_code == 200, reply.text
         job = reply.json()["jobs"][0]
-        if job["status"] not in ("queued", "running"):
-            return dict(job)
-        time.sleep(0.25)
-    raise AssertionError(f"job {job_id} did not end in {timeout:.0f} s")
+        return dict(job) if job["status"] not in ("queued", "running") else None
+
+    return wait_until(ended, timeout=timeout, interval=0.25, message=f"job {job_id} to end")
 
 
 def dump(home: Path) -> str:

@@ -13,7 +13,7 @@ from core.access import audit
 from core.access.audit import AuditFilter
 from core.bots import BOT_NAMES
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.registry.activation import activate, history
@@ -157,7 +157,7 @@ def test_demotion_can_be_switched_off(home):
 @pytest.mark.slow
 def test_quick_training_on_infy_5m_judges_hundreds_of_bars(ctx):
     """The chart-view path's numbers: 50 rule labels, yet reality on every out-of-sample bar."""
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     settings = ctx.settings
     labeling = {
         "lookback_days": settings.quick_lookback_days,

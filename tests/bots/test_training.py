@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.db.models import AIModelVersion, ModelTrainingRecord
 from core.errors import BadInput, JobCancelled, NotFound
 from core.registry import gate

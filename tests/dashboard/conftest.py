@@ -23,8 +23,8 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.db.database import forget_database
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.logging_setup import reset_logging
@@ -51,7 +51,7 @@ def _checkpointed(home: Path) -> Path:
 def goog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("goog_home")
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     return _checkpointed(home)
 
 
@@ -59,7 +59,7 @@ def goog_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("trained_home")
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     labeling = {"lookback_days": 3000, "samples": 80, "labeler": "rules", "sampling": "uniform"}
     first = train(ctx, "GOOG", "1d", bots=["xgb_agent"], labeling=labeling, activate="always")
     train(ctx, "GOOG", "1d", bots=["xgb_agent"], label_set_id=first.label_set_id, activate="never", seed=1)

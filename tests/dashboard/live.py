@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tests.support import servers
+from tests.support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -37,12 +37,6 @@ def chromium_path() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(home: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
     """Run the dashboard against `home` until the block ends; yields its base URL."""
@@ -51,53 +45,24 @@ def serve(home: Path, env: dict[str, str] | None = None, timeout: float = 60) ->
     # XSRF on, minimal toolbar) applies here too, while cwd stays `home` so no stray .env is read.
     (home / ".streamlit").mkdir(exist_ok=True)
     shutil.copy(REPO / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
-    log = (home / "streamlit.log").open("wb")
     # The app imports `dashboard` and `core` from this checkout, whatever the environment says.
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     child_env = {**os.environ, "PYTHONPATH": path, "CANDLELAB_HOME": str(home), **(env or {})}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=home,
-        env=child_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {home / 'streamlit.log'}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s")
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py")]
+    command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
+    with servers.serve(
+        command,
+        ready=lambda: servers.answers(f"{url}/_stcore/health"),
+        log=home / "streamlit.log",
+        name="streamlit",
+        env=child_env,
+        cwd=home,
+        timeout=timeout,
+        interval=0.2,
+        stop_timeout=15,
+    ):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
 
 
 @contextlib.contextmanager

@@ -10,11 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.experiments.runner import run_experiment
-from core.jobs.executor import ForegroundExecutor
-from core.jobs.runner import JobRunner
+from core.jobs.runner import ForegroundExecutor, JobRunner
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.requests import ExperimentRequest, LabelOptions, TrainingRequest
 from core.services.actors import Actor
@@ -67,7 +66,7 @@ def _paper_trades(ctx: Context, version_id: int) -> None:
 
 
 def build(ctx: Context, tmp: Path) -> None:
-    service.import_csv(ctx, tradingview_csv(hourly_fx(FX_BARS), tmp / "FX_EURUSD, 60.csv"), "EURUSD", "1h")
+    supply.import_csv(ctx, tradingview_csv(hourly_fx(FX_BARS), tmp / "FX_EURUSD, 60.csv"), "EURUSD", "1h")
     labels = LabelOptions(lookback_days=200, samples=60, labeler="rules", sampling="uniform")
     request = TrainingRequest(
         symbol="EURUSD", timeframe="1h", kind="manual", bots=("xgb_agent",), labels=labels, activate="always"
@@ -84,4 +83,4 @@ def build(ctx: Context, tmp: Path) -> None:
     run_experiment(ctx, request, actor="test")
     tiny = tmp / "TINY_1d.csv"
     tiny.write_text("".join(GBPUSD_MT5.read_text().splitlines(keepends=True)[:41]))
-    service.import_csv(ctx, tiny, "TINY", "1d")
+    supply.import_csv(ctx, tiny, "TINY", "1d")

@@ -21,6 +21,7 @@ from core.registry.versions import list_versions
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.support.servers import wait_until
 
 SHOTS = REPO / "artifacts" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -39,12 +40,7 @@ def chromium() -> str:
 
 
 def _wait_db(predicate, ctx: Context, timeout: float = 90) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate(ctx):
-            return
-        time.sleep(0.25)
-    raise AssertionError("condition not met in time")
+    wait_until(lambda: predicate(ctx), timeout=timeout, interval=0.25)
 
 
 def _idle(ctx: Context) -> bool:

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.db.database import forget_database
 from core.views.candles import resample
 from tests.conftest import REPO, make_settings
@@ -78,7 +78,7 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = Context.create(make_settings(home), logs=False)
     files = tmp_path_factory.mktemp("chart_files")
-    service.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
+    supply.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
     env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
     try:
         with serve(home, env) as url, browser(executable) as chrome:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from core.registry.activation import activate, deactivate
 from core.registry.versions import list_versions
 from core.settings import load_settings
 from tests.dashboard.conftest import chart_data, open_app, texts
+from tests.support.servers import wait_until
 
 EURUSD = {"symbol": "EURUSD", "tf": "1h"}
 FIVE = re.compile(r"^\d\.\d{5}$")
@@ -39,13 +39,13 @@ def _figure(at) -> dict:  # type: ignore[no-untyped-def, type-arg]
 
 
 def _wait_idle(ctx: Context, timeout: float = 60) -> list[job_store.JobView]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def idle() -> list[job_store.JobView] | None:
         jobs = job_store.list_jobs(ctx.db)
-        if jobs and all(not j.active for j in jobs):
-            return jobs
-        time.sleep(0.2)
-    raise AssertionError(f"jobs still running: {job_store.list_jobs(ctx.db)}")
+        return jobs if jobs and all(not j.active for j in jobs) else None
+
+    return wait_until(
+        idle, timeout=timeout, interval=0.2, message=lambda: f"the jobs to end: {job_store.list_jobs(ctx.db)}"
+    )
 
 
 def test_an_fx_pair_shows_five_decimals_on_the_axis_the_cards_and_the_tables(

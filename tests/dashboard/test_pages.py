@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from core.settings import load_settings
 from core.views.samples import SampleFilter
 from dashboard.components.sample_panels import table_key
 from tests.dashboard.conftest import chart_data, open_app, texts
+from tests.support.servers import wait_until
 
 GOOG = {"symbol": "GOOG", "tf": "1d"}
 
@@ -23,13 +23,16 @@ def _ctx() -> Context:
 
 
 def _wait_for_jobs(ctx: Context, timeout: float = 90) -> list[job_store.JobView]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> list[job_store.JobView] | None:
         jobs = job_store.list_jobs(ctx.db)
-        if jobs and all(j.status not in job_store.ACTIVE_STATUSES for j in jobs):
-            return jobs
-        time.sleep(0.2)
-    raise AssertionError(f"jobs still running: {job_store.list_jobs(ctx.db)}")
+        return jobs if jobs and all(j.status not in job_store.ACTIVE_STATUSES for j in jobs) else None
+
+    return wait_until(
+        ended,
+        timeout=timeout,
+        interval=0.2,
+        message=lambda: f"the jobs to end: {job_store.list_jobs(ctx.db)}",
+    )
 
 
 def test_chart_opens_the_pair_in_the_url_and_keeps_it_there(

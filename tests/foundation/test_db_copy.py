@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.context import Context
-from core.data import service
 from core.data import store as bar_store
+from core.data import supply
 from core.db import transfer
 from core.db.database import Database, forget_database
 from core.db.models import Base, LLMCall, LLMResponseCache, ScheduledRun, TrainingJob
@@ -45,7 +45,7 @@ KNOWN_TABLES = {
 
 def _fill(ctx: Context) -> None:
     """An installation with rows in every table, through the code paths that write them."""
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     labeling = {"lookback_days": 3000, "samples": 60, "labeler": "rules", "sampling": "uniform"}
     first = train(
         ctx,

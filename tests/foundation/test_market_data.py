@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from core.context import Context
-from core.data import service, store, synthetic
+from core.data import store, supply, synthetic
 from core.data.csv_stream import read_ohlcv_csv
 from core.data.frames import validate_ohlcv
 from core.data.providers import FetchRequest, make_provider
@@ -54,12 +54,12 @@ def test_only_closed_bars_are_generated() -> None:
 
 
 def test_offline_fetch_is_incremental_and_idempotent(ctx: Context) -> None:
-    first = service.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3))
+    first = supply.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3))
     assert first.summary.is_synthetic and first.source == "synthetic"
-    again = service.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3), bypass_cache=True)
+    again = supply.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3), bypass_cache=True)
     assert again.summary.rows == first.summary.rows
     assert again.written < 10  # only the tail is asked for again
-    later = service.fetch(ctx, "INFY.NS", "5m", now=NOW, bypass_cache=True)
+    later = supply.fetch(ctx, "INFY.NS", "5m", now=NOW, bypass_cache=True)
     assert later.summary.rows > first.summary.rows
     with ctx.db.read() as session:
         stored = store.load_bars(session, "INFY.NS", "5m")
@@ -67,15 +67,15 @@ def test_offline_fetch_is_incremental_and_idempotent(ctx: Context) -> None:
 
 
 def test_recent_fetch_is_served_from_the_store_unless_bypassed(ctx: Context) -> None:
-    service.fetch(ctx, "TCS.NS", "5m", now=NOW)
-    cached = service.fetch(ctx, "TCS.NS", "5m", now=datetime.now(UTC))
+    supply.fetch(ctx, "TCS.NS", "5m", now=NOW)
+    cached = supply.fetch(ctx, "TCS.NS", "5m", now=datetime.now(UTC))
     assert cached.cached and cached.written == 0
-    fresh = service.fetch(ctx, "TCS.NS", "5m", now=NOW, bypass_cache=True)
+    fresh = supply.fetch(ctx, "TCS.NS", "5m", now=NOW, bypass_cache=True)
     assert not fresh.cached
 
 
 def test_lookback_counts_back_from_the_newest_stored_bar(goog_ctx: Context) -> None:
-    bars, _ = service.load_window(goog_ctx, "GOOG", "1d", lookback_days=30)
+    bars, _ = supply.load_window(goog_ctx, "GOOG", "1d", lookback_days=30)
     assert bars.index[-1] == pd.Timestamp("2013-03-01", tz="UTC")
     assert bars.index[0] >= pd.Timestamp("2013-01-30", tz="UTC")
     assert 15 <= len(bars) <= 23
@@ -83,7 +83,7 @@ def test_lookback_counts_back_from_the_newest_stored_bar(goog_ctx: Context) -> N
 
 def test_load_window_without_bars_says_how_to_get_some(ctx: Context) -> None:
     with pytest.raises(BadInput, match="python -m core data fetch --symbol MSFT"):
-        service.load_window(ctx, "MSFT", "1d")
+        supply.load_window(ctx, "MSFT", "1d")
 
 
 def _closed_port() -> int:
@@ -104,23 +104,23 @@ def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv)
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
     ctx = Context.create(settings, logs=False)
     _store_as_yahoo(ctx, goog_csv)
-    outcome = service.fetch(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
+    outcome = supply.fetch(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
     assert outcome.stale and outcome.summary.rows == 2148
     assert "could not be reached" in (outcome.message or "")
     with ctx.db.read() as session:
         assert store.summarize(session, "GOOG", "1d").stale
-    bars, refreshed = service.load_window(ctx, "GOOG", "1d", refresh=True, bypass_cache=True)
+    bars, refreshed = supply.load_window(ctx, "GOOG", "1d", refresh=True, bypass_cache=True)
     assert refreshed is not None and refreshed.stale and len(bars) == 2148
     with pytest.raises(ProviderUnavailable, match="no stored MSFT 1d bars"):
-        service.fetch(ctx, "MSFT", "1d", provider="yfinance")
+        supply.fetch(ctx, "MSFT", "1d", provider="yfinance")
 
 
 def test_another_provider_failing_does_not_flag_an_imported_series(home, goog_csv) -> None:
     """Asking Yahoo for a series a CSV produced fails softly; the import stays as it was, not stale."""
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
     ctx = Context.create(settings, logs=False)
-    service.import_csv(ctx, goog_csv, "GOOG", "1d")
-    outcome = service.fetch(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
+    supply.import_csv(ctx, goog_csv, "GOOG", "1d")
+    outcome = supply.fetch(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
     assert outcome.stale and outcome.summary.rows == 2148
     with ctx.db.read() as session:
         stored = store.summarize(session, "GOOG", "1d")
@@ -144,8 +144,8 @@ def test_offline_provider_names_what_it_knows(home) -> None:
 
 
 def test_bootstrap_is_idempotent(ctx: Context) -> None:
-    first = service.bootstrap_demo(ctx, now=NOW)
-    second = service.bootstrap_demo(ctx, now=NOW)
+    first = supply.bootstrap_demo(ctx, now=NOW)
+    second = supply.bootstrap_demo(ctx, now=NOW)
     assert [o.summary.rows for o in first] == [o.summary.rows for o in second]
     assert {o.summary.symbol for o in first} == {"GOOG", "INFY.NS", "TCS.NS", "RELIANCE.NS"}
 
@@ -154,7 +154,7 @@ def test_a_recent_fetch_from_another_provider_is_not_reused(home) -> None:
     """Synthetic bars fetched a minute ago are no cache for a Yahoo request: Yahoo is asked."""
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
     ctx = Context.create(settings, logs=False)
-    service.fetch(ctx, "INFY.NS", "5m", provider="offline")
-    assert service.fetch(ctx, "INFY.NS", "5m", provider="offline").cached
-    yahoo = service.fetch(ctx, "INFY.NS", "5m", provider="yfinance", lookback_days=30)
+    supply.fetch(ctx, "INFY.NS", "5m", provider="offline")
+    assert supply.fetch(ctx, "INFY.NS", "5m", provider="offline").cached
+    yahoo = supply.fetch(ctx, "INFY.NS", "5m", provider="yfinance", lookback_days=30)
     assert not yahoo.cached and yahoo.stale  # it tried Yahoo (unreachable) and kept the stored bars

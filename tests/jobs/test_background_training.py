@@ -13,33 +13,33 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
-from core.jobs.staleness import staleness
-from core.jobs.triggers import trigger
+from core.jobs.triggers import staleness, trigger
 from core.requests import TriggerRequest
 from tests.conftest import make_settings
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def _wait_for(ctx: Context, job_id: int, predicate, timeout: float = 240.0) -> store.JobView:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def there() -> store.JobView | None:
         job = store.get_job(ctx.db, job_id)
-        if predicate(job):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not get there in time: {store.get_job(ctx.db, job_id)}")
+        return job if predicate(job) else None
+
+    return wait_until(
+        there, timeout=timeout, message=lambda: f"job {job_id}: {store.get_job(ctx.db, job_id)}"
+    )
 
 
 def test_stale_pair_trains_in_the_background_then_reads_fresh(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     stages: list[str] = []
     real_update = store.update_progress
 
@@ -77,7 +77,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def test_twenty_processes_trigger_one_pair_and_exactly_one_job_starts(home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    service.bootstrap_demo(ctx)
+    supply.bootstrap_demo(ctx)
     env = _env(home, QUICK_BOTS="ensemble_bot")
     cmd = [sys.executable, "-m", "core", "trigger", "--symbol", "TCS.NS", "--timeframe", "5m", "--json"]
     procs = [subprocess.Popen(cmd, cwd=home, env=env, stdout=subprocess.PIPE, text=True) for _ in range(20)]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from tests.bots.helpers import store_hindsight_set
 from tests.conftest import GOOG_CSV, CliRun, make_settings
@@ -79,8 +79,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """GOOG daily bars, the demo intraday pair and one small label set: something to leave alone."""
     home = tmp_path_factory.mktemp("bad_input_home")
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
-    service.fetch(ctx, "INFY.NS", "5m", provider="offline", lookback_days=20)
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.fetch(ctx, "INFY.NS", "5m", provider="offline", lookback_days=20)
     label_set = store_hindsight_set(ctx, "GOOG", "1d", horizon=10, samples=40)
     forget_database(ctx.settings.db_url)
     return home / "candlelab.db", {"goog_set": str(label_set)}

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,11 @@ import pytest
 from sqlalchemy import select, update
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.db.models import AIModelVersion, LabelSet, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.recovery import job_versions, recover_orphans
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest, LabelOptions, RetrainRequest, TrainingRequest
@@ -39,6 +38,7 @@ from core.services.runs import start_labeling, start_training
 from tests.conftest import GOOG_CSV, REPO, CliRun, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def desk(home: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., CliRun]
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         ctx = Context.create(make_settings(home), logs=False)
-        service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+        supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("FREDDY_", "OPENAI_", "LLM_"))}
         child_env.update(env, CANDLELAB_HOME=str(home), PYTHONPATH=str(REPO))
         yield Desk(home, server, ctx, cli, child_env)
@@ -166,13 +166,16 @@ def llm_labeling(seed: int, samples: int = 8) -> LabelingRequest:
 
 
 def wait_for(desk: Desk, predicate: Callable[[store.JobView], bool], timeout: float = 240) -> store.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def there() -> store.JobView | None:
         jobs = store.list_jobs(desk.ctx.db, limit=1)
-        if jobs and predicate(jobs[0]):
-            return jobs[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no job got there in time: {store.list_jobs(desk.ctx.db, limit=1)}")
+        return jobs[0] if jobs and predicate(jobs[0]) else None
+
+    return wait_until(
+        there,
+        timeout=timeout,
+        interval=0.05,
+        message=lambda: f"the job: {store.list_jobs(desk.ctx.db, limit=1)}",
+    )
 
 
 # --- success ----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -20,17 +19,17 @@ from core.db.models import TrainingJob
 from core.db.types import utcnow
 from core.errors import BadInput, JobCancelled
 from core.jobs import store
-from core.jobs.executor import ThreadExecutor
-from core.jobs.outcome import JobOutcome
+from core.jobs.bodies import JobEnd
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
-from core.jobs.staleness import staleness
 from core.jobs.store import JobView
-from core.jobs.triggers import trigger
+from core.jobs.triggers import staleness, trigger
 from core.registry.versions import discard_versions
 from core.reporting import Reporter
 from core.requests import TrainingRequest, TriggerRequest
 from tests.bots.helpers import add_version
+from tests.support.servers import wait_until
 
 
 def quick(symbol: str, timeframe: str, kind: str = "quick") -> TrainingRequest:
@@ -45,12 +44,7 @@ pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends o
 
 
 def _wait_until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    wait_until(predicate, timeout=timeout, interval=0.02)
 
 
 class Gate:
@@ -60,14 +54,14 @@ class Gate:
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def __call__(self, ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def __call__(self, ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         reporter.progress(0.25, "labeling 1/4")
         self.started.set()
         while not self.release.wait(0.02):
             if reporter.cancelled():
                 raise JobCancelled("stop")
         reporter.progress(0.9, "training ensemble_bot 1/1")
-        return JobOutcome("succeeded", {"versions": [], "wall_s": 0.0})
+        return JobEnd("succeeded", {"versions": [], "wall_s": 0.0})
 
 
 def _runner(ctx: Context, **bodies: Any) -> JobRunner:
@@ -119,14 +113,14 @@ def test_twenty_threads_triggering_one_pair_start_exactly_one_job(ctx: Context) 
 
 
 def test_a_failing_job_records_its_error_and_others_carry_on(ctx: Context) -> None:
-    def broken(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def broken(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         reporter.progress(0.1, "labeling 0/50")
         raise BadInput("training on a label set with one class says so")
 
-    def fine(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
-        return JobOutcome("succeeded", {"ok": True})
+    def fine(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
+        return JobEnd("succeeded", {"ok": True})
 
-    def crash(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def crash(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         raise ZeroDivisionError("division by zero")
 
     runner = _runner(ctx, quick=broken, full=fine, manual=crash)
@@ -218,14 +212,14 @@ def test_worker_process_pid_is_recorded(ctx: Context) -> None:
 
 def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Context) -> None:
     """14 days of daily bars are ten bars; the quick job asks for enough to label 50 points."""
-    from core.data import service
+    from core.data import supply
 
-    service.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
+    supply.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
     seen: dict[str, dict[str, Any]] = {}
 
-    def record(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def record(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         seen[job.symbol] = job.request
-        return JobOutcome()
+        return JobEnd()
 
     runner = _runner(goog_ctx, quick=record)
     assert pull(runner, "GOOG", "1d").started
@@ -243,7 +237,7 @@ def test_a_quick_job_that_failed_on_its_input_is_not_requeued_until_something_ch
     """Visiting the chart again must not queue the same doomed job; new data, new settings or Retrain do."""
     calls: list[int] = []
 
-    def doomed(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def doomed(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         calls.append(job.job_id)
         raise BadInput("the labeled window holds only one class (BUY 50); label a more varied window")
 
@@ -290,9 +284,9 @@ def test_a_pair_is_fresh_after_its_newest_trained_version_live_or_not(ctx: Conte
     assert not fresh.stale and fresh.reason.startswith("newest model is 0.0 h old")
     ran: list[str] = []
 
-    def body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+    def body(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
         ran.append(job.symbol)
-        return JobOutcome()
+        return JobEnd()
 
     runner = _runner(ctx, quick=body)
     result = pull(runner, "TEST", "1d")

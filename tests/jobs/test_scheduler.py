@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.context import Context
 from core.db.models import ScheduledRun
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.scheduler import Task, run_task, slot_of
 from core.scheduling.tasks import build_tasks, plan, watched_pairs
@@ -64,7 +64,7 @@ def test_two_processes_firing_the_same_slot_run_it_once(ctx: Context, home: Path
         import sys
         from datetime import UTC, datetime
         from core.context import Context
-        from core.jobs.executor import ThreadExecutor
+        from core.jobs.local.executors import ThreadExecutor
         from core.jobs.runner import JobRunner
         from core.scheduling.scheduler import run_task
         from tests.jobs.test_scheduler import _task

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service as data_service
+from core.data import supply as data_service
 from core.db.database import forget_database
 from core.db.models import Bar, Label, LabelSet, LLMCall
 from core.labeling.result import LabelingResult

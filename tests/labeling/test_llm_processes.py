@@ -16,13 +16,14 @@ import pytest
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.db.models import LabelSet, LLMCall
 from core.labeling.llm import ledger
 from tests.conftest import GOOG_CSV, REPO, make_settings
 from tests.fakes.llm_server import FakeLLMServer
 from tests.labeling.conftest import API_KEY
+from tests.support.servers import wait_until
 
 BUDGET = 0.05
 PRICES = "gpt-4o=5/5"  # about $0.006 a call on GOOG's prompt: the budget buys some eight calls in all
@@ -31,7 +32,7 @@ PRICES = "gpt-4o=5/5"  # about $0.006 a call on GOOG's prompt: the budget buys s
 @pytest.fixture
 def store_home(home: Path) -> Iterator[tuple[Context, Path]]:
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     yield ctx, home
     forget_database(ctx.settings.db_url)
 
@@ -81,10 +82,7 @@ def test_concurrent_label_processes_never_spend_more_than_the_daily_budget(store
 
 
 def _poll(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
+    wait_until(condition, timeout=timeout, interval=0.02)
 
 
 KILLED_RUN = """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.errors import BadInput
 from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
@@ -135,7 +135,7 @@ def test_the_estimate_builds_the_real_prompt_of_the_window(tmp_path: Path) -> No
     with FakeLLMServer(api_key=API_KEY) as server:
         settings = make_settings(tmp_path, **llm_overrides("openai", server))
         ctx = Context.create(settings, logs=False)
-        service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+        supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
         est = estimate_cost(ctx, 8, "llm", Window("GOOG", "1d"))
         run = run_labeling(ctx, "GOOG", "1d", samples=8, labeler="llm", seed=31)
     assert est["prompt_basis"] == "window" and est["tokens_in"] == 8 * est["prompt_tokens_per_call"]

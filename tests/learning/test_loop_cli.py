@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from tests.conftest import make_settings
 
@@ -25,7 +25,7 @@ TRAINED_UNTIL = NOW - timedelta(days=45)  # about 2,300 five-minute bars before 
 
 def test_simulate_then_retrain_from_outcomes(cli, home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    service.bootstrap_demo(ctx, now=NOW)
+    supply.bootstrap_demo(ctx, now=NOW)
     forget_database(ctx.settings.db_url)
     trained = cli(
         "train",

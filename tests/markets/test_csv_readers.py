@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from core.context import Context
-from core.data import service, store
+from core.data import store, supply
 from core.data.csv_fast import fast_chunks
 from core.data.csv_layout import detect_layout
 from core.data.csv_stream import _precise_chunks
@@ -105,7 +105,7 @@ def test_a_refusal_deep_in_the_file_names_its_line(ctx: Context, tmp_path: Path,
     lines[LINE - 1] = ",".join(edit(lines[LINE - 1].split(","), lines[LINE - 2].split(",")))
     path = _write(lines, tmp_path / f"{fault}.csv")
     with pytest.raises(BadInput) as refused:
-        service.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=CHUNK)
+        supply.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=CHUNK)
     assert f"line {LINE} " in str(refused.value) and problem in str(refused.value)
     with ctx.db.read() as session:
         assert store.load_bars(session, "EURUSD", "1h").empty
@@ -130,7 +130,7 @@ def test_the_precise_reader_goes_on_where_the_fast_one_stops(
         assert handed_over == 1_002 and len(chunks) == 2
     else:  # pyarrow cannot convert its block (this whole small file): pandas reads it all
         assert handed_over == 2 and not chunks
-    outcome = service.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=CHUNK)
+    outcome = supply.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=CHUNK)
     assert outcome.summary.rows == ROWS
     with ctx.db.read() as session:
         stored = store.load_bars(session, "EURUSD", "1h")

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.models import LabelSet, ModelTrainingRecord, TrainingJob
 from tests.conftest import GOOG_CSV, REPO, make_settings
 from tests.markets.helpers import hourly_fx, write_yahoo
@@ -54,7 +54,7 @@ def test_a_long_import_beside_reads_writers_another_import_and_a_training(
     cli, home: Path, tmp_path: Path
 ) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     big = write_yahoo(hourly_fx(ROWS, start="1990-01-01"), tmp_path / "big.csv")
     small = write_yahoo(hourly_fx(2_000), tmp_path / "small.csv")
     stop, waits, errors = threading.Event(), [], []  # type: ignore[var-annotated]

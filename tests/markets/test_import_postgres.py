@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from core.context import Context
-from core.data import publish, service, store
+from core.data import publish, store, supply
 from core.errors import BadInput
 from tests.markets.helpers import hourly_fx, write_yahoo
 
@@ -27,8 +27,8 @@ def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
     assert not ctx.db.is_sqlite
-    first = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
-    again = service.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
+    first = supply.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
+    again = supply.import_csv(ctx, good, "EURUSD", "1h", chunk_rows=1_000)
     assert first.summary.rows == again.summary.rows == 3_000
     assert again.summary.precision is not None and again.summary.precision.decimals == 5
     with ctx.db.read() as session:
@@ -36,12 +36,12 @@ def test_import_onto_postgresql_is_idempotent_and_all_or_nothing(
     assert stored.index[0] == pd.Timestamp("2024-01-01", tz="UTC")
     assert stored["close"].tolist() == frame["Close"].tolist()
     with pytest.raises(BadInput, match=r"line 2501 .* has a negative volume"):
-        service.import_csv(ctx, bad, "USDCHF", "1h", chunk_rows=1_000)
+        supply.import_csv(ctx, bad, "USDCHF", "1h", chunk_rows=1_000)
     with ctx.db.engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM bars WHERE symbol = 'USDCHF'")).scalar()
     assert rows == 0
     # A driver without COPY (psycopg2, pg8000) stages with INSERTs: the same bars arrive.
     monkeypatch.setattr(publish, "_can_copy", lambda conn: False)
-    service.import_csv(ctx, good, "GBPUSD", "1h", chunk_rows=1_000)
+    supply.import_csv(ctx, good, "GBPUSD", "1h", chunk_rows=1_000)
     with ctx.db.read() as session:
         pd.testing.assert_frame_equal(store.load_bars(session, "GBPUSD", "1h"), stored)

@@ -8,19 +8,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.jobs import store as job_store
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.tasks import staleness_sweep
 from tests.conftest import REPO, SHARED_DATA, make_settings
 from tests.markets.helpers import hourly_fx, write_yahoo
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +38,16 @@ def _core(home: Path, *args: object, **env: str) -> dict:  # type: ignore[type-a
 
 
 def _wait(ctx: Context, job_id: int, timeout: float = 240.0) -> job_store.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> job_store.JobView | None:
         job = job_store.get_job(ctx.db, job_id)
-        if job.status not in job_store.ACTIVE_STATUSES:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job_store.get_job(ctx.db, job_id).status}")
+        return job if job.status not in job_store.ACTIVE_STATUSES else None
+
+    return wait_until(
+        ended,
+        timeout=timeout,
+        interval=0.2,
+        message=lambda: f"job {job_id} to end: {job_store.get_job(ctx.db, job_id)}",
+    )
 
 
 def test_an_imported_hourly_csv_trains_from_the_chart_then_trades_and_retrains(
@@ -111,7 +114,7 @@ def test_quick_training_on_the_real_gbpusd_export(cli) -> None:
 def test_the_schedulers_sweep_trains_an_imported_series(home: Path, tmp_path: Path) -> None:
     settings = make_settings(home, watchlist=["EURUSD:1h"], quick_bots=["xgb_agent"])
     ctx = Context.create(settings, logs=False)
-    service.import_csv(ctx, write_yahoo(hourly_fx(2_000), tmp_path / "EURUSD_H1.csv"), "EURUSD", "1h")
+    supply.import_csv(ctx, write_yahoo(hourly_fx(2_000), tmp_path / "EURUSD_H1.csv"), "EURUSD", "1h")
     runner = JobRunner(ctx, executor=ThreadExecutor(1))
     try:
         note = staleness_sweep(ctx, runner)

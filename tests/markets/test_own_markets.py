@@ -12,7 +12,7 @@ import pytest
 
 from core.cli.app import build_parser
 from core.context import Context
-from core.data import service, store, uploads
+from core.data import store, supply, uploads
 from core.data.providers import PROVIDERS, fetch_provider_names, make_provider
 from core.errors import BadInput
 from core.views import market, prices
@@ -55,7 +55,7 @@ def test_the_cli_choices_and_settings_read_the_registry(home: Path) -> None:
     with pytest.raises(
         BadInput, match="unknown market data provider 'bloomberg'; use one of offline, yfinance"
     ):
-        service.fetch(bad, "MSFT", "1d")
+        supply.fetch(bad, "MSFT", "1d")
 
 
 # --- imported series are used as stored -----------------------------------------------------------
@@ -68,20 +68,18 @@ def test_refreshing_an_imported_series_asks_nobody_and_writes_nothing(
         home, market_data_provider=provider, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}"
     )
     ctx = Context.create(settings, logs=False)
-    service.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
+    supply.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
     before = dump(home)
-    bars, outcome = service.load_window(
-        ctx, "EURUSD", "1h", lookback_days=14, refresh=True, bypass_cache=True
-    )
+    bars, outcome = supply.load_window(ctx, "EURUSD", "1h", lookback_days=14, refresh=True, bypass_cache=True)
     assert outcome is not None and outcome.used_as_stored and not outcome.stale and outcome.written == 0
     assert "EURUSD_H1.csv" in (outcome.message or "") and not outcome.live
     assert bars.index[-1] == hourly_fx(2_000).index[-1] and len(bars) > 200
-    assert service.fetch(ctx, "EURUSD", "1h").used_as_stored
+    assert supply.fetch(ctx, "EURUSD", "1h").used_as_stored
     assert dump(home) == before
 
 
 def test_the_badge_says_imported_with_the_file_and_the_last_bar(ctx: Context, eurusd_csv: Path) -> None:
-    service.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
+    supply.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
     badge = market.data_badge(market.summary(ctx, "EURUSD", "1h"))
     last = hourly_fx(2_000).index[-1].strftime("%Y-%m-%d %H:%M UTC")
     assert badge.label == f"Imported · last bar {last}"
@@ -89,7 +87,7 @@ def test_the_badge_says_imported_with_the_file_and_the_last_bar(ctx: Context, eu
 
 
 def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
-    service.fetch(ctx, "INFY.NS", "5m", now=NOW)
+    supply.fetch(ctx, "INFY.NS", "5m", now=NOW)
     assert market.data_badge(market.summary(ctx, "INFY.NS", "5m")).label == "Synthetic"
     bars = hourly_fx(50).rename(columns=str.lower).rename_axis("ts")
     with ctx.db.session() as session:
@@ -108,8 +106,8 @@ def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
 
 
 def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path) -> None:
-    service.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
-    service.fetch(ctx, "TCS.NS", "5m", now=NOW)
+    supply.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
+    supply.fetch(ctx, "TCS.NS", "5m", now=NOW)
     pairs = {(s.symbol, s.timeframe): s for s in market.list_pairs(ctx)}
     assert set(pairs) == {("EURUSD", "1h"), ("TCS.NS", "5m")}
     assert pairs["EURUSD", "1h"].provider == "csv" and pairs["TCS.NS", "5m"].provider == "offline"
@@ -120,21 +118,21 @@ def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path)
 def test_an_import_onto_a_synthetic_series_replaces_it_and_a_second_file_extends_it(
     ctx: Context, tmp_path: Path
 ) -> None:
-    service.fetch(ctx, "INFY.NS", "1h", now=NOW)
+    supply.fetch(ctx, "INFY.NS", "1h", now=NOW)
     frame = hourly_fx(1_000, start="2026-01-05")
-    first = service.import_csv(ctx, write_yahoo(frame.iloc[:600], tmp_path / "a.csv"), "INFY.NS", "1h")
+    first = supply.import_csv(ctx, write_yahoo(frame.iloc[:600], tmp_path / "a.csv"), "INFY.NS", "1h")
     assert (
         first.warnings and first.warnings[0].startswith("replaced ") and "Offline demo" in first.warnings[0]
     )
     assert first.summary.rows == 600 and not first.summary.is_synthetic and first.summary.provider == "csv"
-    second = service.import_csv(ctx, write_yahoo(frame.iloc[500:], tmp_path / "b.csv"), "INFY.NS", "1h")
+    second = supply.import_csv(ctx, write_yahoo(frame.iloc[500:], tmp_path / "b.csv"), "INFY.NS", "1h")
     assert second.warnings == () and second.summary.rows == 1_000 and second.summary.file_name == "b.csv"
 
 
 def test_an_explicit_fetch_from_the_offline_provider_replaces_an_import(ctx: Context, tmp_path: Path) -> None:
     frame = hourly_fx(300, start="2026-01-05")
-    service.import_csv(ctx, write_yahoo(frame, tmp_path / "tcs.csv"), "TCS.NS", "1h")
-    outcome = service.fetch(ctx, "TCS.NS", "1h", provider="offline", now=NOW)
+    supply.import_csv(ctx, write_yahoo(frame, tmp_path / "tcs.csv"), "TCS.NS", "1h")
+    outcome = supply.fetch(ctx, "TCS.NS", "1h", provider="offline", now=NOW)
     assert outcome.summary.is_synthetic and outcome.summary.provider == "offline"
     assert outcome.warnings and "Imported CSV" in outcome.warnings[0]
     with ctx.db.read() as session:
@@ -144,7 +142,7 @@ def test_an_explicit_fetch_from_the_offline_provider_replaces_an_import(ctx: Con
 
 def test_imported_and_fetched_bars_share_one_time_format(ctx: Context, tmp_path: Path) -> None:
     """Rows staged by the importer and rows written by the ORM are the same rows, never twins."""
-    bars = service.fetch(ctx, "RELIANCE.NS", "5m", now=NOW - timedelta(days=300)).summary
+    bars = supply.fetch(ctx, "RELIANCE.NS", "5m", now=NOW - timedelta(days=300)).summary
     with ctx.db.read() as session:
         stored = store.load_bars(session, "RELIANCE.NS", "5m").iloc[:50]
     stored.index.name = "Datetime"
@@ -153,7 +151,7 @@ def test_imported_and_fetched_bars_share_one_time_format(ctx: Context, tmp_path:
         store.upsert_bars(session, "RELIANCE.NS", "5m", stored.rename_axis("ts"), source="synthetic")
     path = tmp_path / "rel.csv"
     stored.rename(columns=str.capitalize).to_csv(path, date_format="%Y-%m-%d %H:%M:%S")
-    outcome = service.import_csv(ctx, path, "RELIANCE.NS", "5m")
+    outcome = supply.import_csv(ctx, path, "RELIANCE.NS", "5m")
     assert bars.rows > 50 and outcome.summary.rows == 50
 
 
@@ -169,16 +167,16 @@ def test_names_that_could_escape_are_refused(cli, home: Path, symbol: str) -> No
 
 @pytest.mark.parametrize("symbol", ["EURUSD=X", "^GSPC", "BTC-USD", "RELIANCE.NS", "M&M.NS", "BRK-B"])
 def test_real_tickers_are_accepted(ctx: Context, symbol: str) -> None:
-    assert service.import_csv(ctx, GOOG_CSV, symbol.lower(), "1d").summary.symbol == symbol
+    assert supply.import_csv(ctx, GOOG_CSV, symbol.lower(), "1d").summary.symbol == symbol
 
 
 def test_prices_are_shown_at_the_series_precision(ctx: Context, tmp_path: Path) -> None:
-    service.import_csv(ctx, write_yahoo(hourly_fx(500), tmp_path / "fx.csv"), "EURUSD", "1h")
+    supply.import_csv(ctx, write_yahoo(hourly_fx(500), tmp_path / "fx.csv"), "EURUSD", "1h")
     jpy = hourly_fx(500).assign(
         **{c: lambda f, c=c: (f[c] * 137).round(3) for c in ("Open", "High", "Low", "Close")}
     )
-    service.import_csv(ctx, write_yahoo(jpy, tmp_path / "jpy.csv"), "USDJPY", "1h")
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, write_yahoo(jpy, tmp_path / "jpy.csv"), "USDJPY", "1h")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     fx, yen, goog = (
         prices.price_format(ctx, s, t) for s, t in (("EURUSD", "1h"), ("USDJPY", "1h"), ("GOOG", "1d"))
     )
@@ -217,7 +215,7 @@ def test_an_upload_is_previewed_and_imported_like_the_cli(ctx: Context, home: Pa
 
 
 def test_adding_a_symbol_fetches_it_or_says_why_not(ctx: Context) -> None:
-    added = service.add_symbol(ctx, "tcs.ns", "1h")
+    added = supply.add_symbol(ctx, "tcs.ns", "1h")
     assert added.summary.rows > 100 and added.summary.provider == "offline"
     with pytest.raises(BadInput, match="unknown symbol 'NOPE' for the offline provider"):
-        service.add_symbol(ctx, "NOPE", "1d")
+        supply.add_symbol(ctx, "NOPE", "1d")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core.context import Context
-from core.data import service, store
+from core.data import store, supply
 from core.errors import BadInput
 from tests.conftest import GOOG_CSV, SHARED_DATA
 from tests.markets.helpers import dump, hourly_fx, write_yahoo
@@ -35,7 +35,7 @@ def test_the_real_mt5_export_imports_with_its_precision(cli, home: Path) -> None
 
 @pytest.mark.skipif(not GBPUSD_MT5.exists(), reason="the shared GBPUSD export is not on this machine")
 def test_mt5_tick_volume_stands_in_and_float_noise_is_gone(ctx: Context) -> None:
-    service.import_csv(ctx, GBPUSD_MT5, "GBPUSD", "1d")
+    supply.import_csv(ctx, GBPUSD_MT5, "GBPUSD", "1d")
     bars = _bars(ctx, "GBPUSD", "1d")
     first = bars.iloc[0]
     assert first["open"] == pytest.approx(1.63878, abs=1e-12)  # 1.6387800000000001 in the file
@@ -49,7 +49,7 @@ def test_mt5_real_volume_wins_where_there_is_some(ctx: Context, tmp_path: Path) 
         "1704067200,100.5,101.25,99.75,101.0,900,2,5000\n"
         "1704153600,101.0,102.0,100.5,101.5,800,2,0\n"
     )
-    outcome = service.import_csv(ctx, path, "XYZ", "1d")
+    outcome = supply.import_csv(ctx, path, "XYZ", "1d")
     assert outcome.format is not None and outcome.format.name == "mt5"
     assert _bars(ctx, "XYZ", "1d")["volume"].tolist() == [5000, 800]
 
@@ -63,7 +63,7 @@ def test_tradingview_unix_seconds_without_volume_ignores_indicator_columns(
         "1704186000,1.09420,1.09480,1.09390,1.09455,1.0941,1.0938,55.1\n"
         "1704189600,1.09455,1.09501,1.09402,1.09410,1.0942,1.0939,48.7\n"
     )
-    outcome = service.import_csv(ctx, path, "EURUSD", "1h")
+    outcome = supply.import_csv(ctx, path, "EURUSD", "1h")
     assert outcome.format is not None and outcome.format.name == "tradingview"
     bars = _bars(ctx, "EURUSD", "1h")
     assert bars.index[0] == pd.Timestamp("2024-01-02 09:00", tz="UTC")
@@ -78,7 +78,7 @@ def test_tradingview_iso_times_with_volume(ctx: Context, tmp_path: Path) -> None
         "2024-01-02T03:45:00Z,1500.05,1510.5,1495.0,1505.25,120000,1490\n"
         "2024-01-03T09:15:00+05:30,1505.25,1520.0,1500.1,1518.4,98000,1492\n"
     )
-    outcome = service.import_csv(ctx, path, "INFY.NS", "1d")
+    outcome = supply.import_csv(ctx, path, "INFY.NS", "1d")
     assert outcome.format is not None and outcome.format.name == "tradingview"
     bars = _bars(ctx, "INFY.NS", "1d")
     assert list(bars.index) == [
@@ -95,7 +95,7 @@ def test_mt5_terminal_export_tab_separated_with_dotted_dates(ctx: Context, tmp_p
         "2024.01.02\t09:00:00\t141.234\t141.456\t141.101\t141.398\t1523\t0\t3\n"
         "2024.01.02\t10:00:00\t141.398\t141.512\t141.300\t141.470\t1288\t0\t3\n"
     )
-    outcome = service.import_csv(ctx, path, "USDJPY", "1h")
+    outcome = supply.import_csv(ctx, path, "USDJPY", "1h")
     assert outcome.format is not None and outcome.format.name == "mt5_terminal"
     bars = _bars(ctx, "USDJPY", "1h")
     assert bars.index[1] == pd.Timestamp("2024-01-02 10:00", tz="UTC")
@@ -104,11 +104,11 @@ def test_mt5_terminal_export_tab_separated_with_dotted_dates(ctx: Context, tmp_p
 
 
 def test_yahoo_and_generic_files_are_told_apart(ctx: Context, tmp_path: Path) -> None:
-    yahoo = service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    yahoo = supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     assert yahoo.format is not None and yahoo.format.name == "yahoo"
     generic = tmp_path / "bars.csv"
     generic.write_text("timestamp,open,HIGH,low,Close,volume\n2024-01-02 04:00:00,101.5,102,101,101.7,900\n")
-    outcome = service.import_csv(ctx, generic, "ABC", "1d")
+    outcome = supply.import_csv(ctx, generic, "ABC", "1d")
     assert outcome.format is not None and outcome.format.name == "generic"
 
 
@@ -165,9 +165,9 @@ def test_a_repeat_far_apart_in_an_unsorted_file_is_refused_across_chunks(
     with pytest.raises(
         BadInput, match=r"line 602 \(2024-01-01T10:00:00\+00:00\) repeats an earlier timestamp"
     ):
-        service.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=100)
+        supply.import_csv(ctx, path, "EURUSD", "1h", chunk_rows=100)
     ok = write_yahoo(pd.concat([frame.iloc[300:], frame.iloc[:300]]), tmp_path / "unsorted.csv")
-    outcome = service.import_csv(ctx, ok, "EURUSD", "1h", chunk_rows=100)
+    outcome = supply.import_csv(ctx, ok, "EURUSD", "1h", chunk_rows=100)
     assert outcome.summary.rows == 600 and outcome.warnings == ()
     pd.testing.assert_series_equal(
         _bars(ctx, "EURUSD", "1h")["close"],
@@ -184,7 +184,7 @@ def test_a_stretch_of_daily_bars_in_an_hourly_file_is_named(ctx: Context, tmp_pa
     daily = hourly.iloc[-20:].copy()
     daily.index = daily_stamps
     path = write_yahoo(pd.concat([hourly, daily]), tmp_path / "mixed.csv")
-    outcome = service.import_csv(ctx, path, "EURUSD", "1h")
+    outcome = supply.import_csv(ctx, path, "EURUSD", "1h")
     assert outcome.summary.rows == 1_520
     assert len(outcome.warnings) == 2, outcome.warnings
     assert "21 bars from 2024-" in outcome.warnings[0]
@@ -193,16 +193,16 @@ def test_a_stretch_of_daily_bars_in_an_hourly_file_is_named(ctx: Context, tmp_pa
 
 
 def test_nights_weekends_and_holidays_are_not_stretches(ctx: Context, tmp_path: Path) -> None:
-    fx = service.import_csv(ctx, write_yahoo(hourly_fx(3_000), tmp_path / "fx.csv"), "EURUSD", "1h")
+    fx = supply.import_csv(ctx, write_yahoo(hourly_fx(3_000), tmp_path / "fx.csv"), "EURUSD", "1h")
     assert fx.warnings == ()  # every weekend is a 49-hour gap
-    equity = service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")  # NASDAQ holidays, 9/11, weekends
+    equity = supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")  # NASDAQ holidays, 9/11, weekends
     assert equity.warnings == ()
     stock = hourly_fx(2_000)
     stock = stock[(stock.index.hour >= 14) & (stock.index.hour < 21)]  # a 7-hour session a day
-    session = service.import_csv(ctx, write_yahoo(stock, tmp_path / "stock.csv"), "ABC", "1h")
+    session = supply.import_csv(ctx, write_yahoo(stock, tmp_path / "stock.csv"), "ABC", "1h")
     assert session.warnings == ()
 
 
 def test_importing_a_file_as_the_wrong_timeframe_says_so_once(ctx: Context) -> None:
-    outcome = service.import_csv(ctx, GOOG_CSV, "GOOG", "1h")
+    outcome = supply.import_csv(ctx, GOOG_CSV, "GOOG", "1h")
     assert "2,148 bars from 2004-08-19" in outcome.warnings[0] and "not 1h" in outcome.warnings[0]

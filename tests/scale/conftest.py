@@ -16,9 +16,9 @@ import pytest
 from distributed import Client, LocalCluster
 
 from core.context import Context
-from core.data import service
-from core.jobs.dask_executor import DaskExecutor
-from core.jobs.dask_worker import CandleLabWorker
+from core.data import supply
+from core.jobs.dask.client import DaskExecutor
+from core.jobs.dask.worker import CandleLabWorker
 from core.jobs.installation import installation
 from tests.scale.helpers import GBPUSD_CSV
 
@@ -68,5 +68,5 @@ def on_cluster(dask_client: Client) -> Attach:
 @pytest.fixture
 def gbpusd(ctx: Context) -> Context:
     """The test's installation with the GBPUSD daily history imported from its MetaTrader 5 export."""
-    service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+    supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     return ctx

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.models import AIModelVersion, ModelTrainingRecord, TrainingJob
 from core.jobs import store
 from core.requests import LabelOptions, TrainingRequest, parse
@@ -32,11 +32,11 @@ def weekly_csv(daily: pd.DataFrame, path: Path) -> Path:
 
 def import_pairs(ctx: Context, folder: Path) -> list[tuple[str, str]]:
     """GBPUSD (MetaTrader 5 export) and GOOG (Yahoo export), daily and weekly, imported from CSV."""
-    service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
-    service.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
+    supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+    supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
     for symbol in ("GBPUSD", "GOOG"):
         daily = _daily(symbol)
-        service.import_csv(ctx, weekly_csv(daily, folder / f"{symbol}_1wk.csv"), symbol, "1wk")
+        supply.import_csv(ctx, weekly_csv(daily, folder / f"{symbol}_1wk.csv"), symbol, "1wk")
     return list(PAIRS)
 
 

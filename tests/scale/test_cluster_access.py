@@ -10,10 +10,11 @@ from distributed.security import Security
 
 from core.context import Context
 from core.errors import BadInput
-from core.jobs.dask_executor import DaskExecutor, cluster_security
-from core.jobs.executor import ForegroundExecutor, SubprocessExecutor
-from core.jobs.executors import make_executor
-from core.jobs.process_pool import ProcessPool
+from core.jobs.dask.client import DaskExecutor, cluster_security
+from core.jobs.local.executors import SubprocessExecutor
+from core.jobs.local.process_pool import ProcessPool
+from core.jobs.runner import ForegroundExecutor
+from core.runtime import make_executor
 from tests.conftest import make_settings
 
 

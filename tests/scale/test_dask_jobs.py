@@ -13,7 +13,7 @@ import pytest
 from distributed import Client
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.jobs.runner import JobRunner
 from core.registry.loading import load_version
 from core.registry.versions import get_version
@@ -55,7 +55,7 @@ def test_a_worker_writes_artifacts_to_s3_that_this_process_loads_verified(
     home: Path, s3_server: s3.S3Server, on_cluster: Attach
 ) -> None:
     ctx = Context.create(make_settings(home, **s3_server.settings(s3_server.new_bucket())), logs=False)
-    service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+    supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     runner = JobRunner(ctx, executor=on_cluster(ctx))
     job = runner.submit(training("GBPUSD", "1d", ("xgb_agent",), kind="manual"), requested_by="desk")
     (job,) = wait_ended(ctx, [job.job_id])

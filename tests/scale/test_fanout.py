@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.context import Context
 from core.data import store as bar_store
 from core.db.models import AIModelVersion, ModelTrainingRecord
-from core.jobs import fanout
+from core.jobs.dask import fanout
 from core.jobs.runner import JobRunner
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.requests import RetrainRequest

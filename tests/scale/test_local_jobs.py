@@ -12,12 +12,12 @@ import psutil
 import pytest
 
 from core.context import Context
-from core.data import service
+from core.data import supply
 from core.db.database import forget_database
 from core.jobs import store
-from core.jobs.executors import make_executor
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest
+from core.runtime import make_executor
 from tests.conftest import make_settings
 from tests.scale.helpers import GBPUSD_CSV, job_owner, training, versions_of, wait_ended, wait_stage
 
@@ -29,7 +29,7 @@ LONG_LSTM = {"lstm_bot": {"epochs": 400, "patience": 400}}
 @pytest.fixture
 def local(home: Path) -> Context:
     ctx = Context.create(make_settings(home, job_cancel_grace_s=1, job_workers=1), logs=False)
-    service.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
+    supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     yield ctx
     forget_database(ctx.settings.db_url)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.context import Context
 from core.db.models import ScheduledRun
 from core.db.types import utcnow
-from core.jobs.executor import ThreadExecutor
+from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.scheduler import Scheduler, Task, missed
 

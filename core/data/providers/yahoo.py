@@ -11,7 +11,6 @@ import pandas as pd
 
 from core.data.frames import validate_ohlcv
 from core.data.providers.base import FetchedBars, FetchRequest
-from core.data.providers.registry import PROVIDERS
 from core.errors import BadInput, ProviderUnavailable
 from core.settings import Settings
 
@@ -33,8 +32,11 @@ def _is_network_error(exc: BaseException) -> bool:
 
 
 class YahooProvider:
-    info = PROVIDERS["yfinance"]
-    name, live, sources = info.name, info.live, info.sources
+    # The same facts as its line in the registry, which lists them without importing this module
+    # (a plug-in never imports the registry that names it).
+    name = "yfinance"
+    live = True
+    sources = frozenset({"yfinance", "yahoo"})
 
     def __init__(self, cache_dir: Path, proxy: str | None = None, timeout: float = 20.0) -> None:
         import yfinance as yf

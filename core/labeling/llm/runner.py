@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.errors import LLMAuthError
-from core.labeling.llm import cache, ledger, outcome
+from core.labeling.llm import cache, ledger
+from core.labeling.llm import point_end as outcome
 from core.labeling.llm.client import LLMClient
-from core.labeling.llm.outcome import PointRequest
+from core.labeling.llm.point_end import PointRequest
 from core.labeling.llm.retry import RetryPolicy
 from core.labeling.writer import LabelWriter, Outcome
 from core.llm_providers.wire import LLMCallFailed, RetryAbandoned, WireFormat

@@ -9,7 +9,7 @@ from core.data.store import SeriesSummary
 
 
 @dataclass(frozen=True)
-class FetchOutcome:
+class SeriesUpdate:
     summary: SeriesSummary
     written: int
     source: str

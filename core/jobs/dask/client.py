@@ -1,6 +1,6 @@
 """The client side of the Dask executor (`JOB_EXECUTOR=dask`): jobs go to a cluster's workers.
 
-`submit` hands the job's id to `core.jobs.dask_tasks.run_job_task` on the cluster, with the
+`submit` hands the job's id to `core.jobs.dask.tasks.run_job_task` on the cluster, with the
 kind's priority (the chart-view quick training ahead of the nightly batch) and `fire_and_forget`,
 so the task lives on when the submitting process exits (`trigger` submits and returns). While a
 job waits in the cluster's queue its row is owned by the queue (`dask:…`) and its heartbeat is
@@ -31,10 +31,10 @@ from core.context import Context
 from core.db.sharing import is_loopback, require_shared_storage
 from core.errors import BadInput, CandleLabError
 from core.jobs import store
-from core.jobs.dask_tasks import JobTicket, run_job_task
-from core.jobs.dask_worker import PRIORITIES, QUEUE_OWNER
-from core.jobs.executor import JobFn
+from core.jobs.dask.tasks import JobTicket, run_job_task
+from core.jobs.dask.worker import PRIORITIES, QUEUE_OWNER
 from core.jobs.recovery import ORPHAN_AFTER, recover_orphans
+from core.jobs.runner import JobFn
 from core.settings import Settings
 from core.urls import redact_url
 

@@ -17,7 +17,7 @@ bots train side by side. The rules:
   discards its own version; a version whose part result never reached the job is discarded at
   commit.
 
-The functions here hold the rules; `core.jobs.dask_fanout` ships them to workers.
+The functions here hold the rules; `core.jobs.dask.tasks` ships them to workers.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from typing import Any
 from sqlalchemy import update
 
 from core.context import Context
-from core.data.service import load_window
+from core.data.supply import load_window
 from core.db.models import ModelTrainingRecord
 from core.db.types import utcnow
 from core.errors import CandleLabError, JobCancelled
 from core.jobs import store
-from core.jobs.outcome import JobOutcome
+from core.jobs.bodies import JobEnd
 from core.jobs.recovery import job_versions
 from core.jobs.store import JobView
 from core.learning.retrain import outcome_frame, ready_bots, retrained_entries
@@ -198,7 +198,7 @@ def progress(prepared: Prepared, done: int, total: int) -> tuple[float, str]:
 
 def commit(
     ctx: Context, job: JobView, prepared: Prepared, results: list[PartResult], wall_s: float
-) -> JobOutcome:
+) -> JobEnd:
     """Apply the parts' activations (bot order), discard what never reached the job, and say how it ended."""
     by_bot = {r.bot: r for r in results}
     ordered = [by_bot[b] for b in prepared.bots if b in by_bot]
@@ -217,21 +217,21 @@ def commit(
     ]
     _discard_strays(ctx, job.job_id, {v.version_id for _r, v in committed})
     if isinstance(job.request, RetrainRequest):
-        return _retrain_outcome(ctx, prepared, ordered, committed, failed)
+        return _retrain_end(ctx, prepared, ordered, committed, failed)
     result = TrainingResult([v for _r, v in committed], wall_s, prepared.label_set_id, job.job_id, failed)
     if prepared.budget_stop:
         message = f"{prepared.budget_stop}; trained on the labels it has"
-        return JobOutcome("budget_exhausted", result.as_json(), message)
-    return JobOutcome("succeeded", result.as_json())
+        return JobEnd("budget_exhausted", result.as_json(), message)
+    return JobEnd("succeeded", result.as_json())
 
 
-def _retrain_outcome(
+def _retrain_end(
     ctx: Context,
     prepared: Prepared,
     ordered: list[PartResult],
     committed: list[tuple[PartResult, TrainedVersion]],
     failed: list[dict[str, str]],
-) -> JobOutcome:
+) -> JobEnd:
     retrained: list[dict[str, Any]] = []
     for part, version in committed:
         base, predecessors = part.retrain["base"], part.retrain["predecessors"]
@@ -240,7 +240,7 @@ def _retrain_outcome(
     skipped += [
         {**r.retrain.get("base", {"bot": r.bot}), "reason": r.error} for r in ordered if r.status == "skipped"
     ]
-    return JobOutcome("succeeded", {"retrained": retrained, "skipped": skipped, "failed": failed})
+    return JobEnd("succeeded", {"retrained": retrained, "skipped": skipped, "failed": failed})
 
 
 def _discard_strays(ctx: Context, job_id: int, kept: set[int]) -> None:

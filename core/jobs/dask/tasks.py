@@ -1,16 +1,27 @@
-"""A fanned-out job on a Dask cluster: its preparation in a child, its parts as tasks of their own.
+"""The tasks a Dask client submits for a job: run it once on a worker, or fan it out into parts.
 
-The rules (progress, deferred activation, failed parts, no half versions) are in
-`core.jobs.fanout`; this module ships them to workers. The job's own task runs the job runner's
-usual lifecycle around `_fanout_body`, which waits for its parts outside the worker's thread pool.
+**Fan-out.** A fanned-out job's own task runs the job runner's usual lifecycle around
+`_fanout_body`: its preparation in a child, its parts as tasks of their own, waited for outside
+the worker's thread pool. The rules (progress, deferred activation, failed parts, no half
+versions) are in `core.jobs.dask.fanout`; this module ships them to workers.
+
+**Retries.** A job runs at most once. A task starts a body only while the job's row is `queued`,
+so if Dask runs a task again (a worker died and `distributed.scheduler.allowed-failures` lets it
+retry), the second run finds the job `running` or already `interrupted` and does nothing but
+report it. Clusters for CandleLab set `allowed-failures` to 0 (`make dask-scheduler` does), so the
+client learns of a dead worker at once; the job is recorded `interrupted` by recovery, which sees
+its process gone (same machine) or its heartbeat silent (`ORPHAN_AFTER`, another machine), and
+every version it registered but never activated is discarded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from distributed import wait, worker_client
@@ -18,19 +29,65 @@ from distributed import wait, worker_client
 from core.bots import accelerated
 from core.context import Context
 from core.errors import CandleLabError, JobCancelled
-from core.jobs import child, fanout
-from core.jobs.bodyproc import describe_exit
-from core.jobs.dask_worker import PART_PRIORITY_BOOST, PRIORITIES, in_child, overrides, worker_context
-from core.jobs.executor import ForegroundExecutor
-from core.jobs.fanout import PartResult, Prepared
-from core.jobs.outcome import JobOutcome
-from core.jobs.runner import JobRunner
+from core.jobs import store
+from core.jobs.bodies import JobEnd
+from core.jobs.dask import child, fanout
+from core.jobs.dask.fanout import PartResult, Prepared
+from core.jobs.dask.worker import (
+    PART_PRIORITY_BOOST,
+    PRIORITIES,
+    ForkedProcess,
+    in_child,
+    overrides,
+    supervision,
+    worker_context,
+)
+from core.jobs.recovery import recover_orphans
+from core.jobs.runner import ForegroundExecutor, JobRunner
 from core.jobs.store import JobView
+from core.jobs.supervisor import describe_exit, supervise
 from core.reporting import Reporter
 
 log = logging.getLogger(__name__)
 
 COLLECT_POLL_S = 5.0
+
+
+@dataclass(frozen=True)
+class JobTicket:
+    """What the submitter knows of the job: a worker checks its database holds the same one."""
+
+    kind: str
+    symbol: str
+    timeframe: str
+    created_at: str
+
+    @classmethod
+    def of(cls, job: JobView) -> JobTicket:
+        return cls(job.kind, job.symbol, job.timeframe, job.created_at.isoformat())
+
+    def matches(self, job: JobView) -> bool:
+        return dataclasses.astuple(self) == dataclasses.astuple(JobTicket.of(job))
+
+
+def run_job_task(job_id: int, ticket: JobTicket) -> dict[str, Any]:
+    """Run one queued job on this worker; returns the job as it ended (`JobView.as_json`)."""
+    ctx = worker_context()
+    recover_orphans(ctx.db)  # a process that starts work closes what dead ones left behind
+    job = store.get_job(ctx.db, job_id)
+    if not ticket.matches(job):
+        raise CandleLabError(
+            f"job {job_id} in this worker's database is not the job that was submitted "
+            f"({ticket.kind} {ticket.symbol} {ticket.timeframe}); every worker must use the "
+            "submitter's DATABASE_URL"
+        )
+    if job.status != "queued":  # a re-run, or cancelled while it waited: nothing to do
+        log.info("job %d is %s, not queued; the task does nothing", job_id, job.status)
+        return job.as_json()
+    if job.kind in fanout.FANOUT_KINDS:
+        return run_fanned_out(ctx, job_id).as_json()
+    process = ForkedProcess(child.run_whole_job, job_id, overrides(), name=f"candlelab-job-{job_id}")
+    return supervise(supervision(ctx, job_id), process).as_json()
 
 
 def run_fanned_out(ctx: Context, job_id: int) -> JobView:
@@ -42,7 +99,7 @@ def run_fanned_out(ctx: Context, job_id: int) -> JobView:
         runner.shutdown()
 
 
-def _fanout_body(ctx: Context, job: JobView, reporter: Reporter) -> JobOutcome:
+def _fanout_body(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
     started = time.perf_counter()
     prepared = _prepare(ctx, job)
     log.info(

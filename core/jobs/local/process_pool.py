@@ -18,8 +18,8 @@ from pathlib import Path
 
 from core.db.database import Database
 from core.jobs import store
-from core.jobs.bodyproc import SpawnedBody
-from core.jobs.executor import JobFn
+from core.jobs.local.spawn import SpawnedProcess
+from core.jobs.runner import JobFn
 from core.jobs.supervisor import Supervision, supervise
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ class ProcessPool:
     def _run(self, job_id: int) -> None:
         try:
             if store.get_job(self.db, job_id).status == "queued":  # not cancelled while it waited
-                body = SpawnedBody(job_id, self.log_dir, self.env)
-                log.info("job %d handed to worker process %d", job_id, body.pid)
-                supervise(Supervision(self.db, job_id, self.grace_s), body)
+                process = SpawnedProcess(job_id, self.log_dir, self.env)
+                log.info("job %d handed to worker process %d", job_id, process.pid)
+                supervise(Supervision(self.db, job_id, self.grace_s), process)
         except Exception:
             log.exception("supervising job %d failed", job_id)
         finally:

@@ -1,7 +1,7 @@
 """What runs inside a forked job body: this installation's settings, then one job, stage or part.
 
-These are the targets of `core.jobs.bodyproc.ForkedBody` (pickled by reference, so they live at
-module level). Each child ends itself if its worker dies, lowers its priority, sets its thread
+These are the targets of `core.jobs.dask.worker.ForkedProcess` (pickled by reference, so they
+live at module level). Each child ends itself if its worker dies, lowers its priority, sets its thread
 counts and builds its own engine from the settings: the fork server that forked it opened no
 database connection, and nothing here is inherited but imported modules. A stage or part sends
 one message back on `conn`: `{"ok": result}` or `{"error": {"type", "message"}}`.
@@ -15,10 +15,11 @@ from typing import Any
 
 from core.context import Context
 from core.errors import BadInput, BudgetExhausted, CandleLabError, JobCancelled, LLMAuthError
-from core.jobs import fanout, store
-from core.jobs.bodyproc import exit_with_parent, lower_priority
-from core.jobs.runner import JobReporter
-from core.jobs.worker import run_job
+from core.jobs import store
+from core.jobs.dask import fanout
+from core.jobs.dask.worker import exit_with_parent
+from core.jobs.local.spawn import renice_process
+from core.jobs.runner import JobReporter, run_job
 from core.settings import load_settings
 
 # The error types a stage may end with that the job runner maps to an end state, most specific first.
@@ -34,7 +35,7 @@ ERROR_TYPES: tuple[type[CandleLabError], ...] = (
 def _start(overrides: dict[str, str]) -> Context:
     exit_with_parent()
     settings = load_settings(**overrides)
-    lower_priority(settings.job_nice)
+    renice_process(settings.job_nice)
     return Context.create(settings, migrate=False)
 
 

@@ -1,4 +1,5 @@
-"""Getting bars into the store: CSV import, provider fetches with a stale fallback, the demo set.
+"""The engine's supply of bars: fetches into the store with a stale fallback, the demo set, and the
+window of stored bars a labeling or training run works on (and `import_csv`, from `core.data.imports`).
 
 Every stored series belongs to the provider that produced it. A refresh asks only that provider;
 an imported series is used as stored (nobody can be asked for more of a trader's file). A series
@@ -16,10 +17,10 @@ from core.context import Context
 from core.data import store
 from core.data.csv_stream import read_ohlcv_csv
 from core.data.imports import import_csv
-from core.data.outcome import FetchOutcome
 from core.data.precision import merge, precision_of
 from core.data.providers import FetchedBars, FetchRequest, MarketDataProvider, make_provider
 from core.data.providers.registry import ProviderInfo
+from core.data.series_update import SeriesUpdate
 from core.errors import BadInput, ProviderUnavailable
 from core.timeframes import Timeframe, normalise_symbol, parse_timeframe
 
@@ -28,18 +29,18 @@ log = logging.getLogger(__name__)
 DEMO_SERIES: tuple[tuple[str, str], ...] = (("INFY.NS", "5m"), ("TCS.NS", "5m"), ("RELIANCE.NS", "5m"))
 DEMO_CSV = (("GOOG", "1d", "GOOG_1d.csv"),)
 
-__all__ = ["FetchOutcome", "add_symbol", "bootstrap_demo", "fetch", "import_csv", "load_window"]
+__all__ = ["SeriesUpdate", "add_symbol", "bootstrap_demo", "fetch", "import_csv", "load_window"]
 
 
 def _default_lookback_days(tf: Timeframe) -> int:
     return tf.yahoo_max_days - 1 if tf.yahoo_max_days else 365 * 5
 
 
-def _as_stored(before: store.SeriesSummary) -> FetchOutcome:
+def _as_stored(before: store.SeriesSummary) -> SeriesUpdate:
     where = f" from {before.file_name}" if before.file_name else ""
     last = before.last.isoformat() if before.last else "never"
     message = f"{before.symbol} {before.timeframe} is imported{where}: used as stored (last bar {last})"
-    return FetchOutcome(before, 0, before.source or "csv", used_as_stored=True, message=message)
+    return SeriesUpdate(before, 0, before.source or "csv", used_as_stored=True, message=message)
 
 
 def _is_cached(before: store.SeriesSummary, prov: MarketDataProvider, now: datetime, minutes: float) -> bool:
@@ -81,7 +82,7 @@ def fetch(
     provider: str | None = None,
     bypass_cache: bool = False,
     now: datetime | None = None,
-) -> FetchOutcome:
+) -> SeriesUpdate:
     """Refresh a series from the provider that produces it (or from `provider`, when named).
 
     Naming another provider than the series' own replaces the series with that provider's bars.
@@ -101,7 +102,7 @@ def fetch(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     own = producer is None or producer.name == prov.name  # None with rows: a series of unknown origin
     if own and not bypass_cache and _is_cached(before, prov, now, ctx.settings.data_cache_minutes):
-        return FetchOutcome(before, 0, before.source or prov.name, cached=True)
+        return SeriesUpdate(before, 0, before.source or prov.name, cached=True)
     start = _window_start(before if own else None, prov, tf, now, lookback_days)
     try:
         fetched = prov.fetch(FetchRequest(symbol, tf, start, now))
@@ -117,7 +118,7 @@ def _stale(
     exc: ProviderUnavailable,
     *,
     mark: bool,
-) -> FetchOutcome:
+) -> SeriesUpdate:
     """The stored bars stand in; the series is flagged stale only when its own provider failed."""
     symbol, tf = before.symbol, before.timeframe
     if not before.rows:
@@ -131,7 +132,7 @@ def _stale(
             )
             summary = store.summarize(session, symbol, tf)
     log.warning("market data for %s %s is stale: %s", symbol, tf, exc)
-    return FetchOutcome(summary, 0, summary.source or prov.name, stale=True, message=str(exc))
+    return SeriesUpdate(summary, 0, summary.source or prov.name, stale=True, message=str(exc))
 
 
 def _store_fetched(
@@ -140,7 +141,7 @@ def _store_fetched(
     replaced: ProviderInfo | None,
     prov: MarketDataProvider,
     fetched: FetchedBars,
-) -> FetchOutcome:
+) -> SeriesUpdate:
     symbol, tf = before.symbol, before.timeframe
     if fetched.bars.empty and (replaced is not None or not before.rows):  # refused before any write
         raise BadInput(f"{prov.name} returned no {tf} bars for {symbol}")
@@ -155,12 +156,12 @@ def _store_fetched(
         summary = store.summarize(session, symbol, tf)
     warnings = (f"replaced {before.rows:,} stored {symbol} {tf} bars ({replaced.title})",) if replaced else ()
     log.info("fetched %d bars of %s %s from %s", written, symbol, tf, fetched.source)
-    return FetchOutcome(summary, written, fetched.source, live=prov.live, warnings=warnings)
+    return SeriesUpdate(summary, written, fetched.source, live=prov.live, warnings=warnings)
 
 
 def add_symbol(
     ctx: Context, symbol: str, timeframe: str, *, lookback_days: float | None = None
-) -> FetchOutcome:
+) -> SeriesUpdate:
     """A symbol typed on the page: fetched from the configured provider (a stored one refreshes
     from its own). An unknown symbol is `BadInput` with the provider's explanation."""
     return fetch(ctx, symbol, timeframe, lookback_days=lookback_days)
@@ -176,7 +177,7 @@ def load_window(
     bypass_cache: bool = False,
     now: datetime | None = None,
     end: datetime | None = None,
-) -> tuple[pd.DataFrame, FetchOutcome | None]:
+) -> tuple[pd.DataFrame, SeriesUpdate | None]:
     """The bars a labeling or training run works on, optionally refreshed first.
 
     The refresh asks only the series' own provider; an imported series is used as stored. `end`
@@ -185,9 +186,9 @@ def load_window(
     some.
     """
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe)
-    outcome = None
+    update = None
     if refresh:
-        outcome = fetch(ctx, symbol, tf.code, lookback_days=lookback_days, bypass_cache=bypass_cache, now=now)
+        update = fetch(ctx, symbol, tf.code, lookback_days=lookback_days, bypass_cache=bypass_cache, now=now)
     with ctx.db.read() as session:
         bars = store.load_bars(session, symbol, tf.code, lookback_days=lookback_days, end=end)
     if bars.empty:
@@ -196,24 +197,24 @@ def load_window(
             f"no stored bars for {symbol} {tf.code}; run `python -m core data fetch {pair}` "
             f"or `python -m core data import FILE {pair}`"
         )
-    return bars, outcome
+    return bars, update
 
 
-def bootstrap_demo(ctx: Context, now: datetime | None = None) -> list[FetchOutcome]:
+def bootstrap_demo(ctx: Context, now: datetime | None = None) -> list[SeriesUpdate]:
     """Load the bundled real data and the synthetic demo series; safe to run repeatedly."""
-    outcomes = []
+    updates = []
     for symbol, tf, file in DEMO_CSV:
         with ctx.db.read() as session:
             existing = store.summarize(session, symbol, tf)
         if existing.rows:
-            outcomes.append(FetchOutcome(existing, 0, existing.source or "offline", cached=True))
+            updates.append(SeriesUpdate(existing, 0, existing.source or "offline", cached=True))
             continue
         bars = read_ohlcv_csv(ctx.settings.bundled_data_dir / file)
         origin = store.SeriesOrigin("offline", "offline")
         with ctx.db.session() as session:
             written = store.upsert_bars(session, symbol, tf, bars, source="offline")
             store.mark_origin(session, symbol, tf, origin, precision=precision_of(bars), fetched=True)
-            outcomes.append(FetchOutcome(store.summarize(session, symbol, tf), written, "offline"))
+            updates.append(SeriesUpdate(store.summarize(session, symbol, tf), written, "offline"))
     for symbol, tf in DEMO_SERIES:
-        outcomes.append(fetch(ctx, symbol, tf, provider="offline", now=now))
-    return outcomes
+        updates.append(fetch(ctx, symbol, tf, provider="offline", now=now))
+    return updates

@@ -1,0 +1,1 @@
+"""Running jobs on this machine: executors, the supervised process pool, the job's own process."""

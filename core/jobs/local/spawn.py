@@ -1,0 +1,81 @@
+"""A job body in a process of its own that its parent can end: the hard stop behind a cancel.
+
+A running thread cannot be interrupted, so every job the local executors hand over runs in a
+process of its own (`python -m core jobs run ID`, detached in its own session): the job outlives
+the dashboard or command that started it, and whoever started it can end it. Dask workers fork
+theirs instead (`core.jobs.dask.worker.ForkedProcess`). Both renice what they run so that pages
+and schedulers keep their cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from core.jobs.supervisor import STOP_WAIT_S
+
+log = logging.getLogger(__name__)
+
+
+class SpawnedProcess:
+    """`python -m core jobs run ID` in a new session, logging to the job's own file."""
+
+    def __init__(self, job_id: int, log_dir: Path, env: Mapping[str, str] | None = None) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / f"job-{job_id}.log").open("ab") as out:
+            # A new session: the worker survives the parent's exit and its terminal's hang-up.
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "core", "jobs", "run", str(job_id)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> int | None:
+        self.proc.terminate()
+        code = self.wait(STOP_WAIT_S)
+        if code is None:
+            self.proc.kill()
+            code = self.wait(STOP_WAIT_S)
+        return code
+
+
+def renice_process(nice: int) -> None:
+    """Renice this whole process (a job body's) so that pages and schedulers keep their cores."""
+    if nice <= 0 or not hasattr(os, "nice"):
+        return
+    try:
+        os.nice(nice)
+    except OSError:
+        log.debug("could not lower the job process's priority", exc_info=True)
+
+
+def renice_thread(nice: int) -> None:
+    """Renice the calling thread (Linux schedules threads individually; elsewhere a no-op).
+
+    Training shares the cores with the dashboard that started it; a nicer worker thread keeps
+    pages responsive while it runs, and threads it starts (the PyTorch and XGBoost pools) inherit it.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        log.debug("could not lower the job thread's priority", exc_info=True)
