@@ -184,7 +184,8 @@ def test_a_demoted_version_is_noticed_on_the_chart_until_its_bot_is_live_again(
     assert deactivate(ctx, version.version_id, actor=demotion.ACTOR, reason=reason)
     at = open_app(query=EURUSD)
     notice = next(e.value for e in at.error if "demoted automatically" in e.value)
-    assert "**xgb_agent**" in notice and reason in notice
+    assert f"**{version.label}** was demoted" in notice and reason in notice  # "xgb_agent v1", no bare id
+    assert "#" not in notice
     assert "No model good enough yet" in texts(at)
     activate(ctx, version.version_id, actor="test")
     at.run()
