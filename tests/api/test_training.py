@@ -28,6 +28,7 @@ from core.context import Context
 from core.db.database import forget_database
 from core.registry import gate
 from core.registry.activation import history
+from core.registry.versions import get_version
 from tests.api import live
 from tests.conftest import GOOG_CSV, REPO, SHARED_DATA, make_settings
 from tests.support.servers import wait_until
@@ -224,7 +225,8 @@ def test_activation_is_recorded_under_the_token_name(
     )
     rows = audit.entries(ctx.db, AuditFilter(action="activate"))
     assert (rows[0].actor, rows[0].actor_kind, rows[0].outcome) == ("desk-lead", "token", "succeeded")
-    assert rows[0].target == f"version {other}" and rows[0].detail["previous_active_id"] == first
+    named = f"{get_version(ctx.db, other).label} of GBPUSD 1d"
+    assert rows[0].target == named and rows[0].detail["previous_active_id"] == first
     assert [(r.actor, r.outcome, r.target) for r in rows if r.outcome == "refused"] == [
         ("trainer", "refused", f"POST /ai/activate-model/{other}")
     ]
