@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "core.cli.access_commands",
     "core.cli.token_commands",
     "core.cli.api_commands",
+    "core.cli.llm_commands",
 )
 
 

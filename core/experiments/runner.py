@@ -54,7 +54,15 @@ def _params(ctx: Context, request: ExperimentRequest) -> dict[str, Any]:
         "lookback_days": request.lookback_days,
         "end": request.end.isoformat() if request.end else None,
         "folds": folds_of(ctx, request),
+        **_firewall(ctx, request),
     }
+
+
+def _firewall(ctx: Context, request: ExperimentRequest) -> dict[str, Any]:
+    """How the experiment stands with the LLM's knowledge cutoff: `forced` when run past its refusal."""
+    if "llm" not in request.labelers:
+        return {}
+    return {"knowledge_cutoff": ctx.settings.knowledge_cutoff.isoformat(), "forced": request.force}
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from core.context import Context
 from core.data import supply as data_service
@@ -107,6 +107,15 @@ def outcome_labels(samples: pd.DataFrame, threshold: float, horizon: int) -> pd.
     return frame.set_index("ts").sort_index()
 
 
+def _levels_agree(s: type[AITrainingSample]) -> ColumnElement[bool]:
+    """A recorded call whose stop is not on the losing side of its target teaches nothing sound."""
+    return or_(
+        s.recommendation.not_in(("BUY", "SELL")),
+        and_(s.recommendation == "BUY", s.stop_loss < s.target),
+        and_(s.recommendation == "SELL", s.target < s.stop_loss),
+    )
+
+
 def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFrame:
     s = AITrainingSample
     with ctx.db.read() as session:
@@ -115,6 +124,7 @@ def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFram
             select(*columns, s.exit_price, s.exit_reason)
             .where(s.symbol == symbol, s.timeframe == tf, s.bot == bot, s.status == "closed")
             .where(s.target.is_not(None), s.stop_loss.is_not(None))
+            .where(_levels_agree(s))
             .order_by(s.predicted_at)
         ).all()
     columns = ["ts", "version_id", "recommendation", "entry_price", "target", "stop_loss", "exit_price"]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.db.types import utcnow
-from core.errors import BadInput, CandleLabError, NotFound
+from core.errors import BadInput, CandleLabError, Conflict, NotFound
 from core.evaluation.intervals import wilson_interval
 from core.learning import demotion, sample_store
 from core.learning.sources import WALKFORWARD
@@ -175,7 +175,8 @@ def closing_values(
         pnl_pct = (move - fees) / sample.entry_price
         values.update(fees=float(fees), pnl=price_pnl(sample, exit_price, quantity, fees), pnl_pct=pnl_pct)
     else:  # the broker's figure; its costs are inside it, so no separate fee is known
-        values.update(pnl=float(pnl), pnl_pct=pnl / (sample.entry_price * quantity))
+        notional = sample.entry_price * quantity
+        values.update(pnl=float(pnl), pnl_pct=pnl / notional if notional else None)
     return values
 
 
@@ -208,7 +209,7 @@ def close_sample(
     def values_for(row: dict[str, Any]) -> dict[str, Any]:
         if not_before_call and exit_time < row["predicted_at"]:
             bar = row["predicted_at"].isoformat()
-            raise BadInput(f"exit_time {exit_time.isoformat()} is before the call's bar {bar}")
+            raise Conflict(f"exit_time {exit_time.isoformat()} is before the call's bar {bar}")
         exit_ = {"exit_price": exit_price, "exit_time": exit_time, "exit_reason": exit_reason}
         return closing_values(SimpleNamespace(**row), **exit_, quantity=quantity, fees=fees, pnl=pnl)
 

@@ -25,6 +25,7 @@ from core.evaluation.costs import costs_for
 from core.evaluation.folds import WalkForwardPlan
 from core.evaluation.stats import json_safe
 from core.evaluation.walkforward import Evaluation, bar_inputs, fit_and_evaluate
+from core.labeling import store as label_store
 from core.registry import gate
 from core.registry.activation import activate
 from core.registry.retention import prune
@@ -172,6 +173,8 @@ def _register(
         source=plan.source,
         label_sets=plan.label_sets,
     )
+    with plan.ctx.db.read() as session:  # how many labels the model may have remembered
+        lineage.update(label_store.firewall_counts(session, plan.label_set_id))
     return register_version(
         plan.ctx.db,
         symbol=plan.symbol,

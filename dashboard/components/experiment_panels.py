@@ -27,6 +27,12 @@ def _ret_ci(ci: object) -> str:
 
 
 def results_table(page: ExperimentPage) -> None:
+    if page.forced_past_cutoff:
+        st.warning(
+            f"Forced: the window lies wholly before the LLM's knowledge cutoff ({page.forced_past_cutoff}). "
+            "Its labels are possibly remembered, so the LLM rows may measure memory, not skill.",
+            icon=":material/history:",
+        )
     t = page.table
     shown = pd.DataFrame(
         {
