@@ -65,6 +65,9 @@ def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | N
     private_dir(log_dir, tighten=True)
     log_file = private_file(log_dir / "backend.log")
     reset_logging()
+    # A log that cannot be written (a full or read-only disk) must not print a traceback per
+    # record over the one line the command reports; the failure itself is reported there.
+    logging.raiseExceptions = False
     root = logging.getLogger()
     formatter = OneLineRedactingFormatter(secrets or [])
     file_handler = PrivateRotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8")

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core import masking
 from core.access.tokens import TokenRejected
 from core.api.schemas import ErrorBody
+from core.db.faults import storage_fault
 from core.errors import BadInput, CandleLabError, Conflict, Forbidden, NotFound
 from core.jobs.store import JobAlreadyActive
 from core.registry.activation import ActiveChanged
@@ -178,5 +179,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        state = getattr(request.app.state, "api", None)
+        fault = storage_fault(exc, state.ctx.settings.db_url if state is not None else None)
+        if fault is not None:  # one line, the file by name only, no SQL, no parameters
+            log.error("%s %s failed: %s", request.method, request.url.path, fault)
+            return error_response(500, "operational_error", str(fault))
         # uvicorn logs the traceback (secrets masked there); the client gets no internals.
         return error_response(500, "internal_error", "unexpected failure (details in the server log)")

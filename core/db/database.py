@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import masking
+from core.db.faults import check_sqlite_files, storage_fault
 from core.owner_only import private_dir, private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -21,8 +22,12 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 def _private_sqlite_file(path: Path) -> None:
     """The database file exists as 0600 before SQLite opens it: its WAL and SHM files copy its mode."""
-    private_dir(path.parent)
-    private_file(path)
+    check_sqlite_files(path)
+    try:
+        private_dir(path.parent)
+        private_file(path)
+    except OSError as exc:  # a read-only disk, a full one, a directory that cannot be made
+        raise storage_fault(exc, f"sqlite:///{path}") or exc from None
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
         if companion.exists():

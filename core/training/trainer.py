@@ -279,7 +279,14 @@ def commit_trained(
     activated, reason = False, trained.gate_reason
     if trained.wants_activation:
         try:
-            activate(ctx, trained.version_id, actor=actor, reason=reason, expect_active=trained.expect_active)
+            activate(
+                ctx,
+                trained.version_id,
+                actor=actor,
+                reason=reason,
+                expect_active=trained.expect_active,
+                committing=True,
+            )
             activated = True
         except CandleLabError as exc:
             # Another switch won the race, or the artifact was refused: the version stays registered.
