@@ -17,7 +17,7 @@ from core.context import Context
 from core.data import store as bar_store
 from core.data.providers import make_provider
 from core.data.supply import load_window
-from core.errors import BadInput
+from core.errors import BadInput, Conflict, NotFound
 from core.evaluation.walkforward import plan_split
 from core.experiments.runner import MIN_SAMPLES as MIN_EXPERIMENT_SAMPLES
 from core.labeling import store as label_store
@@ -52,7 +52,7 @@ def _labeling(request: LabelingRequest, ctx: Context) -> None:
     settings = ctx.settings.with_llm_provider(request.llm_provider)
     name = resolve_labeler(settings, request.labeler)
     if name == "llm" and not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise Conflict(NOT_CONFIGURED)
     future = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
     _check_series(ctx, request, future_bars=future)
 
@@ -64,7 +64,7 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
         stored = bar_store.newest_bar_time(session, req.symbol, req.timeframe) is not None
     known = provider.live or req.timeframe in provider.symbols().get(req.symbol, [])
     if not stored and not known:
-        raise BadInput(
+        raise NotFound(
             f"unknown symbol {req.symbol!r} on {req.timeframe}: no stored bars, and the {provider.name} "
             f"provider does not have it. Import bars with `python -m core data import FILE --symbol "
             f"{req.symbol} --timeframe {req.timeframe}`, or fetch them with `python -m core data fetch`"
@@ -78,7 +78,7 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
     needed = MIN_HISTORY + future_bars + 1
     if len(bars) < needed:
         window = f"the last {req.lookback_days:g} days" if req.lookback_days else "the stored window"
-        raise BadInput(
+        raise Conflict(
             f"not enough bars to label: {window} of {req.symbol} {req.timeframe} hold {len(bars)}; "
             f"it needs at least {needed} ({MIN_HISTORY} bars of history before a point, {future_bars} "
             "after it): "

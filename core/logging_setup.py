@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from core import masking
 from core.owner_only import opener, private_dir, private_file
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
@@ -28,14 +29,11 @@ class OneLineRedactingFormatter(logging.Formatter):
         self.add(secrets)
 
     def add(self, secrets: list[str]) -> None:
-        # Very short values would mask ordinary words; real keys are far longer.
-        found = {*self.secrets, *(s for s in secrets if len(s) >= 6)}
-        self.secrets = sorted(found, key=len, reverse=True)
+        masking.register(secrets)
+        self.secrets = sorted({*self.secrets, *secrets}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        text = masking.mask(super().format(record))
         return text.replace("\r", "").replace("\n", " | ")
 
 

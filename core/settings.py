@@ -25,6 +25,11 @@ from core.urls import redact_url, url_secrets
 
 ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
 
+# How a plain-`str` field declares that its value (or a URL's credential parts) is secret;
+# every `SecretStr` field is secret by its type. `Settings.secret_values` reads both.
+SECRET: dict[str, object] = {"secret": "value"}
+SECRET_URL: dict[str, object] = {"secret": "url"}
+
 # What the provider-neutral LLM knobs are when neither LLM_* nor the provider's own name is set.
 LLM_DEFAULTS: dict[str, float] = {"timeout": 30.0, "temperature": 0.7, "cache_ttl": 300}
 
@@ -57,7 +62,8 @@ class Settings(BaseSettings):
 
     # --- storage (CONTRACTS §3) -------------------------------------------------------------
     candlelab_home: Path = Path("data/runtime")
-    database_url: str | None = None
+    # A URL that may carry a password: its credential parts are secrets (core.urls.url_secrets).
+    database_url: str | None = Field(None, json_schema_extra=SECRET_URL)
 
     # --- shared storage and execution (CONTRACTS §3, §5) --------------------------------------
     # Where model artifacts live: file:// (default: CANDLELAB_HOME/models) or an fsspec URL every
@@ -93,7 +99,7 @@ class Settings(BaseSettings):
     # --- LLM analyst (CONTRACTS §2) -------------------------------------------------------
     llm_provider: str = "freddy"  # a name in core.llm_providers.PROVIDERS
     freddy_api_key: SecretStr | None = None
-    freddy_organization_id: str | None = None
+    freddy_organization_id: str | None = Field(None, json_schema_extra=SECRET)
     freddy_assistant_id: str | None = None
     freddy_enabled: bool = False
     freddy_model: str = "gpt-4o"
@@ -181,6 +187,9 @@ class Settings(BaseSettings):
     quick_lookback_days: int = Field(14, ge=1)
     quick_samples: int = Field(50, ge=10)
     quick_bots: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["ensemble_bot", "lstm_bot"])
+    # Quick training also learns from, and is judged on, free hindsight labels across this many
+    # newest stored bars (0: the labeling window alone, too little evidence for the gate).
+    quick_history_bars: int = Field(20_000, ge=0)
     full_lookback_days: int = Field(30, ge=1)
     full_samples: int = Field(100, ge=10)
     full_bots: Annotated[list[str], NoDecode] = Field(
@@ -430,12 +439,23 @@ class Settings(BaseSettings):
         return price_for(self.llm_prices, model)
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, so log filters and error paths can redact them."""
-        fields = [f for p in PROVIDERS.values() for f in p.secret_settings]
-        fields += ["yfinance_proxy", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
-        secrets = [getattr(self, f) for f in fields]
-        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
-        return values + url_secrets(self.database_url) + url_secrets(self.artifact_location)
+        """Every configured secret, from the declared secret fields, for core.masking to hide."""
+        values: list[str] = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            kind = extra.get("secret")
+            if isinstance(value, SecretStr):
+                values.append(value.get_secret_value())
+            elif kind == "value" and isinstance(value, str):
+                values.append(value)
+            elif kind == "url" and isinstance(value, str):
+                values += url_secrets(value)
+        for name in (f for p in PROVIDERS.values() for f in p.secret_settings):  # a provider's own word
+            secret = getattr(self, name)
+            values.append(secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or ""))
+        values += url_secrets(self.artifact_location)
+        return [v for v in dict.fromkeys(values) if v]
 
     def public_summary(self) -> dict[str, object]:
         """What may be shown on a page: whether each provider is configured, never a key."""
@@ -444,8 +464,6 @@ class Settings(BaseSettings):
             "llm_configured": self.llm_configured,
             "llm_model": self.llm_model,
             "llm_providers_configured": self.configured_llm_providers,
-            "freddy_key_configured": self.freddy_api_key is not None,
-            "openai_key_configured": self.openai_api_key is not None,
             "market_data_provider": self.market_data_provider,
             "database": "sqlite" if self.db_url.startswith("sqlite") else self.db_url.split(":", 1)[0],
             "artifacts": redact_url(self.artifact_location),

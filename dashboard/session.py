@@ -58,6 +58,8 @@ ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, 
 LABELING_STARTED: Key[bool] = Key("labels.started")
 ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this session acts as
 PENDING_PAIR: Key[tuple[str, str]] = Key("pair.pending")  # the pickers switch to it on the next run
+PENDING_VIEW: Key[str] = Key("chart.pending_view")  # the chart views its pair at this timeframe next
+CHART_VIEWS: Key[dict[str, Any]] = Key("chart.views")  # pair -> (ChartView, from a link): its opening view
 # (symbol, timeframe, bot, current id, previous id) awaiting the rollback confirmation
 ROLLING_BACK: Key[tuple[str, str, str, int, int]] = Key("models.rolling_back")
 

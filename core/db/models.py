@@ -518,6 +518,27 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # succeeded | refused | failed
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[Json] = mapped_column(default=dict)
+    # The hash chain (core.access.audit_chain): each row's SHA-256 over its canonical content and
+    # the previous row's hash, so an edit, a deletion or a reordering breaks every later link.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    # Identical refusals by one actor within a minute are counted on the first row: the count and
+    # the time of the last one are the only columns an UPDATE may touch (and only upwards); their
+    # own hash over the row's hash keeps them honest too.
+    repeats: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_at: Mapped[datetime | None]
+    tally_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The end of the audit chain (one row): a row deleted from the end of the log shows here."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(default=0)
 
 
 # --- service API ------------------------------------------------------------------------------

@@ -203,14 +203,18 @@ def score_label_set(
     if not todo.empty and bars is not None and not bars.empty:
         scored = score_outcomes(bars, todo, timeframe)
         scored = scored[scored["outcome"].notna()]
+        # Column-wise, not row by row: a history label set holds thousands of labels.
+        ids = todo["id"].reindex(scored.index).to_numpy()
         rows = [
             {
-                "id": int(todo.at[ts, "id"]),
-                "outcome": row.outcome,
-                "outcome_return": None if pd.isna(row.outcome_return) else float(row.outcome_return),
-                "outcome_bars": row.outcome_bars,
+                "id": int(label_id),
+                "outcome": outcome,
+                "outcome_return": None if pd.isna(ret) else float(ret),
+                "outcome_bars": None if pd.isna(bars_to) else int(bars_to),
             }
-            for ts, row in scored.iterrows()
+            for label_id, outcome, ret, bars_to in zip(
+                ids, scored["outcome"], scored["outcome_return"], scored["outcome_bars"], strict=True
+            )
         ]
         with ctx.db.session() as session:
             store.update_outcomes(session, rows)

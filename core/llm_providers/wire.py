@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core import masking
 from core.errors import ProviderUnavailable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
@@ -141,6 +142,4 @@ def usage_from(raw: Any, in_keys: tuple[str, ...], out_keys: tuple[str, ...]) ->
 
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     """Mask every configured secret in a message before it can reach a log, the DB or an exception."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    return masking.mask_with(text, secrets)

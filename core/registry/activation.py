@@ -46,7 +46,7 @@ class ActivationResult:
 
 
 def _switch(
-    db: Database, version_id: int, actor: str, reason: str | None, expect_active: object
+    db: Database, version_id: int, actor: str, reason: str | None, expect_active: object, action: str
 ) -> ActivationResult:
     with db.session() as session:
         triple = session.execute(
@@ -88,6 +88,7 @@ def _switch(
                 previous_version_id=current_id,
                 actor=actor[:64],
                 reason=reason,
+                action=action,
             )
         )
         session.flush()
@@ -95,7 +96,13 @@ def _switch(
 
 
 def activate(
-    ctx: Context, version_id: int, *, actor: str, reason: str | None = None, expect_active: object = ANY
+    ctx: Context,
+    version_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    expect_active: object = ANY,
+    action: str = "activate",
 ) -> ActivationResult:
     """Make a version the active one of its bot; its artifact is verified first (a bad one is refused).
 
@@ -111,7 +118,7 @@ def activate(
     verified_files(ctx, version)
     for attempt in range(RETRIES):
         try:
-            result = _switch(ctx.db, version_id, actor, reason, expect_active)
+            result = _switch(ctx.db, version_id, actor, reason, expect_active, action)
         except IntegrityError:
             if attempt == RETRIES - 1:
                 raise
@@ -216,4 +223,7 @@ def rollback(
     if previous is None:
         raise BadInput(f"{bot} of {symbol} {timeframe} has no previous active version to roll back to")
     why = reason or f"rollback from version {current.version_id}"
-    return activate(ctx, previous, actor=actor, reason=why, expect_active=current.version_id)
+    # Recorded as a "rollback" in the activation history, not as a plain activation.
+    return activate(
+        ctx, previous, actor=actor, reason=why, expect_active=current.version_id, action="rollback"
+    )

@@ -18,7 +18,6 @@ from core.labeling import probe, store
 from core.labeling.comparison import compare_with_offline
 from core.labeling.cost import Window, estimate_cost
 from core.labeling.schema import default_horizon
-from core.llm_providers import ProviderChoice, provider_choice
 
 TABLE_COLUMNS = [
     "id",
@@ -219,13 +218,6 @@ def quality(ctx: Context, label_set_id: int) -> dict[str, Any]:
         return dict(store.get_label_set(session, label_set_id).quality or {})
 
 
-def calibration_frame(q: dict[str, Any]) -> pd.DataFrame:
-    rows = q.get("calibration") or []
-    return pd.DataFrame(
-        rows, columns=["bucket", "count", "mean_confidence", "target_first_rate", "directional_hit_rate"]
-    )
-
-
 def agreement(ctx: Context, label_set_id: int) -> pd.DataFrame:
     """How often this set's calls match the rule and hindsight labelers on exactly its points."""
     result = compare_with_offline(ctx, label_set_id)
@@ -265,11 +257,6 @@ def cost_estimate(
     """The estimate before a run; with the pair (and lookback) its prompt is built from that window."""
     window = Window(symbol, timeframe, lookback_days) if symbol and timeframe else None
     return estimate_cost(ctx, samples, labeler, window)
-
-
-def llm_provider_choice(ctx: Context) -> ProviderChoice:
-    """The LLM providers a run may pick on the Training page (configured ones, from the registry)."""
-    return provider_choice(ctx.settings)
 
 
 def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -11,11 +11,13 @@ Behaviours: "ok" (a deterministic analyst answering from the request's context),
 "text" (a prose reply, not JSON), "invalid" (JSON that breaks the label rules), "inject" (an
 analyst that obeys instructions hidden in news headlines), "401", "huge" (a 200 whose envelope
 carries `server.huge_bytes` of reply text, 50 MB by default, streamed as fast as the client
-reads) and "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
-timeout allows). A request with the wrong key always gets 401, echoing the key it was given as
-careless real servers do. `reject_schema` makes it a server without structured outputs (a
-json_schema `response_format` gets a 400 naming it). Threaded: concurrent requests really
-overlap, and `peak_in_flight` records how many did.
+reads), "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
+timeout allows) and "echo" (a valid 200 reply whose reasoning and an extra field quote the key and
+the organisation id it was sent: verbatim, URL-encoded and \\u-escaped inside the JSON). A
+request with the wrong key always gets 401, echoing the key it was given as careless real
+servers do. `reject_schema` makes it a server without structured outputs (a json_schema
+`response_format` gets a 400 naming it). Threaded: concurrent requests really overlap, and
+`peak_in_flight` records how many did.
 
 Counting: `requests` counts every LLM request that arrived (whatever became of it), `answered`
 those whose reply was written in full, `body_bytes_sent` the reply bytes written (all of them).
@@ -29,10 +31,11 @@ import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 from tests.fakes.llm_batches import FakeBatches
 
-BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle")
+BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle", "echo")
 CHUNK = 64 * 1024
 FREDDY_PATH = "/v1/model/response"
 OPENAI_PATH = "/chat/completions"
@@ -304,6 +307,8 @@ class FakeLLMServer:
                             "bias": "bullish",
                         }
                     )
+                elif behaviour == "echo":
+                    text = _echo_reply(context, [given or "", str(body.get("organizationId") or "")])
                 else:
                     text = json.dumps(analyst_reply(context, obey_headlines=behaviour == "inject"))
                 envelope = _envelope(wire, text, messages, server.freddy_usage)
@@ -356,6 +361,16 @@ class FakeLLMServer:
                 server._sent(0, complete=True)
 
         return Handler
+
+
+def _echo_reply(context: dict[str, Any], secrets: list[str]) -> str:
+    """A valid label that leaks what it was sent, in the spellings a careless server might use."""
+    reply = analyst_reply(context)
+    spoken = [s for s in secrets if s]
+    reply["reasoning"] = "debug: " + " ".join(f"{s} {quote(s, safe='')}" for s in spoken)
+    text = json.dumps(reply)
+    escaped = " ".join("".join(f"\\u{ord(c):04x}" for c in s) for s in spoken)
+    return text[:-1] + f', "debug": "{escaped}"}}'
 
 
 def _batch_answer(body: dict[str, Any]) -> dict[str, Any]:

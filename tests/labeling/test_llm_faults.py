@@ -210,6 +210,7 @@ def test_cancel_stops_between_points_and_keeps_labels(llm_env: LLMEnv) -> None:
     assert llm_env.server.requests <= 5
 
 
+@pytest.mark.serial
 def test_concurrency_overlaps_requests(llm_env: LLMEnv) -> None:
     latency, n, concurrency = 0.3, 20, 8
     llm_env.server.latency = latency

@@ -110,7 +110,6 @@ def test_every_path_takes_the_same_trades_from_the_same_signals(cli, home: Path)
     model = active_models(ctx, "GOOG", "1d", ["xgb_agent"])[0]["xgb_agent"].bot
     inputs = build_inputs(bars, positions, features=compute_features(bars), feature_names=model.feature_names)
     scored = reality(bars, positions, horizon, model.predict(inputs), costs).backtest.ledger
-    assert backtest is not None and scored is not None
     account = _trades(backtest.position, backtest.direction, backtest.exit_position, backtest.reason)
     scoring = _trades(scored.position, scored.direction, scored.exit_position, scored.reason)
 

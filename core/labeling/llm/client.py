@@ -304,7 +304,7 @@ class LLMClient:
             raise ReplyTooLarge(
                 f"reply larger than {self.max_reply_bytes:,} bytes (LLM_MAX_REPLY_BYTES); "
                 "reading stopped there and it was not parsed",
-                excerpt=big.head.decode("utf-8", "replace"),
+                excerpt=self._clean(big.head.decode("utf-8", "replace")),
                 attempts=attempt,
                 http_status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -377,7 +377,7 @@ class LLMClient:
         # This reply at its own count; earlier attempts cut off mid-body at an estimate of theirs.
         total = usage or estimate_usage(messages, text)
         return Completion(
-            text=text,
+            text=self._clean(text),  # a key echoed in a reply is never stored, cached or shown
             usage=total + earlier if earlier else total,
             attempts=attempt,
             latency_ms=(time.perf_counter() - started) * 1000,

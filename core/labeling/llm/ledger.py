@@ -29,7 +29,7 @@ from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core.db.models import LabelSet, LLMCall
-from core.llm_providers.wire import CHARS_PER_TOKEN, Message
+from core.llm_providers.wire import Message
 from core.settings import Settings
 
 # Reply tokens assumed by the estimate shown before a run: the schema's JSON plus two sentences
@@ -63,12 +63,6 @@ def reservation_usd(
     prompt_chars = sum(len(m["content"]) for m in messages)
     tokens_in = -(-prompt_chars // RESERVE_CHARS_PER_TOKEN)
     return cost_usd(settings, model, tokens_in, RESERVED_OUTPUT_TOKENS, batch=batch)
-
-
-def expected_usd(settings: Settings, model: str, messages: Sequence[Message]) -> float:
-    """The likely cost of one request (the estimate before a run), with the ledger's own estimator."""
-    tokens_in = max(1, sum(len(m["content"]) for m in messages) // CHARS_PER_TOKEN)
-    return cost_usd(settings, model, tokens_in, EXPECTED_OUTPUT_TOKENS)
 
 
 def day_start(now: datetime | None = None) -> datetime:

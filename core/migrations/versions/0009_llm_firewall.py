@@ -1,7 +1,7 @@
 """llm firewall and batches: knowledge cutoff per label, invalid replies, provider batches, recall probes
 
-Revision ID: 0008_llm_firewall
-Revises: 0007_api
+Revision ID: 0009_llm_firewall
+Revises: 0008_audit_chain
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_llm_firewall"
-down_revision: str | None = "0007_api"
+revision: str = "0009_llm_firewall"
+down_revision: str | None = "0008_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
