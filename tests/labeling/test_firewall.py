@@ -173,6 +173,8 @@ def test_experiment_refuses_an_llm_labeler_before_its_cutoff_unless_forced(
     doc = forced.json()
     assert doc["status"] == "succeeded"
     assert doc["params"]["forced"] is True and doc["params"]["knowledge_cutoff"] == "2023-10-01"
+    window = doc["params"]["window"]
+    assert window["heldout_bars_before_cutoff"] == window["heldout_bars"] > 0  # every judged bar
     text = llm_cli(*args[:-1], "--force")  # the human rendering says so too
     assert text.code == 0 and "FORCED past the knowledge cutoff" in text.out
 
