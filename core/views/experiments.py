@@ -62,6 +62,14 @@ class ExperimentPage:
         params = self.record.params or {}
         return str(params.get("knowledge_cutoff")) if params.get("forced") else None
 
+    @property
+    def heldout_before_cutoff(self) -> tuple[int, int] | None:
+        """(judged bars before the LLM's cutoff, judged bars) when an LLM labeler took part."""
+        window = (self.record.params or {}).get("window") or {}
+        if "heldout_bars_before_cutoff" not in window:
+            return None
+        return int(window["heldout_bars_before_cutoff"]), int(window["heldout_bars"])
+
 
 def experiment_list(ctx: Context, symbol: str | None = None, timeframe: str | None = None) -> pd.DataFrame:
     rows = store.list_experiments(ctx.db, symbol=symbol, timeframe=timeframe)

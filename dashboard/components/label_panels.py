@@ -44,8 +44,9 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
         sampling = st.selectbox("Sampling", list(SAMPLINGS), index=list(SAMPLINGS).index("mixed"))
         try:
             est = views.cost_estimate(rt.ctx, int(samples), labeler)
+            via = " at batch prices (LLM_BATCH)" if est.get("batch") else ""
             st.caption(
-                f"Estimated cost {fmt.usd(est['usd'])} ({est['calls']:,} LLM calls); "
+                f"Estimated cost {fmt.usd(est['usd'])}{via} ({est['calls']:,} LLM calls); "
                 f"{fmt.usd(est['budget_remaining_usd'])} of today's budget left."
             )
         except CandleLabError as exc:

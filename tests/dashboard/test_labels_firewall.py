@@ -63,3 +63,37 @@ def test_labels_page_keeps_possibly_remembered_labels_out_of_the_headline(
     assert "possibly remembered" in page and "Exactly what was sent, anonymized" in page
     sent = [j.value for j in at.json]
     assert sent and "GOOG" not in str(sent[0]) and '"as_of": "t0"' in str(sent[0]).replace("'", '"')
+
+
+def test_experiments_page_marks_a_result_forced_past_the_cutoff(
+    dashboard_home: Callable[[Path | None], Path],
+    goog_template: Path,
+    server: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.requests import ExperimentRequest
+    from core.services.actors import Actor
+    from core.services.experiments import run_experiment
+
+    dashboard_home(goog_template)
+    for name, value in {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_API_KEY": KEY,
+        "OPENAI_BASE_URL": server.openai_url,
+        "OPENAI_MODEL": "gpt-4o",
+    }.items():
+        monkeypatch.setenv(name, value)
+    ctx = Context.create(load_settings(), logs=False)
+    request = ExperimentRequest(
+        symbol="GOOG",
+        timeframe="1d",
+        labelers=("llm", "rules"),
+        bots=("xgb_agent",),
+        samples=60,
+        folds=2,
+        force=True,
+    )
+    run_experiment(ctx, Actor.system("test"), request)
+    at = open_app("experiments", {"symbol": "GOOG", "tf": "1d"})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Forced: the window lies wholly before the LLM's knowledge cutoff (2023-10-01)" in warnings

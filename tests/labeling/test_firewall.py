@@ -173,6 +173,8 @@ def test_experiment_refuses_an_llm_labeler_before_its_cutoff_unless_forced(
     doc = forced.json()
     assert doc["status"] == "succeeded"
     assert doc["params"]["forced"] is True and doc["params"]["knowledge_cutoff"] == "2023-10-01"
+    window = doc["params"]["window"]
+    assert window["heldout_bars_before_cutoff"] == window["heldout_bars"] > 0  # every judged bar
     text = llm_cli(*args[:-1], "--force")  # the human rendering says so too
     assert text.code == 0 and "FORCED past the knowledge cutoff" in text.out
 
@@ -288,3 +290,14 @@ def test_training_on_pre_cutoff_labels_is_allowed_and_the_lineage_counts_them(
         lineage = version.lineage
     assert lineage["knowledge_cutoff"] == "2023-10-01"
     assert lineage["labels_pre_cutoff"] == labeled.json()["labeled"] > 0
+
+
+def test_yahoo_headlines_carry_their_publication_time() -> None:
+    from core.data.providers.yahoo import _published
+
+    iso = {"content": {"title": "t", "pubDate": "2026-12-01T14:30:00Z"}}
+    assert _published(iso, iso["content"]) == datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
+    epoch = {"title": "t", "providerPublishTime": 1_764_600_000}
+    assert _published(epoch, epoch) == datetime.fromtimestamp(1_764_600_000, UTC)
+    assert _published({"title": "t"}, {"title": "t"}) is None
+    assert _published({}, {"pubDate": "yesterday"}) is None

@@ -215,6 +215,8 @@ class BatchLabelRun:
         remote_id = str(created["id"])
         self._update(batch_id, remote_id=remote_id, status=str(created.get("status") or "validating"))
         log.info("LLM batch %d submitted as %s with %d requests", batch_id, remote_id, len(calls))
+        if self.on_stage is not None:
+            self.on_stage(f"batch submitted: {len(calls)} requests")
         return remote_id
 
     def _jsonl(self, calls: dict[int, PointRequest]) -> bytes:
