@@ -40,9 +40,17 @@ def md(text: object, limit: int = MAX_INLINE) -> str:
     return f"{fence} {value} {fence}"  # one space each side is stripped by the renderer
 
 
-def error(exc: object) -> str:
-    """An exception's message for an alert or a toast; it may quote an LLM reply or a provider."""
-    return md(exc)
+def error(exc: object, limit: int = MAX_INLINE) -> str:
+    """An exception's message for an alert or a toast; it may quote an LLM reply or a provider.
+
+    Our messages quote commands and names in backticks (`python -m core db upgrade`): each quoted
+    part becomes its own code span and the backticks themselves are not shown. Every part stays
+    inside a code span, so nothing in the message is ever rendered."""
+    value = clean(exc)
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    parts = [part.strip() for part in _TICKS.split(value) if part.strip()]
+    return " ".join(md(part) for part in parts) if parts else "—"
 
 
 def block(text: object, empty: str = "—") -> None:

@@ -12,7 +12,7 @@ from core.services import access
 from core.views import access as views
 from core.views.access import ACTIONS, OUTCOMES, ROLES, AuditFilter
 from dashboard import formatting as fmt
-from dashboard import inert
+from dashboard import inert, session
 from dashboard.runtime import Runtime
 
 ALL = "All"
@@ -44,9 +44,11 @@ def audit_table(rt: Runtime, flt: AuditFilter, limit: int = 500) -> None:
     head[0].caption(
         f"{fmt.count(total)} matching entries, newest first (showing up to {limit}) · times in UTC"
     )
+    # The file is built when it is downloaded, after this run: the session's actor is taken now.
+    ctx, actor = rt.ctx, rt.actor
     head[1].download_button(
         "Export CSV",
-        lambda: views.audit_csv(rt.ctx, rt.actor, flt),
+        lambda: views.audit_csv(ctx, actor, flt),
         file_name="candlelab_audit.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -100,8 +102,11 @@ def grant_form(rt: Runtime) -> None:
                 grant = access.grant_role(rt.ctx, rt.actor, who, role)
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
-            else:
-                st.toast(f"{inert.md(grant.principal)} is now {grant.role}")
+            else:  # the table above was drawn before the grant: draw it again, then say so
+                session.PENDING_TOAST.set(
+                    (f"{inert.md(grant.principal)} is now {grant.role}", ":material/check:")
+                )
+                st.rerun()
 
 
 def revoke_form(rt: Runtime, grants: pd.DataFrame) -> None:

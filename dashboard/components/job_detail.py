@@ -10,10 +10,12 @@ import streamlit as st
 from core.views import jobs
 from core.views.jobs import JobView
 from dashboard import formatting as fmt
+from dashboard import session
 from dashboard.components.versions import gate_label
 from dashboard.runtime import Runtime
 
 FAILED = ("failed", "interrupted", "budget_exhausted", "cancelled")
+DETAIL_KEY = "job_detail"
 
 
 def _title(job: JobView) -> str:
@@ -71,8 +73,12 @@ def job_detail(rt: Runtime) -> None:
     failed = [j for j in rows if j.status in FAILED and j.error]
     by_id = {j.job_id: j for j in rows}
     ids = list(by_id)
-    default = ids.index(failed[0].job_id) if failed else 0
-    chosen = st.selectbox("Job", ids, index=default, format_func=lambda i: _title(by_id[i]), key="job_detail")
+    started = session.JOB_STARTED.pop()  # a job this page just started is the one to see
+    if started in by_id:
+        st.session_state[DETAIL_KEY] = started
+    elif st.session_state.get(DETAIL_KEY) not in by_id:  # first visit, or the job left the list
+        st.session_state[DETAIL_KEY] = failed[0].job_id if failed else ids[0]
+    chosen = st.selectbox("Job", ids, format_func=lambda i: _title(by_id[i]), key=DETAIL_KEY)
     job = by_id[chosen]
     with st.container(border=True):
         st.caption(

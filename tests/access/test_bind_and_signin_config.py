@@ -16,6 +16,7 @@ import pytest
 from core.access.binding import is_loopback
 from core.context import Context
 from core.db.database import forget_database
+from core.errors import BadInput
 from core.logging_setup import reset_logging
 from dashboard import inert
 from dashboard.preflight import open_bind_refusal
@@ -157,3 +158,14 @@ def test_the_home_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     finally:
         forget_database(ctx.settings.db_url)
         reset_logging()
+
+
+def test_an_error_message_shows_its_quoted_parts_as_code_without_literal_backticks() -> None:
+    message = "the database schema is not current; run `python -m core db upgrade` first"
+    assert inert.error(BadInput(message)) == (
+        "` the database schema is not current; run ` ` python -m core db upgrade ` ` first `"
+    )
+    # A quoted reply stays inert: every part is a code span, whatever it holds.
+    hostile = inert.error("provider said `![x](http://127.0.0.1:9/t.png)` and <b>bold</b>")
+    assert hostile == "` provider said ` ` ![x](http://127.0.0.1:9/t.png) ` ` and <b>bold</b> `"
+    assert inert.error("``") == "—" and len(inert.error("x" * 5000)) < 700

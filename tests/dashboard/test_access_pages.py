@@ -165,6 +165,9 @@ def test_roles_are_granted_and_revoked_on_the_access_page(
     at.text_input(key="grant_principal").input("Op@Desk.test")
     at.selectbox(key="grant_role_choice").set_value("operator")
     at.button[[b.label for b in at.button].index("Grant")].click().run()
+    table = next(df.value for df in at.dataframe if "Role" in df.value.columns)  # at once, not next visit
+    assert ("op@desk.test", "operator") in set(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
+    assert [t.value for t in at.toast] == ["` op@desk.test ` is now operator"]
     operator = _app(user=_user("op@desk.test"))
     assert "Role: **operator**" in _markdown(operator)
     at = _app("access", user=_user("ada@desk.test"))

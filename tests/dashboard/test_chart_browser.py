@@ -303,3 +303,17 @@ def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothin
     page.wait_for_timeout(500)
     assert outside == [] and failed == [], (outside, failed)
     context.close()
+
+
+def test_the_audit_log_exports_as_csv(app: App) -> None:
+    page = app.chrome.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{app.url}/audit")
+    wait_ready(page)
+    page.get_by_role("heading", name="Audit log").first.wait_for()
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    lines = text.splitlines()
+    assert lines[0].split(",")[:5] == ["id", "created_at", "actor", "actor_kind", "action"], lines[:2]
+    assert len(lines) > 1, text  # the home's own history (its training, its activation) is on record
+    page.close()

@@ -258,6 +258,11 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.run()
     listed = next(df.value for df in at.dataframe if "Job" in df.value.columns)
     assert listed["Status"].tolist() == ["succeeded"]
+    assert at.selectbox(key="job_detail").value == jobs[0].job_id
+    at.button[0].click().run()  # a second job: its details are shown at once, not the first's
+    second = max(j.job_id for j in job_store.list_jobs(ctx.db))
+    assert second != jobs[0].job_id and at.selectbox(key="job_detail").value == second
+    _wait_for_jobs(ctx)
 
 
 def test_a_configured_key_never_reaches_a_page(
