@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import masking
@@ -177,12 +178,21 @@ def install(app: FastAPI) -> None:
             message = f"no route {request.method} {request.url.path}; /docs lists the routes"
         return error_response(exc.status_code, kind, message, exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        """A driver or file-system error: a storage fault in one line, else the generic 500."""
         state = getattr(request.app.state, "api", None)
         fault = storage_fault(exc, state.ctx.settings.db_url if state is not None else None)
-        if fault is not None:  # one line, the file by name only, no SQL, no parameters
-            log.error("%s %s failed: %s", request.method, request.url.path, fault)
-            return error_response(500, "operational_error", str(fault))
+        if fault is None:
+            log.error("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
+            return error_response(500, "internal_error", "unexpected failure (details in the server log)")
+        log.error("%s %s failed: %s", request.method, request.url.path, fault)
+        return error_response(500, "operational_error", str(fault))
+
+    # Registered by class (not as the catch-all): handled here, answered, and not re-raised.
+    app.add_exception_handler(DBAPIError, _storage)
+    app.add_exception_handler(OSError, _storage)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # uvicorn logs the traceback (secrets masked there); the client gets no internals.
         return error_response(500, "internal_error", "unexpected failure (details in the server log)")

@@ -131,3 +131,38 @@ def test_a_full_disk_is_one_line_and_nothing_is_half_written(
     filler.unlink()
     _one_clean_line(run, says="full", names=DB)
     assert _counts(db) == before  # the import rolled back whole: no bar of BIG, GOOG as it was
+
+
+def _fill(disk: Path) -> Path:
+    """Fill the disk to its last byte."""
+    filler = disk / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_an_api_client_reads_the_fault_by_file_name_only(home_with_db: tuple[Path, Path], disk: Path) -> None:
+    home, db = home_with_db
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    token = live.create_token(home, "desk", "read,train", env=env)
+    with live.serve(home, env=env) as server, server.client(token) as client:
+        filler = _fill(disk)
+        try:
+            pair = {"symbol": "GOOG", "timeframe": "1d", "force": True}
+            reply = client.post("/api/ai-training/trigger-for-active-symbol", json=pair)
+        finally:
+            filler.unlink()
+        assert server.process.poll() is None  # the server lives on
+        jobs = client.get("/api/ai-training/status").json()["jobs"]
+    assert reply.status_code == 500, reply.text
+    error = reply.json()["error"]
+    assert error["type"] == "operational_error" and "disk holding candlelab.db is full" in error["message"], (
+        error
+    )
+    assert str(disk) not in reply.text and "INSERT" not in reply.text and "[SQL" not in reply.text
+    assert jobs == []  # nothing half-written
