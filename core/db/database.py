@@ -77,7 +77,8 @@ def _mask_secrets(engine: Engine) -> None:
     def _before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if not masking.active() or not parameters:
             return statement, parameters
-        if executemany:
+        # insertmanyvalues (INSERT … RETURNING of many rows) runs as executemany with one mapping.
+        if executemany and isinstance(parameters, list | tuple):
             return statement, [_mask_row(row) for row in parameters]
         return statement, _mask_row(parameters)
 

@@ -96,6 +96,9 @@ def test_label_json_counts_only_post_cutoff_points_in_the_headline(
             select(Label.pre_cutoff, Label.knowledge_cutoff).where(Label.label_set_id == doc["label_set_id"])
         ).all()
     assert flags and all(pre is True and cutoff == GPT4O_CUTOFF for pre, cutoff in flags)
+    text = llm_cli("label", "--symbol", "GOOG", "--timeframe", "1d", "--labeler", "llm", "--samples", "24")
+    assert "the quality below counts the 0 labels after it" in text.out
+    assert "possibly remembered (before the cutoff): n = 24" in text.out
 
 
 def _numbers(value: Any) -> Iterator[float]:
