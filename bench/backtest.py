@@ -2,9 +2,13 @@
 
 Targets: under 1 s on one core, and at most 3x vectorbt's `Portfolio.from_signals` on the same
 signals (same entries, sides, targets, stops, commission and slippage) where vectorbt is
-importable; without it the ratio is skipped. vectorbt's open-source API has no time stop, so it
-only exits at a stop or a target, while ours also resolves every timeout; it is timed after a
-warm-up call (its first call compiles with numba), on the orders only (its equity is lazy).
+importable; without it the ratio is skipped. Both ours and the paper trader's planning
+(`plan_trades`, the same signals as a signal frame, one trade object per trade taken) are also
+timed on a tenth of the data: ten times the data must take about ten times as long (linear),
+not a hundred (what rewriting the curve from every exit cost). vectorbt's open-source API has no
+time stop, so it only exits at a stop or a target, while ours also resolves every timeout; it is
+timed after a warm-up call (its first call compiles with numba), on the orders only (its equity
+is lazy).
 Prints the median of several runs.
 
 Run: `.venv/bin/python bench/backtest.py [--bars N] [--signals M] [--runs R]`.
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.evaluation.backtest import follow_signals  # noqa: E402
 from core.evaluation.costs import TradingCosts  # noqa: E402
+from core.learning.trades import plan_trades  # noqa: E402
 
 N_BARS, N_SIGNALS, RUNS = 1_000_000, 50_000, 5
 HORIZON = 24  # the 5-minute label horizon
@@ -94,6 +99,21 @@ def ours(bars: pd.DataFrame, signals: Signals) -> Callable[[], object]:
     return lambda: follow_signals(bars, signals.positions, signals.direction, target, stop, HORIZON, COSTS)
 
 
+def paper(bars: pd.DataFrame, signals: Signals) -> Callable[[], list[object]]:
+    target, stop = signals.levels(bars["close"].to_numpy())
+    frame = pd.DataFrame(
+        {
+            "recommendation": np.where(signals.direction < 0, "SELL", "BUY"),
+            "target": target,
+            "stop_loss": stop,
+            "confidence": 0.9,
+            "predicted_return": 0.0,
+        },
+        index=bars.index[signals.positions],
+    )
+    return lambda: plan_trades(bars, frame, start=0, horizon=HORIZON, min_confidence=0.5, costs=COSTS)
+
+
 def vectorbt_run(bars: pd.DataFrame, signals: Signals) -> Callable[[], object] | None:
     try:
         import vectorbt as vbt
@@ -145,6 +165,17 @@ def main() -> None:
     )
     verdict = "OK" if median < TARGET_S else "MISSED"
     print(f"target: < {TARGET_S:.1f} s  -> {verdict} ({median / TARGET_S:.0%} of budget)")
+    plan = paper(bars, signals)
+    plan()
+    plan_median, _ = median_time(plan, args.runs)
+    print(f"plan_trades: median {plan_median:.3f} s")
+    tenth_bars, tenth = synthetic_bars(args.bars // 10), random_signals(args.bars // 10, args.signals // 10)
+    small, small_plan = (
+        median_time(ours(tenth_bars, tenth), args.runs)[0],
+        median_time(paper(tenth_bars, tenth), args.runs)[0],
+    )
+    growth = f"follow_signals x{median / small:.1f}, plan_trades x{plan_median / small_plan:.1f}"
+    print(f"ten times the data: {growth} the time (linear about 10, quadratic about 100)")
     reference = vectorbt_run(bars, signals)
     if reference is None:
         print("vectorbt: not installed, ratio skipped (pip install vectorbt to compare)")

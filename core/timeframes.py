@@ -21,12 +21,6 @@ class Timeframe:
     def intraday(self) -> bool:
         return self.nominal < timedelta(days=1)
 
-    def bars_per_day(self, session_hours: float = 24.0) -> float:
-        """Approximate bars in one calendar day of trading, for sizing windows and horizons."""
-        if not self.intraday:
-            return 1.0 / (self.nominal / timedelta(days=1))
-        return session_hours * 3600 / self.nominal.total_seconds()
-
 
 TIMEFRAMES: dict[str, Timeframe] = {
     tf.code: tf

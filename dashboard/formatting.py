@@ -82,10 +82,6 @@ def proportion(value: float | None, n: int | None, ci: Sequence[float] | None = 
     return f"{text} (95 % CI {span})" if span else text
 
 
-def metric_proportion(metrics: dict[str, Any], key: str) -> str:
-    return proportion(metrics.get(key), metrics.get(f"{key}_n"), metrics.get(f"{key}_ci"))
-
-
 def when(value: datetime | str | None, with_time: bool = True) -> str:
     """Aware timestamps in UTC, compact; the page says UTC once in its captions."""
     if value is None or value == "":

@@ -30,6 +30,7 @@ with head[1]:
 
 sets = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
 ui.running_sets(rt, sel, sets)
+ui.analyst_panel(rt)
 if not sets:
     empty_state(
         f"No label sets for {sel.label} yet",

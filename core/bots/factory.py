@@ -24,18 +24,6 @@ def bot_class(name: str) -> type[Bot]:
     return cls
 
 
-def parse_bots(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """Validate a bot list ("a,b" or a list); duplicates dropped, order kept."""
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    names = list(dict.fromkeys(s.strip() for s in items if s and s.strip()))
-    if not names:
-        raise BadInput(f"no bots given; use one or more of {', '.join(bot_names())}")
-    unknown = [name for name in names if bot_target(name) is None]
-    if unknown:
-        raise BadInput(f"unknown bot {unknown[0]!r}; use one of {', '.join(bot_names())}")
-    return names
-
-
 def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "1d", **params: Any) -> Bot:
     """A fresh bot with the timeframe's signal threshold and the thread count; `params` override defaults."""
     cls = bot_class(name)

@@ -18,15 +18,6 @@ from core.bots.base import Predictions
 from core.bots.dataset import Inputs
 
 BIAS = {"BUY": "bullish", "SELL": "bearish", "HOLD": "neutral"}
-SIGNAL_COLUMNS = (
-    "recommendation",
-    "current_price",
-    "target",
-    "stop_loss",
-    "confidence",
-    "bias",
-    "predicted_return",
-)
 
 
 @dataclass(frozen=True)

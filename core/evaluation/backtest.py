@@ -30,7 +30,7 @@ class Backtest:
     bar_equity: np.ndarray = field(repr=False)  # equity at every bar of the followed span
     gap_fills: int = 0  # exits filled at a bar's open because the bar gapped through a barrier
     fees: float = 0.0  # commission paid, as a fraction of starting equity
-    ledger: Trades | None = field(default=None, repr=False)  # the closed trades taken, in order
+    ledger: Trades = field(default_factory=Trades.none, repr=False)  # the closed trades taken, in order
 
     @property
     def trades(self) -> int:

@@ -70,13 +70,6 @@ def validation_fit(pred: Predictions, targets: Targets) -> dict[str, Any]:
     return out
 
 
-def label_fit(
-    train_pred: Predictions, train: Targets, test_pred: Predictions, test: Targets
-) -> dict[str, Any]:
-    """Agreement with the labels: the original system's train/validation accuracy and MAE names."""
-    return {**train_fit(train_pred, train), **validation_fit(test_pred, test)}
-
-
 def baseline_hits(bars: pd.DataFrame, positions: np.ndarray, up: np.ndarray) -> tuple[str, np.ndarray, dict]:
     """The better of two naive guesses on the same bars: (kind, its hits, the accuracies of both).
 
@@ -136,9 +129,6 @@ class Reality:
     effective: np.ndarray  # bool mask over `positions`: the independent subsample
     backtest: Backtest
     metrics: dict[str, Any]
-
-    def effective_hits(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.hits[self.effective], self.baseline[self.effective]
 
 
 def _directional(

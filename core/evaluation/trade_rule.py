@@ -141,6 +141,15 @@ class Trades:
     def take(self, mask: np.ndarray) -> Trades:
         return Trades(*(getattr(self, f.name)[mask] for f in fields(self)))
 
+    @classmethod
+    def none(cls) -> Trades:
+        """No trades at all (nothing to follow)."""
+        ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
+        columns = {f.name: floats for f in fields(cls)}
+        columns.update(signal=ints, position=ints, direction=ints, exit_position=ints)
+        columns.update(reason=np.zeros(0, dtype=object), gapped=np.zeros(0, dtype=bool))
+        return cls(**columns)
+
 
 def take_trades(
     bars: pd.DataFrame,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -52,9 +52,12 @@ def slot_for(symbol: str, timeframe: str) -> str:
     return f"{symbol}|{timeframe}"
 
 
-@dataclass(frozen=True)
-class JobView:
-    """A detached snapshot of a job row, safe to pass between threads and to the dashboard."""
+class JobView(BaseModel):
+    """A detached snapshot of a job row, safe to pass between threads, to the dashboard and out of
+    the service API, which answers with this view: its JSON there leaves out the request's params
+    and the cancel flag, and carries `result` only when one job is asked for."""
+
+    model_config = ConfigDict(frozen=True)
 
     job_id: int
     kind: str
@@ -64,16 +67,24 @@ class JobView:
     progress: float
     stage: str
     error: str | None
-    params: dict[str, Any]
+    params: dict[str, Any] = Field(exclude=True)
     requested_by: str
     llm_calls: int
     cost_usd: float
     label_set_id: int | None
-    result: dict[str, Any] | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    cancel_requested: bool
+    result: dict[str, Any] | None = Field(None, description="what the job made (asked for one job only)")
+    cancel_requested: bool = Field(exclude=True)
+
+    @field_serializer("progress")
+    def _progress(self, value: float) -> float:
+        return round(value, 4)
+
+    @field_serializer("cost_usd")
+    def _cost(self, value: float) -> float:
+        return round(value, 6)
 
     @classmethod
     def of(cls, job: TrainingJob) -> JobView:

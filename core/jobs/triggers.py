@@ -54,10 +54,6 @@ class Staleness:
     limit_hours: float
 
     @property
-    def newest_active_at(self) -> datetime | None:  # the name pages used before
-        return self.newest_trained_at
-
-    @property
     def reason(self) -> str:
         if self.newest_trained_at is None:
             return "no trained model yet"
@@ -95,6 +91,7 @@ def input_fingerprint(ctx: Context, symbol: str, timeframe: str) -> str:
             s.llm_configured,
             s.quick_lookback_days,
             s.quick_samples,
+            s.quick_history_bars,
             list(s.quick_bots),
             s.walkforward_folds,
         ],
@@ -129,7 +126,13 @@ def training_request(
     )
     bots = settings.quick_bots if quick else settings.full_bots  # QUICK_BOTS / FULL_BOTS, checked here
     return parse(
-        TrainingRequest, symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels
+        TrainingRequest,
+        symbol=symbol,
+        timeframe=timeframe,
+        kind=kind,
+        bots=tuple(bots),
+        labels=labels,
+        history_bars=settings.quick_history_bars if quick else 0,
     )
 
 

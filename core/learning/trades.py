@@ -120,35 +120,26 @@ def plan_trades(
     )
     rows = signals.iloc[taken.signal]
     predicted = rows["predicted_return"] if "predicted_return" in rows else pd.Series(np.nan, rows.index)
-    trades = []
-    for k, (ts, recommendation, target, stop, confidence, expected) in enumerate(
-        zip(
-            rows.index,
-            rows["recommendation"].tolist(),
-            rows["target"].tolist(),
-            rows["stop_loss"].tolist(),
-            rows["confidence"].tolist(),
-            predicted.tolist(),
-            strict=True,
-        )
-    ):
-        closed = bool(taken.closed[k])
-        exit_pos = int(taken.exit_position[k])
-        trades.append(
-            PaperTrade(
-                position=int(taken.position[k]),
-                entry_time=ts,
-                entry_price=float(taken.entry_fill[k]),
-                recommendation=str(recommendation),
-                target=float(target),
-                stop_loss=float(stop),
-                confidence=float(confidence),
-                predicted_return=float(expected),
-                exit_position=exit_pos if closed else None,
-                exit_time=bars.index[exit_pos] if closed else None,
-                exit_price=float(taken.exit_fill[k]) if closed else None,
-                exit_reason=str(taken.reason[k]) if closed else None,
-                fees=float(taken.fees[k]),
-            )
-        )
-    return trades
+    closed = taken.closed.tolist()
+
+    def once_closed(values: list[object]) -> list[object]:
+        return [v if c else None for v, c in zip(values, closed, strict=True)]
+
+    exit_bar = np.where(taken.closed, taken.exit_position, 0)
+    columns: dict[str, list[object]] = {
+        "position": taken.position.tolist(),
+        "entry_time": list(rows.index),
+        "entry_price": taken.entry_fill.tolist(),
+        "recommendation": rows["recommendation"].astype(str).tolist(),
+        "target": rows["target"].astype("float64").tolist(),
+        "stop_loss": rows["stop_loss"].astype("float64").tolist(),
+        "confidence": rows["confidence"].astype("float64").tolist(),
+        "predicted_return": predicted.astype("float64").tolist(),
+        "exit_position": once_closed(taken.exit_position.tolist()),
+        "exit_time": once_closed(list(bars.index[exit_bar])),
+        "exit_price": once_closed(taken.exit_fill.tolist()),
+        "exit_reason": once_closed(taken.reason.tolist()),
+        "fees": taken.fees.tolist(),
+    }
+    names = list(columns)
+    return [PaperTrade(**dict(zip(names, row, strict=True))) for row in zip(*columns.values(), strict=True)]  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The engine's state-changing actions, as every entry point calls them.
 
-The CLI, the pages, the scheduler and (later) the HTTP API call these functions and nothing below
+The CLI, the pages, the scheduler and the HTTP API (`core.api`) call these functions and nothing below
 them to train, label, retrain, trigger, cancel, activate, roll back or bring in data. Each takes
 an `Actor`, checks a permission through `authorize`, checks the typed request against the store
 (`core.checks`) before anything is written, records the actor's name where the store records

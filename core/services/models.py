@@ -29,7 +29,8 @@ def _switch(result: ActivationResult) -> dict[str, int | None]:
     return {"version_id": result.version_id, "previous_active_id": result.previous_active_id}
 
 
-@audited("activate", target=_version_target, detail=_switch)
+# Activating the version already active changes nothing, so it is not recorded as a change.
+@audited("activate", target=_version_target, detail=_switch, changed=lambda result: result.changed)
 def activate(ctx: Context, actor: Actor, request: ActivateRequest) -> ActivationResult:
     authorize(actor, Permission.ACTIVATE)
     return activation.activate(ctx, request.version_id, actor=actor.name, reason=request.reason)

@@ -59,11 +59,6 @@ def price_format(ctx: Context, symbol: str, timeframe: str) -> PriceFormat:
     return _from(precision_of(bars))
 
 
-def price_format_of(summary: store.SeriesSummary) -> PriceFormat:
-    """The same from a summary a page already holds (stored precision, else the default)."""
-    return _from(summary.precision)
-
-
 def price_format_of_precision(precision: Precision | None) -> PriceFormat:
     """The format for a precision an import check derived (2 decimals when none could be)."""
     return _from(precision)

@@ -22,6 +22,7 @@ from dashboard import inert
 from dashboard.preflight import open_bind_refusal
 from dashboard.signin_config import NO_AUTH, parse_auth
 from tests.conftest import REPO, make_settings
+from tests.support.servers import free_port
 
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -113,9 +114,7 @@ def _listening(port: int) -> bool:
 
 
 def test_make_run_on_an_open_address_refuses_before_starting(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "CANDLELAB_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)}
     run = subprocess.run(
         ["make", "--no-print-directory", "run", "HOST=0.0.0.0", f"PORT={port}"],

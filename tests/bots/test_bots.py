@@ -10,10 +10,11 @@ import pytest
 
 from core.bots import BOT_NAMES
 from core.bots.dataset import build_dataset, build_inputs, check_trainable
-from core.bots.factory import bot_class, load_bot, make_bot, parse_bots
+from core.bots.factory import bot_class, load_bot, make_bot
 from core.bots.signal import signal_frame
 from core.errors import ArtifactError, BadInput
 from core.labeling.schema import LabelReply, check_label
+from core.requests import TrainingRequest, parse
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk
 
 
@@ -67,9 +68,15 @@ def test_too_small_or_one_class_label_sets_are_refused(walk):
 
 
 def test_bot_names_and_parameters_are_checked(settings):
-    assert parse_bots("lstm_bot, xgb_agent,lstm_bot") == ["lstm_bot", "xgb_agent"]
+    def bots(value: object) -> tuple[str, ...]:
+        return parse(TrainingRequest, symbol="EURUSD", timeframe="1h", label_set_id=1, bots=value).bots
+
+    assert bots("lstm_bot, xgb_agent,lstm_bot") == ("lstm_bot", "xgb_agent")
+    assert bots(["xgb_agent", " ", "ensemble_bot"]) == ("xgb_agent", "ensemble_bot")
     with pytest.raises(BadInput, match="unknown bot 'svm'"):
-        parse_bots("xgb_agent,svm")
+        bots("xgb_agent,svm")
+    with pytest.raises(BadInput, match="no bots given"):
+        bots(" , ")
     with pytest.raises(BadInput, match="no parameter"):
         make_bot("xgb_agent", settings, depth=3)
     assert make_bot("xgb_agent", settings).signal_threshold == settings.signal_threshold

@@ -58,11 +58,10 @@ def test_one_position_at_a_time_and_a_signal_on_the_exit_bar_enters() -> None:
     assert trades.reason.tolist() == ["timeout", "timeout", "timeout", "open"]
     assert trades.signal.tolist() == [0, 2, 4, 5]
     backtest = follow_signals(bars, positions, direction, target, stop, 5)
-    assert backtest.trades == 3 and backtest.ledger.position.tolist() == [
-        1,
-        6,
-        11,
-    ]  # the open one is not counted
+    assert backtest.ledger.position.tolist() == [1, 6, 11]  # the open one is not counted
+    assert backtest.trades == 3
+    nothing = follow_signals(bars, np.zeros(0, dtype=np.int64), direction[:0], target[:0], stop[:0], 5)
+    assert len(nothing.ledger) == 0 and nothing.pnl == 0.0
 
 
 def test_an_undecided_trade_blocks_later_signals_and_earlier_positions_count() -> None:

@@ -75,6 +75,7 @@ def test_a_50_mb_reply_is_rejected_after_64_kb_and_stored_as_an_excerpt(llm_env:
     assert db_file.stat().st_size < 8 * 1024 * 1024
 
 
+@pytest.mark.serial
 def test_a_trickling_server_cannot_hold_an_attempt_past_its_deadline(llm_env: LLMEnv) -> None:
     ctx = llm_env.ctx(llm_timeout=1.0, llm_max_retries=1, llm_concurrency=1)
     llm_env.server.trickle_s = 0.02  # every read arrives well inside the per-read timeout

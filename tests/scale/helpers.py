@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ from core.jobs import store
 from core.requests import LabelOptions, TrainingRequest, parse
 from tests.bots.helpers import SMALL
 from tests.conftest import GOOG_CSV, SHARED_DATA
+from tests.support.servers import wait_until
 
 GBPUSD_CSV = SHARED_DATA / "GBPUSD_1d_mt5.csv"
 PAIRS = (("GBPUSD", "1d"), ("GOOG", "1d"), ("GBPUSD", "1wk"), ("GOOG", "1wk"))
@@ -67,24 +67,32 @@ def training(
 
 
 def wait_ended(ctx: Context, job_ids: list[int], timeout: float = 180.0) -> list[store.JobView]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> list[store.JobView] | None:
         jobs = [store.get_job(ctx.db, job_id) for job_id in job_ids]
-        if all(not job.active for job in jobs):
-            return jobs
-        time.sleep(0.2)
-    raise AssertionError(f"jobs still active: {[store.get_job(ctx.db, j) for j in job_ids]}")
+        return jobs if all(not job.active for job in jobs) else None
+
+    return wait_until(
+        ended,
+        timeout=timeout,
+        interval=0.2,
+        message=lambda: f"the jobs to end: {[store.get_job(ctx.db, j) for j in job_ids]}",
+    )
 
 
 def wait_stage(ctx: Context, job_id: int, prefix: str, timeout: float = 120.0) -> store.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> store.JobView | None:
         job = store.get_job(ctx.db, job_id)
         if job.stage.startswith(prefix):
             return job
         assert job.active, f"job {job_id} ended before {prefix!r}: {job}"
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {prefix!r}: {store.get_job(ctx.db, job_id)}")
+        return None
+
+    return wait_until(
+        reached,
+        timeout=timeout,
+        interval=0.05,
+        message=lambda: f"job {job_id} to reach {prefix!r}: {store.get_job(ctx.db, job_id)}",
+    )
 
 
 def versions_of(ctx: Context, job_id: int) -> dict[str, str]:

@@ -19,6 +19,7 @@ from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
 from tests.scale.conftest import Attach
 from tests.scale.helpers import job_owner, training, versions_of, wait_ended, wait_stage
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -47,16 +48,15 @@ def test_a_cancel_ends_a_fanned_out_job_hard_after_the_grace(gbpusd: Context, on
 def _wait_training(ctx: Context, job_id: int, bot: str, timeout: float = 180) -> None:
     """Until the bot's part of the job has started training (its record is `running`)."""
     r = ModelTrainingRecord
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def training() -> bool:
         with ctx.db.read() as session:
             found = session.scalar(
                 select(r.id).where(r.job_id == job_id, r.bot == bot, r.status == "running")
             )
-        if found is not None:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{bot} of job {job_id} never started training")
+        return found is not None
+
+    wait_until(training, timeout=timeout, interval=0.05, message=f"{bot} of job {job_id} to start training")
 
 
 @pytest.mark.backends("postgresql")
