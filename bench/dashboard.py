@@ -151,7 +151,7 @@ def page_times(chrome: Any, url: str, rounds: int) -> dict[str, list[float]]:
             if name == "chart":
                 wait_for_chart(tab)
             else:
-                tab.locator("h1").first.wait_for()
+                tab.locator("h1").first.wait_for(timeout=90_000)
             wait_ready(tab)
             out[name].append(tab.evaluate("() => performance.now()") / 1000)
             tab.close()

@@ -1,7 +1,9 @@
-"""The candle chart in headless Chromium, one app server for the module: its data arrives whole and
-compact, the crosshair, wheel, drag and keyboard work, a zoom survives toggling indicators and
-overlays, a 5m series viewed as 1h shows exact OHLCV (also from a link), and FX prices read at
-5 decimals in the hover and on the axis.
+"""The candle chart in headless Chromium, one app server for the module: its data arrives whole,
+compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyboard work, a zoom
+survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
+a link), FX prices read at 5 decimals in the hover and on the axis, and the toolbar, price pane,
+volume and time axis fit above the fold at 1440 and 1024 px. Also: with the internet blocked no
+page asks for anything outside, and the audit log exports as CSV.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -87,8 +89,18 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         forget_database(make_settings(home).db_url)
 
 
-def _open(app: App, query: str, width: int = 1440, height: int = 900) -> Any:
+def _open(
+    app: App, query: str, width: int = 1440, height: int = 900, frames: list[bytes] | None = None
+) -> Any:
+    """A new tab on the app, once its chart is drawn; `frames` collects what the websocket receives."""
     page = app.chrome.new_page(viewport={"width": width, "height": height})
+    if frames is not None:
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())
+            ),
+        )
     page.goto(f"{app.url}/{query}")
     wait_ready(page)
     wait_for_chart(page)
@@ -165,7 +177,9 @@ def test_the_chart_gets_every_bar_once_and_its_crosshair_wheel_drag_and_keys_wor
 
 
 def test_a_zoom_survives_toggling_indicators_overlays_and_the_log_scale(app: App) -> None:
-    page = _open(app, "?symbol=EURUSD&tf=1h")
+    frames: list[bytes] = []
+    page = _open(app, "?symbol=EURUSD&tf=1h", frames=frames)
+    assert any(b"candlelab_chart" in f for f in frames)  # the candles, once
     box = _plot_box(page)
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     for _ in range(4):
@@ -183,9 +197,15 @@ def test_a_zoom_survives_toggling_indicators_overlays_and_the_log_scale(app: App
     assert {"RSI 14", "MACD", "Bollinger 20"} <= set(state["view"]["indicators"])
     page.screenshot(path=str(SHOTS / "chart_2_indicators.png"))
     # The view is reported back: a range preset lands in the link, and the page's rerun re-sends nothing.
+    frames: list[bytes] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())),
+    )
     page.locator(".cl-toolbar button", has_text="1W").first.click()
     page.wait_for_url(re.compile(r"range=1W"), timeout=15_000)
     wait_ready(page)
+    assert not any(b"candlelab_chart" in f for f in frames), "the candles were sent again"
     after = chart_state(page)
     assert after["key"] == zoom["key"] and after["panes"] == 4  # same data, toggles kept
     first = pd.Timestamp(
