@@ -55,7 +55,8 @@ SELECTION: Key[Any] = Key("pair.selection")  # dashboard.state.Selection
 VIEWED_PAIRS: Key[set[tuple[str, str]]] = Key("chart.viewed_pairs")  # pairs the trigger already ran for
 PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) shown after a rerun
 ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, current) awaiting confirm
-LABELING_STARTED: Key[bool] = Key("labels.started")
+# The pair's label set ids when a labeling was started: the page opens the set that appears next.
+LABELING_STARTED: Key[frozenset[int]] = Key("labels.started")
 JOB_STARTED: Key[int] = Key("training.job_started")  # the Training page's details open on it
 ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this session acts as
 PENDING_PAIR: Key[tuple[str, str]] = Key("pair.pending")  # the pickers switch to it on the next run

@@ -9,7 +9,7 @@ from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views import market
 from core.views.prices import price_format
-from dashboard import charts, inert
+from dashboard import charts, inert, session
 from dashboard.components import label_panels as ui
 from dashboard.components.empty import empty_state
 from dashboard.runtime import Runtime, runtime
@@ -39,6 +39,11 @@ if not sets:
     )
     st.stop()
 
+known = session.LABELING_STARTED.get()
+fresh = [s for s in sets if known is not None and s.id not in known]
+if fresh:  # the set a labeling started here has appeared: show it (not the one picked before)
+    st.session_state["label_set"] = fresh[0]
+    session.LABELING_STARTED.pop()
 chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s.status}", key="label_set")
 if chosen.message:
     st.caption(inert.md(chosen.message))

@@ -67,7 +67,8 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
             else:
-                session.LABELING_STARTED.set(True)
+                known = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
+                session.LABELING_STARTED.set(frozenset(x.id for x in known))
                 st.toast(
                     f"Labeling {samples} points of {sel.label} with the {labeler} labeler (job {job.job_id})…"
                 )

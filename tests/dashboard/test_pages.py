@@ -197,6 +197,21 @@ def test_labels_page_shows_quality_table_and_one_label_in_full(
     assert "Valid: BUY" in page and "Reasoning" in page and "What the price did next" in page
 
 
+def test_labels_page_opens_the_set_a_labeling_just_started(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("labels", GOOG)
+    (first,) = at.selectbox(key="label_set").options
+    at.button[[b.label for b in at.button].index("Start labeling")].click().run()
+    assert not at.exception
+    _wait_for_jobs(_ctx())
+    at.run()
+    shown = at.selectbox(key="label_set")
+    assert len(shown.options) == 2 and shown.value.id != int(first.split(" ")[0].lstrip("#"))
+    assert shown.value.id == max(int(o.split(" ")[0].lstrip("#")) for o in shown.options)
+
+
 def test_labels_page_without_label_sets_says_what_to_do(
     dashboard_home: Callable[[Path | None], Path], goog_template: Path
 ) -> None:
