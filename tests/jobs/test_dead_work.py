@@ -54,8 +54,9 @@ def _killable(ctx: Context, job_id: int) -> store.JobView | None:
 
 
 def _ended(ctx: Context, job_id: int) -> store.JobView | None:
+    """The job once closed and told (recovery writes what it kept just after the status)."""
     job = store.get_job(ctx.db, job_id)
-    return job if job.status not in store.ACTIVE_STATUSES else None
+    return job if job.status not in store.ACTIVE_STATUSES and job.error else None
 
 
 def _refused_everywhere(
