@@ -21,6 +21,9 @@ MAX_INLINE = 600  # a message longer than this is cut; the full text is in the l
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _SPACE = re.compile(r"\s+")
 _TICKS = re.compile(r"`+")
+# Our own messages quote commands and names in backticks (`python -m core versions`); inside the
+# code span an error is shown in, those would be printed literally, so the quoting is dropped.
+_QUOTED = re.compile(r"`([^`\n]+)`")
 
 
 def clean(text: object) -> str:
@@ -42,7 +45,7 @@ def md(text: object, limit: int = MAX_INLINE) -> str:
 
 def error(exc: object) -> str:
     """An exception's message for an alert or a toast; it may quote an LLM reply or a provider."""
-    return md(exc)
+    return md(_QUOTED.sub(r"\1", clean(exc)))
 
 
 def block(text: object, empty: str = "—") -> None:

@@ -38,7 +38,7 @@ if not sets:
     )
     st.stop()
 
-chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s.status}", key="label_set")
+chosen = ui.choose_set(rt, sets)
 if chosen.message:
     st.caption(inert.md(chosen.message))
 ui.quality(rt, chosen)

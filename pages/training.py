@@ -15,7 +15,7 @@ from core.views.jobs import bot_choices, full_training_defaults
 from dashboard import formatting as fmt
 from dashboard import inert
 from dashboard.components import jobs_panel
-from dashboard.components.job_detail import job_detail
+from dashboard.components.job_detail import job_detail, show_job
 from dashboard.runtime import runtime
 from dashboard.state import current
 
@@ -132,6 +132,8 @@ with left:
                 st.toast(f"Labeling started (job {job.job_id}); the label set appears on the Labels page")
         except CandleLabError as exc:
             st.warning(inert.error(exc))
+        else:
+            show_job(job.job_id)
 with right:
     st.subheader("Budget and providers", anchor=False)
     jobs_panel.spend(rt)

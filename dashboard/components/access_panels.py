@@ -11,8 +11,9 @@ from core.errors import CandleLabError
 from core.services import access
 from core.views import access as views
 from core.views.access import ACTIONS, OUTCOMES, ROLES, AuditFilter
+from core.views.models import name_versions
 from dashboard import formatting as fmt
-from dashboard import inert
+from dashboard import inert, session
 from dashboard.runtime import Runtime
 
 ALL = "All"
@@ -44,9 +45,12 @@ def audit_table(rt: Runtime, flt: AuditFilter, limit: int = 500) -> None:
     head[0].caption(
         f"{fmt.count(total)} matching entries, newest first (showing up to {limit}) · times in UTC"
     )
+    # The file is built when the browser asks for it, after this run: the session's actor is no
+    # longer current then, so it is taken now.
+    ctx, actor = rt.ctx, rt.actor
     head[1].download_button(
         "Export CSV",
-        lambda: views.audit_csv(rt.ctx, rt.actor, flt),
+        lambda: views.audit_csv(ctx, actor, flt),
         file_name="candlelab_audit.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -63,9 +67,9 @@ def audit_table(rt: Runtime, flt: AuditFilter, limit: int = 500) -> None:
             "Actor": rows["actor"],
             "Via": rows["actor_kind"],
             "Action": rows["action"],
-            "Target": rows["target"].fillna(""),
+            "Target": name_versions(rt.ctx, list(rows["target"].fillna(""))),
             "Outcome": rows["outcome"],
-            "Reason": rows["reason"].fillna(""),
+            "Reason": name_versions(rt.ctx, list(rows["reason"].fillna(""))),
         }
     )
     st.dataframe(show, hide_index=True, width="stretch", key="audit_table")
@@ -100,8 +104,10 @@ def grant_form(rt: Runtime) -> None:
                 grant = access.grant_role(rt.ctx, rt.actor, who, role)
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
-            else:
-                st.toast(f"{inert.md(grant.principal)} is now {grant.role}")
+            else:  # the table above was drawn before the grant: draw it again with it
+                toast = f"{inert.md(grant.principal)} is now {grant.role}"
+                session.PENDING_TOAST.set((toast, ":material/badge:"))
+                st.rerun()
 
 
 def revoke_form(rt: Runtime, grants: pd.DataFrame) -> None:
@@ -116,5 +122,6 @@ def revoke_form(rt: Runtime, grants: pd.DataFrame) -> None:
         except CandleLabError as exc:
             st.warning(inert.error(exc))
         else:
-            st.toast(f"{inert.md(who)}: role revoked (DEFAULT_ROLE applies)")
+            message = f"{inert.md(who)}: role revoked (DEFAULT_ROLE applies)"
+            session.PENDING_TOAST.set((message, ":material/person_remove:"))
             st.rerun()

@@ -9,7 +9,9 @@ import streamlit as st
 
 from core.views import jobs
 from core.views.jobs import JobView
+from core.views.models import name_versions
 from dashboard import formatting as fmt
+from dashboard import session
 from dashboard.components.versions import gate_label
 from dashboard.runtime import Runtime
 
@@ -37,10 +39,11 @@ def _ledger(rt: Runtime, job: JobView) -> None:
     )
 
 
-def _versions(job: JobView) -> None:
+def _versions(rt: Runtime, job: JobView) -> None:
     results = jobs.version_results(job)
     if not results:
         return
+    reasons = name_versions(rt.ctx, [r["gate_reason"] for r in results])
     st.markdown("**Versions registered**")
     st.dataframe(
         pd.DataFrame(
@@ -53,7 +56,7 @@ def _versions(job: JobView) -> None:
                 "Independent": [fmt.count(r["effective_n"]) for r in results],
                 "Baseline": [fmt.pct(r["baseline"], 1) for r in results],
                 "Gate": [gate_label(r["gate_verdict"]) for r in results],
-                "Gate's reason": [r["gate_reason"] or "—" for r in results],
+                "Gate's reason": [r or "—" for r in reasons],
             }
         ),
         hide_index=True,
@@ -61,6 +64,11 @@ def _versions(job: JobView) -> None:
         key=f"job_versions_{job.job_id}",
         column_config={"Gate's reason": st.column_config.TextColumn(width="large")},
     )
+
+
+def show_job(job_id: int) -> None:
+    """Open a job just started in the details below (they would stay on the one shown before)."""
+    session.set_widget_value(session.JOB_DETAIL_WIDGET, job_id)
 
 
 def job_detail(rt: Runtime) -> None:
@@ -72,7 +80,9 @@ def job_detail(rt: Runtime) -> None:
     by_id = {j.job_id: j for j in rows}
     ids = list(by_id)
     default = ids.index(failed[0].job_id) if failed else 0
-    chosen = st.selectbox("Job", ids, index=default, format_func=lambda i: _title(by_id[i]), key="job_detail")
+    chosen = st.selectbox(
+        "Job", ids, index=default, format_func=lambda i: _title(by_id[i]), key=session.JOB_DETAIL_WIDGET
+    )
     job = by_id[chosen]
     with st.container(border=True):
         st.caption(
@@ -84,7 +94,7 @@ def job_detail(rt: Runtime) -> None:
             st.code(job.error, language=None, wrap_lines=True)
         elif job.status == "succeeded":
             st.success(jobs.outcome_line(job), icon=":material/check_circle:")
-        _versions(job)
+        _versions(rt, job)
         _ledger(rt, job)
     if len(failed) > 1:
         with st.expander(f"Every failed job's full message ({len(failed)})", icon=":material/error:"):

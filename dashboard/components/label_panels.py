@@ -15,7 +15,7 @@ from core.services.runs import start_labeling
 from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views.access import can
-from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
+from core.views.jobs import SAMPLINGS, get_job, is_active, label_defaults, labeling_busy
 from core.views.labels import LabelSetRow
 from core.views.prices import PriceFormat
 from dashboard import charts, inert, session
@@ -66,10 +66,37 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
             else:
-                session.LABELING_STARTED.set(True)
+                session.LABELING_STARTED.set(job.job_id)
                 st.toast(
                     f"Labeling {samples} points of {sel.label} with the {labeler} labeler (job {job.job_id})…"
                 )
+
+
+def started_set(rt: Runtime) -> int | None:
+    """The set of the labeling job this session started, once the job has created it."""
+    job_id = session.LABELING_STARTED.get()
+    if job_id is None:
+        return None
+    job = get_job(rt.ctx, job_id)
+    if job.label_set_id is None and not is_active(job):
+        session.LABELING_STARTED.pop()  # it ended without a set: nothing to switch to
+    return job.label_set_id
+
+
+def choose_set(rt: Runtime, sets: list[LabelSetRow]) -> LabelSetRow:
+    """The set picker; it switches to the set just started as soon as that set exists."""
+    by_id = {s.id: s for s in sets}
+    started = started_set(rt)
+    if started in by_id:
+        session.set_widget_value(session.LABEL_SET_WIDGET, started)
+        session.LABELING_STARTED.pop()
+    chosen = st.selectbox(
+        "Label set",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i].title} · {by_id[i].status}",
+        key=session.LABEL_SET_WIDGET,
+    )
+    return by_id[chosen]
 
 
 def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
@@ -84,6 +111,9 @@ def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
         running = [s for s in now if s.status == "running"]
         if not running and not labeling_busy(rt.ctx, sel.symbol, sel.timeframe):
             st.rerun()
+        started = started_set(rt)
+        if started is not None and started not in {s.id for s in sets}:
+            st.rerun()  # the set just started exists now: the whole page switches to it
         for s in running:
             share = s.labeled / s.requested if s.requested else 0.0
             st.progress(

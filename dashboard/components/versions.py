@@ -226,7 +226,8 @@ def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> Non
         except CandleLabError as exc:
             session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
         else:
-            was = f" (was #{result.previous_active_id})" if result.previous_active_id else ""
+            previous = result.previous_active_id
+            was = f" in place of {models.label_of(rt.ctx, previous)}" if previous else ""
             session.PENDING_TOAST.set((f"{new_label} is active{was}", ":material/check_circle:"))
         st.rerun()
     if cols[1].button("Cancel", key="cancel_activate", width="stretch"):
@@ -256,7 +257,7 @@ def confirm_rollback(rt: Runtime, symbol: str, timeframe: str, bot: str, current
         try:
             request = RollbackRequest(symbol=symbol, timeframe=timeframe, bot=bot)
             result = model_actions.rollback(rt.ctx, rt.actor, request)
-            message = f"{bot}: rolled back to {cmp.labels[1]} (#{result.version_id})"
+            message = f"{bot}: rolled back to {models.label_of(rt.ctx, result.version_id)}"
             session.PENDING_TOAST.set((message, ":material/undo:"))
         except CandleLabError as exc:
             session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
@@ -297,7 +298,7 @@ def timeline(rt: Runtime, sel: Selection) -> None:
                 lambda v: "—" if pd.isna(v) else labels.get(int(v), f"#{int(v)}")
             ),
             "By": history["actor"],
-            "Why": history["reason"].fillna(""),
+            "Why": models.name_versions(rt.ctx, list(history["reason"].fillna(""))),
         }
     )
     st.dataframe(show, hide_index=True, width="stretch", key="activation_history")

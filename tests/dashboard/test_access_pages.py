@@ -146,7 +146,7 @@ def test_an_admin_activates_and_the_audit_page_shows_who(
     assert list(table[["Actor", "Action", "Target", "Outcome"]].iloc[0]) == [
         "ada@desk.test",
         "activate",
-        "version 2",
+        "xgb_agent v2",
         "succeeded",
     ]
     page.selectbox(key="audit_outcome").set_value("refused").run()

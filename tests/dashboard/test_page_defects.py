@@ -1,0 +1,124 @@
+"""Pages that act on the analyst's last step: a grant, a labeling run or a training just started
+shows at once; versions are named as people name them; error texts read as sentences.
+
+Through AppTest on real SQLite, with real jobs in the runtime's worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.context import Context
+from core.errors import BadInput
+from core.jobs import store as job_store
+from core.settings import load_settings
+from dashboard import inert
+from tests.dashboard.conftest import open_app, texts
+from tests.support.servers import wait_until
+
+GOOG = {"symbol": "GOOG", "tf": "1d"}
+
+
+def _ctx() -> Context:
+    return Context.create(load_settings(), logs=False)
+
+
+def _ended(ctx: Context, count: int, timeout: float = 120) -> list[job_store.JobView]:
+    """The newest `count` jobs, once every job has ended."""
+
+    def done() -> list[job_store.JobView] | None:
+        jobs = job_store.list_jobs(ctx.db)
+        ended = len(jobs) >= count and all(j.status not in job_store.ACTIVE_STATUSES for j in jobs)
+        return jobs if ended else None
+
+    return wait_until(done, timeout=timeout, interval=0.2, message=lambda: str(job_store.list_jobs(ctx.db)))
+
+
+def _chosen_set(at: AppTest) -> int:
+    value = at.selectbox(key="label_set").value
+    return int(getattr(value, "id", value))  # the picker's option is a set id
+
+
+def test_an_error_that_quotes_a_command_reads_without_backticks() -> None:
+    shown = inert.error(BadInput("the schema is not current; run `python -m core db upgrade` first"))
+    assert shown == "` the schema is not current; run python -m core db upgrade first `"
+    # Anything else stays inert: a stray backtick only lengthens the fence.
+    assert inert.error("a ` alone") == "`` a ` alone ``"
+
+
+def test_a_grant_shows_in_the_access_table_at_once(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("access", GOOG)  # the local user is the admin
+    at.text_input(key="grant_principal").input("op@desk.test")
+    at.selectbox(key="grant_role_choice").set_value("operator")
+    at.button[[b.label for b in at.button].index("Grant")].click().run()
+    assert not at.exception
+    roles = next(df.value for df in at.dataframe if "Role" in df.value.columns)
+    assert roles.set_index("User (e-mail or subject)").loc["op@desk.test", "Role"] == "operator"
+    assert [t.value for t in at.toast] == ["` op@desk.test ` is now operator"]
+
+
+def test_labels_switches_to_the_set_just_started(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("labels", GOOG)
+    before = _chosen_set(at)
+    form_submit = next(b for b in at.button if b.label == "Start labeling")
+    at.number_input[0].set_value(20)
+    form_submit.click().run()
+    assert not at.exception
+    job = _ended(_ctx(), 1)[0]
+    assert job.status == "succeeded" and job.label_set_id is not None and job.label_set_id != before
+    at.run()
+    assert _chosen_set(at) == job.label_set_id
+    at.selectbox(key="label_set").set_value(before).run()  # and the analyst can still pick another
+    assert _chosen_set(at) == before
+
+
+def test_training_job_details_follow_the_job_just_started(
+    dashboard_home: Callable[[Path | None], Path], goog_template: Path
+) -> None:
+    dashboard_home(goog_template)
+    at = open_app("training", GOOG)
+    at.number_input(key="train_lookback").set_value(3000)
+    at.number_input(key="train_samples").set_value(20)
+    at.toggle(key="train_use").set_value(False).run()  # labeling only: two quick jobs
+    at.button[0].click().run()
+    first = _ended(_ctx(), 1)[0]
+    at.run()
+    assert at.selectbox(key="job_detail").value == first.job_id
+    at.button[0].click().run()
+    second = _ended(_ctx(), 2)[0]
+    assert second.job_id != first.job_id
+    assert at.selectbox(key="job_detail").value == second.job_id
+    at.run()
+    assert at.selectbox(key="job_detail").value == second.job_id
+    assert f"label set {second.label_set_id}" in texts(at)
+
+
+def test_versions_are_named_in_toasts_history_and_audit(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("models", GOOG)
+    at.session_state["versions_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    at.button(key="activate").click().run()
+    at.button(key="confirm_activate").click().run()
+    assert [t.value for t in at.toast] == ["xgb_agent v2 is active in place of xgb_agent v1"]
+    at.button(key="rollback-xgb_agent").click().run()
+    at.button(key="confirm_rollback").click().run()
+    assert not at.exception
+    assert [t.value for t in at.toast] == ["xgb_agent: rolled back to xgb_agent v1"]
+    history = next(df.value for df in at.dataframe if "Why" in df.value.columns)
+    assert history["Why"].iloc[0] == "rollback from xgb_agent v2"
+    audit = open_app("audit", GOOG).dataframe[0].value
+    assert list(audit["Target"].iloc[:2]) == ["xgb_agent GOOG 1d", "xgb_agent v2"]
+    page = texts(at) + " ".join(history.astype(str).stack()) + " ".join(audit.astype(str).stack())
+    assert "version 1" not in page and "version 2" not in page and "#1" not in page and "#2" not in page
