@@ -11,8 +11,8 @@ from core.views import jobs
 from core.views.jobs import JobView
 from core.views.models import name_versions
 from dashboard import formatting as fmt
-from dashboard import session
-from dashboard.components.versions import gate_label
+from dashboard import inert, session
+from dashboard.components.versions import accuracy_cell, gate_label
 from dashboard.runtime import Runtime
 
 FAILED = ("failed", "interrupted", "budget_exhausted", "cancelled")
@@ -50,20 +50,20 @@ def _versions(rt: Runtime, job: JobView) -> None:
             {
                 "Version": [r["label"] for r in results],
                 "Live": ["yes" if r["activated"] else "no" for r in results],
-                "Directional accuracy": [
-                    fmt.proportion(r["directional_accuracy"], r["n"], r["ci"]) for r in results
-                ],
+                "Accuracy (95 % CI)": [accuracy_cell(r["directional_accuracy"], r["ci"]) for r in results],
+                "Points": [fmt.count(r["n"]) for r in results],
                 "Independent": [fmt.count(r["effective_n"]) for r in results],
                 "Baseline": [fmt.pct(r["baseline"], 1) for r in results],
                 "Gate": [gate_label(r["gate_verdict"]) for r in results],
-                "Gate's reason": [r or "—" for r in reasons],
             }
         ),
         hide_index=True,
         width="stretch",
         key=f"job_versions_{job.job_id}",
-        column_config={"Gate's reason": st.column_config.TextColumn(width="large")},
     )
+    for r, reason in zip(results, reasons, strict=True):  # long sentences: below, not in a column
+        st.caption(f"{r['label']}, the gate's reason:")
+        inert.block(reason or "not judged")
 
 
 def show_job(job_id: int) -> None:
