@@ -86,8 +86,10 @@ def job_detail(rt: Runtime) -> None:
     job = by_id[chosen]
     with st.container(border=True):
         st.caption(
-            f"Requested by {job.requested_by} · created {fmt.when(job.created_at)} UTC · "
-            f"finished {fmt.when(job.finished_at)} · stage {job.stage}"
+            f"Requested by {job.requested_by} · created {fmt.when(job.created_at)} UTC "
+            f"({fmt.ago(job.created_at)}) · finished "
+            f"{f'{fmt.when(job.finished_at)} UTC ({fmt.ago(job.finished_at)})' if job.finished_at else '—'}"
+            f" · stage {job.stage}"
         )
         if job.error:
             st.markdown("**Error** (full message)")

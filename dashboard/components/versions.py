@@ -3,6 +3,9 @@ activation dialog and the activation timeline with rollback."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +21,8 @@ from dashboard import formatting as fmt
 from dashboard.components.row_panel import row_panel
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _display_metric(kind: str, value: object, n: object, ci: object) -> str:
@@ -38,6 +43,20 @@ def accuracy_cell(value: object, ci: object) -> str:
     """ "47 % (39–55 %)": the accuracy with its 95 % interval, short enough for a table cell."""
     span = fmt.interval(ci)  # type: ignore[arg-type]
     return f"{fmt.pct(value)} ({span})" if span else fmt.pct(value)  # type: ignore[arg-type]
+
+
+def _cell(value: object) -> str:
+    """A stored value as people read it: times as UTC minutes, not ISO strings with microseconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return f"{fmt.when(value)} UTC"
+    return "—" if value is None else str(value)
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parameters and lineage with readable row names ("data start") and cells."""
+    shown = frame.map(_cell)
+    shown.index = [str(name).replace("_", " ") for name in frame.index]
+    return shown
 
 
 def versions_table(table: pd.DataFrame) -> list[int]:
@@ -91,7 +110,7 @@ def version_panel(rt: Runtime, table: pd.DataFrame, version_id: int) -> None:
             "Directional accuracy": fmt.proportion(row["directional_accuracy"], row["n"], row["ci"]),
             "Independent points": fmt.count(row["effective_n"]),
             "Trades": fmt.count(row["trades"]),
-            "Created": fmt.when(row["created_at"]) + " UTC",
+            "Created": f"{fmt.when(row['created_at'])} UTC ({fmt.ago(row['created_at'])})",
             "Edge vs active": fmt.pp(row["edge_vs_active"]),
             "P&L vs active": fmt.signed_pct(row["pnl_vs_active"], 2),
             "Training": str(row["type"] or "—"),
@@ -143,9 +162,9 @@ def comparison(rt: Runtime, version_ids: list[int]) -> None:
         params = models.differing_rows(cmp.params) if diff_params else cmp.params
         lineage = models.differing_rows(cmp.lineage) if diff_params else cmp.lineage
         left.markdown("**Parameters**")
-        left.dataframe(params.astype(str), width="stretch")
+        left.dataframe(_readable(params), width="stretch")
         right.markdown("**Lineage**")
-        right.dataframe(lineage.astype(str), width="stretch")
+        right.dataframe(_readable(lineage), width="stretch")
     with tabs[2]:
         st.plotly_chart(charts.equity_curves(cmp.equity), key="cmp_equity")
         st.caption(

@@ -6,6 +6,7 @@ Through AppTest on real SQLite, with real jobs in the runtime's worker processes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -122,3 +123,24 @@ def test_versions_are_named_in_toasts_history_and_audit(
     assert list(audit["Target"].iloc[:2]) == ["xgb_agent GOOG 1d", "xgb_agent v2"]
     page = texts(at) + " ".join(history.astype(str).stack()) + " ".join(audit.astype(str).stack())
     assert "version 1" not in page and "version 2" not in page and "#1" not in page and "#2" not in page
+
+
+def test_compared_versions_show_human_times_not_iso_strings(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("models", GOOG)
+    at.session_state["versions_table"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
+    at.run()
+    names = {"created at", "created_at"}
+    lineage = next(df.value for df in at.dataframe if names & set(df.value.index))
+    created = lineage.loc[lineage.index.isin(names)].iloc[0].tolist()
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", c) for c in created), created
+    cells = " ".join(lineage.astype(str).stack())
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", cells), cells  # no seconds, microseconds or offsets
+    at.session_state["versions_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()  # one version's panel says when it was made, and how long ago
+    assert re.search(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(\d+(\.\d)? (s|min|h|d) ago\)",
+        texts(at) + " ".join(str(t.value) for t in at.text),
+    )
