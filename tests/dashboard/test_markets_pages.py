@@ -108,7 +108,7 @@ def test_a_failed_automatic_job_is_explained_on_the_chart_and_not_requeued(
     training = open_app("training", tiny)
     assert any(c.value == job.error for c in training.code)
     assert {"LLM calls", "Attempts", "LLM cost"} <= {m.label for m in training.metric}
-    listed = _frame(training, "LLM calls")
+    listed = _frame(training, "Result / error")
     assert listed["Status"].tolist()[0] == "failed" and listed["LLM cost"].tolist()[0] == "$0.00"
 
 
