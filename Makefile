@@ -55,15 +55,15 @@ run: install
 	$(BIN)/python -m core data bootstrap
 	$(BIN)/python -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
 
-# The Dask tests share one cluster and a module's tests their module-scoped fixtures: `loadgroup`
-# keeps each such group on one worker (tests/conftest.py names the groups). Tests marked `serial`
+# Tests go out to the workers one by one, except those that share the Dask cluster or a
+# module-scoped fixture, which stay on one worker (tests/support/scheduling.py). Tests marked `serial`
 # time themselves to a fraction of a second, so they run alone once the rest is done. Both runs
 # always happen; the first failure's exit code is the target's.
 test: install-test
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	status=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial" || status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" || status=$$?; \
 	$(BIN)/python -m pytest -m serial || { code=$$?; [ $$status -ne 0 ] || status=$$code; }; \
 	exit $$status
 

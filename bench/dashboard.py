@@ -1,23 +1,35 @@
-"""The dashboard in a real browser (headless Chromium): how fast it draws, and what polling costs.
+"""The dashboard in a real browser (headless Chromium): how fast the candle chart draws and loads,
+how quickly pages open, and what polling sends while a job runs.
 
-Prints three figures:
-1. chart page render time with 5,000 candles (INFY.NS 5m, 36,750 bars stored): median of several
-   fresh page loads after one warm-up load fills the caches (target: under 2 s);
-2. time for a page to become interactive while a training job runs in the same server process;
-3. what the progress polling sends: websocket messages and bytes per second while a job runs,
-   how many of them carry the chart (should be 0), against the bytes of one full chart render.
+The measures (medians of `--rounds`, at least 5):
+- *drawn*: 50,000 candles (a 5m series of that many bars, All in view): from the chart component
+  receiving its data to the first painted frame with all of them in view (target ≤ 300 ms);
+- *bytes per candle*: the chart's candle columns on the wire (target ≤ 48);
+- *range change*: a range preset on data already in the browser, click to painted frame (≤ 300 ms);
+- *cold load*: a fresh browser context opening the chart URL, from navigation start to the candles
+  painted and the app idle (target ≤ 2 s);
+- *idle page*: Chart, Models, Training and Labels each opened in fresh tabs with no job running,
+  each page's median from navigation start to its main content drawn and the app idle; the median
+  of those (target ≤ 1.2 s, no page above 1.5 s);
+- polling while a job runs: websocket messages and bytes per second, and how many carry the chart.
 
-Needs Debian's `chromium` (apt-get install chromium). Run: `.venv/bin/python bench/dashboard.py`.
+Last line: `chart: <N> candles drawn in <ms> ms; cold load <s> s; idle page <s> s`.
+
+Needs Debian's `chromium` (apt-get install chromium). Run: `.venv/bin/python bench/dashboard.py`
+(`--rounds 5`; `--rounds 2 --no-polling` for a quick sanity run on a busy machine).
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,15 +39,16 @@ from core.db.database import forget_database
 from core.jobs import store as job_store
 from core.settings import load_settings
 from core.training.service import train_pair as train
-from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
+from core.views.candles import candle_series
+from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.markets import tradingview_csv
 
-LOADS = 5
-CANDLES = 5_000
-TARGET_S = 2.0
+BIG = "BENCH"  # the 50,000-candle series
+DRAWN_MS, BYTES, RANGE_MS, COLD_S, IDLE_S, PAGE_MAX_S = 300, 48, 300, 2.0, 1.2, 1.5
 POLL_WINDOW_S = 8.0
-CHART_MARK = b'"candlestick"'  # the price chart's trace type: present only in messages that carry it
-# A training long enough to measure around: three bots on many points.
-JOB_ENV = {
+CHART_MARK = b"candlelab_chart"  # the candle component's name: present only in messages that carry it
+PAGES = {"chart": "", "models": "models", "training": "training", "labels": "labels"}
+JOB_ENV = {  # a training long enough to measure polling around: three bots on many points
     "QUICK_BOTS": "ensemble_bot,lstm_bot,transformer_bot",
     "QUICK_SAMPLES": "3000",
     "QUICK_LOOKBACK_DAYS": "200",
@@ -43,49 +56,106 @@ JOB_ENV = {
 }
 
 
-def prepare(home: Path) -> None:
-    """Demo data, and a fresh model for INFY.NS so viewing it starts no training."""
+def big_series(n: int) -> pd.DataFrame:
+    """`n` 5-minute bars on weekdays, a random walk at 2 decimals."""
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2023-01-02", periods=int(n * 7 / 5) + 600, freq="5min", tz="UTC")
+    stamps = stamps[stamps.day_of_week < 5][:n]
+    close = 1_500 * np.exp(np.cumsum(rng.normal(0, 0.0015, n)))
+    open_ = np.r_[close[0], close[:-1]]
+    wick = np.abs(rng.normal(0, 0.0008, n))
+    return pd.DataFrame(
+        {
+            "Open": open_.round(2),
+            "High": (np.maximum(open_, close) * (1 + wick)).round(2),
+            "Low": (np.minimum(open_, close) * (1 - wick)).round(2),
+            "Close": close.round(2),
+            "Volume": rng.integers(1_000, 100_000, n),
+        },
+        index=pd.DatetimeIndex(stamps, name="Datetime"),
+    )
+
+
+def prepare(home: Path, candles: int) -> float:
+    """Demo data, the big series, and fresh models for both pairs measured, so viewing them starts
+    no training. Returns the candle columns' bytes per candle as the chart sends them."""
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
     supply.bootstrap_demo(ctx)
+    supply.import_csv(ctx, tradingview_csv(big_series(candles), home / f"{BIG}, 5.csv"), BIG, "5m")
     labeling = {"lookback_days": 14, "samples": 60, "labeler": "rules"}
-    train(ctx, "INFY.NS", "5m", bots=["xgb_agent"], labeling=labeling, activate="always")
+    for symbol in ("INFY.NS", BIG):
+        train(ctx, symbol, "5m", bots=["xgb_agent"], labeling=labeling, activate="always")
+    per_candle = candle_series(ctx, BIG, "5m").bytes_per_candle
     forget_database(ctx.settings.db_url)
+    return per_candle
 
 
-def chart_render_times(chrome: Any, url: str) -> tuple[float, list[float]]:
-    """(a cold page load, then re-renders of the 5,000-candle chart in an open app after warm-up)."""
-    page = chrome.new_page(viewport={"width": 1500, "height": 1100})
-    started = time.perf_counter()
-    page.goto(f"{url}/?symbol=INFY.NS&tf=5m&candles={CANDLES}")
-    wait_for_chart(page, min_candles=CANDLES)
-    wait_ready(page)
-    cold = time.perf_counter() - started
-    times = []
-    for _ in range(LOADS + 1):  # the first round warms the caches of the smaller window too
-        page.get_by_text("1,000", exact=True).first.click()
-        wait_for_chart(page, min_candles=1_000, exact=True)
+def drawn_times(chrome: Any, url: str, candles: int, rounds: int) -> tuple[list[float], list[float], float]:
+    """(drawn ms per fresh tab, range-change ms, websocket bytes per candle of one chart load)."""
+    drawn, ranges, wire = [], [], 0.0
+    for i in range(rounds + 1):  # the first load fills the server's caches
+        page = chrome.new_page(viewport={"width": 1440, "height": 900})
+        frames = record_frames(page)
+        page.goto(f"{url}/?symbol={BIG}&tf=5m&range=All")
+        wait_for_chart(page, min_candles=candles)
         wait_ready(page)
-        started = time.perf_counter()
-        page.get_by_text(f"{CANDLES:,}", exact=True).first.click()
-        wait_for_chart(page, min_candles=CANDLES, exact=True)
-        wait_ready(page)
-        times.append(time.perf_counter() - started)
-    page.close()
-    return cold, times
+        if i == 0:
+            wire = sum(len(f) for f in frames if CHART_MARK in f) / candles
+            page.close()
+            continue
+        drawn.append(chart_state(page)["drawnMs"])
+        ranges.append(range_change_ms(page))
+        page.close()
+    return drawn, ranges, wire
 
 
-def page_load_times(chrome: Any, url: str) -> list[float]:
-    """Seconds until each page (models, training, labels, chart) is drawn and idle in a new tab."""
+def range_change_ms(page: Any) -> float:
+    """Click a range preset on data already in the browser; time to the next painted frame."""
+    return page.locator(CHART).evaluate(
+        """box => new Promise(done => {
+            const c = box.getRootNode().__candleChart;
+            const button = [...box.getRootNode().querySelectorAll(".cl-toolbar button")]
+                .find(b => b.textContent === "1M");
+            const before = JSON.stringify(c.chart.timeScale().getVisibleLogicalRange());
+            const t0 = performance.now();
+            button.click();
+            requestAnimationFrame(() => requestAnimationFrame(() => {
+                const after = JSON.stringify(c.chart.timeScale().getVisibleLogicalRange());
+                done(after === before ? NaN : performance.now() - t0);
+            }));
+        })"""
+    )
+
+
+def cold_loads(chrome: Any, url: str, rounds: int) -> list[float]:
+    """A fresh browser context each time (no cached assets): navigation start to chart idle."""
     times = []
-    for name in ("models", "training", "labels", ""):
-        other = chrome.new_page(viewport={"width": 1500, "height": 1100})
-        started = time.perf_counter()
-        other.goto(f"{url}/{name}?symbol=INFY.NS&tf=5m")
-        wait_ready(other)
-        other.locator("h1").first.wait_for()
-        times.append(time.perf_counter() - started)
-        other.close()
+    for _ in range(rounds):
+        context = chrome.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.goto(f"{url}/?symbol=INFY.NS&tf=5m", wait_until="commit")
+        wait_for_chart(page)
+        wait_ready(page)
+        times.append(page.evaluate("() => performance.now()") / 1000)  # from navigation start
+        context.close()
     return times
+
+
+def page_times(chrome: Any, url: str, rounds: int) -> dict[str, list[float]]:
+    """Each page in fresh tabs: navigation start to its main content drawn and the app idle."""
+    out: dict[str, list[float]] = {name: [] for name in PAGES}
+    for _ in range(rounds):
+        for name, path in PAGES.items():
+            tab = chrome.new_page(viewport={"width": 1440, "height": 900})
+            tab.goto(f"{url}/{path}?symbol=INFY.NS&tf=5m", wait_until="commit")
+            if name == "chart":
+                wait_for_chart(tab)
+            else:
+                tab.locator("h1").first.wait_for(timeout=90_000)
+            wait_ready(tab)
+            out[name].append(tab.evaluate("() => performance.now()") / 1000)
+            tab.close()
+    return out
 
 
 def record_frames(page: Any) -> list[bytes]:
@@ -107,71 +177,83 @@ def active_job(home: Path) -> job_store.JobView | None:
     return jobs[0] if jobs else None
 
 
+def polling(chrome: Any, url: str, home: Path) -> str:
+    """Open a stale pair (it starts a long quick training) and record what polling sends."""
+    page = chrome.new_page(viewport={"width": 1440, "height": 900})
+    frames = record_frames(page)
+    page.goto(f"{url}/?symbol=TCS.NS&tf=5m")
+    wait_for_chart(page)
+    page.get_by_text("Quick training").first.wait_for(timeout=30_000)
+    wait_ready(page)
+    full_bytes = sum(len(f) for f in frames)
+    job = active_job(home)
+    if job is None:
+        return "polling: the training job ended before it could be measured"
+    frames.clear()
+    # Playwright's sync API delivers websocket events only while a Playwright call runs.
+    page.wait_for_timeout(POLL_WINDOW_S * 1000)
+    polled = list(frames)
+    poll_bytes = sum(len(f) for f in polled)
+    ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
+    job_store.request_cancel(ctx.db, job.job_id)
+    page.close()
+    return (
+        f"polling while job {job.job_id} runs: {len(polled)} messages, {poll_bytes / 1024:.1f} KiB in "
+        f"{POLL_WINDOW_S:.0f} s ({poll_bytes / POLL_WINDOW_S / 1024:.2f} KiB/s), "
+        f"{sum(CHART_MARK in f for f in polled)} carrying the chart; the chart page's first load: "
+        f"{full_bytes / 1024:.0f} KiB"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "SLOW"
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--candles", type=int, default=50_000)
+    parser.add_argument("--no-polling", action="store_true", help="skip the polling measure (it trains)")
+    args = parser.parse_args()
     executable = chromium_path()
     if executable is None:
         print("Chromium is not installed: apt-get install chromium", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="candlelab-bench-") as tmp:
         home = Path(tmp)
-        prepare(home)
+        per_candle = prepare(home, args.candles)
         with serve(home, JOB_ENV) as url, browser(executable) as chrome:
-            cold, times = chart_render_times(chrome, url)
-            median = statistics.median(times[1:])
-            verdict = "OK" if median < TARGET_S else "SLOW"
-            print(
-                f"chart render, {CANDLES:,} candles, in an open app with warm caches: median {median:.2f} s "
-                f"over {LOADS} renders (all {', '.join(f'{t:.2f}' for t in times[1:])}) "
-                f"target < {TARGET_S:.0f} s [{verdict}]"
-            )
-            print(f"cold page load in a fresh tab (app shell, plotly.js, chart): {cold:.2f} s")
-            idle = page_load_times(chrome, url)
-
-            # A stale pair starts its (long) quick training; measure the full render on the way.
-            page = chrome.new_page(viewport={"width": 1500, "height": 1100})
-            frames = record_frames(page)
-            page.goto(f"{url}/?symbol=TCS.NS&tf=5m&candles={CANDLES}")
-            wait_for_chart(page, min_candles=CANDLES)
-            page.get_by_text("Quick training").first.wait_for(timeout=30_000)
-            wait_ready(page)
-            full_bytes = sum(len(f) for f in frames)
-            full_charts = sum(CHART_MARK in f for f in frames)
-            job = active_job(home)
-            if job is None:
-                ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-                ended = job_store.list_jobs(ctx.db, limit=1)
-                why = f"{ended[0].status}: {ended[0].error}" if ended else "no job was started"
-                print(f"the training job ended before polling could be measured ({why})", file=sys.stderr)
-                return 1
-
-            frames.clear()
-            # Playwright's sync API delivers websocket events only while a Playwright call runs, so
-            # wait through the page (a plain time.sleep would record nothing).
-            page.wait_for_timeout(POLL_WINDOW_S * 1000)
-            polled = list(frames)
-            still = active_job(home)
-            poll_bytes = sum(len(f) for f in polled)
-            poll_charts = sum(CHART_MARK in f for f in polled)
-            print(
-                f"polling while job {job.job_id} runs: {len(polled)} messages, {poll_bytes / 1024:.1f} KiB "
-                f"in {POLL_WINDOW_S:.0f} s ({poll_bytes / POLL_WINDOW_S / 1024:.2f} KiB/s), "
-                f"{poll_charts} carrying the chart; one full chart render: {full_bytes / 1024:.0f} KiB "
-                f"({full_charts} carrying the chart)" + ("" if still else " [job ended inside the window]")
-            )
-
-            interactive = page_load_times(chrome, url)
-            ratio = statistics.median(interactive) / statistics.median(idle)
-            running = active_job(home) is not None
-            print(
-                f"pages interactive while training runs: median {statistics.median(interactive):.2f} s "
-                f"(models, training, labels, chart: {', '.join(f'{t:.2f}' for t in interactive)} s; "
-                f"job still running after: {'yes' if running else 'no'}); with no job running: median "
-                f"{statistics.median(idle):.2f} s; ratio {ratio:.2f}"
-            )
-            if job.job_id:
-                ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-                job_store.request_cancel(ctx.db, job.job_id)
+            drawn, ranges, wire = drawn_times(chrome, url, args.candles, args.rounds)
+            cold = cold_loads(chrome, url, args.rounds)
+            pages = page_times(chrome, url, args.rounds)
+            poll = "polling: not measured (--no-polling)" if args.no_polling else polling(chrome, url, home)
         forget_database(load_settings(candlelab_home=home).db_url)
+    d, r, c = statistics.median(drawn), statistics.median(ranges), statistics.median(cold)
+    medians = {name: statistics.median(t) for name, t in pages.items()}
+    idle = statistics.median(medians.values())
+    print(
+        f"drawn: {args.candles:,} candles, median {d:.0f} ms over {len(drawn)} fresh tabs "
+        f"({', '.join(f'{t:.0f}' for t in drawn)}) target ≤ {DRAWN_MS} [{verdict(d <= DRAWN_MS)}]"
+    )
+    print(
+        f"wire: {per_candle:.0f} bytes per candle in the candle columns; the whole chart message "
+        f"{wire:.1f} bytes per candle (indicators and overlays included) target ≤ {BYTES} "
+        f"[{verdict(per_candle <= BYTES)}]"
+    )
+    print(f"range change in the browser: median {r:.0f} ms target ≤ {RANGE_MS} [{verdict(r <= RANGE_MS)}]")
+    print(
+        f"cold load: median {c:.2f} s ({', '.join(f'{t:.2f}' for t in cold)}) target ≤ {COLD_S} "
+        f"[{verdict(c <= COLD_S)}]"
+    )
+    worst = max(medians.values())
+    print(
+        "idle pages: "
+        + ", ".join(f"{name} {m:.2f} s" for name, m in medians.items())
+        + f"; median {idle:.2f} s target ≤ {IDLE_S}, none above {PAGE_MAX_S} "
+        f"[{verdict(idle <= IDLE_S and worst <= PAGE_MAX_S)}]"
+    )
+    print(poll)
+    print(f"chart: {args.candles} candles drawn in {d:.0f} ms; cold load {c:.2f} s; idle page {idle:.2f} s")
     return 0
 
 

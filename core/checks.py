@@ -9,6 +9,7 @@ refusal is `BadInput` (exit code 2, nothing written).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import singledispatch
 
 from core.bots.dataset import build_dataset, check_trainable
@@ -16,7 +17,7 @@ from core.context import Context
 from core.data import store as bar_store
 from core.data.providers import make_provider
 from core.data.supply import load_window
-from core.errors import BadInput
+from core.errors import BadInput, Conflict, NotFound
 from core.evaluation.walkforward import plan_split
 from core.experiments.runner import MIN_SAMPLES as MIN_EXPERIMENT_SAMPLES
 from core.labeling import store as label_store
@@ -51,7 +52,7 @@ def _labeling(request: LabelingRequest, ctx: Context) -> None:
     settings = ctx.settings.with_llm_provider(request.llm_provider)
     name = resolve_labeler(settings, request.labeler)
     if name == "llm" and not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise Conflict(NOT_CONFIGURED)
     future = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
     _check_series(ctx, request, future_bars=future)
 
@@ -63,7 +64,7 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
         stored = bar_store.newest_bar_time(session, req.symbol, req.timeframe) is not None
     known = provider.live or req.timeframe in provider.symbols().get(req.symbol, [])
     if not stored and not known:
-        raise BadInput(
+        raise NotFound(
             f"unknown symbol {req.symbol!r} on {req.timeframe}: no stored bars, and the {provider.name} "
             f"provider does not have it. Import bars with `python -m core data import FILE --symbol "
             f"{req.symbol} --timeframe {req.timeframe}`, or fetch them with `python -m core data fetch`"
@@ -77,7 +78,7 @@ def _check_series(ctx: Context, req: LabelingRequest, *, future_bars: int) -> No
     needed = MIN_HISTORY + future_bars + 1
     if len(bars) < needed:
         window = f"the last {req.lookback_days:g} days" if req.lookback_days else "the stored window"
-        raise BadInput(
+        raise Conflict(
             f"not enough bars to label: {window} of {req.symbol} {req.timeframe} hold {len(bars)}; "
             f"it needs at least {needed} ({MIN_HISTORY} bars of history before a point, {future_bars} "
             "after it): "
@@ -122,6 +123,7 @@ def _experiment(request: ExperimentRequest, ctx: Context) -> None:
     bars, _ = load_window(
         ctx, request.symbol, request.timeframe, lookback_days=request.lookback_days, end=request.end
     )
+    _knowledge_cutoff(request, ctx, bars.index[-1].date() if len(bars) else None)
     for name in request.labelers:
         ahead = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
         eligible = len(eligible_positions(len(bars), future_bars=ahead))
@@ -131,6 +133,22 @@ def _experiment(request: ExperimentRequest, ctx: Context) -> None:
                 f"them eligible for {name} labels; an experiment needs at least {MIN_EXPERIMENT_SAMPLES}: "
                 "use a longer window (--lookback-days) or fetch more history"
             )
+
+
+def _knowledge_cutoff(request: ExperimentRequest, ctx: Context, last_bar: date | None) -> None:
+    """The firewall: an LLM labeler is not ranked on points its model may remember (all of them
+    before its training-data cutoff) unless the analyst insists with --force."""
+    if "llm" not in request.labelers or request.force or last_bar is None:
+        return
+    cutoff = ctx.settings.knowledge_cutoff
+    if last_bar <= cutoff:
+        raise BadInput(
+            f"the window of {request.symbol} {request.timeframe} ends {last_bar.isoformat()}, before the "
+            f"knowledge cutoff of {ctx.settings.llm_model} ({cutoff.isoformat()}): the LLM labeler may "
+            "remember what the prices did, so ranking it would measure memory, not skill. Use a window "
+            "after the cutoff, a model with a later cutoff (LLM_KNOWLEDGE_CUTOFF overrides the table), "
+            "or --force to run it anyway (the result is marked as forced)"
+        )
 
 
 @check.register

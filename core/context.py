@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from core import masking
 from core.artifacts.base import ArtifactStore
 from core.artifacts.stores import open_store
 from core.db.database import Database, get_database
@@ -19,6 +20,7 @@ class Context:
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
+        masking.register(self.settings.secret_values())
         self.db = get_database(self.settings.db_url)
 
     @functools.cached_property

@@ -19,6 +19,12 @@ class NotFound(BadInput):
     """A named thing (version, label set, job) does not exist."""
 
 
+class Conflict(BadInput):
+    """Well-formed, but what is stored (or configured) rules it out: too few bars for the points,
+    no LLM configured, a close before its call. The CLI exits 2 as for any bad input; the API
+    answers 409, since the same request may succeed once the store holds what it needs."""
+
+
 class NoActiveModel(BadInput):
     """The pair has no active model to predict or trade with."""
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from core import masking
 from core.owner_only import opener, private_dir, private_file
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
@@ -28,14 +29,11 @@ class OneLineRedactingFormatter(logging.Formatter):
         self.add(secrets)
 
     def add(self, secrets: list[str]) -> None:
-        # Very short values would mask ordinary words; real keys are far longer.
-        found = {*self.secrets, *(s for s in secrets if len(s) >= 6)}
-        self.secrets = sorted(found, key=len, reverse=True)
+        masking.register(secrets)
+        self.secrets = sorted({*self.secrets, *secrets}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        text = masking.mask(super().format(record))
         return text.replace("\r", "").replace("\n", " | ")
 
 
@@ -67,6 +65,9 @@ def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | N
     private_dir(log_dir, tighten=True)
     log_file = private_file(log_dir / "backend.log")
     reset_logging()
+    # A log that cannot be written (a full or read-only disk) must not print a traceback per
+    # record over the one line the command reports; the failure itself is reported there.
+    logging.raiseExceptions = False
     root = logging.getLogger()
     formatter = OneLineRedactingFormatter(secrets or [])
     file_handler = PrivateRotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8")

@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -28,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from core.bots import bot_names
 from core.errors import BadInput
@@ -37,7 +40,9 @@ from core.timeframes import normalise_symbol, parse_timeframe
 MAX_LOOKBACK_DAYS = 36_500  # a century of bars is more than any provider has
 MAX_SAMPLES = 100_000
 MAX_PAGE = 10_000
-DB_ID_MAX = 2**63 - 1  # ids are 64-bit integers in every supported database
+# Ids are 64-bit integers in every supported database, but a JSON client reads integers exactly
+# only up to 2**53 - 1 (JavaScript's MAX_SAFE_INTEGER): the bound every entry point states.
+DB_ID_MAX = 2**53 - 1
 ACTIVATE_MODES = ("gate", "always", "never")
 TRAINING_KINDS = ("quick", "full", "manual")
 
@@ -141,6 +146,8 @@ class LabelOptions(_Request):
     bypass_cache: bool = False
     end: datetime | None = None
     llm_provider: str | None = None
+    # Someone is waiting (the chart's quick training): label synchronously, never through a batch.
+    urgent: bool = False
 
     @field_validator("lookback_days")
     @classmethod
@@ -179,6 +186,9 @@ class TrainingRequest(PairRequest):
     activate: Literal["gate", "always", "never"] = "gate"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Also label this many newest stored bars for free (hindsight) and train and judge on the
+    # union; 0 trains on the label set alone (`QUICK_HISTORY_BARS` for the chart path).
+    history_bars: int = Field(0, ge=0, le=10_000_000)
 
     @field_validator("bots", mode="before")
     @classmethod
@@ -194,6 +204,8 @@ class TrainingRequest(PairRequest):
     def labeling_request(self) -> LabelingRequest:
         """The labeling stage of a run without a label set."""
         options = (self.labels or LabelOptions()).model_dump()
+        if self.kind == "quick":
+            options["urgent"] = True
         return LabelingRequest(symbol=self.symbol, timeframe=self.timeframe, **options)
 
     @property
@@ -207,6 +219,9 @@ class RetrainRequest(PairRequest):
     kind: Literal["retrain"] = "retrain"
     min_samples: int = Field(ge=1, le=DB_ID_MAX)
     bots: tuple[str, ...] | None = None
+    # First replay this many newest bars as paper trades (`simulate` with its defaults), so the
+    # loop closes offline in one job: the Samples page's "Replay and retrain".
+    replay_bars: int = Field(0, ge=0, le=10_000_000)
 
 
 class RetrainSweep(_Request):
@@ -237,6 +252,9 @@ class ExperimentRequest(PairRequest):
     end: datetime | None = None
     folds: int | None = Field(None, ge=1, le=20)
     bot_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Rank an LLM labeler even on a window wholly before its model's knowledge cutoff (the result
+    # is marked as forced): without it such an experiment is refused.
+    force: bool = False
 
     @field_validator("labelers", mode="before")
     @classmethod
@@ -323,8 +341,67 @@ MAX_TOKEN_DAYS = 3650
 ORDER_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"  # URL-safe: it names the close route
 MAX_FEATURES = 500
 
-Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+# Plausible bounds, stated in the OpenAPI schema as enforced: no traded price reaches a billion per
+# unit, and times fall between 1970 and 2099 (a year 0001 or 9999 is a client's bug, not a trade).
+# Numbers and flags are strict: `true` is not 1.0 and "5" is not 5.
+MIN_PRICE, MAX_PRICE = 1e-9, 1e9
+MIN_QUANTITY, MAX_QUANTITY = 1e-9, 1e9
+MAX_PNL = 1e18  # MAX_PRICE x MAX_QUANTITY: a computed P&L is always finite
+MAX_FEATURE = 1e15
+# An RFC 3339 time between 1970 and 2099 whose every match is a real date (days per month, leap
+# years), so the pattern alone is the whole rule: the schema states it and the API applies it.
+# The offset may be left out (the time is then UTC), and so may the clock (a daily bar's date).
+_YEAR = "(?:19[7-9][0-9]|20[0-9][0-9])"
+_LEAP_YEAR = "(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))"
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+_CLOCK = (
+    "(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+)
+TIME_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)(?:T{_CLOCK})?$"
+Price = Annotated[float, Field(ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False, strict=True)]
+Finite = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+
+
+def _json_number(value: object) -> object:
+    """A JSON body's number stays a number: `true` and "5" are refused, 5.0 is the integer 5."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number, not text or true/false")
+    return value
+
+
+def json_int(low: int, high: int) -> Any:
+    """An integer body field within [low, high] that takes no text or flag (query values are text)."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_json_number)]
+
+
+def _plausible_time(value: object) -> object:
+    """An ISO 8601 text (or a datetime from Python callers) between 1970 and 2099."""
+    if isinstance(value, datetime):
+        text = value.isoformat().replace("+00:00", "Z")
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise ValueError("must be an ISO 8601 time text, e.g. 2026-01-31T15:30:00Z")
+    if not re.fullmatch(TIME_PATTERN[1:-1], text):
+        raise ValueError("must be an RFC 3339 time between 1970 and 2099, e.g. 2026-01-31T15:30:00Z")
+    return value
+
+
+PlausibleTime = Annotated[
+    datetime,
+    BeforeValidator(_plausible_time),
+    AfterValidator(_utc),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TIME_PATTERN,
+            "description": "an RFC 3339 date-time (or a date) between 1970 and 2099; UTC without an offset",
+            "examples": ["2026-01-31T15:30:00Z"],
+        }
+    ),
+]
 
 
 def _matching(pattern: str, what: str) -> Any:
@@ -379,43 +456,40 @@ class ExecutionRequest(_Request):
 
     `predicted_at` is the bar time of the call (`as_of` in `GET /ai/signals`); the pair and the
     bot are the version's. `order_id` is the engine's own id of the order: the key a retry uses.
+    Its levels are recorded as the engine set them; a call whose stop is not on the losing side of
+    its target (a BUY needs stop_loss < target) is kept as a record of what was done, and
+    retraining leaves it out (core.learning.retrain): a rule between two fields that no schema
+    can state is not a reason to lose the record of an executed order.
     """
 
-    order_id: str
-    version_id: DbId
+    order_id: str = Field(pattern=ORDER_ID, description="1-64 letters, digits or . _ : -")
+    version_id: json_int(1, DB_ID_MAX)  # type: ignore[valid-type]
     recommendation: Literal["BUY", "SELL"]
-    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    confidence: float = Field(ge=0, le=1, allow_inf_nan=False, strict=True)
     entry_price: Price
-    predicted_at: datetime
+    predicted_at: PlausibleTime
     target: Price
     stop_loss: Price
-    predicted_return: Finite | None = None
-    features: dict[Annotated[str, Field(max_length=64)], Finite | None] = Field(
-        default_factory=dict, max_length=MAX_FEATURES
-    )
+    predicted_return: Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False, strict=True)] | None = None
+    features: dict[
+        Annotated[str, Field(max_length=64)],
+        Annotated[float, Field(ge=-MAX_FEATURE, le=MAX_FEATURE, allow_inf_nan=False, strict=True)] | None,
+    ] = Field(default_factory=dict, max_length=MAX_FEATURES)
     source: Literal["live", "paper"] = "live"
 
-    _order_id = field_validator("order_id")(
-        _matching(ORDER_ID, "1-64 letters, digits or . _ : -, starting with a letter or digit")
-    )
-    _predicted_at = field_validator("predicted_at")(_utc)
-
-    @model_validator(mode="after")
-    def _levels(self) -> ExecutionRequest:
+    @property
+    def levels_agree(self) -> bool:
+        """Whether the stop sits on the losing side of the target for this call."""
         buy = self.recommendation == "BUY"
-        if (self.stop_loss < self.target) != buy or self.stop_loss == self.target:
-            order = "stop_loss < target" if buy else "target < stop_loss"
-            raise ValueError(f"a {self.recommendation} needs {order}")
-        return self
+        return self.stop_loss < self.target if buy else self.target < self.stop_loss
 
 
 class CloseRequest(_Request):
     """The position of an executed call closed: where, when, why, and (when the broker says) its P&L."""
 
     exit_price: Price
-    exit_time: datetime
+    exit_time: PlausibleTime
     exit_reason: Literal["target", "stop", "timeout", "manual"]
-    quantity: float = Field(1.0, gt=0, allow_inf_nan=False)
-    pnl: Finite | None = None  # the broker's realised P&L, costs included; else price move x quantity
-
-    _exit_time = field_validator("exit_time")(_utc)
+    quantity: float = Field(1.0, ge=MIN_QUANTITY, le=MAX_QUANTITY, allow_inf_nan=False, strict=True)
+    # The broker's realised P&L, costs included; else price move x quantity.
+    pnl: Annotated[float, Field(ge=-MAX_PNL, le=MAX_PNL, allow_inf_nan=False, strict=True)] | None = None

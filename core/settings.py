@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,10 +20,15 @@ from core.llm_providers import PROVIDER_NAMES, PROVIDERS, get_provider
 from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
-from core.llm_providers.prices import DEFAULT_LLM_PRICES, parse_prices, price_for
+from core.llm_providers.prices import BATCH_DISCOUNT, DEFAULT_LLM_PRICES, cutoff_for, parse_prices, price_for
 from core.urls import redact_url, url_secrets
 
 ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
+
+# How a plain-`str` field declares that its value (or a URL's credential parts) is secret;
+# every `SecretStr` field is secret by its type. `Settings.secret_values` reads both.
+SECRET: dict[str, object] = {"secret": "value"}
+SECRET_URL: dict[str, object] = {"secret": "url"}
 
 # What the provider-neutral LLM knobs are when neither LLM_* nor the provider's own name is set.
 LLM_DEFAULTS: dict[str, float] = {"timeout": 30.0, "temperature": 0.7, "cache_ttl": 300}
@@ -40,6 +46,7 @@ class LLMOptions:
     max_reply_bytes: int
     concurrency: int
     max_retries: int
+    structured_outputs: bool = True  # send the label schema as `response_format` where supported
 
 
 class Settings(BaseSettings):
@@ -55,7 +62,8 @@ class Settings(BaseSettings):
 
     # --- storage (CONTRACTS §3) -------------------------------------------------------------
     candlelab_home: Path = Path("data/runtime")
-    database_url: str | None = None
+    # A URL that may carry a password: its credential parts are secrets (core.urls.url_secrets).
+    database_url: str | None = Field(None, json_schema_extra=SECRET_URL)
 
     # --- shared storage and execution (CONTRACTS §3, §5) --------------------------------------
     # Where model artifacts live: file:// (default: CANDLELAB_HOME/models) or an fsspec URL every
@@ -91,7 +99,7 @@ class Settings(BaseSettings):
     # --- LLM analyst (CONTRACTS §2) -------------------------------------------------------
     llm_provider: str = "freddy"  # a name in core.llm_providers.PROVIDERS
     freddy_api_key: SecretStr | None = None
-    freddy_organization_id: str | None = None
+    freddy_organization_id: str | None = Field(None, json_schema_extra=SECRET)
     freddy_assistant_id: str | None = None
     freddy_enabled: bool = False
     freddy_model: str = "gpt-4o"
@@ -117,6 +125,21 @@ class Settings(BaseSettings):
     llm_cache_ttl: int | None = Field(None, ge=0)
     # The most of a reply body that is read; a longer one is rejected before it is parsed.
     llm_max_reply_bytes: int = Field(65_536, ge=1_024, le=16 * 1024 * 1024)
+    # The knowledge-cutoff firewall (README "Can the analyst be believed?"): the configured
+    # model's training-data cutoff, overriding the family table in core/llm_providers/prices.py.
+    llm_knowledge_cutoff: date | None = None
+    # Prompts without symbol, calendar dates or absolute prices: `auto` for points before the
+    # model's cutoff (where it could otherwise recall what happened next), `on` always, `off` never.
+    llm_anonymize: Literal["auto", "on", "off"] = "auto"
+    # OpenAI-compatible servers get the label schema as `response_format` json_schema (strict);
+    # false sends plain JSON mode for servers that reject it.
+    llm_structured_outputs: bool = True
+    # The provider's batch API (half price, replies within hours): `auto` for runs of at least
+    # LLM_BATCH_MIN_POINTS points (full training, big `label` runs, nightly work), `on` for every
+    # run but the chart's quick training, `off` never.
+    llm_batch: Literal["auto", "on", "off"] = "auto"
+    llm_batch_min_points: int = Field(200, ge=1)
+    llm_batch_poll_s: float = Field(30.0, gt=0, le=3600)
 
     # --- bots and training ----------------------------------------------------------------
     # BUY/SELL when a bot's expected return clears this band, HOLD inside it. The original system's
@@ -164,6 +187,9 @@ class Settings(BaseSettings):
     quick_lookback_days: int = Field(14, ge=1)
     quick_samples: int = Field(50, ge=10)
     quick_bots: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["ensemble_bot", "lstm_bot"])
+    # Quick training also learns from, and is judged on, free hindsight labels across this many
+    # newest stored bars (0: the labeling window alone, too little evidence for the gate).
+    quick_history_bars: int = Field(20_000, ge=0)
     full_lookback_days: int = Field(30, ge=1)
     full_samples: int = Field(100, ge=10)
     full_bots: Annotated[list[str], NoDecode] = Field(
@@ -214,6 +240,19 @@ class Settings(BaseSettings):
     def _parse_prices(cls, value: object) -> object:
         """Accept `model=in/out,model2=in/out` from the environment (USD per 1M tokens)."""
         return parse_prices(value) if isinstance(value, str) else value
+
+    @field_validator("llm_anonymize", "llm_batch", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        """true/false spellings of on/off, so LLM_ANONYMIZE=true reads as meant."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            return {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}.get(
+                lowered, lowered
+            )
+        return value
 
     @field_validator("llm_provider")
     @classmethod
@@ -364,7 +403,23 @@ class Settings(BaseSettings):
             max_reply_bytes=self.llm_max_reply_bytes,
             concurrency=self.llm_concurrency,
             max_retries=self.llm_max_retries,
+            structured_outputs=self.llm_structured_outputs,
         )
+
+    @property
+    def knowledge_cutoff(self) -> date:
+        """The configured model's training-data cutoff; an unknown one counts as today (see prices.py)."""
+        known = cutoff_for(self.llm_model, self.llm_knowledge_cutoff)
+        return known if known is not None else datetime.now(UTC).date()
+
+    @property
+    def knowledge_cutoff_known(self) -> bool:
+        return cutoff_for(self.llm_model, self.llm_knowledge_cutoff) is not None
+
+    def batch_price_per_million(self, model: str) -> tuple[float, float]:
+        """What batch work costs per 1M tokens: the list price at the batch discount."""
+        price_in, price_out = self.price_per_million(model)
+        return price_in * BATCH_DISCOUNT, price_out * BATCH_DISCOUNT
 
     def threshold_for(self, timeframe: str) -> float:
         """The signal threshold for a timeframe: an explicit SIGNAL_THRESHOLDS entry, else scaled."""
@@ -384,12 +439,23 @@ class Settings(BaseSettings):
         return price_for(self.llm_prices, model)
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, so log filters and error paths can redact them."""
-        fields = [f for p in PROVIDERS.values() for f in p.secret_settings]
-        fields += ["yfinance_proxy", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
-        secrets = [getattr(self, f) for f in fields]
-        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
-        return values + url_secrets(self.database_url) + url_secrets(self.artifact_location)
+        """Every configured secret, from the declared secret fields, for core.masking to hide."""
+        values: list[str] = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            kind = extra.get("secret")
+            if isinstance(value, SecretStr):
+                values.append(value.get_secret_value())
+            elif kind == "value" and isinstance(value, str):
+                values.append(value)
+            elif kind == "url" and isinstance(value, str):
+                values += url_secrets(value)
+        for name in (f for p in PROVIDERS.values() for f in p.secret_settings):  # a provider's own word
+            secret = getattr(self, name)
+            values.append(secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or ""))
+        values += url_secrets(self.artifact_location)
+        return [v for v in dict.fromkeys(values) if v]
 
     def public_summary(self) -> dict[str, object]:
         """What may be shown on a page: whether each provider is configured, never a key."""
@@ -402,6 +468,8 @@ class Settings(BaseSettings):
             "database": "sqlite" if self.db_url.startswith("sqlite") else self.db_url.split(":", 1)[0],
             "artifacts": redact_url(self.artifact_location),
             "llm_daily_budget_usd": self.llm_daily_budget_usd,
+            "llm_knowledge_cutoff": self.knowledge_cutoff.isoformat(),
+            "llm_batch": self.llm_batch,
         }
 
 

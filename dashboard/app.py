@@ -52,7 +52,9 @@ def _pages(actor: Actor) -> dict[str, list[st.Page]]:
     return pages
 
 
-st.set_page_config(page_title="CandleLab", page_icon=":material/candlestick_chart:", layout="wide")
+# An emoji favicon is drawn by the browser itself; a Material one is fetched from fonts.gstatic.com,
+# which an offline desk cannot reach (the icons inside the app come from Streamlit's bundled font).
+st.set_page_config(page_title="CandleLab", page_icon="📈", layout="wide")
 auth = signin.auth_config()
 signin.guard_bind(auth)
 rt = runtime()

@@ -8,8 +8,9 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from core.views import market, overlays, prices
-from core.views.market import ALL_RANGE, ChartWindow, SeriesSummary
+from core.views import candles, market, models, overlays, prices
+from core.views.candles import CandleSeries
+from core.views.market import SeriesSummary
 from core.views.overlays import ActiveSignal
 from core.views.prices import PriceFormat
 from dashboard.runtime import Runtime
@@ -18,48 +19,6 @@ from dashboard.runtime import Runtime
 def summary(db_url: str, symbol: str, timeframe: str, _rt: Runtime) -> SeriesSummary:
     """Not cached: one indexed aggregate, and the key of every cached read below."""
     return market.summary(_rt.ctx, symbol, timeframe)
-
-
-@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
-def chart_window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    candles: int | None,
-    last: datetime | None,
-    rows: int,
-    _rt: Runtime,
-) -> ChartWindow:
-    return market.chart_window(_rt.ctx, symbol, timeframe, candles)
-
-
-@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
-def span_window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    start: datetime | None,
-    last: datetime | None,
-    rows: int,
-    _rt: Runtime,
-) -> ChartWindow:
-    return market.span_window(_rt.ctx, symbol, timeframe, start)
-
-
-def window(
-    db_url: str,
-    symbol: str,
-    timeframe: str,
-    candles: int | None,
-    preset: str | None,
-    summary: SeriesSummary,
-    _rt: Runtime,
-) -> ChartWindow:
-    """The chart's window: a date-range preset from the newest bar, else the newest N candles."""
-    if preset is None:
-        return chart_window(db_url, symbol, timeframe, candles, summary.last, summary.rows, _rt)
-    start = None if preset == ALL_RANGE or summary.last is None else market.range_start(preset, summary.last)
-    return span_window(db_url, symbol, timeframe, start, summary.last, summary.rows, _rt)
 
 
 @st.cache_data(ttl=600, max_entries=48, show_spinner=False)
@@ -97,3 +56,19 @@ def labels_in_window(
     db_url: str, label_set_id: int, start: datetime, end: datetime, _rt: Runtime
 ) -> pd.DataFrame:
     return overlays.labels_in_window(_rt.ctx, label_set_id, start, end)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def candle_series(
+    db_url: str, symbol: str, timeframe: str, view: str, last: datetime | None, rows: int, _rt: Runtime
+) -> CandleSeries:
+    """The chart's candles at the viewed timeframe; a new bar (`last`, `rows`) makes a new entry."""
+    return candles.candle_series(_rt.ctx, symbol, timeframe, view)
+
+
+@st.cache_data(ttl=120, max_entries=24, show_spinner=False)
+def version_names(
+    db_url: str, symbol: str, timeframe: str, active: tuple[int, ...], _rt: Runtime
+) -> dict[int, str]:
+    """Version id -> "lstm_bot v1" for the pair, for the trades' hover text."""
+    return models.version_labels(_rt.ctx, symbol, timeframe)

@@ -21,9 +21,6 @@ MAX_INLINE = 600  # a message longer than this is cut; the full text is in the l
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 _SPACE = re.compile(r"\s+")
 _TICKS = re.compile(r"`+")
-# Our own messages quote commands and names in backticks (`python -m core versions`); inside the
-# code span an error is shown in, those would be printed literally, so the quoting is dropped.
-_QUOTED = re.compile(r"`([^`\n]+)`")
 
 
 def clean(text: object) -> str:
@@ -43,9 +40,17 @@ def md(text: object, limit: int = MAX_INLINE) -> str:
     return f"{fence} {value} {fence}"  # one space each side is stripped by the renderer
 
 
-def error(exc: object) -> str:
-    """An exception's message for an alert or a toast; it may quote an LLM reply or a provider."""
-    return md(_QUOTED.sub(r"\1", clean(exc)))
+def error(exc: object, limit: int = MAX_INLINE) -> str:
+    """An exception's message for an alert or a toast; it may quote an LLM reply or a provider.
+
+    Our messages quote commands and names in backticks (`python -m core db upgrade`): each quoted
+    part becomes its own code span and the backticks themselves are not shown. Every part stays
+    inside a code span, so nothing in the message is ever rendered."""
+    value = clean(exc)
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    parts = [part.strip() for part in _TICKS.split(value) if part.strip()]
+    return " ".join(md(part) for part in parts) if parts else "—"
 
 
 def block(text: object, empty: str = "—") -> None:

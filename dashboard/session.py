@@ -55,17 +55,19 @@ SELECTION: Key[Any] = Key("pair.selection")  # dashboard.state.Selection
 VIEWED_PAIRS: Key[set[tuple[str, str]]] = Key("chart.viewed_pairs")  # pairs the trigger already ran for
 PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) shown after a rerun
 ACTIVATING: Key[tuple[int, int | None]] = Key("models.activating")  # (version, current) awaiting confirm
-LABELING_STARTED: Key[int] = Key("labels.started")  # the labeling job whose set Labels switches to
+# The pair's label set ids when a labeling was started: the page opens the set that appears next.
+LABELING_STARTED: Key[frozenset[int]] = Key("labels.started")
+JOB_STARTED: Key[int] = Key("training.job_started")  # the Training page's details open on it
 ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this session acts as
 PENDING_PAIR: Key[tuple[str, str]] = Key("pair.pending")  # the pickers switch to it on the next run
+PENDING_VIEW: Key[str] = Key("chart.pending_view")  # the chart views its pair at this timeframe next
+CHART_VIEWS: Key[dict[str, Any]] = Key("chart.views")  # pair -> (ChartView, from a link): its opening view
 # (symbol, timeframe, bot, current id, previous id) awaiting the rollback confirmation
 ROLLING_BACK: Key[tuple[str, str, str, int, int]] = Key("models.rolling_back")
 
 # Widget keys (a widget owns its value under its key; links and tests address widgets by them).
 SYMBOL_WIDGET = "symbol"
 TIMEFRAME_WIDGET = "tf"
-LABEL_SET_WIDGET = "label_set"
-JOB_DETAIL_WIDGET = "job_detail"
 
 
 def widget_value(key: str, default: Any = None) -> Any:

@@ -3,15 +3,17 @@ trades and labels; why the last automatic training failed, and "no model good en
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import CandleLabError
 from core.services import data
 from core.services.actors import Permission
-from core.timeframes import parse_timeframe
 from core.views.access import can
+from core.views.candles import coarser_view_of, view_intraday
 from core.views.evidence import pair_evidence
-from dashboard import cached, charts, inert
+from core.views.market import range_presets
+from dashboard import cached, inert, lwchart, session
 from dashboard.components import chart_controls, versions
 from dashboard.components.empty import empty_state
 from dashboard.components.evidence_panels import demotion_notices, no_model_panel
@@ -19,7 +21,7 @@ from dashboard.components.failures import automatic_failure_notice
 from dashboard.components.progress import training_status
 from dashboard.components.signals import signal_cards
 from dashboard.runtime import runtime
-from dashboard.state import current
+from dashboard.state import current, stored_pairs, switch_to
 
 rt = runtime()
 sel = current()
@@ -27,6 +29,11 @@ db = rt.settings.db_url
 summary = cached.summary(db, sel.symbol, sel.timeframe, rt)
 
 if summary.rows == 0:
+    finer = coarser_view_of(sel.symbol, sel.timeframe, stored_pairs(db, rt))
+    if finer is not None:  # a link to a timeframe this symbol is not stored at: resample a finer one
+        session.PENDING_VIEW.set(sel.timeframe)
+        switch_to(sel.symbol, finer)
+        st.rerun()
     st.title(sel.label, anchor=False)
     empty_state(
         f"No {sel.timeframe} bars stored for {sel.symbol}",
@@ -52,45 +59,40 @@ if summary.rows == 0:
             st.error(inert.error(exc))
     st.stop()
 
-chart_controls.header(rt, sel, summary)
+# The chart is the page: less blank space above it (Streamlit's default leaves 6rem).
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}</style>")
+view_tf = chart_controls.header(rt, sel, summary)
+if view_tf != sel.timeframe:
+    st.query_params["tf"] = view_tf  # the link names the timeframe on screen
 chart_controls.trigger_once(rt, sel, summary)
 training_status(rt, sel)
 failed = automatic_failure_notice(rt, sel)
 versions.pending_dialogs(rt)
-options = chart_controls.controls(summary)
 
-window = cached.window(db, sel.symbol, sel.timeframe, options.candles, options.range, summary, rt)
-start, end = window.bars.index[0].to_pydatetime(), window.bars.index[-1].to_pydatetime()
+series = cached.candle_series(db, sel.symbol, sel.timeframe, view_tf, summary.last, summary.rows, rt)
+first_seen = pd.Timestamp(int(series.candles["t"].iat[0]), unit="s", tz="UTC").to_pydatetime()
+last_seen = summary.last or first_seen
 prices = cached.price_format(db, sel.symbol, sel.timeframe, summary.rows, summary.last, rt)
 active_ids = cached.active_signature(db, sel.symbol, sel.timeframe, rt)
 signals, note = cached.signals(db, sel.symbol, sel.timeframe, active_ids, summary.last, rt)
 evidence = pair_evidence(rt.ctx, sel.symbol, sel.timeframe)  # not cached: a few indexed reads
-trades = (
-    cached.paper_trades(db, sel.symbol, sel.timeframe, start, rt)
-    if "Paper trades" in options.overlays
-    else None
+trades = cached.paper_trades(db, sel.symbol, sel.timeframe, first_seen, rt)
+set_id = cached.latest_label_set_id(db, sel.symbol, sel.timeframe, rt)
+labels = cached.labels_in_window(db, set_id, first_seen, last_seen, rt) if set_id else None
+names = cached.version_names(db, sel.symbol, sel.timeframe, active_ids, rt)
+presets = range_presets(summary)
+opening, pinned = chart_controls.opening_view(f"{sel.symbol}|{view_tf}", presets, len(series.candles))
+lwchart.candle_chart(
+    series,
+    title=f"{sel.symbol} · {view_tf}",
+    intraday=view_intraday(view_tf),
+    presets=presets,
+    view=opening,
+    pinned=pinned,
+    marks=lwchart.overlays(series, signals, trades, labels, names),
+    key=chart_controls.CHART_KEY,
+    on_view=chart_controls.remember_view,
 )
-labels = None
-if "Labels" in options.overlays:
-    set_id = cached.latest_label_set_id(db, sel.symbol, sel.timeframe, rt)
-    labels = cached.labels_in_window(db, set_id, start, end, rt) if set_id else None
-
-figure = charts.price_chart(
-    window,
-    intraday=parse_timeframe(sel.timeframe).intraday,
-    indicators=options.indicators,
-    signals=signals if "Signals" in options.overlays else (),
-    trades=trades,
-    labels=labels,
-    prices=prices,
-    revision=f"{sel.symbol}|{sel.timeframe}|{options.window_key}",
-)
-st.plotly_chart(figure, key="price_chart", config={"displaylogo": False, "scrollZoom": True})
-if window.aggregated:
-    st.caption(
-        f"{options.range or 'Whole history'}: each candle merges {window.bars_per_candle} "
-        f"{sel.timeframe} bars ({len(window.bars):,} candles for {window.total_rows:,} bars)."
-    )
 
 st.subheader("Active bots' latest calls", anchor=False)
 demotion_notices(evidence)
@@ -113,7 +115,7 @@ if trades is not None and not trades.empty:
     closed = trades[trades["status"] == "closed"]
     won = int((closed["pnl_pct"] > 0).sum())
     st.caption(
-        f"Paper trades in view: {len(trades):,} ({len(closed):,} closed, {won:,} won, "
+        f"Paper trades on the chart: {len(trades):,} ({len(closed):,} closed, {won:,} won, "
         f"mean P&L {closed['pnl_pct'].mean() * 100 if len(closed) else 0:+.2f} %). "
         "Details on the Samples page."
     )

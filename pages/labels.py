@@ -9,7 +9,7 @@ from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views import market
 from core.views.prices import price_format
-from dashboard import charts, inert
+from dashboard import charts, inert, session
 from dashboard.components import label_panels as ui
 from dashboard.components.empty import empty_state
 from dashboard.runtime import Runtime, runtime
@@ -30,6 +30,7 @@ with head[1]:
 
 sets = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
 ui.running_sets(rt, sel, sets)
+ui.analyst_panel(rt)
 if not sets:
     empty_state(
         f"No label sets for {sel.label} yet",
@@ -38,7 +39,12 @@ if not sets:
     )
     st.stop()
 
-chosen = ui.choose_set(rt, sets)
+known = session.LABELING_STARTED.get()
+fresh = [s for s in sets if known is not None and s.id not in known]
+if fresh:  # the set a labeling started here has appeared: show it (not the one picked before)
+    st.session_state["label_set"] = fresh[0]
+    session.LABELING_STARTED.pop()
+chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s.status}", key="label_set")
 if chosen.message:
     st.caption(inert.md(chosen.message))
 ui.quality(rt, chosen)

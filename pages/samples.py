@@ -6,10 +6,15 @@ import math
 
 import streamlit as st
 
+from core.errors import BadInput
+from core.services.actors import Permission
+from core.services.runs import start_replay_and_retrain
 from core.views import samples
+from core.views.access import can
 from core.views.prices import price_format, price_formats
-from dashboard import charts
+from dashboard import charts, inert
 from dashboard import formatting as fmt
+from dashboard.components import progress
 from dashboard.components import sample_panels as ui
 from dashboard.components.empty import empty_state
 from dashboard.runtime import runtime
@@ -21,14 +26,46 @@ rt = runtime()
 sel = current()
 st.title("Training samples", anchor=False)
 
+
+def replay_and_retrain() -> None:
+    """The offline loop for the selected pair: replay as paper trades, then retrain from the outcomes."""
+    with st.container(border=True):
+        cols = st.columns([4, 1], vertical_alignment="center")
+        cols[0].markdown(
+            f"**Replay and retrain {inert.md(sel.symbol)} {sel.timeframe}** · the live model (or the best "
+            f"candidate) trades the newest {samples.REPLAY_BARS} bars on paper, never on a bar the model "
+            "making the call saw; then every bot with closed samples is retrained from their outcomes."
+        )
+        may = can(rt.actor, Permission.TRAIN)
+        if cols[1].button(
+            "Replay and retrain",
+            key="replay_retrain",
+            icon=":material/replay:",
+            width="stretch",
+            disabled=not may.allowed,
+            help=may.reason,
+        ):
+            try:
+                job = start_replay_and_retrain(
+                    rt.runner, rt.actor, samples.replay_request(sel.symbol, sel.timeframe)
+                )
+            except BadInput as exc:
+                st.error(inert.md(str(exc)))
+            else:
+                progress.watch(sel, job.job_id)
+        progress.training_status(rt, sel)
+
+
+progress.show_pending_toast()
+replay_and_retrain()
 options = samples.filter_options(rt.ctx)
 if not options.symbols:
     empty_state(
         "No training samples recorded yet",
-        "Samples are paper trades of the active models: the scheduler's paper tick records them for watched "
-        "pairs, or replay history with "
+        "Samples are paper trades: the scheduler's paper tick records them for watched pairs, "
+        "**Replay and retrain** above replays the selected pair's stored bars, or run "
         f"`python -m core simulate --symbol {sel.symbol} --timeframe {sel.timeframe}`. "
-        "A pair needs an active model first (see Models).",
+        "A pair needs a trained model first (open it on the Chart).",
     )
     st.stop()
 

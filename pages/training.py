@@ -13,9 +13,9 @@ from core.views import labels as label_views
 from core.views.access import can
 from core.views.jobs import bot_choices, full_training_defaults
 from dashboard import formatting as fmt
-from dashboard import inert
+from dashboard import inert, session
 from dashboard.components import jobs_panel
-from dashboard.components.job_detail import job_detail, show_job
+from dashboard.components.job_detail import job_detail
 from dashboard.runtime import runtime
 from dashboard.state import current
 
@@ -125,15 +125,15 @@ with left:
                     activate=activate,
                 )
                 job = start_training(rt.runner, rt.actor, request)
+                session.JOB_STARTED.set(job.job_id)
                 st.toast(f"Full training started: job {job.job_id}")
             else:
                 request = parse(LabelingRequest, symbol=sel.symbol, timeframe=sel.timeframe, **labeling)
                 job = start_labeling(rt.runner, rt.actor, request)
+                session.JOB_STARTED.set(job.job_id)
                 st.toast(f"Labeling started (job {job.job_id}); the label set appears on the Labels page")
         except CandleLabError as exc:
             st.warning(inert.error(exc))
-        else:
-            show_job(job.job_id)
 with right:
     st.subheader("Budget and providers", anchor=False)
     jobs_panel.spend(rt)

@@ -47,30 +47,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep tests that share an expensive fixture on one pytest-xdist worker (`--dist loadgroup`).
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: only there when it is installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n`, tests go out one by one, but those that share an expensive fixture (the Dask
+    cluster, a module-scoped desk or server) stay together on one worker."""
+    if config.getvalue("dist") != "load":
+        return None  # an explicit --dist keeps its own meaning
+    from tests.support.scheduling import SharedFixtureScheduling
 
-    The Dask tests share the session's cluster (two worker processes: one cluster on the machine
-    is plenty), and a module's tests that share a module-scoped fixture (a trained desk, a running
-    API) would otherwise each build it again on every worker they land on.
-    """
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        group = _shared_fixture_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _shared_fixture_group(item: pytest.Item) -> str | None:
-    if "dask_client" in getattr(item, "fixturenames", ()):
-        return "dask-cluster"
-    info = getattr(item, "_fixtureinfo", None)
-    definitions = info.name2fixturedefs.values() if info is not None else ()
-    if any(defs and defs[-1].scope == "module" for defs in definitions):
-        return item.nodeid.split("::", 1)[0]
-    return None
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,10 +17,11 @@ from fastapi import FastAPI
 from core import __version__
 from core.access import tokens
 from core.api import errors, logs
+from core.api.auth_first import AuthFirst
 from core.api.deps import ApiState
+from core.api.errors import documented
 from core.api.limits import BodyLimit
 from core.api.routes import health, models, outcomes, samples, signals, training
-from core.api.schemas import ErrorBody
 from core.runtime import start_engine
 from core.settings import Settings, load_settings
 
@@ -41,11 +42,7 @@ Errors answer `{"error": {"message", "type"}}`.
 # (bench/api_load.py: about a fifth more requests per second on SQLite, same CPU per request).
 GIL_SWITCH_S = 0.0005
 DOCUMENTED_ORDER = ("health", "training", "models", "signals", "outcomes")
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "no token, or an unknown, expired or revoked one"},
-    403: {"model": ErrorBody, "description": "the token lacks the route's scope"},
-    422: {"model": ErrorBody, "description": "bad input (nothing was written)"},
-}
+_ERRORS = documented(401, 403, 422, 500, 503)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(AuthFirst)  # outermost: no body is read for a request without a valid token
     # Routes are matched in the order they are included: a trading engine's hot routes first.
     for module in (outcomes, signals, health, training, models, samples):
         app.include_router(module.router)

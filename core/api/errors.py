@@ -5,19 +5,21 @@
 | 401 | `unauthorized` | no bearer token, or an unknown, expired or revoked one |
 | 403 | `forbidden` | the token lacks the route's scope |
 | 404 | `not_found` | the route, or the version, job or order it names, does not exist |
-| 409 | `conflict` | a retry that differs from the first request; the pair already has a job |
+| 409 | `conflict` | a retry that differs; the pair already has a job; what is stored rules it out |
 | 413 | `payload_too_large` | a body over the size limit |
 | 422 | `validation_error` | the body or query does not fit the documented schema |
-| 422 | `bad_input` | well-formed, but the engine refuses it (unknown symbol, too few bars, …) |
+| 422 | `bad_input` | well-formed, but the engine refuses it |
 | 500 | `operational_error`, `internal_error` | the engine failed; nothing half-written is kept |
 
-FastAPI's own validation errors (and malformed JSON) answer 422 in this shape too. Nothing that
+FastAPI's own validation errors and every malformed body (not JSON, not UTF-8, nested too deep, of
+the wrong type) answer 422 in this shape too. Nothing that
 handles a request ever writes before its input has been checked, so a 4xx has written nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -25,10 +27,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core import masking
 from core.access.tokens import TokenRejected
-from core.errors import BadInput, CandleLabError, Forbidden, NotFound
+from core.api.schemas import ErrorBody
+from core.db.faults import storage_fault
+from core.errors import BadInput, CandleLabError, Conflict, Forbidden, NotFound
 from core.jobs.store import JobAlreadyActive
 from core.registry.activation import ActiveChanged
 from core.services.outcomes import OrderConflict
@@ -38,6 +44,24 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 _HTTP_TYPES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+_MEANINGS = {
+    401: "no token, or an unknown, expired or revoked one",
+    403: "the token lacks the route's scope",
+    404: "what the request names (a version, job, order or series) does not exist",
+    409: "a retry that differs from the first request, a job already running for the pair, or "
+    "what is stored rules the request out (too few bars, no LLM configured)",
+    413: "a body over the size limit",
+    422: "bad input: the body or query does not fit the schema, or is not JSON (nothing was written)",
+    500: "the engine failed; nothing half-written is kept",
+    503: "the API is starting or stopping; retry in a moment",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each in the one error shape."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 class ApiError(Exception):
@@ -53,10 +77,21 @@ class Unauthorized(ApiError):
         super().__init__(401, "unauthorized", message)
 
 
+# An absolute file path (a database, an artifact, a log): a client learns only the file's name.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/()<>,;]+/)+([^\s'\"/()<>,;]*)")
+_BODY_NOT_PARSED = "There was an error parsing the body"
+
+
+def public_text(text: str) -> str:
+    """`text` fit for any API client: no secret (core.masking), no absolute path of this machine."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "…", masking.mask(text))
+
+
 def error_response(
     status: int, kind: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status, headers=headers)
+    body = {"error": {"message": public_text(message), "type": kind}}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _where(loc: Sequence[int | str], names: Mapping[str, str]) -> str:
@@ -98,6 +133,8 @@ def build(model: type[M], names: Mapping[str, str] | None = None, **data: Any) -
 def _status_of(exc: CandleLabError) -> tuple[int, str]:
     if isinstance(exc, NotFound):
         return 404, "not_found"
+    if isinstance(exc, Conflict):
+        return 409, "conflict"
     if isinstance(exc, BadInput):
         return 422, "bad_input"
     if isinstance(exc, Forbidden):
@@ -131,11 +168,29 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _BODY_NOT_PARSED:
+            # Not UTF-8, or JSON nested deeper than the parser goes: malformed like any other body.
+            message = "the request body is not valid JSON (UTF-8 text, nested a few hundred levels at most)"
+            return error_response(422, "validation_error", message)
         kind = _HTTP_TYPES.get(exc.status_code, "http_error")
         message = str(exc.detail)
         if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
             message = f"no route {request.method} {request.url.path}; /docs lists the routes"
         return error_response(exc.status_code, kind, message, exc.headers)
+
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        """A driver or file-system error: a storage fault in one line, else the generic 500."""
+        state = getattr(request.app.state, "api", None)
+        fault = storage_fault(exc, state.ctx.settings.db_url if state is not None else None)
+        if fault is None:
+            log.error("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
+            return error_response(500, "internal_error", "unexpected failure (details in the server log)")
+        log.error("%s %s failed: %s", request.method, request.url.path, fault)
+        return error_response(500, "operational_error", str(fault))
+
+    # Registered by class (not as the catch-all): handled here, answered, and not re-raised.
+    app.add_exception_handler(DBAPIError, _storage)
+    app.add_exception_handler(OSError, _storage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

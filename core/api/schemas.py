@@ -9,11 +9,33 @@ are used directly.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.jobs.store import JobView
+from core.bots import bot_names
+from core.jobs.store import JOB_STATUSES, JobView
+from core.labeling.schema import LABELERS
+from core.requests import MAX_LOOKBACK_DAYS, MAX_SAMPLES, json_int
+from core.timeframes import TIMEFRAMES
+
+# What the API's parameters take, stated in its OpenAPI schema exactly as the engine enforces it
+# (core.timeframes.normalise_symbol, parse_timeframe, the bot and labeler registries): a client
+# reading the schema knows every value the API will refuse.
+SYMBOL_PATTERN = r"^\^?[A-Za-z0-9][A-Za-z0-9_=&-]*(\.[A-Za-z0-9_=&-]+)*$"
+Symbol = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=SYMBOL_PATTERN,
+        description="a ticker as Yahoo spells it: GOOG, INFY.NS, EURUSD=X, ^GSPC, BTC-USD",
+    ),
+]
+TimeframeCode = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]
+BotName = Literal[tuple(bot_names())]  # type: ignore[valid-type]
+LabelerName = Literal[LABELERS]  # type: ignore[valid-type]
+JobStatus = Literal[JOB_STATUSES]  # type: ignore[valid-type]
 
 
 class _Body(BaseModel):
@@ -23,23 +45,38 @@ class _Body(BaseModel):
 class GenerateDatasetBody(_Body):
     """`POST /api/ai-training/generate-dataset`: label points of a pair, then (by default) train."""
 
-    symbol: str
-    timeframe: str
+    symbol: Symbol
+    timeframe: TimeframeCode
     lookback_days: float | None = Field(
         None,
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        strict=True,
         description="days back from the newest stored bar (default: FULL_LOOKBACK_DAYS, widened "
         "when the series is too sparse for the points)",
     )
-    sample_points: int | None = Field(None, description="points to label (default FULL_SAMPLES)")
-    bot_names: list[str] | None = Field(None, description="bots to train (default FULL_BOTS)")
-    use_for_training: bool = Field(True, description="false: label only (a job of kind `label`)")
-    labeler: str | None = Field(
-        None, description="llm, rules or hindsight (default: the LLM when configured)"
+    sample_points: json_int(1, MAX_SAMPLES) | None = Field(  # type: ignore[valid-type]
+        None, description="points to label (default FULL_SAMPLES)"
+    )
+    bot_names: list[BotName] | None = Field(
+        None, min_length=1, max_length=16, description="bots to train (default FULL_BOTS)"
+    )
+    use_for_training: bool = Field(True, strict=True, description="false: label only (a job of kind `label`)")
+    labeler: LabelerName | None = Field(
+        None, description="who labels the points (default: the LLM when configured, else rules)"
     )
 
 
+class TriggerBody(_Body):
+    """`POST /api/ai-training/trigger-for-active-symbol`: the chart-view path."""
+
+    symbol: Symbol
+    timeframe: TimeframeCode
+    force: bool = Field(False, strict=True, description="train even when the models are fresh")
+
+
 class ActivateBody(_Body):
-    reason: str | None = Field(None, description="why (kept in the activation history)")
+    reason: str | None = Field(None, max_length=500, description="why (kept in the activation history)")
 
 
 class ErrorDetail(BaseModel):

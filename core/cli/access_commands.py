@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     log.add_argument("--until", help="ISO time (naive means UTC)")
     log.add_argument("--limit", type=int, default=50)
     log.set_defaults(handler=_audit)
+    checks = log.add_subparsers(dest="audit_command")
+    verify = checks.add_parser(
+        "verify", parents=[common], help="check the audit log's hash chain (exit 1 at the first broken link)"
+    )
+    verify.set_defaults(handler=_verify)
 
 
 def _render_roles(data: Mapping[str, Any]) -> str:
@@ -103,3 +108,14 @@ def _audit(ctx: Context, args: argparse.Namespace) -> CommandResult:
     rows = access.audit_entries(ctx, cli, flt, limit=page.limit)
     total = access.audit_count(ctx, cli, flt)
     return CommandResult({"total": total, "entries": [r.as_json() for r in rows]}, _render_audit)
+
+
+def _render_verify(data: Mapping[str, Any]) -> str:
+    if data["intact"]:
+        return f"audit log intact: {data['rows']} rows, every link verified"
+    return f"audit log broken at row {data['broken_at']}: {data['problem']}"
+
+
+def _verify(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    report = access.audit_verify(ctx, Actor.cli())
+    return CommandResult(report.as_json(), _render_verify, exit_code=0 if report.intact else 1)

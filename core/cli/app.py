@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from core.cli.output import CommandResult, emit, emit_error
 from core.context import Context
+from core.db.faults import storage_fault
 from core.errors import BadInput, CandleLabError
 from core.settings import load_settings
 
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     "core.cli.access_commands",
     "core.cli.token_commands",
     "core.cli.api_commands",
+    "core.cli.llm_commands",
 )
 
 
@@ -63,6 +65,13 @@ def _context(args: argparse.Namespace) -> Context:
     return ctx
 
 
+def _database_url() -> str | None:
+    try:
+        return load_settings().db_url
+    except Exception:  # the settings themselves are broken: the fault names "the database"
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
@@ -81,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         emit_error("interrupted", 1, as_json)
         return 1
     except Exception as exc:  # the last line of defence: log the traceback, print one line
+        fault = storage_fault(exc, _database_url())
+        if fault is not None:  # the driver's text (SQL, parameters) stays out of the terminal
+            log.error("%s failed: %s", argv[:2], fault)
+            emit_error(str(fault), 1, as_json)
+            return 1
         log.exception("unexpected failure in %s", argv[:2])
         emit_error(f"unexpected failure: {type(exc).__name__}: {exc} (details in the log)", 1, as_json)
         return 1

@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     exp.add_argument("--lookback-days", type=float)
     exp.add_argument("--end", type=parse_end, help="as of this time (ISO): later bars stay unseen")
     exp.add_argument("--folds", type=int, help="walk-forward folds (default WALKFORWARD_FOLDS)")
+    exp.add_argument(
+        "--force",
+        action="store_true",
+        help="rank an LLM labeler even on a window wholly before its model's knowledge cutoff "
+        "(the result is marked as forced)",
+    )
     exp.set_defaults(handler=_experiment)
 
     lst = subparsers.add_parser("experiments", parents=[common], help="list experiments, or reopen one")
@@ -96,6 +102,12 @@ def render_experiment(data: Mapping[str, Any]) -> str:
             f"{c['pairs']}, p = {c['p_value']:.3f}; P&L {_signed(c['pnl_a'])} vs {_signed(c['pnl_b'])}, "
             f"difference {_signed(c['pnl_difference'])} {_span(c['pnl_difference_ci'], signed=True)}"
         )
+    params = data.get("params") or {}
+    if params.get("forced"):
+        lines.append(
+            f"FORCED past the knowledge cutoff ({params.get('knowledge_cutoff')}): the LLM labeler's "
+            "figures may measure memory, not skill"
+        )
     if data.get("error"):
         lines.append(f"error: {data['error']}")
     return "\n".join(lines)
@@ -121,6 +133,7 @@ def _experiment(ctx: Context, args: argparse.Namespace) -> CommandResult:
         lookback_days=args.lookback_days,
         end=args.end,
         folds=args.folds,
+        force=args.force,
     )
     outcome = run_experiment(ctx, Actor.cli(), request, Callbacks(_log_progress))
     return CommandResult(outcome.as_json(), render_experiment)

@@ -153,6 +153,20 @@ def _render_quality(q: Mapping[str, Any]) -> list[str]:
                 f"target first {_pct(b['target_first_rate'])}, "
                 f"direction right {_pct(b['directional_hit_rate'])}"
             )
+    firewall, before = q.get("firewall") or {}, q.get("possibly_remembered")
+    if firewall:
+        lines.insert(
+            0,
+            f"knowledge cutoff {firewall['knowledge_cutoff']}: the quality below counts the "
+            f"{firewall['post_cutoff_n']} labels after it",
+        )
+    if before:
+        lines.append(
+            f"possibly remembered (before the cutoff): n = {firewall.get('pre_cutoff_n')}, "
+            f"{before['directional_scored']} BUY/SELL scored, "
+            f"target first {_pct(before['target_first_rate'])}, "
+            f"direction right {_pct(before['directional_hit_rate'])}"
+        )
     return lines
 
 
@@ -161,7 +175,8 @@ def _render_run(d: Mapping[str, Any]) -> str:
         f"label set {d['label_set_id']} ({d['labeler']}) {d['symbol']} {d['timeframe']}: "
         f"{d['labeled']} labeled, {d['rejected']} rejected of {d['requested']} [{d['status']}]",
         f"API calls {d['api_calls']}, cache hits {d['cache_hits']}, cost ${d['cost_usd']:.4f}"
-        f"{' (tokens estimated)' if d.get('tokens_estimated') else ''}, {d['wall_s']:.1f} s",
+        f"{' (tokens estimated)' if d.get('tokens_estimated') else ''}, {d['wall_s']:.1f} s"
+        + (f", {d['invalid_replies']} invalid replies" if d.get("invalid_replies") else ""),
     ]
     return "\n".join(lines + _render_quality(d.get("quality") or {}))
 

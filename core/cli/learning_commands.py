@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
 from core.requests import PageRequest, RetrainSweep, parse
@@ -17,11 +18,28 @@ OUTCOMES = ("open", "win", "loss")
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     sim = subparsers.add_parser(
-        "simulate", parents=[common], help="replay bars through the active models as paper trades"
+        "simulate",
+        parents=[common],
+        help="replay stored bars as paper trades, never on a bar the calling model saw",
+        description=(
+            "Plays the pair's active models, or its best candidate when nothing is live, over the "
+            "newest --bars bars: after a version's training window its own model trades; inside it, "
+            "the calls its walk-forward fold models made on their own out-of-sample bars. --version "
+            "replays one saved version's own model on any stored range (--start/--end); bars it saw "
+            "are skipped and counted."
+        ),
     )
-    sim.add_argument("--symbol", required=True)
-    sim.add_argument("--timeframe", required=True)
-    sim.add_argument("--bars", type=int, default=2000, help="newest bars to replay (default 2000)")
+    sim.add_argument("--symbol", help="the pair's symbol (optional with --version)")
+    sim.add_argument("--timeframe", help="the pair's timeframe (optional with --version)")
+    sim.add_argument("--version", type=int, dest="version_id", help="replay this saved version")
+    sim.add_argument("--start", type=parse_end, help="first bar time to replay (ISO date or datetime)")
+    sim.add_argument("--end", type=parse_end, help="last bar time to replay (ISO date or datetime)")
+    sim.add_argument(
+        "--bars",
+        type=int,
+        default=2000,
+        help="newest bars to replay when --start is not given (default 2000)",
+    )
     sim.add_argument("--min-confidence", type=float, help="confidence a signal needs to be traded")
     sim.set_defaults(handler=_simulate)
 
@@ -50,31 +68,59 @@ def _render_simulation(data: Mapping[str, Any]) -> str:
         + ("n/a" if data["live_accuracy"] is None else f"{data['live_accuracy']:.1%}")
     ]
     for bot in data["bots"]:
-        line = f"  {bot['bot']} (version {bot['version_id']}): replayed {bot['replayed_bars']} bars"
+        line = f"  {bot['bot']} (version {bot['version_id']}, {bot['chosen']}):"
+        parts = []
+        if bot["walkforward_bars"]:
+            parts.append(
+                f"{bot['walkforward_bars']} bars inside its training window called by the walk-forward fold "
+                "model that never saw them"
+            )
+        parts.append(f"{bot['replayed_bars']} bars after its training window called by its own model")
         if bot["skipped_in_sample"]:
-            line += f", skipped {bot['skipped_in_sample']} bars inside its training window"
-        lines.append(line + f", opened {bot['opened']}, closed {bot['closed']}")
+            parts.append(f"skipped {bot['skipped_in_sample']} bars its models saw (never counted)")
+        lines.append(f"{line} {'; '.join(parts)}; opened {bot['opened']}, closed {bot['closed']}")
     for bot, error in data["errors"].items():
         lines.append(f"  {bot}: no signal ({error})")
     return "\n".join(lines)
 
 
 def _simulate(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.errors import BadInput
     from core.learning.paper_trader import simulate
+    from core.registry.versions import get_version
+    from core.timeframes import normalise_symbol, parse_timeframe
 
+    if args.version_id is not None:
+        version = get_version(ctx.db, args.version_id)  # NotFound: exit 2
+        symbol, timeframe = version.symbol, version.timeframe
+        given = (
+            normalise_symbol(args.symbol) if args.symbol else symbol,
+            parse_timeframe(args.timeframe).code if args.timeframe else timeframe,
+        )
+        if given != (symbol, timeframe):
+            raise BadInput(
+                f"version {version.version_id} is a {symbol} {timeframe} model, not {given[0]} {given[1]}"
+            )
+    elif not (args.symbol and args.timeframe):
+        raise BadInput("give --symbol and --timeframe, or --version")
+    else:
+        symbol, timeframe = args.symbol, args.timeframe
     result = simulate(
         ctx,
-        args.symbol,
-        args.timeframe,
+        symbol,
+        timeframe,
         bars=args.bars,
         min_confidence=args.min_confidence,
+        start=args.start,
+        end=args.end,
+        version_id=args.version_id,
     )
     warnings = []
     skipped = sum(b.skipped_in_sample for b in result.bots)
     if skipped:
         warnings.append(
-            f"{skipped} replayed bar(s) fell inside a model's training window and were not traded "
-            "(outcomes there would not be out of sample)"
+            f"{skipped} replayed bar(s) had been seen by the model that would have called them and were "
+            "not traded (outcomes there would not be out of sample)"
         )
     return CommandResult(result.as_json(), _render_simulation, warnings=warnings)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import masking
+from core.db.faults import check_sqlite_files, storage_fault
 from core.owner_only import private_dir, private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -20,8 +22,12 @@ SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 def _private_sqlite_file(path: Path) -> None:
     """The database file exists as 0600 before SQLite opens it: its WAL and SHM files copy its mode."""
-    private_dir(path.parent)
-    private_file(path)
+    check_sqlite_files(path)
+    try:
+        private_dir(path.parent)
+        private_file(path)
+    except OSError as exc:  # a read-only disk, a full one, a directory that cannot be made
+        raise storage_fault(exc, f"sqlite:///{path}") or exc from None
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
         if companion.exists():
@@ -51,6 +57,32 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
+def _mask_row(row):  # type: ignore[no-untyped-def]
+    if isinstance(row, dict):
+        return {k: masking.mask(v) if isinstance(v, str) else v for k, v in row.items()}
+    if isinstance(row, (list, tuple)):
+        return type(row)(masking.mask(v) if isinstance(v, str) else v for v in row)
+    return row
+
+
+def _mask_secrets(engine: Engine) -> None:
+    """No configured secret reaches a table, whichever module writes the text (core.masking).
+
+    Every string parameter of every statement passes the one masking function; JSON columns are
+    serialised to text before this point, so their strings are covered too. With no secret
+    configured (the offline default) the hook returns at once.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not masking.active() or not parameters:
+            return statement, parameters
+        # insertmanyvalues (INSERT … RETURNING of many rows) runs as executemany with one mapping.
+        if executemany and isinstance(parameters, list | tuple):
+            return statement, [_mask_row(row) for row in parameters]
+        return statement, _mask_row(parameters)
+
+
 class Database:
     """Owns one engine and its session factory; safe to share between threads."""
 
@@ -73,6 +105,7 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        _mask_secrets(self.engine)
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._writer = writer
         self._writers = sessionmaker(writer, expire_on_commit=False)

@@ -8,12 +8,13 @@ unique constraint on SQLite or PostgreSQL, so this works on both without partial
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -144,6 +145,10 @@ class LabelSet(Base):
     job_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The LLM's training-data cutoff when it labeled (None for offline labelers), and how many of
+    # its replies failed validation (schema or label rules): the run's invalid-reply count.
+    knowledge_cutoff: Mapped[date | None] = mapped_column(Date)
+    invalid_replies: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Label(Base):
@@ -173,6 +178,10 @@ class Label(Base):
     outcome_return: Mapped[float | None] = mapped_column(Float)
     outcome_bars: Mapped[int | None] = mapped_column(Integer)
     scored_at: Mapped[datetime | None]
+    # The firewall: the cutoff of the model that made the label, and whether the point lies before
+    # it (the model may remember what came next). None for offline labelers.
+    knowledge_cutoff: Mapped[date | None] = mapped_column(Date)
+    pre_cutoff: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class LLMCall(Base):
@@ -206,6 +215,57 @@ class LLMCall(Base):
     finished_at: Mapped[datetime | None]
     # While `sent`: when the request can no longer be running (its attempts and their waits spent).
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Whether the reply passed validation (None: no reply); invalid replies are counted per run.
+    reply_valid: Mapped[bool | None] = mapped_column(Boolean)
+    # The provider batch the request travels in (None: sent on its own); its custom_id is this id.
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("llm_batches.id", ondelete="SET NULL"), index=True
+    )
+
+
+class LLMBatch(Base):
+    """One provider batch (OpenAI Batch API): stored before it is submitted, so a restarted
+    process finds it by `request_key` and resumes polling instead of submitting it again."""
+
+    __tablename__ = "llm_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label_set_id: Mapped[int | None] = mapped_column(
+        ForeignKey("label_sets.id", ondelete="SET NULL"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the sorted cache keys of its requests: the same work asked again is this batch.
+    request_key: Mapped[str] = mapped_column(String(64), index=True)
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    input_file_id: Mapped[str | None] = mapped_column(String(128))
+    output_file_id: Mapped[str | None] = mapped_column(String(128))
+    error_file_id: Mapped[str | None] = mapped_column(String(128))
+    # preparing (not yet submitted) | validating | in_progress | finalizing | completed | failed |
+    # expired | cancelling | cancelled, then `collected` once its results are stored.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class LLMProbe(Base):
+    """A recall probe: does the model remember stored closes before its cutoff (and not after)?"""
+
+    __tablename__ = "llm_probes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = _symbol()
+    timeframe: Mapped[str] = _timeframe()
+    knowledge_cutoff: Mapped[date] = mapped_column(Date)
+    result: Mapped[Json] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class LLMResponseCache(Base):
@@ -458,6 +518,27 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # succeeded | refused | failed
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[Json] = mapped_column(default=dict)
+    # The hash chain (core.access.audit_chain): each row's SHA-256 over its canonical content and
+    # the previous row's hash, so an edit, a deletion or a reordering breaks every later link.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    # Identical refusals by one actor within a minute are counted on the first row: the count and
+    # the time of the last one are the only columns an UPDATE may touch (and only upwards); their
+    # own hash over the row's hash keeps them honest too.
+    repeats: Mapped[int] = mapped_column(default=1, server_default="1")
+    last_at: Mapped[datetime | None]
+    tally_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The end of the audit chain (one row): a row deleted from the end of the log shows here."""
+
+    __tablename__ = "audit_log_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(default=0)
 
 
 # --- service API ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import migrate
+from core.db import audit_chain, migrate
 from core.db.database import Database
 from core.db.models import Base
 from core.db.types import json_ready
@@ -156,12 +156,21 @@ def copy_database(source: Database, target: Database, *, replace: bool = False) 
                     dst.execute(table.delete())
             else:
                 _check_target_empty(dst)
+            source_chain = audit_chain.verify(src)
+            if not source_chain.intact:
+                raise CopyNotVerified(
+                    f"this installation's audit log is broken ({source_chain.problem}); nothing was copied. "
+                    "`python -m core audit verify` shows it"
+                )
             copied: dict[str, TableDigest] = {}
             for table in _tables():
                 copied[table.name] = _copy_table(src, dst, table)
                 log.info("db copy: %d rows of %s", copied[table.name].rows, table.name)
             _reset_sequences(dst, _tables())
             _verify(dst, copied)  # an exception here rolls the whole target transaction back
+            chain = audit_chain.verify(dst)
+            if not chain.intact:
+                raise CopyNotVerified(f"the audit log's hash chain at the target is broken: {chain.problem}")
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's or guard's own message, not the SQL
         raise CandleLabError(

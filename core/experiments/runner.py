@@ -54,7 +54,15 @@ def _params(ctx: Context, request: ExperimentRequest) -> dict[str, Any]:
         "lookback_days": request.lookback_days,
         "end": request.end.isoformat() if request.end else None,
         "folds": folds_of(ctx, request),
+        **_firewall(ctx, request),
     }
+
+
+def _firewall(ctx: Context, request: ExperimentRequest) -> dict[str, Any]:
+    """How the experiment stands with the LLM's knowledge cutoff: `forced` when run past its refusal."""
+    if "llm" not in request.labelers:
+        return {}
+    return {"knowledge_cutoff": ctx.settings.knowledge_cutoff.isoformat(), "forced": request.force}
 
 
 @dataclass
@@ -156,9 +164,18 @@ def _evaluate(
         "first_bar": bars.index[0].isoformat(),
         "last_bar": bars.index[-1].isoformat(),
         "heldout_start": bars.index[start].isoformat(),
+        **_heldout_before_cutoff(ctx, req, bars.index[start:]),
         "costs": costs.as_json(),
     }
     return rows, comparisons, window  # type: ignore[return-value]
+
+
+def _heldout_before_cutoff(ctx: Context, req: ExperimentRequest, heldout: pd.DatetimeIndex) -> dict[str, int]:
+    """How many judged bars lie before the LLM's cutoff: there its labels may carry remembered futures."""
+    if "llm" not in req.labelers:
+        return {}
+    cutoff = pd.Timestamp(ctx.settings.knowledge_cutoff, tz="UTC") + pd.Timedelta(days=1)
+    return {"heldout_bars": len(heldout), "heldout_bars_before_cutoff": int((heldout < cutoff).sum())}
 
 
 class ExperimentFailed(CandleLabError):

@@ -85,10 +85,15 @@ def _summary(job: TrainingJob, was: str, active: list[int], discarded: list[int]
 def recover_orphans(db: Database, now: datetime | None = None) -> list[int]:
     """Mark orphaned jobs `interrupted`, release their slots and close what they left running.
 
-    Called where a process starts work (the runner, the scheduler's tick), never by a read.
+    Called where a process starts work (the runner, the scheduler's tick) and on every heartbeat
+    of a long-lived process's runner; it writes only when it finds a job to close.
     """
     now = now or utcnow()
     recovered: dict[int, str] = {}  # job id → the status it had
+    with db.read() as session:  # the usual answer is "none": it takes no write lock
+        active = session.scalars(select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATUSES))).all()
+        if not any(is_orphaned(job, now) for job in active):
+            return []
     with db.session() as session:
         jobs = session.scalars(select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATUSES))).all()
         for job in (j for j in jobs if is_orphaned(j, now)):

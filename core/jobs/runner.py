@@ -111,6 +111,10 @@ class JobRunner:
         self._owned: set[int] = set()
         self._owned_lock = threading.Lock()
         self._stop = threading.Event()
+        # A long-lived process (dashboard, API, scheduler, a pool's or a Dask client's runner)
+        # also watches the heartbeats of every running job, so a job whose process died is closed
+        # within one beat whoever is running; a job body's own runner (`run_job`) does not.
+        self._watches = recover
         self._beat = threading.Thread(target=self._heartbeat_loop, name="candlelab-heartbeat", daemon=True)
         self._beat.start()
         if recover:  # a process that starts work closes what dead ones left behind
@@ -201,10 +205,17 @@ class JobRunner:
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            with self._owned_lock:
-                owned = list(self._owned)
-            if not owned:
-                continue
+            self._beat_owned()
+            if self._watches:
+                try:
+                    recover_orphans(self.ctx.db)
+                except Exception:  # a busy database must not kill the watch
+                    log.warning("checking other jobs' heartbeats failed; will retry", exc_info=True)
+
+    def _beat_owned(self) -> None:
+        with self._owned_lock:
+            owned = list(self._owned)
+        if owned:
             try:
                 with self.ctx.db.session() as session:
                     session.execute(

@@ -91,6 +91,7 @@ def input_fingerprint(ctx: Context, symbol: str, timeframe: str) -> str:
             s.llm_configured,
             s.quick_lookback_days,
             s.quick_samples,
+            s.quick_history_bars,
             list(s.quick_bots),
             s.walkforward_folds,
         ],
@@ -125,7 +126,13 @@ def training_request(
     )
     bots = settings.quick_bots if quick else settings.full_bots  # QUICK_BOTS / FULL_BOTS, checked here
     return parse(
-        TrainingRequest, symbol=symbol, timeframe=timeframe, kind=kind, bots=tuple(bots), labels=labels
+        TrainingRequest,
+        symbol=symbol,
+        timeframe=timeframe,
+        kind=kind,
+        bots=tuple(bots),
+        labels=labels,
+        history_bars=settings.quick_history_bars if quick else 0,
     )
 
 

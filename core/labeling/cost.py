@@ -21,7 +21,7 @@ from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling.labelers import resolve_labeler
 from core.labeling.llm import ledger
-from core.labeling.llm_labeler import prepare_points
+from core.labeling.llm_labeler import prepare_points, uses_batch
 from core.llm_providers import NOT_CONFIGURED
 from core.llm_providers.wire import estimate_tokens
 from core.settings import Settings
@@ -87,7 +87,8 @@ def estimate_cost(
         per_call = window_prompt_tokens(ctx, window) if window else typical_prompt_tokens(settings)
     tokens_in = calls * per_call
     tokens_out = calls * ledger.EXPECTED_OUTPUT_TOKENS
-    usd = ledger.cost_usd(settings, settings.llm_model, tokens_in, tokens_out) if calls else 0.0
+    batch = bool(calls) and uses_batch(settings, calls)  # the batch API bills at the batch discount
+    usd = ledger.cost_usd(settings, settings.llm_model, tokens_in, tokens_out, batch=batch) if calls else 0.0
     remaining = max(0.0, settings.llm_daily_budget_usd - spent)
     return {
         "labeler": name,
@@ -100,6 +101,7 @@ def estimate_cost(
         "tokens_out": tokens_out,
         "tokens": tokens_in + tokens_out,
         "usd": round(usd, 6),
+        "batch": batch,
         "budget_usd": settings.llm_daily_budget_usd,
         "spent_today_usd": round(spent, 6),
         "budget_remaining_usd": round(remaining, 6),

@@ -97,3 +97,54 @@ class HindsightLabeler:
             )
             records.append(record_from_reply(ts, float(price[i]), reply, context))
         return records
+
+
+class HorizonLabeler:
+    """Hindsight at the vertical barrier only: the direction of the close `horizon` bars later.
+
+    The label names that close as its target and a stop as far on the other side, so its
+    expected return is proportional to the move that happened. It is what walk-forward
+    evaluation judges (the sign of the realised return over the pair's horizon), which makes it
+    the free labeler the chart path learns from across its stored history. A flat close is a
+    HOLD. Stored under the `hindsight` labeler name, with `barrier: vertical` in its parameters.
+    """
+
+    name = "hindsight"
+    CONFIDENCE = 0.75
+
+    def __init__(self, horizon: int) -> None:
+        if horizon < 1:
+            raise ValueError("horizon must be >= 1")
+        self.horizon = horizon
+
+    @property
+    def future_bars(self) -> int:
+        return self.horizon
+
+    def params(self) -> dict[str, object]:
+        return {"horizon_bars": self.horizon, "barrier": "vertical"}
+
+    def label(self, bars: pd.DataFrame, features: pd.DataFrame, positions: np.ndarray) -> list[LabelRecord]:
+        close = bars["close"].to_numpy(dtype="float64")
+        positions = np.asarray(positions, dtype=np.int64)
+        positions = positions[positions + self.horizon < len(close)]
+        price, later = close[positions], close[positions + self.horizon]
+        # Within the 50 % rule whatever happened, and never a zero distance.
+        move = np.clip(np.abs(later / price - 1.0), 1e-4, 0.45)
+        contexts = compact_contexts(bars, features, positions)
+        records = []
+        for i, pos in enumerate(positions):
+            up, p = later[i] > price[i], float(price[i])
+            rec = "BUY" if up else "SELL" if later[i] < price[i] else "HOLD"
+            sign = 1.0 if rec != "SELL" else -1.0
+            reply = LabelReply(
+                target=round(p * (1.0 + sign * move[i]), 6),
+                stop_loss=round(p * (1.0 - sign * move[i]), 6),
+                confidence=self.CONFIDENCE if rec != "HOLD" else 0.5,
+                recommendation=rec,  # type: ignore[arg-type]
+                bias="bullish" if rec == "BUY" else "bearish" if rec == "SELL" else "neutral",
+                reasoning=f"the close {self.horizon} bars later was {later[i] / p - 1.0:+.4%} away",
+                horizon_bars=self.horizon,
+            )
+            records.append(record_from_reply(bars.index[pos].to_pydatetime(), p, reply, contexts[i]))
+        return records

@@ -10,6 +10,11 @@ else the timeframe default):
 - `outcome_return`: close-to-close return over the horizon in the label's direction (raw for HOLD).
 Labels whose horizon has not passed yet are `pending`; `score_label_set` scores them once the bars
 exist (the CLI's `label rescore`, the dashboard and the job runner call it).
+
+The knowledge-cutoff firewall: an LLM label of a point before its model's training-data cutoff
+may be memory of what came next, not analysis. The headline figures (`summarize` of the set)
+count only the other labels; the pre-cutoff ones are summarised apart under
+`possibly_remembered`, with their own n, and `firewall` says how many fell on each side.
 """
 
 from __future__ import annotations
@@ -162,13 +167,35 @@ def summarize(labels: pd.DataFrame, timeframe: str) -> dict[str, object]:
     return summary
 
 
+def summarize_with_firewall(labels: pd.DataFrame, timeframe: str, cutoff: object = None) -> dict[str, object]:
+    """`summarize` of the labels after the cutoff, the pre-cutoff ones apart (see the module docstring)."""
+    pre = labels["pre_cutoff"].fillna(False).astype(bool) if "pre_cutoff" in labels else None
+    if pre is None or not pre.any():
+        summary = summarize(labels, timeframe)
+        if cutoff is not None:
+            summary["firewall"] = {
+                "knowledge_cutoff": str(cutoff),
+                "post_cutoff_n": len(labels),
+                "pre_cutoff_n": 0,
+            }
+        return summary
+    summary = summarize(labels[~pre], timeframe)
+    summary["possibly_remembered"] = summarize(labels[pre], timeframe)
+    summary["firewall"] = {
+        "knowledge_cutoff": None if cutoff is None else str(cutoff),
+        "post_cutoff_n": int((~pre).sum()),
+        "pre_cutoff_n": int(pre.sum()),
+    }
+    return summary
+
+
 def score_label_set(
     ctx: Context, label_set_id: int, *, bars: pd.DataFrame | None = None
 ) -> dict[str, object]:
     """Score the set's unscored and pending labels against the stored bars; store and return the summary."""
     with ctx.db.read() as session:
         label_set = store.get_label_set(session, label_set_id)
-        symbol, timeframe = label_set.symbol, label_set.timeframe
+        symbol, timeframe, cutoff = label_set.symbol, label_set.timeframe, label_set.knowledge_cutoff
         labels = store.load_labels(session, label_set_id)
         todo = labels[labels["outcome"].isna() | (labels["outcome"] == "pending")]
         if bars is None and not todo.empty:
@@ -176,20 +203,24 @@ def score_label_set(
     if not todo.empty and bars is not None and not bars.empty:
         scored = score_outcomes(bars, todo, timeframe)
         scored = scored[scored["outcome"].notna()]
+        # Column-wise, not row by row: a history label set holds thousands of labels.
+        ids = todo["id"].reindex(scored.index).to_numpy()
         rows = [
             {
-                "id": int(todo.at[ts, "id"]),
-                "outcome": row.outcome,
-                "outcome_return": None if pd.isna(row.outcome_return) else float(row.outcome_return),
-                "outcome_bars": row.outcome_bars,
+                "id": int(label_id),
+                "outcome": outcome,
+                "outcome_return": None if pd.isna(ret) else float(ret),
+                "outcome_bars": None if pd.isna(bars_to) else int(bars_to),
             }
-            for ts, row in scored.iterrows()
+            for label_id, outcome, ret, bars_to in zip(
+                ids, scored["outcome"], scored["outcome_return"], scored["outcome_bars"], strict=True
+            )
         ]
         with ctx.db.session() as session:
             store.update_outcomes(session, rows)
         with ctx.db.read() as session:
             labels = store.load_labels(session, label_set_id)
-    summary = summarize(labels, timeframe)
+    summary = summarize_with_firewall(labels, timeframe, cutoff)
     with ctx.db.session() as session:
         store.get_label_set(session, label_set_id).quality = summary
     return summary

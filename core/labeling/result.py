@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from core.db.models import LabelSet
@@ -42,6 +42,8 @@ class LabelingResult:
     data_start: datetime | None = None
     data_end: datetime | None = None
     quality: dict[str, Any] = field(default_factory=dict)
+    invalid_replies: int = 0
+    knowledge_cutoff: date | None = None
 
     @classmethod
     def of(
@@ -75,6 +77,8 @@ class LabelingResult:
             data_start=row.data_start,
             data_end=row.data_end,
             quality=quality,
+            invalid_replies=t.invalid_replies,
+            knowledge_cutoff=row.knowledge_cutoff,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -105,6 +109,8 @@ class LabelingResult:
             "tokens_estimated": self.tokens_estimated,
             "data_start": self.data_start.isoformat() if self.data_start else None,
             "data_end": self.data_end.isoformat() if self.data_end else None,
+            "invalid_replies": self.invalid_replies,
+            "knowledge_cutoff": self.knowledge_cutoff.isoformat() if self.knowledge_cutoff else None,
         }
 
 

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -31,6 +31,38 @@ MAX_PRICE_DEVIATION = 0.5  # a price more than 50 % from the current price is re
 
 # How many bars ahead a label speaks about when it does not say (and how far hindsight looks).
 DEFAULT_HORIZON_BARS = {"1m": 30, "5m": 24, "15m": 16, "30m": 12, "1h": 12, "1d": 10, "1wk": 6, "1mo": 3}
+
+
+# The reply schema as a JSON Schema, sent as `response_format` json_schema with strict decoding by
+# OpenAI-compatible servers. Strict mode needs every property required and no others allowed.
+LABEL_JSON_SCHEMA: dict[str, Any] = {
+    "name": "label",
+    "strict": True,
+    "schema": {
+        "type": "object",
+        "properties": {
+            "target": {"type": "number"},
+            "stop_loss": {"type": "number"},
+            "confidence": {"type": "number"},
+            "recommendation": {"type": "string", "enum": ["BUY", "SELL", "HOLD"]},
+            "bias": {"type": "string", "enum": ["bullish", "bearish", "neutral"]},
+            "reasoning": {"type": "string"},
+            "news_sentiment": {"type": "number"},
+            "horizon_bars": {"type": "integer"},
+        },
+        "required": [
+            "target",
+            "stop_loss",
+            "confidence",
+            "recommendation",
+            "bias",
+            "reasoning",
+            "news_sentiment",
+            "horizon_bars",
+        ],
+        "additionalProperties": False,
+    },
+}
 
 
 def default_horizon(timeframe: str) -> int:
@@ -81,6 +113,8 @@ class LabelRecord:
     raw_reply: str | None = None
     context: dict[str, Any] | None = None
     llm_call_id: int | None = None
+    knowledge_cutoff: date | None = None  # the LLM's training-data cutoff (None: offline labeler)
+    pre_cutoff: bool | None = None  # the point lies before that cutoff
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,7 +125,7 @@ class LabelRecord:
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(?P<body>\{.*\})\s*```\s*$", re.DOTALL | re.IGNORECASE)
 
 
-def _parse_object(text: str) -> dict[str, Any]:
+def parse_object(text: str) -> dict[str, Any]:
     """The reply must be one JSON object; a single ```json fence around it is tolerated."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty reply")
@@ -157,7 +191,7 @@ def validate_reply(
         llm_call_id=llm_call_id,
     )
     try:
-        reply = LabelReply.model_validate(_parse_object(text))
+        reply = LabelReply.model_validate(parse_object(text))
     except ValueError as exc:  # ValidationError is a ValueError
         base.reject_reason = _describe(exc)
         return base

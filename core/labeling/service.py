@@ -22,12 +22,14 @@ import pandas as pd
 
 from core.context import Context
 from core.data.providers import MarketDataProvider, make_provider
+from core.data.providers.base import Headline
 from core.data.supply import load_window
 from core.errors import BadInput
 from core.features.indicators import compute_features
 from core.labeling import llm_labeler, store
 from core.labeling.cost import estimate_cost
 from core.labeling.labelers import OfflineLabeler, make_offline_labeler, resolve_labeler
+from core.labeling.llm.runner import uses_schema
 from core.labeling.prompt import PROMPT_VERSION
 from core.labeling.quality import score_label_set
 from core.labeling.result import LabelingAuthFailed, LabelingCancelled, LabelingResult
@@ -151,6 +153,9 @@ def _run_params(plan: _Plan) -> dict[str, Any]:
             max_retries=options.max_retries,
             timeout_s=options.timeout_s,
             max_reply_bytes=options.max_reply_bytes,
+            anonymize=settings.llm_anonymize,
+            structured_outputs=uses_schema(options),
+            knowledge_cutoff_known=settings.knowledge_cutoff_known,
         )
     return params
 
@@ -166,6 +171,7 @@ def _open_label_set(plan: _Plan, job_id: int | None) -> int:
             provider=settings.llm_provider if llm else None,
             model=settings.llm_model if llm else None,
             prompt_version=PROMPT_VERSION if llm else None,
+            knowledge_cutoff=settings.knowledge_cutoff if llm else None,
             sampling=req.sampling,
             seed=req.seed,
             lookback_days=None if req.lookback_days is None else math.ceil(req.lookback_days),
@@ -211,6 +217,9 @@ def _label(
     points = llm_labeler.prepare_points(
         plan.ctx.settings, req.symbol, req.timeframe, plan.bars, plan.features, plan.positions, news, now
     )
+    batch = llm_labeler.uses_batch(plan.ctx.settings, len(points), urgent=req.urgent)
+    _note_points(plan, writer, points)
+    _add_params(plan, writer, batch=batch)
     stop = llm_labeler.label_points(
         plan.ctx,
         writer,
@@ -219,7 +228,11 @@ def _label(
         bypass_cache=req.bypass_cache,
         on_done=on_done,
         should_cancel=reporter.cancelled,
+        batch=batch,
+        on_stage=lambda text: reporter.progress(0.05, text),
     )
+    if stop.schema_fallback:
+        _add_params(plan, writer, structured_outputs=False, structured_fallback=stop.schema_fallback)
     if stop.reason is not None:
         return stop.reason, stop.message
     t = writer.totals
@@ -231,7 +244,24 @@ def _label(
     return "succeeded", None
 
 
-def _news(market: MarketDataProvider, symbol: str, labeler: str) -> list[str]:
+def _add_params(plan: _Plan, writer: LabelWriter, **values: Any) -> None:
+    with plan.ctx.db.session() as session:
+        label_set = store.get_label_set(session, writer.label_set_id)
+        label_set.params = {**(label_set.params or {}), **values}
+
+
+def _note_points(plan: _Plan, writer: LabelWriter, points: list[llm_labeler.PointRequest]) -> None:
+    """What the firewall decided for the run: points before the cutoff, anonymized, news held back."""
+    _add_params(
+        plan,
+        writer,
+        pre_cutoff_points=sum(bool(p.pre_cutoff) for p in points),
+        anonymized_points=sum(p.price_factor != 1.0 for p in points),
+        news_dropped=sum(p.news_dropped for p in points),
+    )
+
+
+def _news(market: MarketDataProvider, symbol: str, labeler: str) -> list[Headline]:
     """Headlines only from a live market provider, and only for the LLM analyst."""
     if labeler != "llm" or not market.live:
         return []

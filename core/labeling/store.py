@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.data.store import as_utc
@@ -32,6 +32,7 @@ LABEL_COLUMNS = [
     "outcome",
     "outcome_return",
     "outcome_bars",
+    "pre_cutoff",
 ]
 
 
@@ -58,6 +59,8 @@ _RECORD_FIELDS = (
     "raw_reply",
     "context",
     "llm_call_id",
+    "knowledge_cutoff",
+    "pre_cutoff",
 )
 
 
@@ -123,6 +126,21 @@ def load_labels(session: Session, label_set_id: int, *, accepted_only: bool = Tr
     frame = pd.DataFrame(rows, columns=LABEL_COLUMNS)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame.set_index("ts")
+
+
+def firewall_counts(session: Session, label_set_id: int | None) -> dict[str, Any]:
+    """For a version's lineage: the labeling model's cutoff and how many accepted labels precede it."""
+    if label_set_id is None:
+        return {}
+    label_set = session.get(LabelSet, label_set_id)
+    if label_set is None or label_set.knowledge_cutoff is None:
+        return {}
+    pre = session.scalar(
+        select(func.count()).where(
+            Label.label_set_id == label_set_id, Label.status == "accepted", Label.pre_cutoff.is_(True)
+        )
+    )
+    return {"knowledge_cutoff": label_set.knowledge_cutoff.isoformat(), "labels_pre_cutoff": int(pre or 0)}
 
 
 def update_outcomes(

@@ -54,6 +54,7 @@ class Totals:
     tokens_out: int = 0
     cost_usd: float = 0.0
     failed_calls: int = 0
+    invalid_replies: int = 0
     tokens_estimated: bool = False
 
 
@@ -83,6 +84,35 @@ class LabelWriter:
         except _OverBudget:
             return None  # the transaction rolled back: nothing was written
 
+    def open_calls(
+        self,
+        rows: Sequence[ledger.CallRow],
+        reserved: Sequence[float],
+        *,
+        limit_usd: float,
+        expires_at: datetime,
+    ) -> list[int]:
+        """Reserve a batch's requests, in order, as far as today's budget allows; their ids."""
+        return self._ledger_event(
+            lambda session: ledger.reserve_many(
+                session, rows, reserved, limit_usd=limit_usd, expires_at=expires_at
+            )
+        )
+
+    def close_calls(self, results: Sequence[tuple[int, ledger.CallResult]]) -> None:
+        """Settle many requests (a batch's results) in one transaction."""
+
+        def settle_all(session: Session) -> None:
+            for call_id, result in results:
+                ledger.settle(session, call_id, result)
+
+        if results:
+            self._ledger_event(settle_all)
+
+    def recount(self) -> None:
+        """Recount the set from its ledger rows (after rows were moved to it)."""
+        self._ledger_event(lambda session: None)
+
     def mark_attempt(self, call_id: int, attempt: int, expires_at: datetime) -> None:
         self._ledger_event(lambda session: ledger.mark_attempt(session, call_id, attempt, expires_at))
 
@@ -109,11 +139,13 @@ class LabelWriter:
                         cost_usd=sums.cost_usd,
                         tokens_in=sums.tokens_in,
                         tokens_out=sums.tokens_out,
+                        invalid_replies=sums.invalid,
                     )
                 )
             t = self.totals  # only once the transaction has committed
             t.api_calls, t.http_attempts, t.cost_usd = sums.calls, sums.attempts, sums.cost_usd
             t.tokens_in, t.tokens_out, t.failed_calls = sums.tokens_in, sums.tokens_out, sums.failed
+            t.invalid_replies = sums.invalid
             return result
 
     def _count(self, session: Session, **deltas: int) -> None:

@@ -27,6 +27,7 @@ from core.access.audit import AuditRecord
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.evaluation.intervals import wilson_interval
+from core.learning.sources import WALKFORWARD
 from core.registry.activation import deactivate
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,11 @@ class LiveEvidence:
 def live_evidence(session: Session, version_id: int) -> LiveEvidence:
     rows = session.execute(
         select(AITrainingSample.predicted_at, AITrainingSample.exit_time, AITrainingSample.prediction_correct)
-        .where(AITrainingSample.version_id == version_id, AITrainingSample.status == "closed")
+        .where(
+            AITrainingSample.version_id == version_id,
+            AITrainingSample.status == "closed",
+            AITrainingSample.source != WALKFORWARD,  # the fold models' replays are not its live record
+        )
         .order_by(AITrainingSample.predicted_at, AITrainingSample.id)
     ).all()
     taken = hits = 0

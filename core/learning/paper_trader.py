@@ -31,9 +31,10 @@ from core.features.indicators import FEATURE_COLUMNS, compute_features
 from core.labeling.schema import default_horizon
 from core.learning import demotion
 from core.learning.samples import live_accuracy_of, record_execution_outcome, update_outcome_with_pnl
+from core.learning.sources import PAPER, WALKFORWARD
 from core.learning.trades import PaperTrade, close_position, plan_trades
-from core.registry.predict import HISTORY_BARS, active_models, batch_signals
-from core.registry.versions import VersionView
+from core.registry.predict import HISTORY_BARS, active_models, load_model, model_signals, walkforward_signals
+from core.registry.versions import VersionView, get_version, list_versions
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 class BotReplay:
     bot: str
     version_id: int
-    replayed_bars: int = 0
-    skipped_in_sample: int = 0
+    chosen: str = "active"  # active | best candidate | requested
+    replayed_bars: int = 0  # bars after its training window, traded by the version's own model
+    walkforward_bars: int = 0  # bars inside it, traded by the fold model that never saw them
+    skipped_in_sample: int = 0  # bars of the range its models saw: never traded, never counted
     opened: int = 0
     closed: int = 0
     pnl: float = 0.0
@@ -140,16 +143,17 @@ def _close_open_samples(
     return closed, pnl
 
 
-def _open_exits(ctx: Context, version_id: int, bars: pd.DataFrame) -> tuple[list[int], pd.Timestamp | None]:
-    """Exit bars of this version's recorded trades that are still open or end inside `bars`, and the
-    time of its newest recorded entry (replays resume after it)."""
+def _open_exits(
+    ctx: Context, version_id: int, bars: pd.DataFrame, source: str
+) -> tuple[list[int], pd.Timestamp | None]:
+    """Exit bars of this version's recorded trades (of `source`) that are still open or end inside
+    `bars`, and the time of its newest recorded entry (replays resume after it)."""
+    mine = (AITrainingSample.version_id == version_id) & (AITrainingSample.source == source)
     with ctx.db.read() as session:
-        newest = session.scalar(
-            select(func.max(AITrainingSample.predicted_at)).where(AITrainingSample.version_id == version_id)
-        )
+        newest = session.scalar(select(func.max(AITrainingSample.predicted_at)).where(mine))
         open_rows = session.execute(
             select(AITrainingSample.status, AITrainingSample.exit_time).where(
-                AITrainingSample.version_id == version_id,
+                mine,
                 (AITrainingSample.status == "open") | (AITrainingSample.exit_time >= bars.index[0]),
             )
         ).all()
@@ -164,10 +168,18 @@ def _open_exits(ctx: Context, version_id: int, bars: pd.DataFrame) -> tuple[list
 
 
 def _record(
-    ctx: Context, symbol: str, tf: str, name: str, version_id: int, trade: PaperTrade, features: pd.DataFrame
+    ctx: Context,
+    symbol: str,
+    tf: str,
+    name: str,
+    version_id: int,
+    trade: PaperTrade,
+    features: pd.DataFrame,
+    source: str = PAPER,
 ) -> float:
     sample_id = record_execution_outcome(
         ctx,
+        source=source,
         symbol=symbol,
         timeframe=tf,
         bot=name,
@@ -205,46 +217,22 @@ class _Replay:
     history: pd.DataFrame
     features: pd.DataFrame
     replay_from: int
+    replay_to: int  # one past the last bar to trade
     horizon: int
     threshold: float
     costs: TradingCosts
+    walkforward: bool
 
-    def _start(self, version: VersionView, replay: BotReplay) -> tuple[int, list[int]]:
-        """The first bar this version may trade (after its training window and its last trade)."""
-        start = self.replay_from
-        trained_until = _training_end(version)
-        if trained_until is not None:
-            first_unseen = int(self.history.index.searchsorted(trained_until, side="right"))
-            replay.skipped_in_sample = max(0, first_unseen - self.replay_from)
-            start = max(start, first_unseen)
-        exits, newest = _open_exits(self.ctx, version.version_id, self.history)
+    def _resume(self, version_id: int, source: str, start: int) -> tuple[int, list[int]]:
+        """`start`, moved past this version's newest recorded trade of `source`; its open exits."""
+        exits, newest = _open_exits(self.ctx, version_id, self.history, source)
         if newest is not None:
             start = max(start, int(self.history.index.searchsorted(newest, side="right")))
         return start, exits
 
-    def bot(self, name: str, version: VersionView) -> BotReplay:
-        replay = BotReplay(name, version.version_id)
-        closed, pnl = _close_open_samples(
-            self.ctx, version.version_id, self.history, self.horizon, self.costs
-        )
-        replay.closed += closed
-        replay.pnl += pnl
-        start, exits = self._start(version, replay)
-        replay.replayed_bars = max(0, len(self.history) - start)
-        if not replay.replayed_bars:
-            return replay
-        positions = np.arange(start, len(self.history))
-        signals = batch_signals(
-            self.ctx,
-            self.symbol,
-            self.tf,
-            self.history,
-            positions=positions,
-            bots=[name],
-            features=self.features,
-        ).get(name)
-        if signals is None:
-            return replay
+    def _trade(
+        self, replay: BotReplay, signals: pd.DataFrame, start: int, exits: list[int], source: str
+    ) -> None:
         trades = plan_trades(
             self.history,
             signals,
@@ -256,11 +244,97 @@ class _Replay:
         )
         for trade in trades:
             replay.pnl += _record(
-                self.ctx, self.symbol, self.tf, name, version.version_id, trade, self.features
+                self.ctx, self.symbol, self.tf, replay.bot, replay.version_id, trade, self.features, source
             )
             replay.opened += 1
             replay.closed += int(trade.closed)
+
+    def _own_model(self, replay: BotReplay, version: VersionView, first_unseen: int) -> None:
+        """The version's own model on the bars after its training window."""
+        start, exits = self._resume(version.version_id, PAPER, max(self.replay_from, first_unseen))
+        if start >= self.replay_to:
+            return
+        replay.replayed_bars = self.replay_to - start
+        model = load_model(self.ctx, version)
+        positions = np.arange(start, self.replay_to)
+        self._trade(replay, model_signals(model, self.history, positions, self.features), start, exits, PAPER)
+
+    def _fold_models(self, replay: BotReplay, version: VersionView, first_unseen: int) -> None:
+        """The walk-forward fold models' own calls on the bars of the range inside its window."""
+        stop = min(first_unseen, self.replay_to)
+        if stop <= self.replay_from:
+            return
+        calls = walkforward_signals(self.ctx, version)
+        window = self.history.index[self.replay_from : stop]
+        inside = calls[calls.index.isin(window)] if calls is not None else None
+        if inside is None or inside.empty:
+            replay.skipped_in_sample = stop - self.replay_from
+            return
+        replay.walkforward_bars = len(inside)
+        replay.skipped_in_sample = stop - self.replay_from - len(inside)
+        first = int(self.history.index.searchsorted(inside.index[0]))
+        start, exits = self._resume(version.version_id, WALKFORWARD, first)
+        self._trade(replay, inside, start, exits, WALKFORWARD)
+
+    def bot(self, name: str, version: VersionView, chosen: str) -> BotReplay:
+        replay = BotReplay(name, version.version_id, chosen)
+        closed, pnl = _close_open_samples(
+            self.ctx, version.version_id, self.history, self.horizon, self.costs
+        )
+        replay.closed += closed
+        replay.pnl += pnl
+        trained_until = _training_end(version)
+        first_unseen = 0
+        if trained_until is not None:
+            first_unseen = int(self.history.index.searchsorted(trained_until, side="right"))
+        if self.walkforward:
+            self._fold_models(replay, version, first_unseen)
+        else:
+            replay.skipped_in_sample = max(0, min(first_unseen, self.replay_to) - self.replay_from)
+        self._own_model(replay, version, first_unseen)
         return replay
+
+
+def _versions(
+    ctx: Context, symbol: str, tf: str, version_id: int | None, *, fallback: bool
+) -> tuple[dict[str, tuple[VersionView, str]], dict[str, str]]:
+    """What a replay plays: the requested version; else the active ones; else the best candidate."""
+    if version_id is not None:
+        version = get_version(ctx.db, version_id)
+        return {version.bot: (version, "requested")}, {}
+    models, errors = active_models(ctx, symbol, tf)
+    if models or errors or not fallback:
+        return {name: (m.version, "active") for name, m in models.items()}, errors
+    best = best_candidate(ctx, symbol, tf)
+    return ({best.bot: (best, "best candidate")} if best is not None else {}), {}
+
+
+def best_candidate(ctx: Context, symbol: str, tf: str) -> VersionView | None:
+    """Among each bot's newest ready version, the one with the largest out-of-sample edge (the
+    chart's "best candidate")."""
+    newest: dict[str, VersionView] = {}
+    for version in list_versions(ctx.db, symbol=symbol, timeframe=tf, status="ready"):
+        newest.setdefault(version.bot, version)
+
+    def rank(v: VersionView) -> tuple[float, float]:
+        edge = v.metrics.get("directional_edge")
+        p = v.metrics.get("directional_edge_p_value")
+        return (-(edge if edge is not None else -1.0), p if p is not None else 1.0)
+
+    ranked = sorted(newest.values(), key=rank)
+    return ranked[0] if ranked else None
+
+
+def _history(
+    ctx: Context, symbol: str, tf: str, bars: int, start: datetime | None, end: datetime | None
+) -> tuple[pd.DataFrame, int]:
+    """The bars to replay with the warm-up before them, and where the replay starts."""
+    with ctx.db.read() as session:
+        if start is None:
+            history = bar_store.load_bars(session, symbol, tf, end=end, limit=bars + HISTORY_BARS)
+            return history, max(len(history) - bars, 0)
+        history = bar_store.load_bars(session, symbol, tf, end=end)
+    return history, int(history.index.searchsorted(pd.Timestamp(start)))
 
 
 def simulate(
@@ -270,33 +344,57 @@ def simulate(
     *,
     bars: int = 2000,
     min_confidence: float | None = None,
+    start: datetime | None = None,
     end: datetime | None = None,
+    version_id: int | None = None,
+    walkforward: bool = True,
 ) -> SimulationResult:
-    """Replay the newest `bars` bars (at or before `end`) through every active bot of the pair."""
+    """Replay the newest `bars` bars (or those from `start`), up to `end`, as paper trades.
+
+    Played: the pair's active versions, or its best candidate when nothing is live, or the
+    version asked for. Nothing is traded on a bar the model making the call saw: after a
+    version's training window its own model trades; inside it (only without `version_id`, and
+    with `walkforward`) the calls its walk-forward fold models made on their own out-of-sample
+    bars are traded, recorded as source `walkforward`; every other bar is skipped and counted.
+    """
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe).code
     if bars < 1:
         raise BadInput("--bars must be at least 1")
-    models, errors = active_models(ctx, symbol, tf)
-    if not models and not errors:
+    if start is not None and end is not None and start > end:
+        raise BadInput("--start must be before --end")
+    chosen, errors = _versions(ctx, symbol, tf, version_id, fallback=walkforward)
+    if version_id is not None:
+        version = chosen[next(iter(chosen))][0]
+        symbol, tf = version.symbol, version.timeframe
+    if not chosen and not errors:
         raise NoActiveModel(
-            f"{symbol} {tf} has no active model; train one first "
-            f"(`python -m core train --symbol {symbol} --timeframe {tf}`)"
+            f"{symbol} {tf} has no trained model; train one first "
+            f"(`python -m core trigger --symbol {symbol} --timeframe {tf}`)"
         )
     threshold = ctx.settings.paper_confidence_threshold if min_confidence is None else min_confidence
     horizon = default_horizon(tf)
     costs = costs_for(ctx.settings, symbol)
-    with ctx.db.read() as session:
-        history = bar_store.load_bars(session, symbol, tf, end=end, limit=bars + HISTORY_BARS)
+    history, replay_from = _history(ctx, symbol, tf, bars, start, end)
     if history.empty:
         raise BadInput(f"no stored bars for {symbol} {tf}")
     features = compute_features(history)
-    replay_from = max(len(history) - bars, 0)
     result = SimulationResult(symbol, tf, errors=dict(errors))
-    replay = _Replay(ctx, symbol, tf, history, features, replay_from, horizon, threshold, costs)
-    for name, model in sorted(models.items()):
-        version = model.version
-        result.bots.append(replay.bot(name, version))
-        demoted = demotion.review(ctx, version.version_id)
+    replay = _Replay(
+        ctx,
+        symbol,
+        tf,
+        history,
+        features,
+        replay_from,
+        len(history),
+        horizon,
+        threshold,
+        costs,
+        walkforward and version_id is None,
+    )
+    for name, (version, how) in sorted(chosen.items()):
+        result.bots.append(replay.bot(name, version, how))
+        demoted = demotion.review(ctx, version.version_id) if how == "active" else None
         with ctx.db.read() as session:
             result.live[name] = live_accuracy_of(session, version.version_id).as_metrics()
         if demoted:
@@ -309,6 +407,6 @@ def advance(ctx: Context, symbol: str, timeframe: str, *, window: int = 5000) ->
     """The live tick: fetch new bars, close what they settle, trade the bars no version has seen."""
     data_service.fetch(ctx, symbol, timeframe)
     try:
-        return simulate(ctx, symbol, timeframe, bars=window)
+        return simulate(ctx, symbol, timeframe, bars=window, walkforward=False)
     except NoActiveModel:
         return SimulationResult(normalise_symbol(symbol), parse_timeframe(timeframe).code)

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from core.context import Context
 from core.data import supply as data_service
 from core.db.models import AITrainingSample
-from core.errors import CandleLabError, JobCancelled
+from core.errors import CandleLabError, JobCancelled, NoActiveModel
 from core.labeling.schema import LabelReply, check_label, default_horizon
+from core.learning.paper_trader import simulate
 from core.learning.queries import closed_counts
 from core.learning.samples import live_accuracy_of
 from core.registry.versions import set_metric
@@ -40,13 +41,32 @@ LABEL_COLUMNS = ["current_price", "target", "stop_loss", "confidence", "recommen
 class RetrainOutcome:
     retrained: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    replay: dict[str, Any] | None = None  # the paper replay that ran first, when asked
 
     def extend(self, other: RetrainOutcome) -> None:
         self.retrained.extend(other.retrained)
         self.skipped.extend(other.skipped)
 
     def as_json(self) -> dict[str, Any]:
-        return {"retrained": self.retrained, "skipped": self.skipped}
+        out: dict[str, Any] = {"retrained": self.retrained, "skipped": self.skipped}
+        if self.replay is not None:
+            out["replay"] = self.replay
+        return out
+
+
+REPLAY_SHARE = 0.4  # of the progress bar, when the job replays bars first
+
+
+def replay_first(ctx: Context, request: RetrainRequest, reporter: Reporter) -> dict[str, Any]:
+    """`simulate` with its defaults over the newest `replay_bars` bars: the samples to learn from."""
+    reporter.progress(0.0, f"replaying the newest {request.replay_bars} bars as paper trades")
+    try:
+        result = simulate(ctx, request.symbol, request.timeframe, bars=request.replay_bars).as_json()
+    except NoActiveModel as exc:  # nothing trained yet: nothing to replay, and it says so
+        result = {"error": str(exc), "samples_recorded": 0, "closed": 0}
+    reporter.progress(1.0, f"replayed: {result['samples_recorded']} paper trades, {result['closed']} closed")
+    stop_if_cancelled(reporter, "retrain cancelled after its replay")
+    return result
 
 
 def _mirror(entry: float, level: float) -> float:
@@ -87,6 +107,15 @@ def outcome_labels(samples: pd.DataFrame, threshold: float, horizon: int) -> pd.
     return frame.set_index("ts").sort_index()
 
 
+def _levels_agree(s: type[AITrainingSample]) -> ColumnElement[bool]:
+    """A recorded call whose stop is not on the losing side of its target teaches nothing sound."""
+    return or_(
+        s.recommendation.not_in(("BUY", "SELL")),
+        and_(s.recommendation == "BUY", s.stop_loss < s.target),
+        and_(s.recommendation == "SELL", s.target < s.stop_loss),
+    )
+
+
 def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFrame:
     s = AITrainingSample
     with ctx.db.read() as session:
@@ -95,6 +124,7 @@ def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFram
             select(*columns, s.exit_price, s.exit_reason)
             .where(s.symbol == symbol, s.timeframe == tf, s.bot == bot, s.status == "closed")
             .where(s.target.is_not(None), s.stop_loss.is_not(None))
+            .where(_levels_agree(s))
             .order_by(s.predicted_at)
         ).all()
     columns = ["ts", "version_id", "recommendation", "entry_price", "target", "stop_loss", "exit_price"]
@@ -157,14 +187,18 @@ def retrain_pair(
 ) -> RetrainOutcome:
     """Retrain every bot of the pair that has at least `request.min_samples` closed samples."""
     symbol, tf = request.symbol, request.timeframe
+    replayed = replay_first(ctx, request, Span(reporter, 0.0, REPLAY_SHARE)) if request.replay_bars else None
     ready, skipped = ready_bots(ctx, request)
-    outcome = RetrainOutcome(skipped=skipped)
+    outcome = RetrainOutcome(skipped=skipped, replay=replayed)
     if not ready:
         return outcome
     bars, _ = data_service.load_window(ctx, symbol, tf, refresh=True, bypass_cache=True)
+    first = REPLAY_SHARE if replayed is not None else 0.0
     for i, bot in enumerate(ready):
         stop_if_cancelled(reporter, f"retrain cancelled before {bot}")
-        span = Span(reporter, i / len(ready), (i + 1) / len(ready))
+        span = Span(
+            reporter, first + (1 - first) * i / len(ready), first + (1 - first) * (i + 1) / len(ready)
+        )
         span.progress(0.0, f"retraining {bot} {i + 1}/{len(ready)}")
         options = RunOptions(bots=(bot,), training_type="retrain", job_id=job_id, actor=actor)
         outcome.extend(_retrain_bot(ctx, symbol, tf, bot, bars, span, options))

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.db.types import utcnow
-from core.errors import BadInput, CandleLabError, NotFound
+from core.errors import BadInput, CandleLabError, Conflict, NotFound
 from core.evaluation.intervals import wilson_interval
 from core.learning import demotion, sample_store
+from core.learning.sources import WALKFORWARD
 
 EXIT_REASONS = ("target", "stop", "timeout", "manual")
 
@@ -174,7 +175,8 @@ def closing_values(
         pnl_pct = (move - fees) / sample.entry_price
         values.update(fees=float(fees), pnl=price_pnl(sample, exit_price, quantity, fees), pnl_pct=pnl_pct)
     else:  # the broker's figure; its costs are inside it, so no separate fee is known
-        values.update(pnl=float(pnl), pnl_pct=pnl / (sample.entry_price * quantity))
+        notional = sample.entry_price * quantity
+        values.update(pnl=float(pnl), pnl_pct=pnl / notional if notional else None)
     return values
 
 
@@ -207,7 +209,7 @@ def close_sample(
     def values_for(row: dict[str, Any]) -> dict[str, Any]:
         if not_before_call and exit_time < row["predicted_at"]:
             bar = row["predicted_at"].isoformat()
-            raise BadInput(f"exit_time {exit_time.isoformat()} is before the call's bar {bar}")
+            raise Conflict(f"exit_time {exit_time.isoformat()} is before the call's bar {bar}")
         exit_ = {"exit_price": exit_price, "exit_time": exit_time, "exit_reason": exit_reason}
         return closing_values(SimpleNamespace(**row), **exit_, quantity=quantity, fees=fees, pnl=pnl)
 
@@ -289,7 +291,11 @@ def live_accuracy_of(session: Session, version_id: int) -> LiveAccuracy:
             func.count(),
             func.sum(case((AITrainingSample.prediction_correct.is_(True), 1), else_=0)),
             func.coalesce(func.sum(AITrainingSample.pnl), 0.0),
-        ).where(AITrainingSample.version_id == version_id, AITrainingSample.status == "closed")
+        ).where(
+            AITrainingSample.version_id == version_id,
+            AITrainingSample.status == "closed",
+            AITrainingSample.source != WALKFORWARD,
+        )
     ).one()
     if not n:
         return LiveAccuracy(version_id, None, 0, None, 0.0, version.activated_at)

@@ -39,7 +39,15 @@ class FreddyWire:
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self._api_key, "Accept": "application/json"}
 
-    def body(self, messages: list[Message], *, model: str, temperature: float) -> dict[str, Any]:
+    def body(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # Freddy documents JSON mode only; the schema stays in the system message.
         return {
             "model": model,
             "inputs": [{"role": m["role"], "texts": [{"text": m["content"]}]} for m in messages],

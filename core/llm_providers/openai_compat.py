@@ -23,7 +23,8 @@ class OpenAIWire:
     provider = "openai"
 
     def __init__(self, base_url: str, api_key: str | None) -> None:
-        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.base_url = base_url.rstrip("/")  # the Batch API's files and batches live beside it
+        self.url = f"{self.base_url}/chat/completions"
         self._api_key = api_key
 
     def __repr__(self) -> str:  # never the key
@@ -36,12 +37,24 @@ class OpenAIWire:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
-    def body(self, messages: list[Message], *, model: str, temperature: float) -> dict[str, Any]:
+    def body(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # Structured outputs: the server decodes only replies that fit the schema (strict), so an
+        # invalid reply becomes rare and measured instead of a retry cost.
+        response_format = (
+            {"type": "json_schema", "json_schema": json_schema} if json_schema else {"type": "json_object"}
+        )
         return {
             "model": model,
             "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
             "temperature": temperature,
-            "response_format": {"type": "json_object"},
+            "response_format": response_format,
         }
 
     def parse(self, payload: Any) -> tuple[str, Usage | None]:
@@ -79,4 +92,6 @@ PROVIDER = Provider(
     problem=_problem,
     make_wire=lambda s: OpenAIWire(s.openai_base_url, _key(s)),
     secret_settings=("openai_api_key",),
+    structured_outputs=True,
+    batch_api=True,
 )

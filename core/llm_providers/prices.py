@@ -13,12 +13,20 @@ Open-weights families (Llama, Qwen, Mistral, Gemma, Phi, gpt-oss, …) are price
 own vLLM or Ollama they cost no tokens. A hosted service that bills for them (Together, Groq,
 Mistral's API) must be named in `LLM_PRICES`, e.g. `LLM_PRICES=llama-3.1-70b=0.88/0.88`.
 
+Beside the prices, each family's training-data cutoff (`DEFAULT_KNOWLEDGE_CUTOFFS`), matched by
+the same rules: a model may remember any price before it, so what it says about earlier points
+can be memory, not skill (`LLM_KNOWLEDGE_CUTOFF` overrides it for the configured model). A name
+that matches no family has an unknown cutoff, read as "today": every past point is suspect.
+
+Batch work (the providers' batch APIs) is billed at `BATCH_DISCOUNT` of these prices.
+
 Light on purpose (no imports beyond the standard library): `core.settings` reads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 Price = tuple[float, float]  # USD per 1M input tokens, per 1M output tokens
 
@@ -57,6 +65,60 @@ DEFAULT_LLM_PRICES: dict[str, Price] = {
 }
 
 
+# The providers' batch APIs (OpenAI Batch, Anthropic Message Batches) bill half the list price.
+BATCH_DISCOUNT = 0.5
+
+# Training-data cutoffs as the providers publish them (model cards); for an open-weights family,
+# its newest release's. Keys match like the price table's.
+DEFAULT_KNOWLEDGE_CUTOFFS: dict[str, date] = {
+    "gpt-5": date(2024, 9, 30),
+    "gpt-5-mini": date(2024, 5, 31),
+    "gpt-5-nano": date(2024, 5, 31),
+    "gpt-4.1": date(2024, 6, 1),
+    "gpt-4.1-mini": date(2024, 6, 1),
+    "gpt-4.1-nano": date(2024, 6, 1),
+    "gpt-4o": date(2023, 10, 1),
+    "gpt-4o-mini": date(2023, 10, 1),
+    "gpt-4-turbo": date(2023, 12, 1),
+    "gpt-4": date(2021, 9, 1),
+    "gpt-3.5-turbo": date(2021, 9, 1),
+    "o1": date(2023, 10, 1),
+    "o1-mini": date(2023, 10, 1),
+    "o3": date(2024, 6, 1),
+    "o3-mini": date(2023, 10, 1),
+    "o4-mini": date(2024, 6, 1),
+    "llama": date(2023, 12, 1),
+    "codellama": date(2023, 1, 1),
+    "qwen": date(2024, 12, 31),
+    "mistral": date(2024, 6, 1),
+    "mixtral": date(2023, 12, 1),
+    "gemma": date(2024, 8, 1),
+    "phi": date(2024, 6, 1),
+    "gpt-oss": date(2024, 6, 1),
+    "deepseek-r1": date(2024, 7, 1),
+}
+
+
+def _family(table: Mapping[str, object], model: str) -> str | None:
+    """The table key `model` belongs to: exact, then case-insensitive, then the longest prefix."""
+    if model in table:
+        return model
+    name = model.rsplit("/", 1)[-1].lower()
+    lowered = {key.lower(): key for key in table if key != "default"}
+    if name in lowered:
+        return lowered[name]
+    family = max((key for key in lowered if name.startswith(key)), key=len, default=None)
+    return None if family is None else lowered[family]
+
+
+def cutoff_for(model: str, override: date | None = None) -> date | None:
+    """The training-data cutoff of `model`: the override, else its family's, else None (unknown)."""
+    if override is not None:
+        return override
+    family = _family(DEFAULT_KNOWLEDGE_CUTOFFS, model)
+    return None if family is None else DEFAULT_KNOWLEDGE_CUTOFFS[family]
+
+
 def parse_prices(text: str) -> dict[str, Price]:
     """`model=in/out,model2=in/out` (USD per 1M tokens) over the built-in table."""
     prices = dict(DEFAULT_LLM_PRICES)
@@ -76,13 +138,7 @@ def parse_prices(text: str) -> dict[str, Price]:
 
 def price_for(prices: Mapping[str, Price], model: str) -> Price:
     """The price of `model` under the matching rules of the module docstring."""
-    if model in prices:
-        return prices[model]
-    name = model.rsplit("/", 1)[-1].lower()
-    lowered = {key.lower(): value for key, value in prices.items() if key != "default"}
-    if name in lowered:
-        return lowered[name]
-    family = max((key for key in lowered if name.startswith(key)), key=len, default=None)
+    family = _family(prices, model)
     if family is not None:
-        return lowered[family]
+        return prices[family]
     return prices.get("default") or DEFAULT_PRICE

@@ -31,6 +31,10 @@ class Provider:
     secret_settings: tuple[str, ...] = ()  # fields holding secrets, redacted everywhere
     # Older provider-specific names for the neutral knobs: {"timeout": "freddy_timeout"}.
     own_settings: Mapping[str, str] = field(default_factory=dict)
+    # Whether its wire sends a JSON schema as `response_format` (structured outputs).
+    structured_outputs: bool = False
+    # Whether it offers the OpenAI Batch API (files + /batches at the batch discount).
+    batch_api: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.own_settings) - set(NEUTRAL_KNOBS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core import masking
 from core.errors import ProviderUnavailable
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": str}
@@ -95,7 +96,17 @@ class WireFormat(Protocol):
 
     def headers(self) -> dict[str, str]: ...
 
-    def body(self, messages: list[Message], *, model: str, temperature: float) -> dict[str, Any]: ...
+    def body(
+        self,
+        messages: list[Message],
+        *,
+        model: str,
+        temperature: float,
+        json_schema: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The request body; `json_schema` (name, strict, schema) asks for schema-constrained replies
+        where the wire supports it, else plain JSON mode."""
+        ...
 
     def parse(self, payload: Any) -> tuple[str, Usage | None]:
         """The reply text and the provider's token counts (None when it reports none)."""
@@ -131,6 +142,4 @@ def usage_from(raw: Any, in_keys: tuple[str, ...], out_keys: tuple[str, ...]) ->
 
 def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
     """Mask every configured secret in a message before it can reach a log, the DB or an exception."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    return masking.mask_with(text, secrets)

@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
 from core.db.database import Database
-from core.db.models import AIModelVersion, ModelActivation
+from core.db.models import AIModelVersion, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.db.types import utcnow
-from core.errors import BadInput, CandleLabError, NotFound
+from core.errors import BadInput, CandleLabError, Conflict, NotFound
 from core.registry.loading import verified_files
 from core.registry.versions import active_version, get_version, lock_bot_versions, slot_for
 
@@ -46,7 +46,7 @@ class ActivationResult:
 
 
 def _switch(
-    db: Database, version_id: int, actor: str, reason: str | None, expect_active: object
+    db: Database, version_id: int, actor: str, reason: str | None, expect_active: object, action: str
 ) -> ActivationResult:
     with db.session() as session:
         triple = session.execute(
@@ -88,19 +88,60 @@ def _switch(
                 previous_version_id=current_id,
                 actor=actor[:64],
                 reason=reason,
+                action=action,
             )
         )
         session.flush()
         return ActivationResult(row.id, current_id, changed=True)
 
 
+def uncommitted_reason(db: Database, version_id: int, *, committing: bool = False) -> str | None:
+    """Why a version may not go live because of its job, or None when it may.
+
+    A version registered by a job is live-worthy only once that job committed (`succeeded`); until
+    then (or when its process died first) only the job's own commit may activate it. A version
+    with no job (registered directly) is judged by its status alone.
+    """
+    with db.read() as session:
+        row = session.execute(
+            select(TrainingJob.id, TrainingJob.status)
+            .join(ModelTrainingRecord, ModelTrainingRecord.job_id == TrainingJob.id)
+            .join(AIModelVersion, AIModelVersion.training_record_id == ModelTrainingRecord.id)
+            .where(AIModelVersion.id == version_id)
+        ).first()
+    if row is None:
+        return None
+    job_id, status = row
+    allowed = ("queued", "running") if committing else ("succeeded",)
+    if status in allowed:
+        return None
+    if committing:
+        return f"job {job_id} is {status}: only a running job commits its own versions"
+    state = (
+        "has not committed yet" if status in ("queued", "running") else f"ended {status} before it committed"
+    )
+    return (
+        f"model version {version_id} comes from job {job_id}, which {state}; only a version whose job "
+        "committed can go live"
+    )
+
+
 def activate(
-    ctx: Context, version_id: int, *, actor: str, reason: str | None = None, expect_active: object = ANY
+    ctx: Context,
+    version_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    expect_active: object = ANY,
+    action: str = "activate",
+    committing: bool = False,
 ) -> ActivationResult:
     """Make a version the active one of its bot; its artifact is verified first (a bad one is refused).
 
     `expect_active` (a version id or None) makes the switch conditional on what is active now,
     for decisions like the promotion gate that were taken against a particular active version.
+    `committing` is the job's own commit of the versions it trained; every other path (a page, the
+    CLI, the API) may activate only versions of jobs that committed.
     """
     version = get_version(ctx.db, version_id)
     if version.status != "ready":
@@ -108,10 +149,13 @@ def activate(
         raise BadInput(
             f"model version {version_id} is {version.status}{why}; only ready versions can be activated"
         )
+    refused = uncommitted_reason(ctx.db, version_id, committing=committing)
+    if refused:
+        raise Conflict(refused)
     verified_files(ctx, version)
     for attempt in range(RETRIES):
         try:
-            result = _switch(ctx.db, version_id, actor, reason, expect_active)
+            result = _switch(ctx.db, version_id, actor, reason, expect_active, action)
         except IntegrityError:
             if attempt == RETRIES - 1:
                 raise
@@ -216,4 +260,7 @@ def rollback(
     if previous is None:
         raise BadInput(f"{bot} of {symbol} {timeframe} has no previous active version to roll back to")
     why = reason or f"rollback from version {current.version_id}"
-    return activate(ctx, previous, actor=actor, reason=why, expect_active=current.version_id)
+    # Recorded as a "rollback" in the activation history, not as a plain activation.
+    return activate(
+        ctx, previous, actor=actor, reason=why, expect_active=current.version_id, action="rollback"
+    )

@@ -25,8 +25,9 @@ from core.data import store as bar_store
 from core.errors import ArtifactError
 from core.evaluation.calibration import calibrate
 from core.features.indicators import compute_features
-from core.registry.loading import load_version
+from core.registry.loading import load_version, verified_files
 from core.registry.versions import VersionView, active_versions
+from core.registry.walkforward_calls import CALLS_FILE, decode_calls
 from core.timeframes import normalise_symbol, parse_timeframe
 
 log = logging.getLogger(__name__)
@@ -127,18 +128,43 @@ def batch_signals(
         return {}
     positions = np.arange(len(bars)) if positions is None else np.asarray(positions, dtype=np.int64)
     features = compute_features(bars) if features is None else features
-    out: dict[str, pd.DataFrame] = {}
-    for name, model in models.items():
-        inputs = build_inputs(bars, positions, features=features, feature_names=model.bot.feature_names)
-        predictions = model.bot.predict(inputs)
-        frame = signal_frame(predictions, inputs)
-        frame["raw_confidence"] = frame["confidence"]
-        frame["confidence"] = calibrate(
-            model.version.metrics.get("confidence_calibration"), predictions.direction, predictions.confidence
-        )
-        frame["version_id"] = model.version.version_id
-        out[name] = frame
-    return out
+    return {name: model_signals(model, bars, positions, features) for name, model in models.items()}
+
+
+def model_signals(
+    model: ActiveModel, bars: pd.DataFrame, positions: np.ndarray, features: pd.DataFrame
+) -> pd.DataFrame:
+    """One loaded version's signals at `positions` of `bars` (see `batch_signals` for the columns)."""
+    inputs = build_inputs(bars, positions, features=features, feature_names=model.bot.feature_names)
+    predictions = model.bot.predict(inputs)
+    frame = signal_frame(predictions, inputs)
+    frame["raw_confidence"] = frame["confidence"]
+    frame["confidence"] = calibrate(
+        model.version.metrics.get("confidence_calibration"), predictions.direction, predictions.confidence
+    )
+    frame["version_id"] = model.version.version_id
+    return frame
+
+
+def load_model(ctx: Context, version: VersionView) -> ActiveModel:
+    """Any saved version, loaded (SHA-256 checked) and cached like the active ones."""
+    return ActiveModel(version, MODEL_CACHE.get(ctx, version))
+
+
+def walkforward_signals(ctx: Context, version: VersionView) -> pd.DataFrame | None:
+    """The calls the version's walk-forward fold models made on their own out-of-sample bars,
+    calibrated like live signals; None for a version trained before they were stored."""
+    files = verified_files(ctx, version)
+    if CALLS_FILE not in files:
+        return None
+    frame = decode_calls(files[CALLS_FILE])
+    direction = frame["recommendation"].map({"SELL": -1, "HOLD": 0, "BUY": 1}).to_numpy()
+    frame["raw_confidence"] = frame["confidence"]
+    frame["confidence"] = calibrate(
+        version.metrics.get("confidence_calibration"), direction, frame["confidence"].to_numpy()
+    )
+    frame["version_id"] = version.version_id
+    return frame
 
 
 def latest_signals(

@@ -11,6 +11,7 @@ from core.access import audit, roles
 from core.access.audit import NO_FILTER, AuditFilter, AuditRow
 from core.access.roles import RoleGrant
 from core.context import Context
+from core.db.audit_chain import ChainReport
 from core.errors import BadInput
 from core.services.actors import Actor, Permission, authorize
 from core.services.audited import Arguments, audited
@@ -73,6 +74,11 @@ def audit_entries(
 def audit_count(ctx: Context, actor: Actor, flt: AuditFilter = NO_FILTER) -> int:
     authorize(actor, Permission.MANAGE_ACCESS)
     return audit.count(ctx.db, flt)
+
+
+def audit_verify(ctx: Context, actor: Actor) -> ChainReport:
+    authorize(actor, Permission.MANAGE_ACCESS)
+    return audit.verify_chain(ctx.db)
 
 
 def audit_actors(ctx: Context, actor: Actor) -> list[str]:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from core.context import Context
+from core.errors import NotFound
 from core.registry import activation
 from core.registry.activation import ActivationResult
+from core.registry.versions import get_version
 from core.requests import ActivateRequest, RollbackRequest
 from core.services.actors import Actor, Permission, authorize
 from core.services.audited import audited
+
+
+def _version_target(arguments: Mapping[str, Any]) -> str:
+    """ "xgb_agent v2 of GOOG 1d": the version as people name it (an unknown id stays a number)."""
+    version_id = arguments["request"].version_id
+    try:
+        v = get_version(arguments["ctx"].db, version_id)
+    except NotFound:
+        return f"version {version_id}"
+    return f"{v.label} of {v.symbol} {v.timeframe}"
 
 
 def _switch(result: ActivationResult) -> dict[str, int | None]:
     return {"version_id": result.version_id, "previous_active_id": result.previous_active_id}
 
 
-@audited("activate", target=lambda a: f"version {a['request'].version_id}", detail=_switch)
+# Activating the version already active changes nothing, so it is not recorded as a change.
+@audited("activate", target=_version_target, detail=_switch, changed=lambda result: result.changed)
 def activate(ctx: Context, actor: Actor, request: ActivateRequest) -> ActivationResult:
     authorize(actor, Permission.ACTIVATE)
     return activation.activate(ctx, request.version_id, actor=actor.name, reason=request.reason)

@@ -8,6 +8,7 @@ racing requests; `core.learning.sample_store` does the writing, one statement pe
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,14 +160,16 @@ def record_outcome(ctx: Context, actor: Actor, request: ExecutionRequest) -> Ord
 
 
 def _close_matches(sample: Sample, request: CloseRequest) -> bool:
+    """Whether a close repeats the one stored (its P&L compared as computed, or as unstorable)."""
     pnl = request.pnl
     if pnl is None:
         pnl = price_pnl(sample, request.exit_price, request.quantity)
-    return (sample.exit_price, sample.exit_time, sample.exit_reason, sample.pnl) == (
+    # A P&L no column can hold (an overflow) is stored as NULL; its retry is still the same close.
+    same_pnl = sample.pnl == pnl or (sample.pnl is None and not math.isfinite(pnl))
+    return same_pnl and (sample.exit_price, sample.exit_time, sample.exit_reason) == (
         request.exit_price,
         request.exit_time,
         request.exit_reason,
-        pnl,
     )
 
 

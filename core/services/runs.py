@@ -73,6 +73,15 @@ def start_retrain(
     return started
 
 
+@audited("retrain", target=_pair, detail=_job)
+def start_replay_and_retrain(runner: JobRunner, actor: Actor, request: RetrainRequest) -> JobView:
+    """One pair's offline loop as one job: replay its newest bars as paper trades (the live model,
+    or the best candidate, on bars it never saw), then retrain from the closed outcomes."""
+    authorize(actor, Permission.TRAIN)
+    check(request, runner.ctx)
+    return runner.submit(request, requested_by=actor.name)
+
+
 @audited(
     "train",
     target=_pair,

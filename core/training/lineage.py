@@ -44,10 +44,14 @@ def build_lineage(
     wall_s: float,
     fit_s: float,
     source: str,
+    label_sets: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     times = dataset.inputs.times
     return {
         "label_set_id": label_set_id,
+        # When several labelers made the rows (the chart path: the analyst's newest points and
+        # hindsight labels across the history), each one's label set and count.
+        "label_sets": list(label_sets),
         "labeler": labeler,
         "label_source": source,
         "labels": len(dataset),

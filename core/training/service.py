@@ -30,6 +30,7 @@ from core.labeling.service import label
 from core.registry.versions import discard_versions
 from core.reporting import NULL_REPORTER, Callbacks, Reporter, Span
 from core.requests import TrainingRequest, parse
+from core.training.history import HISTORY_LABELER, label_history, merge_labels
 from core.training.trainer import TrainedVersion, TrainingPlan, commit_version, train_bot
 
 log = logging.getLogger("core.training")
@@ -81,6 +82,8 @@ class LabelFrame:
     source: str = "frame"
     llm_calls: int = 0
     cost_usd: float = 0.0
+    # Who made the rows when more than one labeler did: each set's id, labeler and label count.
+    label_sets: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,11 @@ def train(
         label_set_id, span = labeled.label_set_id, Span(reporter, LABELING_SHARE, 1.0)
         budget_stop = labeled.message if labeled.status == "budget_exhausted" else None
     frame = label_set_frame(ctx, label_set_id, (request.symbol, request.timeframe))
+    if request.history_bars:
+        frame = with_history(
+            ctx, request, frame, Span(reporter, LABELING_SHARE, LABELING_SHARE + 0.05), job_id
+        )
+        span = Span(reporter, LABELING_SHARE + 0.05, 1.0)
     reporter.spend(label_set_id=label_set_id, llm_calls=frame.llm_calls, cost_usd=frame.cost_usd)
     try:
         result = train_frame(ctx, request.symbol, request.timeframe, frame, options, span, started=started)
@@ -172,6 +180,36 @@ def label_set_frame(ctx: Context, label_set_id: int, pair: tuple[str, str] | Non
     return LabelFrame(labels, bars, label_set_id, meta[0], "label_set", meta[1], meta[2])
 
 
+def with_history(
+    ctx: Context, request: TrainingRequest, frame: LabelFrame, reporter: Reporter, job_id: int | None
+) -> LabelFrame:
+    """The analyst's label frame joined by free hindsight labels over the newest stored history
+    (see `core.training.history`); the frame itself when the history is too short to add any."""
+    if frame.label_set_id is None:
+        return frame
+    reporter.progress(0.0, "labeling history (hindsight)")
+    end = pd.Timestamp(frame.bars.index[-1])
+    set_id = label_history(
+        ctx, request.symbol, request.timeframe, end=end, bars=request.history_bars, job_id=job_id
+    )
+    if set_id is None:
+        return frame
+    free = label_set_frame(ctx, set_id, (request.symbol, request.timeframe))
+    if free.labels.empty:
+        return frame
+    labels = merge_labels(frame.labels, free.labels, frame.labeler or "unknown")
+    counts = labels["labeler"].value_counts()
+    sets = (
+        {
+            "label_set_id": frame.label_set_id,
+            "labeler": frame.labeler,
+            "labels": int(counts.get(frame.labeler, 0)),
+        },
+        {"label_set_id": set_id, "labeler": HISTORY_LABELER, "labels": int(counts.get(HISTORY_LABELER, 0))},
+    )
+    return replace(frame, labels=labels, bars=free.bars, source="label_set+history", label_sets=sets)
+
+
 def plan_run(ctx: Context, symbol: str, tf: str, frame: LabelFrame, options: RunOptions) -> TrainingPlan:
     """The run's dataset and walk-forward split; `BadInput` when the labels cannot be trained on."""
     what = f"label set {frame.label_set_id}" if frame.label_set_id is not None else "the label frame"
@@ -199,6 +237,7 @@ def plan_run(ctx: Context, symbol: str, tf: str, frame: LabelFrame, options: Run
         actor=options.actor or f"{options.training_type} training",
         llm_calls=frame.llm_calls,
         cost_usd=frame.cost_usd,
+        label_sets=frame.label_sets,
         seed=options.seed,
         bot_params=dict(options.bot_params),
     )

@@ -25,10 +25,12 @@ from core.evaluation.costs import costs_for
 from core.evaluation.folds import WalkForwardPlan
 from core.evaluation.stats import json_safe
 from core.evaluation.walkforward import Evaluation, bar_inputs, fit_and_evaluate
+from core.labeling import store as label_store
 from core.registry import gate
 from core.registry.activation import activate
 from core.registry.retention import prune
 from core.registry.versions import VersionView, active_version, register_version, set_gate
+from core.registry.walkforward_calls import CALLS_FILE, encode_calls
 from core.training.lineage import build_lineage
 from core.training.records import finish_record, start_record
 
@@ -59,6 +61,7 @@ class TrainingPlan:
     cost_usd: float = 0.0
     seed: int = 0
     bot_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label_sets: tuple[dict[str, Any], ...] = ()  # each labeler's set when several made the rows
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def _start(plan: TrainingPlan, name: str) -> int:
             "llm_calls": plan.llm_calls,
             "cost_usd": round(plan.cost_usd, 6),
             "labels": len(plan.dataset),
+            "label_sets": list(plan.label_sets),
             "activate": plan.activate,
             "overrides": plan.bot_params.get(name, {}),
             **split,
@@ -167,7 +171,10 @@ def _register(
         wall_s=time.perf_counter() - started,
         fit_s=evaluation.fit_s,
         source=plan.source,
+        label_sets=plan.label_sets,
     )
+    with plan.ctx.db.read() as session:  # how many labels the model may have remembered
+        lineage.update(label_store.firewall_counts(session, plan.label_set_id))
     return register_version(
         plan.ctx.db,
         symbol=plan.symbol,
@@ -201,7 +208,11 @@ def _fit_and_register(plan: TrainingPlan, name: str, record_id: int, started: fl
         bot = evaluation.bot
         assert bot is not None  # fit_and_evaluate fits the version's model by default
         # The key comes from the record id, never from the symbol or other user text.
-        artifact = ctx.artifacts.write(new_key(record_id), bot.to_files())
+        oos = evaluation.oos
+        calls = encode_calls(
+            oos.predictions, bar_inputs(plan.dataset.inputs, plan.bars, oos.positions), oos.fold
+        )
+        artifact = ctx.artifacts.write(new_key(record_id), {**bot.to_files(), CALLS_FILE: calls})
         probe = bar_inputs(plan.dataset.inputs, plan.bars, evaluation.oos.positions[-VERIFY_BARS:])
         _verify(plan, bot, artifact, probe)
         decision, current_id = _decide(plan, name, evaluation.metrics)
@@ -268,7 +279,14 @@ def commit_trained(
     activated, reason = False, trained.gate_reason
     if trained.wants_activation:
         try:
-            activate(ctx, trained.version_id, actor=actor, reason=reason, expect_active=trained.expect_active)
+            activate(
+                ctx,
+                trained.version_id,
+                actor=actor,
+                reason=reason,
+                expect_active=trained.expect_active,
+                committing=True,
+            )
             activated = True
         except CandleLabError as exc:
             # Another switch won the race, or the artifact was refused: the version stays registered.

@@ -193,16 +193,19 @@ def demotions(
         .limit(limit)
     )
     with ctx.db.read() as session:
-        return [
-            {
-                "bot": a.bot,
-                "version_id": a.version_id,
-                "actor": a.actor,
-                "reason": a.reason,
-                "created_at": a.created_at.isoformat(),
-            }
-            for a in session.scalars(query)
-        ]
+        rows = list(session.scalars(query))
+    names = {v.version_id: v.label for v in list_versions(ctx.db, symbol=symbol, timeframe=timeframe)}
+    return [
+        {
+            "bot": a.bot,
+            "version_id": a.version_id,
+            "label": names.get(a.version_id, a.bot),  # "xgb_agent v2", as people name versions
+            "actor": a.actor,
+            "reason": a.reason,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in rows
+    ]
 
 
 def pair_evidence(ctx: Context, symbol: str, timeframe: str) -> PairEvidence:

@@ -56,6 +56,20 @@ class ExperimentPage:
     comparisons: pd.DataFrame  # one row per (bot, labeler a, labeler b)
     equity: dict[str, list[list[Any]]]  # "labeler · bot" -> [[iso time, equity]]
 
+    @property
+    def forced_past_cutoff(self) -> str | None:
+        """The LLM's knowledge cutoff when the experiment was forced past the firewall's refusal."""
+        params = self.record.params or {}
+        return str(params.get("knowledge_cutoff")) if params.get("forced") else None
+
+    @property
+    def heldout_before_cutoff(self) -> tuple[int, int] | None:
+        """(judged bars before the LLM's cutoff, judged bars) when an LLM labeler took part."""
+        window = (self.record.params or {}).get("window") or {}
+        if "heldout_bars_before_cutoff" not in window:
+            return None
+        return int(window["heldout_bars_before_cutoff"]), int(window["heldout_bars"])
+
 
 def experiment_list(ctx: Context, symbol: str | None = None, timeframe: str | None = None) -> pd.DataFrame:
     rows = store.list_experiments(ctx.db, symbol=symbol, timeframe=timeframe)

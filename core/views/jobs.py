@@ -80,6 +80,25 @@ def new_versions(job: JobView) -> list[dict[str, Any]]:
     return [v for v in versions if isinstance(v, dict)]
 
 
+def retrain_summary(result: dict[str, Any]) -> str:
+    """What a retrain job did: the paper trades its replay recorded, and the versions it made."""
+    parts = []
+    replay = result.get("replay")
+    if isinstance(replay, dict):
+        parts.append(
+            f"replay recorded {replay.get('samples_recorded', 0)} paper trades "
+            f"({replay.get('closed', 0)} closed)"
+        )
+    made = [e for e in result.get("retrained") or [] if isinstance(e, dict)]
+    if made:
+        parts.append(
+            "retrained " + ", ".join(f"{e.get('bot')} (version {e.get('version_id')})" for e in made)
+        )
+    else:
+        parts.append("no new version (no bot had enough closed samples)")
+    return "; ".join(parts)
+
+
 def outcome_line(job: JobView) -> str:
     """One sentence for a toast or a table: what the job ended with."""
     what = f"{'Labeling' if job.kind == 'label' else 'Training'} of {job.symbol} {job.timeframe}"
@@ -88,6 +107,8 @@ def outcome_line(job: JobView) -> str:
         if job.kind == "label":
             labeled = (job.result or {}).get("labeled", 0)
             return f"{what} finished: label set {job.label_set_id}, {labeled} labels."
+        if job.kind == "retrain":
+            return f"{what} finished: {retrain_summary(job.result or {})}."
         if not versions:
             return f"{what} finished (job {job.job_id})."
         names = "; ".join(_version_outcome(v) for v in versions)

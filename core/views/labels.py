@@ -3,8 +3,8 @@ agreement between labelers and cost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from core.context import Context
 from core.data import store as bar_store
-from core.db.models import Label, LabelSet, LLMCall
+from core.db.models import Label, LabelSet, LLMBatch, LLMCall
 from core.evaluation.stats import wilson
-from core.labeling import store
+from core.labeling import probe, store
 from core.labeling.comparison import compare_with_offline
 from core.labeling.cost import Window, estimate_cost
 from core.labeling.schema import default_horizon
@@ -33,6 +33,7 @@ TABLE_COLUMNS = [
     "outcome_bars",
     "horizon_bars",
     "reject_reason",
+    "pre_cutoff",
 ]
 
 
@@ -57,6 +58,19 @@ class LabelSetRow:
     created_at: datetime
     message: str | None
     quality: dict[str, Any]
+    knowledge_cutoff: date | None = None  # the LLM's training-data cutoff (None: offline labeler)
+    invalid_replies: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def firewall(self) -> dict[str, Any]:
+        """How the set's labels fall around the model's cutoff (empty for offline labelers)."""
+        return dict(self.quality.get("firewall") or {})
+
+    @property
+    def remembered(self) -> dict[str, Any]:
+        """The quality of the labels before the cutoff: shown apart, as possibly remembered."""
+        return dict(self.quality.get("possibly_remembered") or {})
 
     @property
     def title(self) -> str:
@@ -84,6 +98,9 @@ class LabelSetRow:
             s.created_at,
             s.message,
             dict(s.quality or {}),
+            s.knowledge_cutoff,
+            s.invalid_replies or 0,
+            dict(s.params or {}),
         )
 
 
@@ -133,6 +150,12 @@ class LabelDetail:
     outcome_bars: int | None
     call: dict[str, Any] | None  # the ledger row of the LLM request, when there was one
     path: pd.DataFrame  # bars from a little before the label to past its horizon
+    knowledge_cutoff: date | None = None
+    pre_cutoff: bool | None = None
+
+    @property
+    def anonymized(self) -> bool:
+        return bool((self.context or {}).get("anonymized"))
 
 
 def label_detail(ctx: Context, label_id: int, bars_before: int = 10) -> LabelDetail | None:
@@ -184,6 +207,8 @@ def label_detail(ctx: Context, label_id: int, bars_before: int = 10) -> LabelDet
             label.outcome_bars,
             call_info,
             path[~path.index.duplicated()],
+            label.knowledge_cutoff,
+            label.pre_cutoff,
         )
 
 
@@ -243,3 +268,22 @@ def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if n and rate is not None:
             out[str(row["bucket"])] = {"count": n, "hit_rate": rate, "ci": wilson(round(rate * n), n)}
     return out
+
+
+def batch_progress(ctx: Context, label_set_id: int) -> str | None:
+    """The provider batch of a running set, as "batch in_progress: 120/500 done"; None without one."""
+    with ctx.db.read() as session:
+        batch = session.scalars(
+            select(LLMBatch)
+            .where(LLMBatch.label_set_id == label_set_id)
+            .order_by(LLMBatch.id.desc())
+            .limit(1)
+        ).first()
+        if batch is None:
+            return None
+        return f"batch {batch.status}: {batch.completed + batch.failed}/{batch.requests} done"
+
+
+def last_probe(ctx: Context) -> dict[str, Any] | None:
+    """The newest recall probe of the configured model (`python -m core llm probe`)."""
+    return probe.last_probe(ctx, ctx.settings.llm_model)

@@ -1,10 +1,10 @@
-"""Chart data: the series an analyst can open, where its bars came from, and a bounded window.
+"""Chart data: the series an analyst can open, where its bars came from, the range presets, and
+a bounded window around a span (the Labels page's Plotly chart).
 
-A browser stays responsive with a few thousand candles, not tens of thousands, so the chart asks
-for the newest N bars, or for the whole history aggregated into at most `MAX_CANDLES` candles
-(every k bars merged into one: open first, high max, low min, close last, volume summed).
-Indicators come from `compute_features`, computed with a warm-up before the window so the first
-visible value is already settled.
+The candle chart itself takes the whole series from `core.views.candles`. A window here keeps at
+most `MAX_CANDLES` candles, merging every k bars into one past that (open first, high max, low
+min, close last, volume summed). Indicators come from `compute_features`, computed with a warm-up
+before the window so the first visible value is already settled.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from core.features.indicators import WARMUP_BARS, compute_features
 from core.timeframes import TIMEFRAMES
 
 MAX_CANDLES = 5_000
-WINDOW_CHOICES: tuple[int | None, ...] = (250, 500, 1_000, 2_000, 5_000, None)  # None: all, aggregated
-INDICATORS = ("SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD")
 
 
 @dataclass(frozen=True)
@@ -153,23 +151,6 @@ def plot_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def chart_window(ctx: Context, symbol: str, timeframe: str, candles: int | None) -> ChartWindow:
-    """The newest `candles` bars (None: the whole history, aggregated to at most MAX_CANDLES)."""
-    with ctx.db.read() as session:
-        total = store.summarize(session, symbol, timeframe).rows
-        if candles is None:
-            every = max(1, math.ceil(total / MAX_CANDLES))
-            raw = store.load_bars(session, symbol, timeframe)
-        else:
-            every = 1
-            raw = store.load_bars(session, symbol, timeframe, limit=min(candles, MAX_CANDLES) + WARMUP_BARS)
-    bars = aggregate(raw, every)
-    indicators = plot_indicators(bars)
-    keep = len(bars) if candles is None else min(candles, MAX_CANDLES)
-    bars, indicators = bars.iloc[-keep:], indicators.iloc[-keep:]
-    return ChartWindow(bars, indicators, total, every)
-
-
 def range_window(
     ctx: Context, symbol: str, timeframe: str, start: datetime, end: datetime, pad: int = 30
 ) -> ChartWindow:
@@ -222,14 +203,3 @@ def range_presets(s: SeriesSummary) -> list[str]:
         if wide and start > s.first:
             out.append(name)
     return [*out, ALL_RANGE]
-
-
-def span_window(ctx: Context, symbol: str, timeframe: str, start: datetime | None) -> ChartWindow:
-    """The bars from `start` to the newest (None: all), aggregated past MAX_CANDLES candles."""
-    if start is None:
-        return chart_window(ctx, symbol, timeframe, None)
-    with ctx.db.read() as session:
-        last = store.newest_bar_time(session, symbol, timeframe)
-    if last is None:
-        return chart_window(ctx, symbol, timeframe, None)
-    return range_window(ctx, symbol, timeframe, start, last, pad=0)

@@ -229,14 +229,14 @@ def rollback_targets(ctx: Context, symbol: str, timeframe: str) -> dict[str, tup
     return out
 
 
+def label_of(ctx: Context, version_id: int) -> str:
+    """ "xgb_agent v2" for one version, for messages that name it."""
+    return get_version(ctx.db, version_id).label
+
+
 def version_labels(ctx: Context, symbol: str, timeframe: str) -> dict[int, str]:
     """Version id -> "xgb_agent v2", for tables that name versions by id."""
     return {v.version_id: v.label for v in versions(ctx, symbol, timeframe)}
-
-
-def label_of(ctx: Context, version_id: int) -> str:
-    """ "lstm_bot v1" for a version id."""
-    return get_version(ctx.db, version_id).label
 
 
 # How stored texts cite a version: "rollback from version 8", "beats version 3: …", "version 2".

@@ -13,10 +13,18 @@ from sqlalchemy import func, select
 from core.context import Context
 from core.db.models import AIModelVersion, AITrainingSample
 from core.learning.queries import OUTCOMES, SAMPLE_FIELDS, SampleFilter, get_sample, list_samples
+from core.requests import RetrainRequest, parse
 
 __all__ = ["OUTCOMES", "SampleFilter"]
 
 EXPORT_LIMIT = 100_000
+REPLAY_BARS = 2000  # what `simulate` replays by default
+
+
+def replay_request(symbol: str, timeframe: str) -> RetrainRequest:
+    """The Samples page's "Replay and retrain": `simulate` with its defaults, then a retrain from
+    every closed sample (`retrain --min-samples 1`), as one job of the pair."""
+    return parse(RetrainRequest, symbol=symbol, timeframe=timeframe, min_samples=1, replay_bars=REPLAY_BARS)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

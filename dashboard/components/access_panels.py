@@ -45,8 +45,7 @@ def audit_table(rt: Runtime, flt: AuditFilter, limit: int = 500) -> None:
     head[0].caption(
         f"{fmt.count(total)} matching entries, newest first (showing up to {limit}) · times in UTC"
     )
-    # The file is built when the browser asks for it, after this run: the session's actor is no
-    # longer current then, so it is taken now.
+    # The file is built when it is downloaded, after this run: the session's actor is taken now.
     ctx, actor = rt.ctx, rt.actor
     head[1].download_button(
         "Export CSV",
@@ -104,9 +103,10 @@ def grant_form(rt: Runtime) -> None:
                 grant = access.grant_role(rt.ctx, rt.actor, who, role)
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
-            else:  # the table above was drawn before the grant: draw it again with it
-                toast = f"{inert.md(grant.principal)} is now {grant.role}"
-                session.PENDING_TOAST.set((toast, ":material/badge:"))
+            else:  # the table above was drawn before the grant: draw it again, then say so
+                session.PENDING_TOAST.set(
+                    (f"{inert.md(grant.principal)} is now {grant.role}", ":material/check:")
+                )
                 st.rerun()
 
 
@@ -122,6 +122,5 @@ def revoke_form(rt: Runtime, grants: pd.DataFrame) -> None:
         except CandleLabError as exc:
             st.warning(inert.error(exc))
         else:
-            message = f"{inert.md(who)}: role revoked (DEFAULT_ROLE applies)"
-            session.PENDING_TOAST.set((message, ":material/person_remove:"))
+            st.toast(f"{inert.md(who)}: role revoked (DEFAULT_ROLE applies)")
             st.rerun()

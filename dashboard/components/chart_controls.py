@@ -1,8 +1,7 @@
-"""The chart's header (title, data badge, model age, Retrain now) and its display controls."""
+"""The chart's toolbar row (pair, data badge, model age, viewed timeframe, Retrain now) and the
+view the chart opens with."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -11,62 +10,58 @@ from core.requests import TriggerRequest
 from core.services.actors import Permission
 from core.services.runs import trigger_training
 from core.views.access import can
+from core.views.candles import view_timeframes
 from core.views.jobs import freshness
-from core.views.market import (
-    ALL_RANGE,
-    INDICATORS,
-    WINDOW_CHOICES,
-    SeriesSummary,
-    data_badge,
-    range_presets,
-)
+from core.views.market import ALL_RANGE, SeriesSummary, data_badge
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.components.progress import watch
+from dashboard.lwchart import ChartView
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
 
-OVERLAYS = ("Signals", "Paper trades", "Labels")
 
-
-@dataclass(frozen=True)
-class ChartOptions:
-    candles: int | None  # the newest N candles, when no date range is chosen
-    range: str | None  # a date-range preset ("1M", "YTD", "All"), else None
-    indicators: list[str]
-    overlays: list[str]
-
-    @property
-    def window_key(self) -> str:
-        return f"range={self.range}" if self.range else f"candles={self.candles}"
-
-
-def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
-    with left:
-        st.title(sel.label, anchor=False)
+def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> str:
+    """One compact row: the pair, its data badge and model age, the timeframe it is viewed at, and
+    Retrain now. Returns the viewed timeframe (the stored one, or a coarser one resampled from it)."""
+    views = view_timeframes(sel.timeframe)
+    if VIEW_TF_KEY in st.session_state and st.session_state[VIEW_TF_KEY] not in views:
+        del st.session_state[VIEW_TF_KEY]  # another pair's choice
+    wanted = session.PENDING_VIEW.pop()
+    if wanted in views:
+        st.session_state[VIEW_TF_KEY] = wanted
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    with row:
+        st.subheader(sel.symbol, anchor=False)
         badge = data_badge(summary)
         state = freshness(rt.ctx, sel.symbol, sel.timeframe)
-        row = st.container(horizontal=True, gap="small")
         detail = inert.md(badge.detail) if summary.stale else badge.detail  # may quote the provider
-        row.badge(badge.label, color=badge.tone, help=detail)  # type: ignore[arg-type]
+        detail += f" {fmt.count(summary.rows)} {sel.timeframe} bars stored."
+        st.badge(badge.label, color=badge.tone, help=detail)  # type: ignore[arg-type]
         if state.newest_trained_at is None:
-            row.badge(
+            st.badge(
                 "No model yet",
                 color="orange",
                 help="Quick training starts when a pair without a model is opened.",
             )
         else:
             tone = "orange" if state.stale else "green"
-            row.badge(f"Models {fmt.ago(state.newest_trained_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
-        row.caption(f"{fmt.count(summary.rows)} bars · last {fmt.when(summary.last)} UTC")
-    with right:
+            st.badge(f"Models {fmt.ago(state.newest_trained_at)}", color=tone, help=state.reason)  # type: ignore[arg-type]
+        view = st.selectbox(
+            "View as",
+            views,
+            key=VIEW_TF_KEY,
+            label_visibility="collapsed",
+            width=110,
+            format_func=lambda tf: tf if tf == sel.timeframe else f"{tf} (from {sel.timeframe})",
+            help=f"The stored {sel.timeframe} bars, or merged exactly into longer candles",
+        )
         may_train = can(rt.actor, Permission.TRAIN)
         if st.button(
             "Retrain now",
             icon=":material/refresh:",
             type="primary",
-            width="stretch",
+            key="retrain_now",
             disabled=not may_train.allowed,
             help=may_train.reason or "Quick training on fresh bars, whatever the models' age",
         ):
@@ -75,10 +70,11 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
                 result = trigger_training(rt.runner, rt.actor, request)
             except CandleLabError as exc:  # e.g. a QUICK_BOTS entry that names no bot
                 st.warning(inert.error(exc))
-                return
+                return view
             if result.job_id is not None:
                 watch(sel, result.job_id)
             st.toast(f"Quick training started (job {result.job_id})" if result.started else result.reason)
+    return view
 
 
 def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
@@ -106,84 +102,45 @@ def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
     # A pair held back after failing on its input says so below the header (`failures`).
 
 
-CANDLES_KEY, RANGE_KEY = "chart_candles", "chart_range"
+VIEW_TF_KEY = "chart_view_tf"
+CHART_KEY = "candle_chart"
 DEFAULT_CANDLES = 1_000
+DEFAULT_INDICATORS = ["SMA 20", "SMA 50"]
+DEFAULT_OVERLAYS = ["Signals", "Paper trades"]
 
 
-def _range_chosen() -> None:
-    """A date range replaces the candle count (the two choose the same thing, the window)."""
-    if st.session_state.get(RANGE_KEY) is not None:
-        st.session_state[CANDLES_KEY] = None
+def initial_view(presets: list[str], rows: int) -> tuple[ChartView, bool]:
+    """The view the chart opens with, and whether a link asked for it (`?range=1M`, `?candles=5000`).
 
-
-def _candles_chosen() -> None:
-    if st.session_state.get(CANDLES_KEY) is not None:
-        st.session_state[RANGE_KEY] = None
-
-
-def _from_link(choices: list[int], presets: list[str]) -> None:
-    """A link may ask for a window once per session: ?range=1M, or ?candles=5000 (0: all)."""
-    if CANDLES_KEY in st.session_state or RANGE_KEY in st.session_state:
-        return
+    Chosen once per pair and session and then left alone: the chart keeps the analyst's later
+    choices itself and reports them (`remember_view`), so the data sent never changes with them."""
     wanted_range = st.query_params.get("range", "")
     wanted = st.query_params.get("candles", "")
     if wanted_range in presets:
-        st.session_state[RANGE_KEY], st.session_state[CANDLES_KEY] = wanted_range, None
-    elif wanted.isdigit() and int(wanted) == 0:
-        st.session_state[RANGE_KEY], st.session_state[CANDLES_KEY] = ALL_RANGE, None
-    elif wanted.isdigit() and int(wanted) in choices:
-        st.session_state[CANDLES_KEY] = int(wanted)
+        return ChartView(wanted_range, None, DEFAULT_INDICATORS, DEFAULT_OVERLAYS), True
+    if wanted.isdigit() and int(wanted) == 0:
+        return ChartView(ALL_RANGE, None, DEFAULT_INDICATORS, DEFAULT_OVERLAYS), True
+    if wanted.isdigit() and 0 < int(wanted) < rows:
+        return ChartView(None, int(wanted), DEFAULT_INDICATORS, DEFAULT_OVERLAYS), True
+    if rows > DEFAULT_CANDLES:
+        return ChartView(None, DEFAULT_CANDLES, DEFAULT_INDICATORS, DEFAULT_OVERLAYS), False
+    return ChartView(ALL_RANGE, None, DEFAULT_INDICATORS, DEFAULT_OVERLAYS), False
 
 
-def controls(summary: SeriesSummary) -> ChartOptions:
-    """The window (a date range or the newest N candles), indicators and overlays, in one row that
-    wraps rather than clips on a narrow screen."""
-    presets = range_presets(summary)
-    choices = [c for c in WINDOW_CHOICES if c is not None and c < summary.rows]
-    _from_link(choices, presets)
-    for key, valid in ((RANGE_KEY, presets), (CANDLES_KEY, choices)):  # another pair's choice
-        if st.session_state.get(key) is not None and st.session_state[key] not in valid:
-            st.session_state[key] = None
-    if st.session_state.get(RANGE_KEY) is None and st.session_state.get(CANDLES_KEY) is None:
-        st.session_state[CANDLES_KEY] = DEFAULT_CANDLES if DEFAULT_CANDLES in choices else None
-        if st.session_state[CANDLES_KEY] is None:
-            st.session_state[RANGE_KEY] = ALL_RANGE
-    row = st.container(horizontal=True, gap="medium", vertical_alignment="bottom")
-    with row:
-        preset = st.segmented_control(
-            "Range",
-            presets,
-            key=RANGE_KEY,
-            on_change=_range_chosen,
-            persist_state="session",
-            help="Counted back from the newest bar; All aggregates the whole history to at most "
-            "5,000 candles",
-        )
-        candles = st.segmented_control(
-            "Candles",
-            choices,
-            key=CANDLES_KEY,
-            on_change=_candles_chosen,
-            persist_state="session",
-            format_func=lambda c: f"{c:,}",
-            help="Or the newest N candles",
-        )
-        indicators = st.pills(
-            "Indicators",
-            list(INDICATORS),
-            selection_mode="multi",
-            default=["SMA 20", "SMA 50"],
-            key="chart_indicators",
-            persist_state="session",
-        )
-        overlays = st.pills(
-            "Overlays",
-            list(OVERLAYS),
-            selection_mode="multi",
-            default=["Signals", "Paper trades"],
-            key="chart_overlays",
-            persist_state="session",
-        )
-    return ChartOptions(
-        candles if preset is None else None, preset, list(indicators or []), list(overlays or [])
-    )
+def opening_view(pair: str, presets: list[str], rows: int) -> tuple[ChartView, bool]:
+    views = session.CHART_VIEWS.setdefault(dict)
+    if pair not in views:
+        views[pair] = initial_view(presets, rows)
+    return views[pair]
+
+
+def remember_view() -> None:
+    """The chart reported a new view: the link follows it (`range`), so it can be shared."""
+    state = st.session_state.get(CHART_KEY)
+    view = getattr(state, "view", None) if state is not None else None
+    if not isinstance(view, dict):
+        return
+    chosen = view.get("range")
+    if isinstance(chosen, str) and chosen:
+        st.query_params["range"] = chosen
+        st.query_params.pop("candles", None)

@@ -50,7 +50,7 @@ def demotion_notices(evidence: PairEvidence) -> None:
         if entry.get("actor") != DEMOTION_ACTOR or entry["bot"] in live:
             continue
         st.error(
-            f"**{entry['bot']}** (version #{entry['version_id']}) was demoted automatically "
+            f"**{entry['label']}** was demoted automatically "
             f"{fmt.ago(fmt.parse_time(entry['created_at']))}: {entry.get('reason') or 'no reason recorded'}",
             icon=":material/trending_down:",
         )

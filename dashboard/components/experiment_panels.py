@@ -39,6 +39,18 @@ def _ret_span(value: object, ci: object) -> str:
 
 def results_table(page: ExperimentPage) -> None:
     """Labelers x bots with the numbers people scan; a selected row shows the rest in a panel."""
+    if page.forced_past_cutoff:
+        st.warning(
+            f"Forced: the window lies wholly before the LLM's knowledge cutoff ({page.forced_past_cutoff}). "
+            "Its labels are possibly remembered, so the LLM rows may measure memory, not skill.",
+            icon=":material/history:",
+        )
+    elif page.heldout_before_cutoff and page.heldout_before_cutoff[0]:
+        before, total = page.heldout_before_cutoff
+        st.caption(
+            f"{before:,} of the {total:,} judged bars lie before the LLM's knowledge cutoff: there its "
+            "labels may carry what the model remembers of the future."
+        )
     t = page.table
     shown = pd.DataFrame(
         {

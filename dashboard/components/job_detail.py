@@ -16,6 +16,7 @@ from dashboard.components.versions import accuracy_cell, gate_label
 from dashboard.runtime import Runtime
 
 FAILED = ("failed", "interrupted", "budget_exhausted", "cancelled")
+DETAIL_KEY = "job_detail"
 
 
 def _title(job: JobView) -> str:
@@ -66,11 +67,6 @@ def _versions(rt: Runtime, job: JobView) -> None:
         inert.block(reason or "not judged")
 
 
-def show_job(job_id: int) -> None:
-    """Open a job just started in the details below (they would stay on the one shown before)."""
-    session.set_widget_value(session.JOB_DETAIL_WIDGET, job_id)
-
-
 def job_detail(rt: Runtime) -> None:
     """Pick a job (the newest failure first) and see it in full."""
     rows = jobs.recent_jobs(rt.ctx, limit=50)
@@ -79,10 +75,12 @@ def job_detail(rt: Runtime) -> None:
     failed = [j for j in rows if j.status in FAILED and j.error]
     by_id = {j.job_id: j for j in rows}
     ids = list(by_id)
-    default = ids.index(failed[0].job_id) if failed else 0
-    chosen = st.selectbox(
-        "Job", ids, index=default, format_func=lambda i: _title(by_id[i]), key=session.JOB_DETAIL_WIDGET
-    )
+    started = session.JOB_STARTED.pop()  # a job this page just started is the one to see
+    if started in by_id:
+        st.session_state[DETAIL_KEY] = started
+    elif st.session_state.get(DETAIL_KEY) not in by_id:  # first visit, or the job left the list
+        st.session_state[DETAIL_KEY] = failed[0].job_id if failed else ids[0]
+    chosen = st.selectbox("Job", ids, format_func=lambda i: _title(by_id[i]), key=DETAIL_KEY)
     job = by_id[chosen]
     with st.container(border=True):
         st.caption(

@@ -15,7 +15,7 @@ from core.services.runs import start_labeling
 from core.timeframes import parse_timeframe
 from core.views import labels as views
 from core.views.access import can
-from core.views.jobs import SAMPLINGS, get_job, is_active, label_defaults, labeling_busy
+from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
 from core.views.labels import LabelSetRow
 from core.views.prices import PriceFormat
 from dashboard import charts, inert, session
@@ -44,8 +44,9 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
         sampling = st.selectbox("Sampling", list(SAMPLINGS), index=list(SAMPLINGS).index("mixed"))
         try:
             est = views.cost_estimate(rt.ctx, int(samples), labeler)
+            via = " at batch prices (LLM_BATCH)" if est.get("batch") else ""
             st.caption(
-                f"Estimated cost {fmt.usd(est['usd'])} ({est['calls']:,} LLM calls); "
+                f"Estimated cost {fmt.usd(est['usd'])}{via} ({est['calls']:,} LLM calls); "
                 f"{fmt.usd(est['budget_remaining_usd'])} of today's budget left."
             )
         except CandleLabError as exc:
@@ -66,37 +67,11 @@ def new_label_set(rt: Runtime, sel: Selection) -> None:
             except CandleLabError as exc:
                 st.warning(inert.error(exc))
             else:
-                session.LABELING_STARTED.set(job.job_id)
+                known = views.label_sets(rt.ctx, sel.symbol, sel.timeframe)
+                session.LABELING_STARTED.set(frozenset(x.id for x in known))
                 st.toast(
                     f"Labeling {samples} points of {sel.label} with the {labeler} labeler (job {job.job_id})…"
                 )
-
-
-def started_set(rt: Runtime) -> int | None:
-    """The set of the labeling job this session started, once the job has created it."""
-    job_id = session.LABELING_STARTED.get()
-    if job_id is None:
-        return None
-    job = get_job(rt.ctx, job_id)
-    if job.label_set_id is None and not is_active(job):
-        session.LABELING_STARTED.pop()  # it ended without a set: nothing to switch to
-    return job.label_set_id
-
-
-def choose_set(rt: Runtime, sets: list[LabelSetRow]) -> LabelSetRow:
-    """The set picker; it switches to the set just started as soon as that set exists."""
-    by_id = {s.id: s for s in sets}
-    started = started_set(rt)
-    if started in by_id:
-        session.set_widget_value(session.LABEL_SET_WIDGET, started)
-        session.LABELING_STARTED.pop()
-    chosen = st.selectbox(
-        "Label set",
-        list(by_id),
-        format_func=lambda i: f"{by_id[i].title} · {by_id[i].status}",
-        key=session.LABEL_SET_WIDGET,
-    )
-    return by_id[chosen]
 
 
 def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
@@ -111,14 +86,11 @@ def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
         running = [s for s in now if s.status == "running"]
         if not running and not labeling_busy(rt.ctx, sel.symbol, sel.timeframe):
             st.rerun()
-        started = started_set(rt)
-        if started is not None and started not in {s.id for s in sets}:
-            st.rerun()  # the set just started exists now: the whole page switches to it
         for s in running:
             share = s.labeled / s.requested if s.requested else 0.0
-            st.progress(
-                min(1.0, share), text=f"Label set #{s.id} ({s.labeler}): {s.labeled}/{s.requested} labels"
-            )
+            batch = views.batch_progress(rt.ctx, s.id) if s.params.get("batch") else None
+            text = f"Label set #{s.id} ({s.labeler}): {s.labeled}/{s.requested} labels"
+            st.progress(min(1.0, share), text=f"{text} · {batch}" if batch else text)
         if not running:
             st.caption("Preparing the labeling run…")
 
@@ -127,6 +99,13 @@ def running_sets(rt: Runtime, sel: Selection, sets: list[LabelSetRow]) -> None:
 
 def quality(rt: Runtime, s: LabelSetRow) -> None:
     q = s.quality
+    firewall = s.firewall
+    if firewall:
+        st.caption(
+            f"Headline figures count only the **{fmt.count(firewall.get('post_cutoff_n'))}** labels after "
+            f"the model's knowledge cutoff ({firewall.get('knowledge_cutoff')}); before it the model may "
+            "remember what the price did."
+        )
     n_dir = q.get("directional_scored") or 0
     hold = q.get("hold") or {}
     cols = st.columns(5)
@@ -148,9 +127,37 @@ def quality(rt: Runtime, s: LabelSetRow) -> None:
     cols[2].metric("HOLD stayed in range", fmt.pct(hold.get("in_range_rate")), border=True)
     cols[2].caption(f"on {fmt.count(hold.get('count'))} HOLD labels")
     cols[3].metric("Accepted", f"{s.labeled:,} / {s.requested:,}", border=True)
-    cols[3].caption(f"{s.rejected:,} rejected by validation")
+    invalid = f" · {s.invalid_replies:,} invalid replies" if s.labeler == "llm" else ""
+    cols[3].caption(f"{s.rejected:,} rejected by validation{invalid}")
     cols[4].metric("Cost", fmt.usd(s.cost_usd), border=True)
-    cols[4].caption(f"{s.api_calls:,} calls · {s.cache_hits:,} cached · {fmt.duration(s.wall_s)}")
+    via = " · batch" if s.params.get("batch") else ""
+    cols[4].caption(f"{s.api_calls:,} calls · {s.cache_hits:,} cached{via} · {fmt.duration(s.wall_s)}")
+    if firewall.get("pre_cutoff_n"):
+        remembered(s)
+
+
+def remembered(s: LabelSetRow) -> None:
+    """The pre-cutoff labels' figures, apart from the headline: possibly memory, not skill."""
+    r = s.remembered
+    n = s.firewall.get("pre_cutoff_n") or 0
+    n_dir = r.get("directional_scored") or 0
+    with st.container(border=True):
+        st.markdown(f"**Possibly remembered** · {fmt.count(n)} labels before the knowledge cutoff")
+        cols = st.columns(3)
+        cols[0].metric(
+            "Target before stop",
+            fmt.pct(r.get("target_first_rate")),
+            help=fmt.proportion(r.get("target_first_rate"), n_dir),
+        )
+        cols[0].caption(f"on {fmt.count(n_dir)} scored BUY/SELL labels")
+        cols[1].metric("Direction right", fmt.pct(r.get("directional_hit_rate")))
+        anonymized = s.params.get("anonymized_points") or 0
+        cols[2].metric("Anonymized prompts", fmt.count(anonymized))
+        st.caption(
+            "The model's training data covers these dates, so it may recall what came next: these "
+            "figures can measure memory, not skill, and are kept out of the headline and calibration. "
+            "Anonymizing the prompt (LLM_ANONYMIZE) reduces, but does not remove, that risk."
+        )
 
 
 def calibration_and_agreement(rt: Runtime, s: LabelSetRow, agreement: pd.DataFrame) -> None:
@@ -239,7 +246,11 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat
         st.caption("That label no longer exists.")
         return
     color = fmt.REC_BADGE.get(d.recommendation or "", "gray")
-    st.markdown(f"#### Label #{d.id} · {fmt.when(d.ts)} UTC  :{color}-badge[{d.recommendation or '—'}]")
+    remembered_badge = "  :orange-badge[possibly remembered]" if d.pre_cutoff else ""
+    st.markdown(
+        f"#### Label #{d.id} · {fmt.when(d.ts)} UTC  :{color}-badge[{d.recommendation or '—'}]"
+        + remembered_badge
+    )
     if d.status == "accepted":
         st.success(
             f"Valid: {d.recommendation} with confidence {fmt.pct(d.confidence)}, bias {d.bias}, "
@@ -276,6 +287,13 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat
             )
     tabs = st.tabs(["Context sent", "Raw reply"])
     with tabs[0]:
+        if d.anonymized:
+            st.caption(
+                "Exactly what was sent, anonymized: no symbol, no calendar dates (t0 is the point), prices "
+                "rebased to 100 at the point and volumes relative to their mean; the reply was mapped back."
+            )
+        else:
+            st.caption("Exactly what was sent.")
         st.json(d.context or {}, expanded=1)
     with tabs[1]:
         st.code(_pretty(d.raw_reply), language="json")
@@ -288,3 +306,40 @@ def _pretty(raw: str | None) -> str:
         return json.dumps(json.loads(raw), indent=2)
     except ValueError:
         return raw
+
+
+def analyst_panel(rt: Runtime) -> None:
+    """The LLM analyst's knowledge cutoff and its last recall probe (`python -m core llm probe`)."""
+    if not rt.settings.llm_configured:
+        return
+    probe = views.last_probe(rt.ctx)
+    cutoff = rt.settings.knowledge_cutoff.isoformat()
+    with st.expander(f"LLM analyst · {rt.settings.llm_model} · knowledge cutoff {cutoff}"):
+        if probe is None:
+            st.caption(
+                "No recall probe yet. `python -m core llm probe --symbol S --timeframe TF` asks the model "
+                "for stored closes before and after its cutoff, beside yesterday's close as a naive guess."
+            )
+            return
+        rows = []
+        for side, title in (("before_cutoff", "Before the cutoff"), ("after_cutoff", "After the cutoff")):
+            p = probe[side]
+            rows.append(
+                {
+                    "": title,
+                    "Dates": fmt.count(p.get("n")),
+                    "Model's error": fmt.pct(p.get("mean_abs_error"), 2),
+                    "Naive error": fmt.pct(p.get("naive_mean_abs_error"), 2),
+                    "Recalled (±0.5 %)": fmt.pct(p.get("recalled_share")),
+                }
+            )
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="llm_probe")
+        verdict = (
+            "The model recalls this series before its cutoff: its labels there are possibly remembered."
+            if probe.get("remembers")
+            else "No sign of recall beyond the naive guess."
+        )
+        st.caption(
+            f"Last probe {probe.get('created_at', '')[:16]} on {inert.md(probe.get('symbol'))} "
+            f"{inert.md(probe.get('timeframe'))}. {verdict}"
+        )

@@ -261,7 +261,7 @@ def confirm_activation(rt: Runtime, version_id: int, current: int | None) -> Non
             session.PENDING_TOAST.set((inert.error(exc), ":material/error:"))
         else:
             previous = result.previous_active_id
-            was = f" in place of {models.label_of(rt.ctx, previous)}" if previous else ""
+            was = f" (was {models.label_of(rt.ctx, previous)})" if previous else ""
             session.PENDING_TOAST.set((f"{new_label} is active{was}", ":material/check_circle:"))
         st.rerun()
     if cols[1].button("Cancel", key="cancel_activate", width="stretch"):

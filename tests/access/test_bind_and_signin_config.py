@@ -16,11 +16,13 @@ import pytest
 from core.access.binding import is_loopback
 from core.context import Context
 from core.db.database import forget_database
+from core.errors import BadInput
 from core.logging_setup import reset_logging
 from dashboard import inert
 from dashboard.preflight import open_bind_refusal
 from dashboard.signin_config import NO_AUTH, parse_auth
 from tests.conftest import REPO, make_settings
+from tests.support.servers import free_port
 
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -112,9 +114,7 @@ def _listening(port: int) -> bool:
 
 
 def test_make_run_on_an_open_address_refuses_before_starting(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "CANDLELAB_HOME": str(tmp_path / "home"), "HOME": str(tmp_path)}
     run = subprocess.run(
         ["make", "--no-print-directory", "run", "HOST=0.0.0.0", f"PORT={port}"],
@@ -158,3 +158,14 @@ def test_the_home_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     finally:
         forget_database(ctx.settings.db_url)
         reset_logging()
+
+
+def test_an_error_message_shows_its_quoted_parts_as_code_without_literal_backticks() -> None:
+    message = "the database schema is not current; run `python -m core db upgrade` first"
+    assert inert.error(BadInput(message)) == (
+        "` the database schema is not current; run ` ` python -m core db upgrade ` ` first `"
+    )
+    # A quoted reply stays inert: every part is a code span, whatever it holds.
+    hostile = inert.error("provider said `![x](http://127.0.0.1:9/t.png)` and <b>bold</b>")
+    assert hostile == "` provider said ` ` ![x](http://127.0.0.1:9/t.png) ` ` and <b>bold</b> `"
+    assert inert.error("``") == "—" and len(inert.error("x" * 5000)) < 700

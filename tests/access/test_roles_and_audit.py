@@ -128,7 +128,7 @@ def test_a_viewer_cannot_activate_and_the_refusal_is_audited(desk: Context) -> N
         "viewer@desk.test",
         "user",
         "activate",
-        "version 2",
+        "xgb_agent v2 of GOOG 1d",  # the version as people name it
         "refused",
     )
     assert "needs the admin role" in (row.reason or "")
@@ -157,7 +157,9 @@ def test_a_failed_call_is_audited_with_its_reason_and_bad_input_writes_nothing(d
     with pytest.raises(ArtifactError):
         models.activate(desk, ADMIN, ActivateRequest(version_id=2))
     (row,) = _rows(desk)
-    assert (row.target, row.outcome) == ("version 2", "failed") and "SHA-256" in (row.reason or ""), row
+    assert (row.target, row.outcome) == ("xgb_agent v2 of GOOG 1d", "failed") and "SHA-256" in (
+        row.reason or ""
+    ), row
     assert _active(desk) == [1]
 
 
@@ -171,7 +173,7 @@ def test_the_cli_acts_as_the_os_user_and_is_audited(desk: Context, cli, goog_csv
     done = [(e["action"], e["target"], e["outcome"]) for e in reversed(entries)]
     assert done == [  # the bad import (exit 2) wrote nothing, not even a row here
         ("import", "GOOGX 1d", "succeeded"),
-        ("activate", "version 2", "succeeded"),
+        ("activate", "xgb_agent v2 of GOOG 1d", "succeeded"),
         ("grant_role", "op@desk.test", "succeeded"),
         ("revoke_role", "op@desk.test", "succeeded"),
     ]

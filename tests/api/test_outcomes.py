@@ -148,7 +148,12 @@ BAD_EXECUTIONS = [
     ("not a number", {"confidence": "high"}, 422),
     ("confidence above 1", {"confidence": 1.5}, 422),
     ("non-positive price", {"entry_price": 0}, 422),
-    ("a BUY with its stop above the target", {"stop_loss": 1.27}, 422),
+    ("a flag for a number", {"confidence": True}, 422),
+    ("text for an id", {"version_id": "1"}, 422),
+    ("an implausible price", {"entry_price": 1e308}, 422),
+    ("a year 0001", {"predicted_at": "0001-01-01T00:00:00Z"}, 422),
+    ("a year 9999", {"predicted_at": "9999-12-31T00:00:00Z"}, 422),
+    ("a day that does not exist", {"predicted_at": "2023-02-29"}, 422),
     ("a HOLD is never executed", {"recommendation": "HOLD"}, 422),
     ("an order id that cannot be a path", {"order_id": "a/b"}, 422),
     ("an order id too long", {"order_id": "a" * 65}, 422),
@@ -203,7 +208,7 @@ def test_bad_closes_answer_4xx_and_write_nothing(api_home: Path, http: httpx.Cli
         ("eng-4", {**good, "exit_reason": "luck"}, 422),
         ("eng-4", {**good, "exit_price": -1}, 422),
         ("eng-4", {**good, "quantity": 0}, 422),
-        ("eng-4", {**good, "exit_time": "2024-04-29T00:00:00Z"}, 422),  # before the call's bar
+        ("eng-4", {**good, "exit_time": "2024-04-29T00:00:00Z"}, 409),  # before the stored call's bar
         ("eng-4", {"exit_price": 1.26}, 422),
         ("no-such-order", good, 404),
         ("bad!id", good, 422),

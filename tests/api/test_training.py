@@ -28,6 +28,7 @@ from core.context import Context
 from core.db.database import forget_database
 from core.registry import gate
 from core.registry.activation import history
+from core.registry.versions import get_version
 from tests.api import live
 from tests.conftest import GOOG_CSV, REPO, SHARED_DATA, make_settings
 from tests.support.servers import wait_until
@@ -138,28 +139,36 @@ def test_a_label_only_dataset_is_a_label_job(trainer: httpx.Client) -> None:
     assert len(trainer.get("/ai/models", params={"symbol": "GBPUSD"}).json()["versions"]) == 2
 
 
+# What the schema rules out answers 422; a well-formed request the store cannot serve answers 404
+# (no such series) or 409 (what is stored rules it out), as the OpenAPI schema says.
 BAD_BODIES = [
-    ({"bot_names": ["random_forest"]}, "bot_names"),
-    ({"bot_names": []}, "bot_names"),
-    ({"sample_points": 0}, "sample_points"),
-    ({"lookback_days": -3}, "lookback_days"),
-    ({"labeler": "oracle"}, "labeler"),
-    ({"timeframe": "7m"}, "timeframe"),
-    ({"symbol": "NOPE"}, "NOPE"),
-    ({"symbol": "two words"}, "symbol"),
-    ({"lookback_days": 3}, "not enough bars"),
-    ({"use_for_training": "maybe"}, "use_for_training"),
-    ({"epochs": 3}, "epochs"),
+    ({"bot_names": ["random_forest"]}, "bot_names", 422),
+    ({"bot_names": []}, "bot_names", 422),
+    ({"sample_points": 0}, "sample_points", 422),
+    ({"sample_points": True}, "sample_points", 422),
+    ({"sample_points": "70"}, "sample_points", 422),
+    ({"lookback_days": -3}, "lookback_days", 422),
+    ({"labeler": "oracle"}, "labeler", 422),
+    ({"timeframe": "7m"}, "timeframe", 422),
+    ({"symbol": "NOPE"}, "NOPE", 404),
+    ({"symbol": "two words"}, "symbol", 422),
+    ({"symbol": ""}, "symbol", 422),
+    ({"lookback_days": 3}, "not enough bars", 409),
+    ({"use_for_training": "maybe"}, "use_for_training", 422),
+    ({"use_for_training": 1}, "use_for_training", 422),
+    ({"epochs": 3}, "epochs", 422),
 ]
 
 
-def test_bad_training_bodies_answer_422_and_write_nothing(api_home: Path, trainer: httpx.Client) -> None:
+def test_bad_training_bodies_answer_4xx_and_write_nothing(api_home: Path, trainer: httpx.Client) -> None:
     before = dump(api_home)
-    for change, named in BAD_BODIES:
+    for change, named, status in BAD_BODIES:
         body = {"symbol": "GBPUSD", "timeframe": "1d", "bot_names": ["xgb_agent"], **SMALL_RUN, **change}
         reply = trainer.post("/api/ai-training/generate-dataset", json=body)
-        assert reply.status_code == 422, (change, reply.text)
+        assert reply.status_code == status, (change, reply.text)
         assert named in reply.json()["error"]["message"], (change, reply.text)
+    forced = {"symbol": "GBPUSD", "timeframe": "1d", "force": "yes"}
+    assert trainer.post("/api/ai-training/trigger-for-active-symbol", json=forced).status_code == 422
     for params in ({"min_samples": 0}, {"min_samples": "many"}):
         assert trainer.post("/ai/retrain", params=params).status_code == 422
     assert (
@@ -216,7 +225,8 @@ def test_activation_is_recorded_under_the_token_name(
     )
     rows = audit.entries(ctx.db, AuditFilter(action="activate"))
     assert (rows[0].actor, rows[0].actor_kind, rows[0].outcome) == ("desk-lead", "token", "succeeded")
-    assert rows[0].target == f"version {other}" and rows[0].detail["previous_active_id"] == first
+    named = f"{get_version(ctx.db, other).label} of GBPUSD 1d"
+    assert rows[0].target == named and rows[0].detail["previous_active_id"] == first
     assert [(r.actor, r.outcome, r.target) for r in rows if r.outcome == "refused"] == [
         ("trainer", "refused", f"POST /ai/activate-model/{other}")
     ]

@@ -168,7 +168,10 @@ def test_rollback_returns_to_the_previous_active(ctx):
     result = rollback(ctx, *SLOT, actor="ops")
     assert (result.version_id, result.previous_active_id) == (b, c)
     assert active_version(ctx.db, *SLOT).version_id == b
-    assert history(ctx.db, *SLOT)[0]["reason"] == f"rollback from version {c}"
+    newest = history(ctx.db, *SLOT)[0]
+    assert newest["reason"] == f"rollback from version {c}"
+    assert newest["action"] == "rollback" and (newest["version_id"], newest["previous_version_id"]) == (b, c)
+    assert [h["action"] for h in history(ctx.db, *SLOT)[1:]] == ["activate"] * 3
 
 
 # --- promotion gate ---------------------------------------------------------------------------

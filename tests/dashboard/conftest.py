@@ -7,11 +7,16 @@ Every test gets its own copy, points CANDLELAB_HOME at it and drives `dashboard/
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 import streamlit as st
 from streamlit import config as st_config
@@ -129,6 +134,33 @@ def open_app(page: str | None = None, query: dict[str, str] | None = None, timeo
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@dataclass
+class ChartData:
+    """What the candle component received: its metadata, and the candles and indicators as sent."""
+
+    meta: dict[str, Any]
+    candles: pd.DataFrame
+    indicators: pd.DataFrame
+    candle_bytes: int  # the candles' Arrow message on the wire
+
+
+def chart_data(at: AppTest) -> ChartData:
+    """The candle chart's payload, decoded as the browser decodes it (JSON plus Arrow columns)."""
+    charts = at.get("bidi_component")
+    assert len(charts) == 1, f"{len(charts)} candle charts on the page"
+    mixed = charts[0].proto.mixed
+    data = json.loads(mixed.json)
+    blobs = {k: v.data for k, v in mixed.arrow_blobs.items()}
+
+    def frame(ref: dict[str, str]) -> tuple[pd.DataFrame, int]:
+        blob = blobs[ref["__streamlit_arrow_ref__"]]
+        return pa.ipc.open_stream(blob).read_all().to_pandas(), len(blob)
+
+    candles, size = frame(data["candles"])
+    indicators, _ = frame(data["indicators"])
+    return ChartData(data["meta"], candles, indicators, size)
 
 
 def texts(at: AppTest) -> str:

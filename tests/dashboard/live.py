@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,15 +83,40 @@ def wait_ready(page: Any, timeout_ms: float = 60_000) -> None:
     page.wait_for_selector(APP_READY, timeout=timeout_ms)
 
 
+CHART = ".cl-chart[data-candles]"  # the candle component (dashboard/lwchart.js) once it holds its data
+
+
 def wait_for_chart(page: Any, min_candles: int = 1, timeout_ms: float = 60_000, exact: bool = False) -> None:
-    """The price chart is drawn with at least (or, `exact`, exactly) `min_candles` candles."""
-    page.wait_for_function(
-        """(n) => {
-            const plot = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
-            if (!plot || !plot._fullData || !plot._fullData.length) return false;
-            const candles = plot._fullData.find(t => t.name === "price");  // dashboard.candles.PRICE_TRACE
-            return candles && candles.x && candles.x.length >= n && plot.querySelector(".main-svg") !== null;
-        }""".replace(">= n", "=== n" if exact else ">= n"),
-        arg=min_candles,
-        timeout=timeout_ms,
+    """The candle chart is drawn, with its indicators, holding at least (`exact`: exactly) `min_candles`."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    box = page.locator(CHART).first
+    box.wait_for(timeout=timeout_ms)
+    while True:
+        held = int(box.get_attribute("data-candles") or 0)
+        if (held == min_candles) if exact else (held >= min_candles):
+            return
+        if time.monotonic() > deadline:
+            wanted = f"{'' if exact else 'at least '}{min_candles}"
+            raise TimeoutError(f"the chart holds {held} candles, not {wanted}")
+        page.wait_for_timeout(50)
+
+
+def chart_state(page: Any) -> dict[str, Any]:
+    """What the candle chart shows: candles held, the visible logical range, panes, price format."""
+    return page.locator(CHART).first.evaluate(
+        """box => {
+            const c = box.getRootNode().__candleChart;
+            const r = c.chart.timeScale().getVisibleLogicalRange();
+            return {
+                candles: c.times.length,
+                from: r ? r.from : null,
+                to: r ? r.to : null,
+                panes: c.chart.panes().length,
+                decimals: c.meta.decimals,
+                key: c.meta.key,
+                legend: box.querySelector(".cl-legend").innerText,
+                drawnMs: Number(box.dataset.drawnMs),
+                view: c.view,
+            };
+        }"""
     )

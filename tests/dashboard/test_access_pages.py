@@ -138,6 +138,8 @@ def test_an_admin_activates_and_the_audit_page_shows_who(
     at.button(key="activate").click().run()
     at.button(key="confirm_activate").click().run()
     assert not at.exception
+    # Versions are named as people name them, in the toast as everywhere: never by a bare id.
+    assert [t.value for t in at.toast] == ["xgb_agent v2 is active (was xgb_agent v1)"]
     assert history(ctx.db, "GOOG", "1d", "xgb_agent")[0]["actor"] == "ada@desk.test"
     shown = next(df.value for df in at.dataframe if "By" in df.value.columns)
     assert shown["By"].iloc[0] == "ada@desk.test"  # the activation history names the admin
@@ -146,7 +148,7 @@ def test_an_admin_activates_and_the_audit_page_shows_who(
     assert list(table[["Actor", "Action", "Target", "Outcome"]].iloc[0]) == [
         "ada@desk.test",
         "activate",
-        "xgb_agent v2",
+        "xgb_agent v2 of GOOG 1d",
         "succeeded",
     ]
     page.selectbox(key="audit_outcome").set_value("refused").run()
@@ -163,6 +165,9 @@ def test_roles_are_granted_and_revoked_on_the_access_page(
     at.text_input(key="grant_principal").input("Op@Desk.test")
     at.selectbox(key="grant_role_choice").set_value("operator")
     at.button[[b.label for b in at.button].index("Grant")].click().run()
+    table = next(df.value for df in at.dataframe if "Role" in df.value.columns)  # at once, not next visit
+    assert ("op@desk.test", "operator") in set(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
+    assert [t.value for t in at.toast] == ["` op@desk.test ` is now operator"]
     operator = _app(user=_user("op@desk.test"))
     assert "Role: **operator**" in _markdown(operator)
     at = _app("access", user=_user("ada@desk.test"))

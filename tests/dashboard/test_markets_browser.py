@@ -1,7 +1,8 @@
 """Own markets in headless Chromium at 1,440 px, one app server for the module: a CSV uploaded from
 the Data page opens as a chart at its 5-decimal precision and, once its quick training ends without
 a model beating the baseline, says "no model good enough yet"; an FX pair shows 5 decimals on the
-axis, in the hover, the cards and a table, with no control clipped.
+axis, in the hover, the cards and a table, its target and stop lines named by the bot's version,
+with no control clipped.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -24,7 +25,7 @@ from core.db.database import forget_database
 from core.registry.versions import list_versions
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import GBPUSD_MT5
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -69,10 +70,10 @@ def _page(app: App, path: str) -> Any:
     return page
 
 
-def _y_ticks(page: Any) -> list[str]:
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll("[data-testid='stPlotlyChart'] .yaxislayer-above")[0]
-            .querySelectorAll('text')).map(t => t.textContent)"""
+def _axis_price(page: Any, value: float) -> str:
+    """A price as the chart's price axis and crosshair label write it (the series' precision)."""
+    return page.locator(CHART).evaluate(
+        "(b, v) => b.getRootNode().__candleChart.series.candles.priceFormatter().format(v)", value
     )
 
 
@@ -131,8 +132,7 @@ def test_a_csv_uploaded_from_the_page_opens_as_a_chart_with_no_model_good_enough
     wait_ready(page)
     assert "symbol=GBPUSD" in page.url and "tf=1d" in page.url
     page.get_by_text("Imported · last bar 2024-05-03").first.wait_for()
-    ticks = _y_ticks(page)
-    assert ticks and all(FIVE.match(t) for t in ticks), ticks
+    assert FIVE.match(_axis_price(page, 1.3))
     # Opening the stale pair started quick training; its version does not beat the baseline.
     page.get_by_text("No model good enough yet").wait_for(timeout=120_000)
     page.get_by_text("Best candidate:").wait_for()
@@ -155,24 +155,21 @@ def test_an_fx_pair_shows_five_decimals_on_the_axis_the_hover_the_cards_and_a_ta
     wait_for_chart(page, min_candles=500)
     page.get_by_text("Confidence").first.wait_for(timeout=60_000)
     wait_ready(page)
-    ticks = _y_ticks(page)
-    assert ticks and all(FIVE.match(t) for t in ticks), ticks
+    assert FIVE.match(_axis_price(page, 1.1))
     main = page.inner_text("[data-testid='stMain']")
     assert re.search(r"Target \d\.\d{5} \(", main) and re.search(r"Stop \d\.\d{5} \(", main)
     assert re.search(r"[\d,]+ bars · [\d,]+ independent · 95 % CI", main)
-    labels = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.annotation-text')).map(t => t.textContent)"""
+    lines = page.locator(CHART).evaluate(
+        "b => b.getRootNode().__candleChart.priceLines.map(l => l.options().title)"
     )
-    assert any(re.fullmatch(r"xgb_agent v1 target \d\.\d{5}", t) for t in labels), labels
-    plot = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first.bounding_box()
-    page.mouse.move(plot["x"] + plot["width"] * 0.5, plot["y"] + plot["height"] * 0.4)
-    page.wait_for_selector(".hoverlayer text")
-    hover = page.evaluate(
-        """() => Array.from(document.querySelectorAll('.hoverlayer text')).map(t => t.textContent)"""
-    )
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", hover[0]), hover  # the bar's time, not a slot number
-    assert re.search(r"close: \d\.\d{5}", " ".join(hover)), hover
-    for selector in ("[data-testid='stButtonGroup'] button", ".stMarkdownBadge"):
+    assert lines == ["xgb_agent v1 target", "xgb_agent v1 stop"], lines  # named by the bot's version
+    box = page.locator(f"{CHART} table tr td:nth-child(2)").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.4)
+    page.wait_for_timeout(100)
+    when, prices = page.locator(f"{CHART} .cl-legend").inner_text().splitlines()[:2]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC$", when), when  # the bar's time
+    assert re.fullmatch(r"O \d\.\d{5}  H \d\.\d{5}  L \d\.\d{5}  C \d\.\d{5}  V .+", prices), prices
+    for selector in (".cl-toolbar button", ".stMarkdownBadge"):
         _unclipped(page, selector)
     page.screenshot(path=str(SHOTS / "markets_4_fx_chart.png"), full_page=True)
 

@@ -19,7 +19,7 @@ from core.learning import demotion
 from core.registry.activation import activate, deactivate
 from core.registry.versions import list_versions
 from core.settings import load_settings
-from tests.dashboard.conftest import open_app, texts
+from tests.dashboard.conftest import chart_data, open_app, texts
 from tests.support.servers import wait_until
 
 EURUSD = {"symbol": "EURUSD", "tf": "1h"}
@@ -60,9 +60,15 @@ def test_an_fx_pair_shows_five_decimals_on_the_axis_the_cards_and_the_tables(
     assert re.search(r"Out of sample \*\*[\d.]+ %\*\* vs baseline [\d.]+ %", page)
     assert re.search(r"[\d,]+ bars · [\d,]+ independent · 95 % CI \d+–\d+ %", page)
     assert "Gate: " in page and "Live: " in page
-    layout = _figure(at)["layout"]
-    assert layout["yaxis"]["tickformat"] == ",.5f" and layout["yaxis"]["hoverformat"] == ",.5f"
-    assert layout["xaxis"]["type"] == "category"  # the hover names the bar's time
+    chart = chart_data(at)  # the chart's axis and hover format prices at the series' decimals
+    assert chart.meta["decimals"] == 5
+    # float32 holds every 5-decimal EURUSD price to well within a tick, so that is what is sent.
+    assert chart.candles["close"].dtype == "float32"
+    with _ctx().db.read() as session:
+        stored = bar_store.load_bars(session, "EURUSD", "1h")
+    sent = chart.candles["close"].to_numpy(dtype="float64").round(5)
+    assert len(sent) == len(stored) and (sent == stored["close"].to_numpy().round(5)).all()
+    assert chart.candle_bytes / len(sent) <= 48  # columnar float32: about 24 bytes a candle
     samples = open_app("samples", EURUSD)
     trades = _frame(samples, "Entry")
     assert list(trades.columns[:5]) == ["Predicted (UTC)", "Model", "Call", "Status", "P&L"]
@@ -72,23 +78,19 @@ def test_an_fx_pair_shows_five_decimals_on_the_axis_the_cards_and_the_tables(
     assert table["Entry"].str.match(FIVE).all() and table["Target"].str.match(FIVE).all()
 
 
-def test_a_range_preset_shows_that_span_and_replaces_the_candle_count(
+def test_a_range_link_opens_the_chart_on_that_span_and_offers_presets_that_fit(
     dashboard_home: Callable[[Path | None], Path], markets_template: Path
 ) -> None:
     dashboard_home(markets_template)
     at = open_app(query=EURUSD)
-    assert at.session_state["chart_candles"] == 1_000 and at.session_state["chart_range"] is None
-    at.session_state["chart_range"] = "1W"
-    at.session_state["chart_candles"] = None
-    at.run()
-    assert not at.exception
-    x = _figure(at)["data"][0]["x"]
-    first, last = pd.Timestamp(x[0]), pd.Timestamp(x[-1])
-    assert last - pd.Timedelta(days=7) <= first <= last - pd.Timedelta(days=4)  # one FX week: 5 sessions
-    assert len(x) <= 7 * 24
-    with_1d = open_app(query={**EURUSD})
-    options = with_1d.get("button_group")[0].proto.options
-    assert [o.content for o in options][:3] == ["1D", "1W", "1M"]
+    opening = chart_data(at).meta
+    assert opening["view"]["candles"] == 1_000 and opening["view"]["range"] is None
+    assert not opening["view_pinned"]
+    assert opening["presets"][:3] == ["1D", "1W", "1M"] and opening["presets"][-1] == "All"
+    linked = open_app(query={**EURUSD, "range": "1W"})
+    meta = chart_data(linked).meta
+    assert meta["view"]["range"] == "1W" and meta["view"]["candles"] is None and meta["view_pinned"]
+    assert linked.query_params["range"] == "1W"
 
 
 def test_a_failed_automatic_job_is_explained_on_the_chart_and_not_requeued(
@@ -193,7 +195,8 @@ def test_a_demoted_version_is_noticed_on_the_chart_until_its_bot_is_live_again(
     assert deactivate(ctx, version.version_id, actor=demotion.ACTOR, reason=reason)
     at = open_app(query=EURUSD)
     notice = next(e.value for e in at.error if "demoted automatically" in e.value)
-    assert "**xgb_agent**" in notice and reason in notice
+    assert f"**{version.label}** was demoted" in notice and reason in notice  # "xgb_agent v1", no bare id
+    assert "#" not in notice
     assert "No model good enough yet" in texts(at)
     activate(ctx, version.version_id, actor="test")
     at.run()

@@ -12,7 +12,7 @@ from core.registry.versions import list_versions
 from core.settings import load_settings
 from core.views.samples import SampleFilter
 from dashboard.components.sample_panels import table_key
-from tests.dashboard.conftest import open_app, texts
+from tests.dashboard.conftest import chart_data, open_app, texts
 from tests.support.servers import wait_until
 
 GOOG = {"symbol": "GOOG", "tf": "1d"}
@@ -40,14 +40,15 @@ def test_chart_opens_the_pair_in_the_url_and_keeps_it_there(
 ) -> None:
     dashboard_home(trained_template)
     at = open_app(query=GOOG)
-    assert at.title[0].value == "GOOG · 1d"
+    assert at.subheader[0].value == "GOOG"
     assert at.selectbox(key="symbol").value == "GOOG" and at.selectbox(key="tf").value == "1d"
     assert at.query_params == {"symbol": "GOOG", "tf": "1d"}
     page = texts(at)
-    assert "Imported · last bar 2013-03-01" in page and "2,148 bars" in page
+    assert "Imported · last bar 2013-03-01" in page
     # The active model's latest call is on the page, as a card naming the bot and its own version.
     assert "**xgb_agent v1**" in page and "Confidence" in page
-    assert len(at.get("plotly_chart")) == 1
+    chart = chart_data(at)  # every stored bar, sent once for the browser to scroll and zoom
+    assert len(chart.candles) == 2_148 and chart.meta["title"] == "GOOG · 1d"
 
 
 def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signal(
@@ -197,6 +198,21 @@ def test_labels_page_shows_quality_table_and_one_label_in_full(
     assert "Valid: BUY" in page and "Reasoning" in page and "What the price did next" in page
 
 
+def test_labels_page_opens_the_set_a_labeling_just_started(
+    dashboard_home: Callable[[Path | None], Path], trained_template: Path
+) -> None:
+    dashboard_home(trained_template)
+    at = open_app("labels", GOOG)
+    (first,) = at.selectbox(key="label_set").options
+    at.button[[b.label for b in at.button].index("Start labeling")].click().run()
+    assert not at.exception
+    _wait_for_jobs(_ctx())
+    at.run()
+    shown = at.selectbox(key="label_set")
+    assert len(shown.options) == 2 and shown.value.id != int(first.split(" ")[0].lstrip("#"))
+    assert shown.value.id == max(int(o.split(" ")[0].lstrip("#")) for o in shown.options)
+
+
 def test_labels_page_without_label_sets_says_what_to_do(
     dashboard_home: Callable[[Path | None], Path], goog_template: Path
 ) -> None:
@@ -258,6 +274,11 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.run()
     listed = next(df.value for df in at.dataframe if "Job" in df.value.columns)
     assert listed["Status"].tolist() == ["succeeded"]
+    assert at.selectbox(key="job_detail").value == jobs[0].job_id
+    at.button[0].click().run()  # a second job: its details are shown at once, not the first's
+    second = max(j.job_id for j in job_store.list_jobs(ctx.db))
+    assert second != jobs[0].job_id and at.selectbox(key="job_detail").value == second
+    _wait_for_jobs(ctx)
 
 
 def test_a_configured_key_never_reaches_a_page(

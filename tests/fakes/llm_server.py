@@ -11,10 +11,13 @@ Behaviours: "ok" (a deterministic analyst answering from the request's context),
 "text" (a prose reply, not JSON), "invalid" (JSON that breaks the label rules), "inject" (an
 analyst that obeys instructions hidden in news headlines), "401", "huge" (a 200 whose envelope
 carries `server.huge_bytes` of reply text, 50 MB by default, streamed as fast as the client
-reads) and "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
-timeout allows). A request with the wrong key always gets 401, echoing the key it was given as
-careless real servers do. Threaded: concurrent requests really overlap, and `peak_in_flight`
-records how many did.
+reads), "trickle" (a valid reply sent one byte every `server.trickle_s`, far slower than any
+timeout allows) and "echo" (a valid 200 reply whose reasoning and an extra field quote the key and
+the organisation id it was sent: verbatim, URL-encoded and \\u-escaped inside the JSON). A
+request with the wrong key always gets 401, echoing the key it was given as careless real
+servers do. `reject_schema` makes it a server without structured outputs (a json_schema
+`response_format` gets a 400 naming it). Threaded: concurrent requests really overlap, and
+`peak_in_flight` records how many did.
 
 Counting: `requests` counts every LLM request that arrived (whatever became of it), `answered`
 those whose reply was written in full, `body_bytes_sent` the reply bytes written (all of them).
@@ -28,8 +31,11 @@ import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
-BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle")
+from tests.fakes.llm_batches import FakeBatches
+
+BEHAVIOURS = ("ok", "429", "500", "hang", "text", "invalid", "inject", "401", "huge", "trickle", "echo")
 CHUNK = 64 * 1024
 FREDDY_PATH = "/v1/model/response"
 OPENAI_PATH = "/chat/completions"
@@ -86,6 +92,14 @@ class FakeLLMServer:
         self.freddy_usage = freddy_usage  # real Freddy replies carry no token counts
         self.huge_bytes = huge_bytes
         self.trickle_s = trickle_s
+        # A server without structured outputs: a json_schema `response_format` gets a 400 naming it.
+        self.reject_schema = False
+        # The recall probe: a model that "remembers" answers a date's close from `memory` (ISO date ->
+        # close); any date it does not know gets `guess`, as a model without memory would.
+        self.memory: dict[str, float] = {}
+        self.guess = 100.0
+        # The OpenAI Batch API (files, batches, results) with its own faults; see llm_batches.py.
+        self.batches = FakeBatches(_batch_answer)
         self.default = "ok"
         self._script: deque[str] = deque()
         self._lock = threading.Lock()
@@ -177,9 +191,42 @@ class FakeLLMServer:
             def log_message(self, format: str, *args: object) -> None:  # quiet
                 return
 
+            def _batch_route(self, method: str, raw: bytes) -> bool:
+                """The Batch API routes (tests/fakes/llm_batches.py); False when the path is not one."""
+                path = self.path.rstrip("/")
+                batches = server.batches
+                if method == "POST" and path == "/v1/files":
+                    route = lambda: batches.upload(self.headers.get("Content-Type") or "", raw)  # noqa: E731
+                elif method == "POST" and path == "/v1/batches":
+                    route = lambda: batches.create(json.loads(raw or b"{}"))  # noqa: E731
+                elif method == "POST" and path.startswith("/v1/batches/") and path.endswith("/cancel"):
+                    route = lambda: batches.cancel(path.split("/")[3])  # noqa: E731
+                elif method == "GET" and path.startswith("/v1/batches/"):
+                    route = lambda: batches.get(path.split("/")[3])  # noqa: E731
+                elif method == "GET" and path.startswith("/v1/files/") and path.endswith("/content"):
+                    route = lambda: batches.content(path.split("/")[3])  # noqa: E731
+                else:
+                    return False
+                if server.api_key is not None and self._key("openai") != server.api_key:
+                    self._send(401, {"error": {"message": "invalid API key", "type": "auth_error"}})
+                    return True
+                status, payload = route()
+                if isinstance(payload, bytes):
+                    self._head(status, len(payload), {"Content-Type": "application/jsonl"})
+                    self.wfile.write(payload)
+                else:
+                    self._send(status, payload)
+                return True
+
+            def do_GET(self) -> None:
+                if not self._batch_route("GET", b""):
+                    self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if self._batch_route("POST", raw):
+                    return
                 path = self.path.rstrip("/")
                 if path.endswith(OPENAI_PATH):
                     wire = "openai"
@@ -226,6 +273,14 @@ class FakeLLMServer:
                 if behaviour == "500":
                     self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                     return
+                if (
+                    server.reject_schema
+                    and wire == "openai"
+                    and (body.get("response_format") or {}).get("type") == "json_schema"
+                ):
+                    message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported"
+                    self._send(400, {"error": {"message": message, "type": "invalid_request_error"}})
+                    return
                 if behaviour == "hang":
                     server._release.wait(server.hang_s)
                     self._send(503, {"error": {"message": "gave up", "type": "server_error"}})
@@ -235,6 +290,10 @@ class FakeLLMServer:
                     self._send_huge(wire)
                     return
                 context = json.loads(messages[-1]["content"])
+                if context.get("task") == "recall_close":  # the recall probe
+                    close = server.memory.get(str(context.get("date")), server.guess)
+                    self._send(200, _envelope(wire, json.dumps({"close": close}), messages, False))
+                    return
                 if behaviour == "text":
                     text = f"I think {context.get('symbol', 'it')} will probably go up from here."
                 elif behaviour == "invalid":
@@ -248,6 +307,8 @@ class FakeLLMServer:
                             "bias": "bullish",
                         }
                     )
+                elif behaviour == "echo":
+                    text = _echo_reply(context, [given or "", str(body.get("organizationId") or "")])
                 else:
                     text = json.dumps(analyst_reply(context, obey_headlines=behaviour == "inject"))
                 envelope = _envelope(wire, text, messages, server.freddy_usage)
@@ -300,6 +361,23 @@ class FakeLLMServer:
                 server._sent(0, complete=True)
 
         return Handler
+
+
+def _echo_reply(context: dict[str, Any], secrets: list[str]) -> str:
+    """A valid label that leaks what it was sent, in the spellings a careless server might use."""
+    reply = analyst_reply(context)
+    spoken = [s for s in secrets if s]
+    reply["reasoning"] = "debug: " + " ".join(f"{s} {quote(s, safe='')}" for s in spoken)
+    text = json.dumps(reply)
+    escaped = " ".join("".join(f"\\u{ord(c):04x}" for c in s) for s in spoken)
+    return text[:-1] + f', "debug": "{escaped}"}}'
+
+
+def _batch_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """One batch request's chat.completion, answered by the fake analyst."""
+    messages = _messages("openai", body)
+    text = json.dumps(analyst_reply(json.loads(messages[-1]["content"])))
+    return _envelope("openai", text, messages, False)
 
 
 def _messages(wire: str, body: dict[str, Any]) -> list[dict[str, str]]:

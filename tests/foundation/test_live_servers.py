@@ -1,4 +1,5 @@
-"""The tests' own server helpers: ports never handed out twice, a dead server reported with its log."""
+"""The suite's own machinery: ports never handed out twice, a dead server reported with its log,
+shared fixtures kept on one worker."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from tests.support import servers
+from tests.support.scheduling import DASK_GROUP, SharedFixtureScheduling, group_of
 
 
 def test_free_ports_are_distinct_and_bindable() -> None:
@@ -46,3 +49,16 @@ def test_wait_until_returns_the_value_or_says_what_it_waited_for() -> None:
     assert servers.wait_until(lambda: next(calls), timeout=5, interval=0.01) == 7
     with pytest.raises(AssertionError, match=r"waited 0\.05 s in vain for the job to end"):
         servers.wait_until(lambda: False, timeout=0.05, interval=0.01, message="the job to end")
+
+
+def test_tests_sharing_the_cluster_or_a_module_fixture_stay_on_one_worker() -> None:
+    scheduling = SharedFixtureScheduling.__new__(SharedFixtureScheduling)
+    scheduling._root = REPO
+    scope = scheduling._split_scope
+    fanout, faults = "tests/scale/test_fanout.py", "tests/scale/test_faults.py"
+    assert scope(f"{fanout}::test_a[sqlite]") == scope(f"{faults}::test_b") == DASK_GROUP
+    auth = "tests/api/test_auth.py"
+    assert scope(f"{auth}::test_a") == scope(f"{auth}::test_b") == auth  # its API server, built once
+    settings = "tests/foundation/test_settings.py::test_defaults"
+    assert scope(settings) == settings  # nothing shared: goes out on its own
+    assert group_of(REPO, "tests/no_such_module.py") is None

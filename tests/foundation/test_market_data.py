@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -17,6 +16,7 @@ from core.data.providers import FetchRequest, make_provider
 from core.errors import BadInput, ProviderUnavailable
 from core.timeframes import parse_timeframe
 from tests.conftest import make_settings
+from tests.support.servers import free_port
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday after the NSE close
 
@@ -86,12 +86,6 @@ def test_load_window_without_bars_says_how_to_get_some(ctx: Context) -> None:
         supply.load_window(ctx, "MSFT", "1d")
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _store_as_yahoo(ctx: Context, csv) -> None:  # type: ignore[no-untyped-def]
     """A series Yahoo produced (fetched earlier), written the way a fetch writes it."""
     bars = read_ohlcv_csv(csv)
@@ -101,7 +95,7 @@ def _store_as_yahoo(ctx: Context, csv) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv) -> None:
-    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
     _store_as_yahoo(ctx, goog_csv)
     outcome = supply.fetch(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
@@ -117,7 +111,7 @@ def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv)
 
 def test_another_provider_failing_does_not_flag_an_imported_series(home, goog_csv) -> None:
     """Asking Yahoo for a series a CSV produced fails softly; the import stays as it was, not stale."""
-    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
     supply.import_csv(ctx, goog_csv, "GOOG", "1d")
     outcome = supply.fetch(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
@@ -152,7 +146,7 @@ def test_bootstrap_is_idempotent(ctx: Context) -> None:
 
 def test_a_recent_fetch_from_another_provider_is_not_reused(home) -> None:
     """Synthetic bars fetched a minute ago are no cache for a Yahoo request: Yahoo is asked."""
-    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}")
+    settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
     supply.fetch(ctx, "INFY.NS", "5m", provider="offline")
     assert supply.fetch(ctx, "INFY.NS", "5m", provider="offline").cached

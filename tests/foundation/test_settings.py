@@ -85,7 +85,7 @@ def test_secrets_stay_out_of_repr_and_public_summary(monkeypatch: pytest.MonkeyP
     assert s.llm_configured
     assert key not in repr(s) and key not in str(s.model_dump())
     assert key not in str(s.public_summary())
-    assert s.secret_values() == [key]
+    assert s.secret_values() == [key, "org"]  # the organisation id is declared secret too
 
 
 def test_openai_compatible_local_server_counts_as_configured(

@@ -23,8 +23,19 @@ API_KEY = "sk-test-Zq8x1Lw93kPq7FfdC2"  # long enough to be redacted wherever it
 PROVIDERS = ("freddy", "openai")
 
 
+# The fault, budget and security tests judge the client, not the firewall: their model's cutoff
+# lies before the GOOG history, so every point is post-cutoff and sent as is (symbol, dates, prices).
+# The firewall tests set a 2023 cutoff (gpt-4o's) explicitly.
+EARLY_CUTOFF = "2000-01-01"
+
+
 def llm_overrides(provider: str, server: FakeLLMServer, key: str = API_KEY) -> dict[str, Any]:
-    common: dict[str, Any] = {"llm_timeout": 2.0, "llm_max_retries": 2, "llm_concurrency": 8}
+    common: dict[str, Any] = {
+        "llm_timeout": 2.0,
+        "llm_max_retries": 2,
+        "llm_concurrency": 8,
+        "llm_knowledge_cutoff": EARLY_CUTOFF,
+    }
     if provider == "freddy":
         return {
             **common,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import random
-import socket
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from core.llm_providers.freddy import FreddyWire
 from core.llm_providers.openai_compat import OpenAIWire
 from core.llm_providers.wire import LLMCallFailed, MalformedEnvelope, ReplyTooLarge, RetryAbandoned
 from tests.fakes.llm_server import FakeLLMServer
+from tests.support.servers import free_port
 
 MESSAGES = [
     {"role": "system", "content": "rules"},
@@ -83,9 +83,7 @@ def test_client_errors_are_not_retried_but_transport_errors_are() -> None:
         assert caught.value.http_status == 404 and caught.value.attempts == 1
         assert server.requests == 0  # 404 before routing: not an LLM request at all
 
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     with pytest.raises(LLMCallFailed, match="transport error") as refused:
         asyncio.run(_complete(_client(OpenAIWire(f"http://127.0.0.1:{port}/v1", None))))
     assert refused.value.attempts == 3

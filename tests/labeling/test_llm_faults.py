@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from core.db.models import Label, LabelSet, LLMCall
 from core.errors import JobCancelled, LLMAuthError
+from core.labeling.prompt import PROMPT_VERSION
 from core.labeling.service import run_labeling
 from tests.labeling.conftest import LLMEnv, assert_accounted, stored_snapshot
 
@@ -51,7 +52,7 @@ def test_clean_run_labels_every_point_and_ledgers_each_call(llm_env: LLMEnv) -> 
         assert (label_set.provider, label_set.model, label_set.prompt_version) == (
             llm_env.provider,
             "gpt-4o",
-            "analyst-v1",
+            PROMPT_VERSION,
         )
         assert label_set.params["concurrency"] == 8 and label_set.quality["labels"] == N
         linked = session.scalars(

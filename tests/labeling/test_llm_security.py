@@ -18,6 +18,7 @@ from core.features.indicators import compute_features
 from core.labeling import store
 from core.labeling.llm_labeler import label_points, prepare_points
 from core.labeling.prompt import PROMPT_VERSION, SYSTEM_PROMPT
+from core.labeling.schema import LABEL_JSON_SCHEMA
 from core.labeling.service import run_labeling
 from core.labeling.writer import LabelWriter
 from core.logging_setup import reset_logging
@@ -112,7 +113,9 @@ def test_headlines_are_data_and_an_obeyed_injection_is_rejected(llm_env: LLMEnv)
     body = llm_env.server.bodies[0]
     if llm_env.provider == "openai":
         system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
-        assert body["response_format"] == {"type": "json_object"}
+        # Structured outputs: the label schema itself, strict (CONTRACTS §6).
+        assert body["response_format"] == {"type": "json_schema", "json_schema": LABEL_JSON_SCHEMA}
+        assert body["response_format"]["json_schema"]["strict"] is True
     else:
         system, user = body["inputs"][0]["texts"][0]["text"], body["inputs"][-1]["texts"][0]["text"]
         assert body["responseFormat"] == {"type": "json_object"}

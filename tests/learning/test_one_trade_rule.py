@@ -76,9 +76,11 @@ def test_every_path_takes_the_same_trades_from_the_same_signals(cli, home: Path)
 
     # simulate, as two ticks: the first sees the bars up to the midpoint, the second all of them.
     midpoint = bars.index[start + (len(bars) - start) // 2].to_pydatetime()
-    first = simulate(ctx, "GOOG", "1d", min_confidence=0.0, end=midpoint)
+    # As the scheduler's tick does (`walkforward=False`): only the version's own model trades, so
+    # no walk-forward fold call inside its training window joins the trades compared here.
+    first = simulate(ctx, "GOOG", "1d", min_confidence=0.0, end=midpoint, walkforward=False)
     assert first.bots[0].skipped_in_sample == start  # trades begin on the first unseen bar
-    second = simulate(ctx, "GOOG", "1d", min_confidence=0.0)
+    second = simulate(ctx, "GOOG", "1d", min_confidence=0.0, walkforward=False)
     assert first.samples_recorded > 0 and second.samples_recorded > 0 and second.closed > 0
     with ctx.db.read() as session:
         query = select(AITrainingSample).where(AITrainingSample.version_id == version_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,14 +17,9 @@ from core.errors import BadInput
 from core.views import market, prices
 from tests.conftest import GOOG_CSV, make_settings
 from tests.markets.helpers import dump, hourly_fx, write_yahoo
+from tests.support.servers import free_port
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -65,7 +59,7 @@ def test_refreshing_an_imported_series_asks_nobody_and_writes_nothing(
 ) -> None:
     """The chart's quick training refreshes first; for an import that is the stored bars, unchanged."""
     settings = make_settings(
-        home, market_data_provider=provider, yfinance_proxy=f"http://127.0.0.1:{_closed_port()}"
+        home, market_data_provider=provider, yfinance_proxy=f"http://127.0.0.1:{free_port()}"
     )
     ctx = Context.create(settings, logs=False)
     supply.import_csv(ctx, eurusd_csv, "EURUSD", "1h")

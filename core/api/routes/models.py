@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query
 
 from core.api.deps import context, require
-from core.api.errors import build
+from core.api.errors import build, documented, public_text
 from core.api.evidence import evidence_of
-from core.api.schemas import ActivateBody, Activation, Versions
-from core.bots import bot_names
+from core.api.schemas import ActivateBody, Activation, BotName, Symbol, TimeframeCode, Versions
 from core.context import Context
-from core.errors import BadInput
 from core.registry.versions import list_versions
 from core.requests import ActivateRequest, DbId
 from core.services import models
@@ -28,15 +26,13 @@ Ctx = Annotated[Context, Depends(context)]
 def list_models(
     actor: Annotated[Actor, Depends(require(Permission.READ))],
     ctx: Ctx,
-    symbol: str | None = None,
-    timeframe: str | None = None,
-    bot: str | None = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    timeframe: Annotated[TimeframeCode | None, Query()] = None,
+    bot: Annotated[BotName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> dict[str, Any]:
     """Every metric is walk-forward out of sample, beside its naive baseline, with n and a 95 % CI;
     `evidence` holds the figures the promotion gate reads, `gate_verdict` what it decided."""
-    if bot is not None and bot not in bot_names():
-        raise BadInput(f"query bot: unknown bot {bot!r}; use one of {', '.join(bot_names())}")
     versions = list_versions(
         ctx.db,
         symbol=normalise_symbol(symbol) if symbol else None,
@@ -44,13 +40,18 @@ def list_models(
         bot=bot,
         limit=limit,
     )
-    return {"versions": [{**v.as_json(), "evidence": evidence_of(v.metrics, ctx.settings)} for v in versions]}
+    shown = [{**v.as_json(), "evidence": evidence_of(v.metrics, ctx.settings)} for v in versions]
+    for version in shown:
+        if version.get("broken_reason"):
+            version["broken_reason"] = public_text(version["broken_reason"])
+    return {"versions": shown}
 
 
 @router.post(
     "/ai/activate-model/{version_id}",
     response_model=Activation,
     summary="Make a version the active one of its bot",
+    responses=documented(404, 409, 413),
 )
 def activate_model(
     version_id: Annotated[DbId, Path()],

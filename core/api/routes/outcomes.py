@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from core.api.deps import in_writer_thread, require
-from core.api.schemas import ErrorBody, Outcome
+from core.api.errors import documented
+from core.api.schemas import Outcome
 from core.requests import ORDER_ID, CloseRequest, ExecutionRequest
 from core.services import outcomes
 from core.services.actors import Actor, Permission
@@ -15,7 +16,7 @@ from core.services.actors import Actor, Permission
 router = APIRouter(tags=["outcomes"])
 
 Recorder = Annotated[Actor, Depends(require(Permission.OUTCOMES))]
-_CONFLICT = {409: {"model": ErrorBody, "description": "a retry that differs from the first request"}}
+_CONFLICT = documented(404, 409, 413)
 
 
 @router.post(

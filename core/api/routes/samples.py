@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 
 from core.api.deps import context, require
 from core.api.errors import build
-from core.api.schemas import Samples
+from core.api.schemas import BotName, Samples, Symbol, TimeframeCode
 from core.context import Context
 from core.learning.queries import SampleFilter, list_samples
-from core.requests import DbId, PageRequest
+from core.requests import DB_ID_MAX, MAX_PAGE, DbId, PageRequest
 from core.services.actors import Actor, Permission
 from core.timeframes import normalise_symbol, parse_timeframe
 
@@ -22,13 +22,13 @@ router = APIRouter(tags=["outcomes"])
 def training_samples(
     actor: Annotated[Actor, Depends(require(Permission.READ))],
     ctx: Annotated[Context, Depends(context)],
-    symbol: str | None = None,
-    timeframe: str | None = None,
-    bot: str | None = None,
+    symbol: Annotated[Symbol | None, Query()] = None,
+    timeframe: Annotated[TimeframeCode | None, Query()] = None,
+    bot: Annotated[BotName | None, Query()] = None,
     version_id: DbId | None = None,
     outcome: Literal["open", "win", "loss"] | None = None,
-    limit: Annotated[int, Query(description="at most 10,000")] = 50,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=DB_ID_MAX)] = 0,
     features: Annotated[bool, Query(description="include each sample's features")] = False,
 ) -> dict[str, Any]:
     page = build(PageRequest, {"limit": "query limit", "offset": "query offset"}, limit=limit, offset=offset)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from core.api.deps import context, require
-from core.api.errors import build
-from core.api.schemas import Signals
+from core.api.errors import build, public_text
+from core.api.schemas import Signals, Symbol, TimeframeCode
 from core.api.signals import latest_calls
 from core.context import Context
 from core.requests import PairRequest
@@ -21,9 +21,12 @@ router = APIRouter(tags=["signals"])
 def signals(
     actor: Annotated[Actor, Depends(require(Permission.READ))],
     ctx: Annotated[Context, Depends(context)],
-    symbol: str,
-    timeframe: str,
+    symbol: Annotated[Symbol, Query()],
+    timeframe: Annotated[TimeframeCode, Query()],
 ) -> dict[str, Any]:
     """Never act on a call whose `stale` is true or whose `valid_until` has passed. With no live
     version (or no bars) `signals` is empty and `reason` says why."""
-    return latest_calls(ctx, build(PairRequest, symbol=symbol, timeframe=timeframe))
+    calls = latest_calls(ctx, build(PairRequest, symbol=symbol, timeframe=timeframe))
+    calls["errors"] = {bot: public_text(why) for bot, why in calls["errors"].items()}
+    calls["reason"] = public_text(calls["reason"]) if calls["reason"] else calls["reason"]
+    return calls

@@ -8,8 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, status
 
 from core.api.deps import context, require, runner
-from core.api.errors import ApiError, build
-from core.api.schemas import GenerateDatasetBody, Jobs, JobStarted, RetrainAnswer, TriggerAnswer
+from core.api.errors import build, documented, public_text
+from core.api.schemas import (
+    GenerateDatasetBody,
+    Jobs,
+    JobStarted,
+    JobStatus,
+    RetrainAnswer,
+    TriggerAnswer,
+    TriggerBody,
+)
 from core.context import Context
 from core.data.providers import make_provider
 from core.jobs import store
@@ -18,6 +26,7 @@ from core.jobs.store import JobView
 from core.jobs.triggers import training_request, widened_lookback
 from core.learning.retrain import pairs_ready_for_retrain
 from core.requests import (
+    DB_ID_MAX,
     MAX_SAMPLES,
     DbId,
     LabelingRequest,
@@ -84,6 +93,7 @@ def _started(job: JobView) -> dict[str, Any]:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobStarted,
     summary="Label points of a pair and train bots on them (or label only)",
+    responses=documented(404, 409, 413),
 )
 def generate_dataset(body: GenerateDatasetBody, actor: Trainer, ctx: Ctx, jobs: Runner) -> dict[str, Any]:
     """Starts a job and answers at once with its id: poll `GET /api/ai-training/status?job_id=`.
@@ -99,31 +109,35 @@ def generate_dataset(body: GenerateDatasetBody, actor: Trainer, ctx: Ctx, jobs: 
     "/api/ai-training/trigger-for-active-symbol",
     response_model=TriggerAnswer,
     summary="The chart-view path: quick training when the pair is stale",
+    responses=documented(409, 413),
 )
-def trigger_for_active_symbol(body: TriggerRequest, actor: Trainer, jobs: Runner) -> dict[str, Any]:
+def trigger_for_active_symbol(body: TriggerBody, actor: Trainer, jobs: Runner) -> dict[str, Any]:
     """Starts quick training when the pair's models are older than MODEL_STALE_HOURS and no job
     runs for it; otherwise says why not (`started: false`, `state`: busy, fresh or failed_input)."""
-    return runs.trigger_training(jobs, actor, body).as_json()
+    request = build(TriggerRequest, **body.model_dump())
+    return runs.trigger_training(jobs, actor, request).as_json()
 
 
 def _job(view: JobView, with_result: bool) -> JobView:
-    return view if with_result else view.model_copy(update={"result": None})
+    error = public_text(view.error) if view.error else view.error  # no path of this machine
+    return view.model_copy(update={"error": error, **({} if with_result else {"result": None})})
 
 
-@router.get("/api/ai-training/status", response_model=Jobs, summary="Jobs with status and progress")
+@router.get(
+    "/api/ai-training/status",
+    response_model=Jobs,
+    summary="Jobs with status and progress",
+    responses=documented(404),
+)
 def training_status(
     actor: Reader,
     ctx: Ctx,
     job_id: Annotated[DbId | None, Query(description="one job, with what it made")] = None,
-    status: Annotated[str | None, Query(description="only jobs in this state")] = None,
+    status: Annotated[JobStatus | None, Query(description="only jobs in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     if job_id is not None:
         return {"jobs": [_job(store.get_job(ctx.db, job_id), with_result=True)]}
-    if status is not None and status not in store.JOB_STATUSES:
-        choices = ", ".join(store.JOB_STATUSES)
-        message = f"query status: unknown job state {status!r}; use one of {choices}"
-        raise ApiError(422, "validation_error", message)
     jobs = store.list_jobs(ctx.db, status=status, limit=limit)
     return {"jobs": [_job(job, with_result=False) for job in jobs]}
 
@@ -133,12 +147,15 @@ def training_status(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RetrainAnswer,
     summary="Retrain from recorded outcomes: one job per pair with enough closed samples",
+    responses=documented(409),
 )
 def retrain(
     actor: Trainer,
     ctx: Ctx,
     jobs: Runner,
-    min_samples: Annotated[int | None, Query(description="closed samples a bot needs")] = None,
+    min_samples: Annotated[
+        int | None, Query(ge=1, le=DB_ID_MAX, description="closed samples a bot needs")
+    ] = None,
 ) -> dict[str, Any]:
     """Answers at once with the jobs it started; pairs without enough samples are `skipped`."""
     wanted = ctx.settings.retrain_min_samples if min_samples is None else min_samples

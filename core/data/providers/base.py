@@ -31,6 +31,14 @@ class FetchedBars:
     is_synthetic: bool = False
 
 
+@dataclass(frozen=True)
+class Headline:
+    """A news headline and when it was published (None when the source does not say)."""
+
+    title: str
+    published_at: datetime | None = None
+
+
 class MarketDataProvider(Protocol):
     name: str  # its registry name (core.data.providers.registry)
     live: bool  # True when the provider reaches a real, current market feed
@@ -44,6 +52,6 @@ class MarketDataProvider(Protocol):
         """Known symbol -> timeframes, where the provider can list them (offline); else {}."""
         ...
 
-    def news(self, symbol: str, limit: int = 10) -> list[str]:
-        """Recent headlines for the LLM prompt; [] when the provider has none."""
+    def news(self, symbol: str, limit: int = 10) -> list[Headline]:
+        """Recent headlines with their publication times, for the LLM prompt; [] when it has none."""
         ...

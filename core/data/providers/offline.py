@@ -10,7 +10,7 @@ import pandas as pd
 from core.data import synthetic
 from core.data.csv_stream import read_ohlcv_csv
 from core.data.frames import resample_ohlcv
-from core.data.providers.base import FetchedBars, FetchRequest
+from core.data.providers.base import FetchedBars, FetchRequest, Headline
 from core.errors import BadInput
 from core.settings import Settings
 
@@ -66,7 +66,7 @@ class OfflineProvider:
         bars = _read_bundled(path)
         return bars if tf == native else resample_ohlcv(bars, BUNDLED_RESAMPLE[tf])
 
-    def news(self, symbol: str, limit: int = 10) -> list[str]:
+    def news(self, symbol: str, limit: int = 10) -> list[Headline]:
         return []
 
 

@@ -10,7 +10,7 @@ import httpx
 import pandas as pd
 
 from core.data.frames import validate_ohlcv
-from core.data.providers.base import FetchedBars, FetchRequest
+from core.data.providers.base import FetchedBars, FetchRequest, Headline
 from core.errors import BadInput, ProviderUnavailable
 from core.settings import Settings
 
@@ -135,7 +135,7 @@ class YahooProvider:
         frame = frame[~frame.index.duplicated(keep="last")]
         return FetchedBars(validate_ohlcv(frame, what=f"Yahoo bars for {request.symbol}"), source="yfinance")
 
-    def news(self, symbol: str, limit: int = 10) -> list[str]:
+    def news(self, symbol: str, limit: int = 10) -> list[Headline]:
         """Headlines for the prompt; failures mean no news, never a failed labeling run."""
         try:
             items = self._yf.Ticker(symbol).news or []
@@ -147,8 +147,23 @@ class YahooProvider:
             content = item.get("content", item) if isinstance(item, dict) else {}
             title = content.get("title") if isinstance(content, dict) else None
             if isinstance(title, str) and title.strip():
-                headlines.append(title.strip()[:300])
+                headlines.append(Headline(title.strip()[:300], _published(item, content)))
         return headlines
+
+
+def _published(item: dict[str, object], content: dict[str, object]) -> datetime | None:
+    """The publication time: `content.pubDate` (ISO) in newer replies, `providerPublishTime` (epoch)."""
+    stamp = content.get("pubDate") or content.get("displayTime")
+    if isinstance(stamp, str):
+        try:
+            when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    epoch = item.get("providerPublishTime")
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        return datetime.fromtimestamp(epoch, UTC)
+    return None
 
 
 def build(settings: Settings) -> YahooProvider:

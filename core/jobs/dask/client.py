@@ -31,7 +31,7 @@ from core.context import Context
 from core.db.sharing import is_loopback, require_shared_storage
 from core.errors import BadInput, CandleLabError
 from core.jobs import store
-from core.jobs.dask.tasks import JobTicket, run_job_task
+from core.jobs.dask.tasks import JobTicket, fail_unended, run_job_task
 from core.jobs.dask.worker import PRIORITIES, QUEUE_OWNER
 from core.jobs.recovery import ORPHAN_AFTER, recover_orphans
 from core.jobs.runner import JobFn
@@ -137,8 +137,18 @@ class DaskExecutor:
     def _ended(self, job_id: int, future: Future) -> None:
         with self._lock:
             self._futures.pop(job_id, None)
-        if future.status == "error":
-            log.warning("the Dask task of job %d failed: %r", job_id, future.exception())
+        if future.status != "error":
+            return
+        exc = future.exception()
+        log.warning("the Dask task of job %d failed: %r", job_id, exc)
+        # A task that never started the job's body (a lost worker, an import error there) ends the
+        # job here, at once; a body that was running is its process's to end, or recovery's
+        # (`interrupted`, with the truth about what it activated).
+        try:
+            if store.get_job(self.ctx.db, job_id).status == "queued":
+                fail_unended(self.ctx, job_id, exc)
+        except Exception:
+            log.exception("could not record the end of job %d after its Dask task failed", job_id)
 
     def wait(self, job_id: int, timeout: float | None = None) -> None:
         """Block until the job has ended (the CLI's foreground commands on a cluster use this).

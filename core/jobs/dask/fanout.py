@@ -38,7 +38,7 @@ from core.jobs import store
 from core.jobs.bodies import JobEnd
 from core.jobs.recovery import job_versions
 from core.jobs.store import JobView
-from core.learning.retrain import outcome_frame, ready_bots, retrained_entries
+from core.learning.retrain import outcome_frame, ready_bots, replay_first, retrained_entries
 from core.registry.versions import discard_versions
 from core.reporting import Reporter, Span
 from core.requests import RetrainRequest, TrainingRequest
@@ -110,6 +110,8 @@ def prepare(ctx: Context, job: JobView, reporter: Reporter) -> Prepared:
     """Labels for a full training (unless it names a label set); fresh bars for a retrain."""
     request = job.request
     if isinstance(request, RetrainRequest):
+        if request.replay_bars:
+            replay_first(ctx, request, reporter)
         ready, skipped = ready_bots(ctx, request)
         if ready:
             reporter.progress(0.0, "loading bars")

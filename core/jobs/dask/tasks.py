@@ -42,7 +42,7 @@ from core.jobs.dask.worker import (
     supervision,
     worker_context,
 )
-from core.jobs.recovery import recover_orphans
+from core.jobs.recovery import close_abandoned, recover_orphans
 from core.jobs.runner import ForegroundExecutor, JobRunner
 from core.jobs.store import JobView
 from core.jobs.supervisor import describe_exit, supervise
@@ -71,8 +71,28 @@ class JobTicket:
 
 
 def run_job_task(job_id: int, ticket: JobTicket) -> dict[str, Any]:
-    """Run one queued job on this worker; returns the job as it ended (`JobView.as_json`)."""
+    """Run one queued job on this worker; returns the job as it ended (`JobView.as_json`).
+
+    A task that fails before the job's body records an end (a worker that may not start the
+    body's process, a missing import, a database it cannot reach) ends the job `failed` with the
+    worker's own message, here, at once; the client's callback does the same for a task that
+    never ran here (a lost worker).
+    """
     ctx = worker_context()
+    try:
+        return _run_job_task(ctx, job_id, ticket)
+    except Exception as exc:
+        fail_unended(ctx, job_id, exc)
+        raise
+
+
+def fail_unended(ctx: Context, job_id: int, exc: BaseException) -> bool:
+    """End a job its Dask task left without an end: `failed`, with the worker's message."""
+    why = f"its Dask task failed before the job recorded an end: {type(exc).__name__}: {exc}"
+    return close_abandoned(ctx.db, job_id, "failed", why)
+
+
+def _run_job_task(ctx: Context, job_id: int, ticket: JobTicket) -> dict[str, Any]:
     recover_orphans(ctx.db)  # a process that starts work closes what dead ones left behind
     job = store.get_job(ctx.db, job_id)
     if not ticket.matches(job):

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import httpx
 
@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 ERROR_BODY_BYTES = 16_384  # an error reply is read only this far, for its message
 # Called before attempt n >= 2 of a request; returning False abandons the request (the run stopped).
 BeforeRetry = Callable[[int], Awaitable[bool]]
+
+
+class _SchemaRefused(Exception):
+    """Internal: a 400 naming `response_format`: the server does not take structured outputs."""
 
 
 class _Retry(Exception):
@@ -88,6 +92,12 @@ def error_message(status: int, body: bytes) -> str:
     return text[:200] or httpx.codes.get_reason_phrase(status)
 
 
+def _asks_schema(body: dict[str, object]) -> bool:
+    """Whether this body asked for structured outputs (so a 400 about them means "not supported")."""
+    fmt = body.get("response_format")
+    return isinstance(fmt, dict) and fmt.get("type") == "json_schema"
+
+
 class LLMClient:
     """Use as `async with LLMClient(...) as client: await client.complete(messages)`."""
 
@@ -104,8 +114,13 @@ class LLMClient:
         secrets: Sequence[str] = (),
         rng: random.Random | None = None,
         deadline: float | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> None:
         self.wire = wire
+        # The reply schema for structured outputs; dropped for the rest of the run (JSON mode) when
+        # the server refuses `response_format`, and `schema_fallback` says why.
+        self.json_schema = json_schema
+        self.schema_fallback: str | None = None
         self.model = model
         self.temperature = temperature
         self.timeout = timeout
@@ -148,13 +163,18 @@ class LLMClient:
         """Send one logical request, retrying transient failures; see the module docstring."""
         if self._http is None:
             raise RuntimeError("LLMClient used outside `async with`")
-        body = self.wire.body(messages, model=self.model, temperature=self.temperature)
         billable = _Billable(estimate_usage(messages, "").tokens_in)
         started = time.perf_counter()
         last: _Retry | None = None
         attempts = 0
+        limit = self.policy.max_retries + 1
         async with self._semaphore:
-            for attempt in range(1, self.policy.max_retries + 2):
+            attempt = 0
+            while attempt < limit:
+                attempt += 1
+                body = self.wire.body(
+                    messages, model=self.model, temperature=self.temperature, json_schema=self.json_schema
+                )
                 if attempt > 1 and last is not None:
                     await self._wait_before_retry(attempt, last, billable, started)
                     if before_retry is not None and not await before_retry(attempt):
@@ -167,6 +187,10 @@ class LLMClient:
                 except _Retry as retry:
                     last = retry
                     log.debug("LLM attempt %d failed (%s); will retry", attempt, retry.reason)
+                except _SchemaRefused as refused:
+                    self._use_json_mode(str(refused))
+                    limit += 1  # the fallback is sent at once and is not one of the retries
+                    last = None
         assert last is not None
         reason = f"{last.reason} (gave up after {attempts} attempts)"
         self._fail(LLMCallFailed, reason, attempts, last.status, started, billable)
@@ -181,6 +205,16 @@ class LLMClient:
         if last.status == 429:
             self._pause_until = max(self._pause_until, time.monotonic() + delay)
         await asyncio.sleep(delay)
+
+    def _use_json_mode(self, reason: str) -> None:
+        """Fall back, once per run, from the schema to plain JSON mode, and say so."""
+        if self.schema_fallback is None and self.json_schema is not None:
+            self.schema_fallback = (
+                f"the {self.wire.provider} server refused structured outputs ({reason}); "
+                "this run fell back to plain JSON mode (LLM_STRUCTURED_OUTPUTS=false skips the schema)"
+            )
+            log.warning("%s", self.schema_fallback)
+        self.json_schema = None
 
     def _fail(
         self,
@@ -234,7 +268,8 @@ class LLMClient:
             async with asyncio.timeout(budget):
                 request = self._http.stream("POST", self.wire.url, json=body, headers=self.wire.headers())
                 async with request as response:
-                    return await self._read(response, messages, attempt, started, billable)
+                    structured = _asks_schema(body)
+                    return await self._read(response, messages, attempt, started, billable, structured)
         except TimeoutError:
             raise _Retry(f"timed out: no complete reply within the attempt's {budget:g} s deadline") from None
         except httpx.TimeoutException:
@@ -249,10 +284,12 @@ class LLMClient:
         attempt: int,
         started: float,
         billable: _Billable,
+        structured: bool = False,
     ) -> Completion:
         status = response.status_code
         if status >= 300:
-            self._refuse(status, await self._error_body(response), response, attempt, started)
+            body = await self._error_body(response)
+            self._refuse(status, body, response, attempt, started, structured)
         earlier = billable.usage()  # attempts before this one that were cut off mid-body
         billable.replies += 1
         reader = BoundedBody(self.max_reply_bytes, response.headers.get("content-encoding"))
@@ -267,7 +304,7 @@ class LLMClient:
             raise ReplyTooLarge(
                 f"reply larger than {self.max_reply_bytes:,} bytes (LLM_MAX_REPLY_BYTES); "
                 "reading stopped there and it was not parsed",
-                excerpt=big.head.decode("utf-8", "replace"),
+                excerpt=self._clean(big.head.decode("utf-8", "replace")),
                 attempts=attempt,
                 http_status=status,
                 latency_ms=(time.perf_counter() - started) * 1000,
@@ -288,7 +325,13 @@ class LLMClient:
         return reader.data()
 
     def _refuse(
-        self, status: int, body: bytes, response: httpx.Response, attempt: int, started: float
+        self,
+        status: int,
+        body: bytes,
+        response: httpx.Response,
+        attempt: int,
+        started: float,
+        structured: bool = False,
     ) -> NoReturn:
         """A non-2xx reply: the key refused (stop the run), worth a retry, or final."""
         explained = error_message(status, body)
@@ -301,6 +344,8 @@ class LLMClient:
             )
             error.http_status = status  # type: ignore[attr-defined]
             raise error from None
+        if status == 400 and structured and "response_format" in explained:
+            raise _SchemaRefused(self._clean(f"HTTP 400: {explained}"))
         if is_retryable(status):
             raise _Retry(
                 self._clean(f"HTTP {status}: {explained}"),
@@ -332,7 +377,7 @@ class LLMClient:
         # This reply at its own count; earlier attempts cut off mid-body at an estimate of theirs.
         total = usage or estimate_usage(messages, text)
         return Completion(
-            text=text,
+            text=self._clean(text),  # a key echoed in a reply is never stored, cached or shown
             usage=total + earlier if earlier else total,
             attempts=attempt,
             latency_ms=(time.perf_counter() - started) * 1000,

@@ -46,16 +46,23 @@ _BUDGET_LOCK_KEY = 0x43414E444C45  # "CANDLE"
 LOST_MESSAGE = "the process ended before the request did; charged at its reservation"
 
 
-def cost_usd(settings: Settings, model: str, tokens_in: int, tokens_out: int) -> float:
-    price_in, price_out = settings.price_per_million(model)
+def cost_usd(
+    settings: Settings, model: str, tokens_in: int, tokens_out: int, *, batch: bool = False
+) -> float:
+    """What the tokens cost: list prices, or batch prices for work sent through a batch API."""
+    price_in, price_out = (
+        settings.batch_price_per_million(model) if batch else settings.price_per_million(model)
+    )
     return (tokens_in * price_in + tokens_out * price_out) / 1_000_000
 
 
-def reservation_usd(settings: Settings, model: str, messages: Sequence[Message]) -> float:
+def reservation_usd(
+    settings: Settings, model: str, messages: Sequence[Message], *, batch: bool = False
+) -> float:
     """What one request reserves from the budget before it is sent (see RESERVE_CHARS_PER_TOKEN)."""
     prompt_chars = sum(len(m["content"]) for m in messages)
     tokens_in = -(-prompt_chars // RESERVE_CHARS_PER_TOKEN)
-    return cost_usd(settings, model, tokens_in, RESERVED_OUTPUT_TOKENS)
+    return cost_usd(settings, model, tokens_in, RESERVED_OUTPUT_TOKENS, batch=batch)
 
 
 def day_start(now: datetime | None = None) -> datetime:
@@ -86,6 +93,8 @@ class CallRow:
     tokens_out: int = 0
     cost_usd: float = 0.0
     error: str | None = None
+    reply_valid: bool | None = None
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ class CallResult:
     tokens_out: int = 0
     reply_bytes: int = 0
     error: str | None = None
+    reply_valid: bool | None = None  # the reply passed validation (None: no reply)
 
 
 def record(session: Session, rows: Sequence[CallRow]) -> list[int]:
@@ -151,6 +161,45 @@ def reserve(
     return int(session.execute(insert(LLMCall).returning(LLMCall.id), values).scalar_one())
 
 
+def reserve_many(
+    session: Session,
+    rows: Sequence[CallRow],
+    reserved: Sequence[float],
+    *,
+    limit_usd: float,
+    expires_at: datetime,
+    now: datetime | None = None,
+) -> list[int]:
+    """`reserve` for a batch: the rows, in order, that fit today's budget (one transaction, one lock).
+
+    Stops at the first that does not fit, so a batch takes a prefix of its points and the rest
+    are left for another day.
+    """
+    now = now or datetime.now(UTC)
+    _serialise_reservations(session)
+    room = limit_usd - spent_today(session, now)
+    values = []
+    for row, usd in zip(rows, reserved, strict=True):
+        if usd > room:
+            break
+        room -= usd
+        values.append(
+            {
+                **asdict(row),
+                "status": "sent",
+                "attempts": 1,
+                "reserved_usd": usd,
+                "cost_usd": usd,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        )
+    if not values:
+        return []
+    result = session.execute(insert(LLMCall).returning(LLMCall.id, sort_by_parameter_order=True), values)
+    return [int(i) for i in result.scalars().all()]
+
+
 def mark_attempt(session: Session, call_id: int, attempt: int, expires_at: datetime) -> None:
     """Attempt `attempt` of the request is about to be sent."""
     session.execute(
@@ -192,6 +241,7 @@ class LedgerTotals:
     tokens_out: int
     cost_usd: float
     failed: int = 0  # requests that ended in an error or were lost with their process
+    invalid: int = 0  # replies that failed validation (schema or label rules)
 
 
 def ledger_totals(
@@ -212,6 +262,7 @@ def ledger_totals(
         func.coalesce(func.sum(LLMCall.tokens_out), 0),
         func.coalesce(func.sum(LLMCall.cost_usd), 0.0),
         func.coalesce(func.sum(case((LLMCall.status.in_(("error", "lost")), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((LLMCall.reply_valid.is_(False), 1), else_=0)), 0),
     ).select_from(LLMCall)
     if label_set_id is not None:
         query = query.where(LLMCall.label_set_id == label_set_id)
@@ -219,7 +270,9 @@ def ledger_totals(
         query = query.join(LabelSet, LabelSet.id == LLMCall.label_set_id).where(LabelSet.job_id == job_id)
     if since is not None:
         query = query.where(LLMCall.created_at >= since)
-    calls, attempts, hits, in_flight, tokens_in, tokens_out, cost, failed = session.execute(query).one()
+    calls, attempts, hits, in_flight, tokens_in, tokens_out, cost, failed, invalid = session.execute(
+        query
+    ).one()
     return LedgerTotals(
         int(calls),
         int(attempts),
@@ -229,4 +282,5 @@ def ledger_totals(
         int(tokens_out),
         float(cost),
         int(failed),
+        int(invalid),
     )

@@ -8,7 +8,7 @@ error texts are cut to a few KB, and the reply itself never exceeds LLM_MAX_REPL
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from core.errors import LLMAuthError
 from core.labeling.llm import ledger
@@ -25,20 +25,28 @@ CANCELLED_IN_FLIGHT = "cancelled while in flight; charged at its reservation (th
 class PointRequest:
     ts: datetime
     current_price: float
-    context: dict[str, object]
+    context: dict[str, object]  # exactly what was sent (anonymized when `price_factor` != 1)
     messages: list[Message]
     key: str  # the response-cache key
     reserve_usd: float  # what the request reserves from the daily budget before it is sent
+    # Prices sent = real prices x price_factor (anonymized prompts are rebased to 100 at the point).
+    price_factor: float = 1.0
+    knowledge_cutoff: date | None = None  # the model's training-data cutoff
+    pre_cutoff: bool | None = None  # the point lies before it: the model may remember what came next
+    news_dropped: int = 0  # headlines newer than the point, or undated for a past point: not sent
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit:,} more characters]"
 
 
-def ok_result(settings: Settings, model: str, completion: Completion) -> ledger.CallResult:
+def ok_result(
+    settings: Settings, model: str, completion: Completion, *, valid: bool | None = None
+) -> ledger.CallResult:
     usage = completion.usage
     return ledger.CallResult(
         status="ok",
+        reply_valid=valid,
         attempts=completion.attempts,
         latency_ms=completion.latency_ms,
         cost_usd=ledger.cost_usd(settings, model, usage.tokens_in, usage.tokens_out),
@@ -86,11 +94,23 @@ def cancelled_result(point: PointRequest, attempts: int) -> ledger.CallResult:
     )
 
 
+def _firewall(point: PointRequest, record: LabelRecord) -> LabelRecord:
+    record.knowledge_cutoff = point.knowledge_cutoff
+    record.pre_cutoff = point.pre_cutoff
+    return record
+
+
 def label_from_reply(point: PointRequest, text: str) -> LabelRecord:
-    record = validate_reply(text, ts=point.ts, current_price=point.current_price, context=point.context)
+    """Validate the reply in the units it was asked in, then map its prices back to real ones."""
+    sent_price = float(point.context.get("current_price", point.current_price))  # type: ignore[arg-type]
+    record = validate_reply(text, ts=point.ts, current_price=sent_price, context=point.context)
+    record.current_price = point.current_price
+    if point.price_factor != 1.0 and record.accepted:
+        record.target = float(record.target) / point.price_factor  # type: ignore[arg-type]
+        record.stop_loss = float(record.stop_loss) / point.price_factor  # type: ignore[arg-type]
     if record.reasoning is not None:
         record.reasoning = _clip(record.reasoning, MAX_REASONING_CHARS)
-    return record
+    return _firewall(point, record)
 
 
 def label_from_failure(point: PointRequest, exc: LLMCallFailed) -> LabelRecord:
@@ -98,7 +118,7 @@ def label_from_failure(point: PointRequest, exc: LLMCallFailed) -> LabelRecord:
     excerpt = None
     if isinstance(exc, ReplyTooLarge):
         excerpt = f"{exc.excerpt}… [truncated: {exc.reply_bytes:,} bytes received]"
-    return LabelRecord(
+    record = LabelRecord(
         ts=point.ts,
         current_price=point.current_price,
         status="rejected",
@@ -106,3 +126,4 @@ def label_from_failure(point: PointRequest, exc: LLMCallFailed) -> LabelRecord:
         raw_reply=excerpt,
         context=point.context,
     )
+    return _firewall(point, record)

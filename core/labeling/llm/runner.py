@@ -29,7 +29,9 @@ from core.labeling.llm import point_end as outcome
 from core.labeling.llm.client import LLMClient
 from core.labeling.llm.point_end import PointRequest
 from core.labeling.llm.retry import RetryPolicy
+from core.labeling.schema import LABEL_JSON_SCHEMA
 from core.labeling.writer import LabelWriter, Outcome
+from core.llm_providers import PROVIDERS
 from core.llm_providers.wire import LLMCallFailed, RetryAbandoned, WireFormat
 from core.settings import LLMOptions, Settings
 
@@ -48,11 +50,18 @@ class RunStop:
     reason: str | None = None  # budget_exhausted | cancelled | auth_failed | deadline
     message: str | None = None
     error: LLMAuthError | None = None
+    schema_fallback: str | None = None  # set when the server refused structured outputs (any end)
+
+
+def uses_schema(options: LLMOptions) -> bool:
+    """Whether this run's requests carry the label schema as `response_format` (structured outputs)."""
+    return options.structured_outputs and PROVIDERS[options.provider].structured_outputs
 
 
 def request_params(options: LLMOptions) -> dict[str, object]:
     """Every parameter that shapes the reply besides the messages (part of the cache key)."""
-    return {"temperature": options.temperature, "response_format": "json_object"}
+    response_format = f"json_schema:{LABEL_JSON_SCHEMA['name']}" if uses_schema(options) else "json_object"
+    return {"temperature": options.temperature, "response_format": response_format}
 
 
 class LLMLabelRun:
@@ -81,6 +90,7 @@ class LLMLabelRun:
         self.should_cancel = should_cancel
         self.deadline = deadline  # time.monotonic() by which the run ends; None: no limit
         self.stop = RunStop()
+        self.schema_fallback: str | None = None  # why structured outputs were dropped mid-run
         self.done = 0
         self.rejected = 0
         self._buffer: list[Outcome] = []
@@ -99,6 +109,7 @@ class LLMLabelRun:
         finally:  # whatever happens, every finished point is written
             self._flush()
             await asyncio.gather(*self._flushes)
+        self.stop.schema_fallback = self.schema_fallback
         return self.stop
 
     # --- cache phase --------------------------------------------------------------------------
@@ -135,11 +146,13 @@ class LLMLabelRun:
             max_reply_bytes=options.max_reply_bytes,
             secrets=self.settings.secret_values(),
             deadline=self.deadline,
+            json_schema=LABEL_JSON_SCHEMA if uses_schema(options) else None,
         )
         async with client:
             n = min(options.concurrency, len(queue))
             workers = [asyncio.create_task(self._worker(client, queue)) for _ in range(n)]
             await asyncio.wait(workers)
+        self.schema_fallback = client.schema_fallback
         for task in workers:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
@@ -230,7 +243,7 @@ class LLMLabelRun:
                     usage.tokens_in,
                     usage.tokens_out,
                 )
-            result = outcome.ok_result(self.settings, self.model, completion)
+            result = outcome.ok_result(self.settings, self.model, completion, valid=record.accepted)
             done = Outcome(
                 record, call_id=call_id, cache_entry=entry, tokens_estimated=completion.usage.estimated
             )
@@ -267,6 +280,7 @@ class LLMLabelRun:
             model=self.model,
             cache_key=point.key,
             status=status,
+            reply_valid=True if status == "cached" else None,  # only accepted replies are cached
         )
 
     def _finish(self, done: Outcome, counts_as_done: bool = True) -> None:

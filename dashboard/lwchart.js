@@ -1,0 +1,407 @@
+// The candle chart: TradingView Lightweight Charts mounted as a Streamlit v2 component.
+//
+// The library (window.LightweightCharts) is prepended to this module from the installed package
+// at runtime (dashboard/lwchart.py). Candles arrive once as Arrow columns; ranges, zoom, panes,
+// indicators and overlays change here without a server round-trip, and the view (range,
+// indicators, overlays, scale) is reported back so the page keeps it in the URL and the session.
+
+const LWC = window.LightweightCharts;
+const INDICATORS = ["SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD"];
+const OVERLAYS = ["Signals", "Paper trades", "Labels"];
+const PANE_HEIGHTS = { volume: 0.14, rsi: 0.15, macd: 0.15 };
+
+function css(el, name, fallback) {
+  const value = getComputedStyle(el).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+function column(table, name) {
+  const child = table.getChild(name);
+  return child ? child.toArray() : null;
+}
+
+function fmt(value, decimals) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+function volumeText(value) {
+  if (!Number.isFinite(value)) return "–";
+  const units = [[1e9, "B"], [1e6, "M"], [1e3, "k"]];
+  for (const [size, unit] of units) if (Math.abs(value) >= size) return (value / size).toFixed(2) + unit;
+  return value.toFixed(0);
+}
+
+function timeText(seconds, intraday) {
+  const iso = new Date(seconds * 1000).toISOString();
+  return intraday ? iso.slice(0, 16).replace("T", " ") + " UTC" : iso.slice(0, 10);
+}
+
+// The first index whose time is at or after `t` (times ascending).
+function lowerBound(times, t) {
+  let lo = 0, hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] < t) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+function rangeStart(preset, last) {
+  const day = 86400;
+  const spans = { "1D": day, "1W": 7 * day, "1M": 31 * day, "3M": 92 * day, "1Y": 366 * day, "5Y": 5 * 366 * day };
+  if (preset === "YTD") return Date.UTC(new Date(last * 1000).getUTCFullYear(), 0, 1) / 1000;
+  return preset in spans ? last - spans[preset] : null;
+}
+
+function toolbarButton(label, title, pressed, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.title = title;
+  b.setAttribute("aria-pressed", pressed ? "true" : "false");
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+class CandleChart {
+  constructor(root, setStateValue) {
+    this.root = root;
+    this.setStateValue = setStateValue;
+    this.series = {};
+    this.key = null;
+    this.wrap = document.createElement("div");
+    this.wrap.className = "cl-wrap";
+    this.bar = document.createElement("div");
+    this.bar.className = "cl-toolbar";
+    this.bar.setAttribute("role", "toolbar");
+    this.box = document.createElement("div");
+    this.box.className = "cl-chart";
+    this.box.tabIndex = 0;
+    this.box.setAttribute("aria-label", "Candle chart: arrows pan, + and − zoom, Home and End jump");
+    this.legend = document.createElement("div");
+    this.legend.className = "cl-legend";
+    this.box.appendChild(this.legend);
+    this.wrap.append(this.bar, this.box);
+    root.appendChild(this.wrap);
+    this.chart = LWC.createChart(this.box, {
+      autoSize: true,
+      crosshair: { mode: LWC.CrosshairMode.Normal },
+      // Bars may be thinner than a pixel, so "All" really shows every candle (the default stops at 0.5 px).
+      timeScale: { rightOffset: 5, borderVisible: false, minBarSpacing: 0.005 },
+      rightPriceScale: { borderVisible: false },
+      localization: { locale: "en-US" },
+    });
+    this.chart.subscribeCrosshairMove((p) => this.hover(p));
+    this.box.addEventListener("keydown", (e) => this.key_(e));
+    this.onResize = () => this.fitHeight();
+    window.addEventListener("resize", this.onResize);
+    // Notices above the chart come and go (training progress, toasts): keep the fold in view.
+    this.observer = new ResizeObserver(() => this.fitHeight());
+    this.observer.observe(document.body);
+  }
+
+  destroy() {
+    window.removeEventListener("resize", this.onResize);
+    this.observer.disconnect();
+    this.chart.remove();
+    this.wrap.remove();
+  }
+
+  // The chart fills the window below its top edge (at least 360 px), so every pane and the time
+  // axis stay above the fold whatever the screen.
+  fitHeight() {
+    const top = this.box.getBoundingClientRect().top + window.scrollY;
+    const height = Math.max(360, Math.round(window.innerHeight - top - 16));
+    if (this.box.style.height === height + "px") return;
+    this.box.style.height = height + "px";
+    this.layoutPanes();
+  }
+
+  theme() {
+    const bg = css(this.root.host || this.root, "--st-background-color", "#0e1117");
+    const text = css(this.root.host || this.root, "--st-text-color", "#fafafa");
+    this.wrap.style.setProperty("--cl-bg", bg);
+    this.wrap.style.setProperty("--cl-text", text);
+    this.chart.applyOptions({
+      layout: {
+        background: { type: "solid", color: bg },
+        textColor: text,
+        fontSize: 11,
+        panes: { separatorColor: "rgba(128,128,128,0.35)" },
+      },
+      grid: { vertLines: { color: "rgba(128,128,128,0.10)" }, horzLines: { color: "rgba(128,128,128,0.10)" } },
+    });
+  }
+
+  load(data) {
+    const meta = data.meta;
+    const view = this.restoredView(meta);
+    const t0 = performance.now();
+    const times = column(data.candles, "t");
+    this.meta = meta;
+    this.times = times;
+    this.cols = {
+      open: column(data.candles, "open"), high: column(data.candles, "high"),
+      low: column(data.candles, "low"), close: column(data.candles, "close"),
+      volume: column(data.candles, "volume"),
+    };
+    this.ind = {};
+    for (const f of data.indicators.schema.fields) this.ind[f.name] = column(data.indicators, f.name);
+    for (const s of Object.values(this.series)) this.chart.removeSeries(s);
+    this.series = {};
+    this.priceLines = [];
+    this.view = view;
+    const fmtPrice = { type: "price", precision: meta.decimals, minMove: Math.pow(10, -meta.decimals) };
+    this.chart.applyOptions({ timeScale: { timeVisible: meta.intraday, secondsVisible: false } });
+    const candles = this.chart.addSeries(LWC.CandlestickSeries, {
+      upColor: meta.colors.up, downColor: meta.colors.down, wickUpColor: meta.colors.up,
+      wickDownColor: meta.colors.down, borderVisible: false, priceFormat: fmtPrice,
+    }, 0);
+    const n = times.length;
+    const rows = new Array(n);
+    const vols = new Array(n);
+    const { open, high, low, close, volume } = this.cols;
+    for (let i = 0; i < n; i++) {
+      rows[i] = { time: times[i], open: open[i], high: high[i], low: low[i], close: close[i] };
+      vols[i] = { time: times[i], value: volume[i], color: close[i] >= open[i] ? meta.colors.up_fill : meta.colors.down_fill };
+    }
+    candles.setData(rows);
+    this.series.candles = candles;
+    // The volume pane is there from the first frame; its bars follow in the next one, with the
+    // indicators, so the candles paint first.
+    const vol = this.chart.addSeries(LWC.HistogramSeries, {
+      priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false,
+    }, 1);
+    vol.setData([{ time: times[n - 1] }]);
+    this.series.volume = vol;
+    this.markers = LWC.createSeriesMarkers(candles, []);
+    this.key = meta.key;
+    this.panes = { volume: 1 };
+    this.applyRange(view.range, view.candles);
+    this.fitHeight();
+    this.buildToolbar();
+    // Drawn: the frame after the library's own paint of these candles. Indicators and overlays
+    // follow in the next frame, from the same data, keeping the range.
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      this.box.dataset.drawnMs = (performance.now() - t0).toFixed(1);
+      vol.setData(vols);
+      this.applyView();
+      this.hover(null);
+      this.box.dataset.candles = String(n);
+      this.box.dataset.key = meta.key;
+    }));
+  }
+
+  restoredView(meta) {
+    const stored = sessionStorage.getItem("candlelab.view." + meta.pair);
+    const base = { ...meta.view };
+    if (stored) {
+      try { Object.assign(base, JSON.parse(stored)); } catch (e) { /* a corrupt entry: the page's view */ }
+    }
+    if (meta.view_pinned) Object.assign(base, meta.view);  // a link's explicit view wins once
+    if (!meta.presets.includes(base.range)) base.range = base.candles ? null : meta.presets[meta.presets.length - 1];
+    return base;
+  }
+
+  report() {
+    const v = { range: this.view.range, indicators: this.view.indicators, overlays: this.view.overlays, log: this.view.log };
+    sessionStorage.setItem("candlelab.view." + this.meta.pair, JSON.stringify(v));
+    this.setStateValue("view", v);
+  }
+
+  lineData(name) {
+    const values = this.ind[name];
+    const out = [];
+    if (!values) return out;
+    for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) out.push({ time: this.times[i], value: values[i] });
+    return out;
+  }
+
+  addLine(id, column, color, pane, extra = {}) {
+    const s = this.chart.addSeries(LWC.LineSeries, {
+      color, lineWidth: 1, lastValueVisible: false, priceLineVisible: false, crosshairMarkerVisible: false, ...extra,
+    }, pane);
+    s.setData(this.lineData(column));
+    this.series[id] = s;
+    return s;
+  }
+
+  // Indicators, overlays and the scale, redrawn from data already here; the visible range is
+  // restored afterwards, so toggling never loses the zoom.
+  applyView(keepRange = true) {
+    const range = keepRange ? this.chart.timeScale().getVisibleLogicalRange() : null;
+    const c = this.meta.colors;
+    for (const id of Object.keys(this.series)) {
+      if (id !== "candles" && id !== "volume") { this.chart.removeSeries(this.series[id]); delete this.series[id]; }
+    }
+    const on = new Set(this.view.indicators);
+    const fmtPrice = { type: "price", precision: this.meta.decimals, minMove: Math.pow(10, -this.meta.decimals) };
+    if (on.has("SMA 20")) this.addLine("sma20", "sma_20", c.sma20, 0, { priceFormat: fmtPrice, title: "SMA 20" });
+    if (on.has("SMA 50")) this.addLine("sma50", "sma_50", c.sma50, 0, { priceFormat: fmtPrice, title: "SMA 50" });
+    if (on.has("Bollinger 20")) {
+      this.addLine("bbu", "bb_upper", c.muted, 0, { lineStyle: LWC.LineStyle.Dotted, priceFormat: fmtPrice });
+      this.addLine("bbl", "bb_lower", c.muted, 0, { lineStyle: LWC.LineStyle.Dotted, priceFormat: fmtPrice });
+    }
+    let pane = 2;
+    this.panes = { volume: 1 };
+    if (on.has("RSI 14")) {
+      const rsi = this.addLine("rsi", "rsi_14", c.rsi, pane, { lineWidth: 1.5, title: "RSI 14", priceFormat: { type: "price", precision: 1, minMove: 0.1 } });
+      for (const level of [30, 70]) rsi.createPriceLine({ price: level, color: c.muted, lineStyle: LWC.LineStyle.Dotted, lineWidth: 1, axisLabelVisible: false });
+      this.panes.rsi = pane++;
+    }
+    if (on.has("MACD")) {
+      const f = { type: "price", precision: 3, minMove: 0.001 };
+      const hist = this.chart.addSeries(LWC.HistogramSeries, { color: c.muted, priceFormat: f, lastValueVisible: false, priceLineVisible: false }, pane);
+      hist.setData(this.lineData("macd_hist_pct"));
+      this.series.macdh = hist;
+      this.addLine("macd", "macd_pct", c.macd, pane, { lineWidth: 1.5, title: "MACD %", priceFormat: f });
+      this.addLine("macds", "macd_signal_pct", c.accent, pane, { title: "signal", priceFormat: f });
+      this.panes.macd = pane++;
+    }
+    this.drawOverlays();
+    this.series.candles.priceScale().applyOptions({
+      mode: this.view.log ? LWC.PriceScaleMode.Logarithmic : LWC.PriceScaleMode.Normal,
+    });
+    this.layoutPanes();
+    if (range) this.chart.timeScale().setVisibleLogicalRange(range);
+    this.box.dataset.panes = String(this.chart.panes().length);
+  }
+
+  // Shares of the height, not pixels: they hold through resizes and a pane added or removed.
+  layoutPanes() {
+    const panes = this.chart.panes();
+    if (!panes.length) return;
+    let rest = 1;
+    for (const [name, share] of Object.entries(PANE_HEIGHTS)) {
+      const i = this.panes && this.panes[name];
+      if (i !== undefined && panes[i]) { panes[i].setStretchFactor(share); rest -= share; }
+    }
+    panes[0].setStretchFactor(rest);
+  }
+
+  drawOverlays() {
+    for (const line of this.priceLines) this.series.candles.removePriceLine(line);
+    this.priceLines = [];
+    const on = new Set(this.view.overlays);
+    const marks = [];
+    if (on.has("Signals")) {
+      for (const lv of this.meta.levels) {
+        this.priceLines.push(this.series.candles.createPriceLine({
+          price: lv.price, color: lv.color, lineWidth: 1, lineStyle: lv.kind === "stop" ? LWC.LineStyle.Dotted : LWC.LineStyle.Dashed,
+          axisLabelVisible: true, title: lv.title,
+        }));
+      }
+      marks.push(...this.meta.markers.signals);
+    }
+    if (on.has("Paper trades")) marks.push(...this.meta.markers.trades);
+    if (on.has("Labels")) marks.push(...this.meta.markers.labels);
+    marks.push(...this.meta.markers.spacing);
+    marks.sort((a, b) => a.time - b.time);
+    this.shownMarkers = marks;
+    this.markers.setMarkers(marks.map(({ time, position, color, shape, text }) => ({ time, position, color, shape, text })));
+  }
+
+  applyRange(preset, candles) {
+    const ts = this.chart.timeScale();
+    const n = this.times.length;
+    if (!n) return;
+    if (candles) {
+      ts.setVisibleLogicalRange({ from: Math.max(0, n - candles), to: n - 1 + 5 });
+      return;
+    }
+    const start = preset ? rangeStart(preset, this.times[n - 1]) : null;
+    if (start === null) { ts.fitContent(); return; }
+    ts.setVisibleLogicalRange({ from: lowerBound(this.times, start), to: n - 1 + 5 });
+  }
+
+  buildToolbar() {
+    this.bar.replaceChildren();
+    const group = (label) => {
+      const g = document.createElement("div");
+      g.className = "cl-group";
+      g.setAttribute("role", "group");
+      g.setAttribute("aria-label", label);
+      this.bar.appendChild(g);
+      return g;
+    };
+    const ranges = group("Range");
+    for (const p of this.meta.presets) {
+      ranges.appendChild(toolbarButton(p, `Show ${p === "All" ? "the whole history" : p} back from the newest bar`, this.view.range === p, () => {
+        this.view.range = p; this.view.candles = null; this.applyRange(p, null); this.buildToolbar(); this.report();
+      }));
+    }
+    const ind = group("Indicators");
+    for (const name of INDICATORS) {
+      ind.appendChild(toolbarButton(name, `Show or hide ${name}`, this.view.indicators.includes(name), () => {
+        const s = new Set(this.view.indicators);
+        s.has(name) ? s.delete(name) : s.add(name);
+        this.view.indicators = INDICATORS.filter((x) => s.has(x));
+        this.applyView(); this.buildToolbar(); this.report();
+      }));
+    }
+    const ov = group("Overlays");
+    for (const name of OVERLAYS) {
+      ov.appendChild(toolbarButton(name, `Show or hide ${name.toLowerCase()}`, this.view.overlays.includes(name), () => {
+        const s = new Set(this.view.overlays);
+        s.has(name) ? s.delete(name) : s.add(name);
+        this.view.overlays = OVERLAYS.filter((x) => s.has(x));
+        const range = this.chart.timeScale().getVisibleLogicalRange();
+        this.drawOverlays();
+        if (range) this.chart.timeScale().setVisibleLogicalRange(range);
+        this.buildToolbar(); this.report();
+      }));
+    }
+    const scale = group("Scale");
+    scale.appendChild(toolbarButton("Log", "Logarithmic price scale", !!this.view.log, () => {
+      this.view.log = !this.view.log; this.applyView(); this.buildToolbar(); this.report();
+    }));
+    scale.appendChild(toolbarButton("Fit", "Fit every candle in view", false, () => this.chart.timeScale().fitContent()));
+  }
+
+  key_(e) {
+    const ts = this.chart.timeScale();
+    const r = ts.getVisibleLogicalRange();
+    if (!r) return;
+    const width = r.to - r.from;
+    const step = Math.max(1, Math.round(width / 10));
+    const moves = {
+      ArrowLeft: () => ts.setVisibleLogicalRange({ from: r.from - step, to: r.to - step }),
+      ArrowRight: () => ts.setVisibleLogicalRange({ from: r.from + step, to: r.to + step }),
+      "+": () => ts.setVisibleLogicalRange({ from: r.from + width / 4, to: r.to }),
+      "=": () => ts.setVisibleLogicalRange({ from: r.from + width / 4, to: r.to }),
+      "-": () => ts.setVisibleLogicalRange({ from: r.from - width / 2, to: r.to }),
+      Home: () => ts.setVisibleLogicalRange({ from: 0, to: width }),
+      End: () => ts.scrollToRealTime(),
+    };
+    if (moves[e.key]) { e.preventDefault(); moves[e.key](); }
+  }
+
+  hover(p) {
+    const d = this.meta.decimals;
+    let i = this.times.length - 1;
+    if (p && p.time !== undefined) i = lowerBound(this.times, p.time);
+    if (i < 0 || i >= this.times.length) { this.legend.textContent = ""; return; }
+    const { open, high, low, close, volume } = this.cols;
+    const lines = [
+      `${this.meta.title} · ${timeText(this.times[i], this.meta.intraday)}`,
+      `O ${fmt(open[i], d)}  H ${fmt(high[i], d)}  L ${fmt(low[i], d)}  C ${fmt(close[i], d)}  V ${volumeText(volume[i])}`,
+    ];
+    for (const m of this.shownMarkers || []) if (m.time === this.times[i] && m.detail) lines.push(m.detail);
+    this.legend.replaceChildren(...lines.map((t) => { const div = document.createElement("div"); div.textContent = t; return div; }));
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  let chart = parentElement.__candleChart;
+  if (!chart) {
+    chart = new CandleChart(parentElement, setStateValue);
+    parentElement.__candleChart = chart;
+  }
+  chart.setStateValue = setStateValue;
+  chart.theme();
+  if (data && data.meta && data.meta.key !== chart.key) chart.load(data);
+  else if (chart.meta) chart.fitHeight();
+  return () => { chart.destroy(); delete parentElement.__candleChart; };
+}

@@ -1,0 +1,339 @@
+"""The candle chart in headless Chromium, one app server for the module: its data arrives whole,
+compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyboard work, a zoom
+survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
+a link), FX prices read at 5 decimals in the hover and on the axis, and the toolbar, price pane,
+volume and time axis fit above the fold at 1440 and 1024 px. Also: with the internet blocked no
+page asks for anything outside, and the audit log exports as CSV.
+
+Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.context import Context
+from core.data import store as bar_store
+from core.data import supply
+from core.db.database import forget_database
+from core.views.candles import resample
+from tests.conftest import REPO, make_settings
+from tests.dashboard.conftest import QUICK_ENV
+from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.markets import tradingview_csv
+
+SHOTS = REPO / "artifacts" / "screenshots"
+FIVE = re.compile(r"\d\.\d{5}")
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+def fx_5m(n: int, seed: int = 11) -> pd.DataFrame:
+    """USDCHF-like 5-minute bars on weekdays, 5 decimals."""
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range("2024-03-04", periods=int(n * 7 / 5) + 600, freq="5min", tz="UTC")
+    stamps = stamps[stamps.day_of_week < 5][:n]
+    close = 0.89 * np.exp(np.cumsum(rng.normal(0, 0.0004, n)))
+    open_ = np.r_[close[0], close[:-1]]
+    wick = np.abs(rng.normal(0, 0.0002, n))
+    return pd.DataFrame(
+        {
+            "Open": open_.round(5),
+            "High": (np.maximum(open_, close) * (1 + wick)).round(5) + 0.00001,
+            "Low": (np.minimum(open_, close) * (1 - wick)).round(5) - 0.00001,
+            "Close": close.round(5),
+            "Volume": rng.integers(100, 1_000, n),
+        },
+        index=pd.DatetimeIndex(stamps, name="Datetime"),
+    )
+
+
+@dataclass
+class App:
+    url: str
+    chrome: Any
+    ctx: Context
+
+
+@pytest.fixture(scope="module")
+def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The own-markets home (EURUSD 1h with a live model, trades and labels) plus USDCHF 5m."""
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
+            )
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    home = tmp_path_factory.mktemp("chart_browser") / "home"
+    shutil.copytree(markets_template, home)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = Context.create(make_settings(home), logs=False)
+    files = tmp_path_factory.mktemp("chart_files")
+    supply.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
+    env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
+    try:
+        with serve(home, env) as url, browser(executable) as chrome:
+            yield App(url, chrome, ctx)
+    finally:
+        forget_database(make_settings(home).db_url)
+
+
+def _open(
+    app: App, query: str, width: int = 1440, height: int = 900, frames: list[bytes] | None = None
+) -> Any:
+    """A new tab on the app, once its chart is drawn; `frames` collects what the websocket receives."""
+    page = app.chrome.new_page(viewport={"width": width, "height": height})
+    if frames is not None:
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())
+            ),
+        )
+    page.goto(f"{app.url}/{query}")
+    wait_ready(page)
+    wait_for_chart(page)
+    return page
+
+
+def _stored(app: App, symbol: str, timeframe: str) -> pd.DataFrame:
+    with app.ctx.db.read() as session:
+        return bar_store.load_bars(session, symbol, timeframe)
+
+
+def _plot_box(page: Any) -> dict[str, float]:
+    """The price pane's drawing area (the first canvas cell of the chart's table layout)."""
+    box = page.locator(f"{CHART} table tr td:nth-child(2)").first.bounding_box()
+    assert box is not None
+    return box
+
+
+def _hover(page: Any, fraction: float) -> list[str]:
+    box = _plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] * 0.5)
+    page.wait_for_timeout(100)
+    return chart_state(page)["legend"].splitlines()
+
+
+def test_the_chart_gets_every_bar_once_and_its_crosshair_wheel_drag_and_keys_work(app: App) -> None:
+    page = _open(app, "?symbol=EURUSD&tf=1h")
+    stored = _stored(app, "EURUSD", "1h")
+    state = chart_state(page)
+    assert state["candles"] == len(stored) and state["decimals"] == 5
+    # The linked window (the newest 1,000 candles) is in view; the rest is there to scroll back to.
+    assert state["to"] - state["from"] == pytest.approx(1_000 - 1 + 5, abs=1)
+    crosshair = page.locator(CHART).evaluate("b => b.getRootNode().__candleChart.chart.options().crosshair")
+    assert crosshair["mode"] == 0 and crosshair["vertLine"]["visible"] and crosshair["horzLine"]["visible"]
+    # The hover names the bar's time and its prices at 5 decimals, exactly as stored.
+    when, prices = _hover(page, 0.5)[:2]
+    stamp = pd.Timestamp(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", when).group(0), tz="UTC")  # type: ignore[union-attr]
+    bar = stored.loc[stamp]
+    expected = "  ".join(
+        f"{k} {bar[c]:.5f}" for k, c in zip("OHLC", ("open", "high", "low", "close"), strict=True)
+    )
+    assert prices.startswith(expected), (prices, expected)
+    axis = page.locator(CHART).evaluate(
+        "b => b.getRootNode().__candleChart.series.candles.priceFormatter().format(1.1)"
+    )
+    assert axis == "1.10000"
+    page.screenshot(path=str(SHOTS / "chart_1_fx_hover.png"))
+
+    before = chart_state(page)
+    box = _plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
+    for _ in range(4):  # zoom in
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(80)
+    page.wait_for_timeout(200)
+    zoomed = chart_state(page)
+    assert zoomed["to"] - zoomed["from"] < 0.9 * (before["to"] - before["from"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    panned = chart_state(page)
+    assert panned["from"] < zoomed["from"] - 1  # dragged right: earlier bars come into view
+    page.locator(CHART).focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(100)
+    keyed = chart_state(page)
+    assert keyed["from"] > panned["from"]
+    page.keyboard.press("-")
+    page.wait_for_timeout(100)
+    wider = chart_state(page)
+    assert wider["to"] - wider["from"] > keyed["to"] - keyed["from"]
+    page.close()
+
+
+def test_a_zoom_survives_toggling_indicators_overlays_and_the_log_scale(app: App) -> None:
+    frames: list[bytes] = []
+    page = _open(app, "?symbol=EURUSD&tf=1h", frames=frames)
+    assert any(b"candlelab_chart" in f for f in frames)  # the candles, once
+    box = _plot_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    for _ in range(4):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(80)
+    page.wait_for_timeout(200)
+    zoom = chart_state(page)
+    assert zoom["panes"] == 2  # price and volume
+    for button, panes in (("RSI 14", 3), ("MACD", 4), ("Bollinger 20", 4), ("Labels", 4), ("Log", 4)):
+        page.locator(".cl-toolbar button", has_text=button).first.click()
+        page.wait_for_timeout(150)
+        state = chart_state(page)
+        assert state["panes"] == panes, button
+        assert (state["from"], state["to"]) == pytest.approx((zoom["from"], zoom["to"]), abs=1e-6), button
+    assert {"RSI 14", "MACD", "Bollinger 20"} <= set(state["view"]["indicators"])
+    page.screenshot(path=str(SHOTS / "chart_2_indicators.png"))
+    # The view is reported back: a range preset lands in the link, and the page's rerun re-sends nothing.
+    frames: list[bytes] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())),
+    )
+    page.locator(".cl-toolbar button", has_text="1W").first.click()
+    page.wait_for_url(re.compile(r"range=1W"), timeout=15_000)
+    wait_ready(page)
+    assert not any(b"candlelab_chart" in f for f in frames), "the candles were sent again"
+    after = chart_state(page)
+    assert after["key"] == zoom["key"] and after["panes"] == 4  # same data, toggles kept
+    first = pd.Timestamp(
+        page.locator(CHART).evaluate(
+            "b => { const c = b.getRootNode().__candleChart;"
+            " return c.times[Math.ceil(c.chart.timeScale().getVisibleLogicalRange().from)]; }"
+        ),
+        unit="s",
+        tz="UTC",
+    )
+    newest = _stored(app, "EURUSD", "1h").index[-1]
+    assert newest - timedelta(days=7) <= first <= newest - timedelta(days=6)
+    page.close()
+
+
+def _sent(page: Any) -> pd.DataFrame:
+    cols = page.locator(CHART).evaluate(
+        """b => { const c = b.getRootNode().__candleChart;
+            return { t: Array.from(c.times), open: Array.from(c.cols.open), high: Array.from(c.cols.high),
+                     low: Array.from(c.cols.low), close: Array.from(c.cols.close),
+                     volume: Array.from(c.cols.volume) }; }"""
+    )
+    frame = pd.DataFrame(cols)
+    frame.index = pd.to_datetime(frame.pop("t"), unit="s", utc=True)
+    return frame
+
+
+def test_a_5m_series_viewed_as_1h_shows_exact_ohlcv_also_from_a_link(app: App) -> None:
+    page = _open(app, "?symbol=USDCHF&tf=5m")
+    page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="1h (from 5m)").click()
+    page.wait_for_url(re.compile(r"tf=1h"), timeout=15_000)
+    page.wait_for_function("() => true")
+    for _ in range(100):
+        if "|5m|1h|" in chart_state(page)["key"]:
+            break
+        page.wait_for_timeout(100)
+    expected = resample(_stored(app, "USDCHF", "5m"), timedelta(hours=1))
+    sent = _sent(page)
+    assert len(sent) == len(expected) and (sent.index == expected.index).all()
+    for column in ("open", "high", "low", "close"):
+        assert (sent[column].round(5).to_numpy() == expected[column].round(5).to_numpy()).all(), column
+    assert (sent["volume"].to_numpy() == expected["volume"].to_numpy()).all()
+    # The hover of one 1h candle reads the merged bar: first open, highest high, lowest low, last close.
+    when, prices = _hover(page, 0.5)[:2]
+    stamp = pd.Timestamp(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", when).group(0), tz="UTC")  # type: ignore[union-attr]
+    assert stamp.minute == 0
+    bar = expected.loc[stamp]
+    assert prices.startswith(
+        f"O {bar['open']:.5f}  H {bar['high']:.5f}  L {bar['low']:.5f}  C {bar['close']:.5f}"
+    )
+    page.close()
+
+    linked = _open(app, "?symbol=USDCHF&tf=1h")  # only 5m is stored: the link opens it resampled
+    for _ in range(100):
+        if "|5m|1h|" in chart_state(linked)["key"]:
+            break
+        linked.wait_for_timeout(100)
+    assert len(_sent(linked)) == len(expected)
+    assert "tf=1h" in linked.url
+    linked.close()
+
+
+@pytest.mark.parametrize("size", [(1440, 900), (1024, 768)])
+def test_price_volume_and_time_axis_fit_above_the_fold(app: App, size: tuple[int, int]) -> None:
+    width, height = size
+    page = _open(app, "?symbol=EURUSD&tf=1h", width, height)
+    page.wait_for_timeout(500)
+    chart = page.locator(CHART).bounding_box()
+    assert chart is not None and chart["y"] + chart["height"] <= height, chart
+    assert chart["height"] >= 340
+    main = page.locator("[data-testid='stMain']").bounding_box()
+    controls = [
+        *(
+            page.locator(".cl-toolbar button").nth(i)
+            for i in range(page.locator(".cl-toolbar button").count())
+        ),
+        page.get_by_role("button", name="Retrain now"),
+        page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first,
+    ]
+    for control in controls:  # the whole toolbar is on screen, none of it cut off
+        box = control.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= main["x"] + main["width"], control
+        assert box["y"] + box["height"] <= chart["y"] + 1, control
+    page.screenshot(path=str(SHOTS / f"chart_3_fold_{width}.png"))
+    page.close()
+
+
+def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothing_outside(app: App) -> None:
+    context = app.chrome.new_context(viewport={"width": 1440, "height": 900})
+    outside: list[str] = []
+    failed: list[str] = []
+
+    def block(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(app.url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", block)
+    page = context.new_page()
+    page.on("console", lambda m: failed.append(m.text) if "Failed to load resource" in m.text else None)
+    page.goto(f"{app.url}/?symbol=EURUSD&tf=1h")
+    wait_ready(page)
+    wait_for_chart(page)
+    for name, heading in (("Models", "Models"), ("Training", "Training")):
+        page.get_by_role("link", name=name).click()
+        page.get_by_role("heading", name=heading).first.wait_for()
+        wait_ready(page)
+    # The navigation's icons come from the bundled icon font: drawn, not shown as their names.
+    icon = page.locator("[data-testid='stSidebarNav'] [data-testid='stIconMaterial']").first
+    assert icon.bounding_box()["width"] < 40  # type: ignore[index]
+    page.wait_for_timeout(500)
+    assert outside == [] and failed == [], (outside, failed)
+    context.close()
+
+
+def test_the_audit_log_exports_as_csv(app: App) -> None:
+    page = app.chrome.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{app.url}/audit")
+    wait_ready(page)
+    page.get_by_role("heading", name="Audit log").first.wait_for()
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    lines = text.splitlines()
+    assert lines[0].split(",")[:5] == ["id", "created_at", "actor", "actor_kind", "action"], lines[:2]
+    assert len(lines) > 1, text  # the home's own history (its training, its activation) is on record
+    page.close()
