@@ -47,8 +47,10 @@ else:
         )
 
 st.subheader("Versions", anchor=False)
-st.caption("Select two or more rows to compare them; select one to activate it.")
+st.caption("Select a row for its details and to activate it; select two or more to compare them.")
 selected = ui.versions_table(table)
+if len(selected) == 1:
+    ui.version_panel(rt, table, selected[0])
 
 if len(selected) >= 2:
     names = dict(zip(table["version_id"], table["label"], strict=True))

@@ -8,13 +8,17 @@ the registry's metrics carry `<name>_n` and `<name>_ci` for every proportion.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 
 from core.bots import BOT_NAMES
 from core.context import Context
+from core.db.models import AIModelVersion
 from core.registry import activation
 from core.registry.versions import VersionView, active_versions, get_version, list_versions
 
@@ -109,7 +113,10 @@ def version_table(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
                 "gate_reason": v.gate_reason,
             }
         )
-    return pd.DataFrame.from_records(records)
+    table = pd.DataFrame.from_records(records)
+    if not table.empty:
+        table["gate_reason"] = name_versions(ctx, list(table["gate_reason"]))
+    return table
 
 
 @dataclass(frozen=True)
@@ -230,3 +237,23 @@ def label_of(ctx: Context, version_id: int) -> str:
 def version_labels(ctx: Context, symbol: str, timeframe: str) -> dict[int, str]:
     """Version id -> "xgb_agent v2", for tables that name versions by id."""
     return {v.version_id: v.label for v in versions(ctx, symbol, timeframe)}
+
+
+# How stored texts cite a version: "rollback from version 8", "beats version 3: …", "version 2".
+_VERSION_REF = re.compile(r"\b(?:model )?version #?(\d+)\b")
+
+
+def name_versions(ctx: Context, texts: Sequence[str | None]) -> list[str | None]:
+    """Texts that cite versions by id, with each known version named as people name it
+    ("lstm_bot v1"). Audit rows, reasons and gate verdicts store the id, which nobody reads."""
+    ids = {int(ref) for text in texts if text for ref in _VERSION_REF.findall(text)}
+    labels: dict[int, str] = {}
+    if ids:
+        with ctx.db.read() as session:
+            rows = session.scalars(select(AIModelVersion).where(AIModelVersion.id.in_(ids)))
+            labels = {row.id: VersionView.of(row).label for row in rows}
+
+    def named(match: re.Match[str]) -> str:
+        return labels.get(int(match.group(1)), match.group(0))
+
+    return [_VERSION_REF.sub(named, text) if text else text for text in texts]

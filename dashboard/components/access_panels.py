@@ -11,6 +11,7 @@ from core.errors import CandleLabError
 from core.services import access
 from core.views import access as views
 from core.views.access import ACTIONS, OUTCOMES, ROLES, AuditFilter
+from core.views.models import name_versions
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.runtime import Runtime
@@ -65,9 +66,9 @@ def audit_table(rt: Runtime, flt: AuditFilter, limit: int = 500) -> None:
             "Actor": rows["actor"],
             "Via": rows["actor_kind"],
             "Action": rows["action"],
-            "Target": rows["target"].fillna(""),
+            "Target": name_versions(rt.ctx, list(rows["target"].fillna(""))),
             "Outcome": rows["outcome"],
-            "Reason": rows["reason"].fillna(""),
+            "Reason": name_versions(rt.ctx, list(rows["reason"].fillna(""))),
         }
     )
     st.dataframe(show, hide_index=True, width="stretch", key="audit_table")

@@ -10,6 +10,8 @@ import streamlit as st
 from core.views.experiments import ExperimentPage
 from dashboard import charts
 from dashboard import formatting as fmt
+from dashboard.components.row_panel import row_panel
+from dashboard.components.versions import accuracy_cell
 from dashboard.theme import SERIES_COLORS, SERIES_DASHES
 
 
@@ -26,7 +28,17 @@ def _ret_ci(ci: object) -> str:
     return f" (95 % CI {fmt.signed_pct(ci[0], 1)} to {fmt.signed_pct(ci[1], 1)})"
 
 
+def _ret_span(value: object, ci: object) -> str:
+    """ "-5.49 % (-12.9 to +2.1 %)": a return with its 95 % interval, short enough for a cell."""
+    shown = fmt.signed_pct(value, 2)  # type: ignore[arg-type]
+    if not isinstance(ci, list | tuple) or len(ci) != 2:
+        return shown
+    low = fmt.signed_pct(ci[0], 1).removesuffix(" %")
+    return f"{shown} ({low} to {fmt.signed_pct(ci[1], 1)})"
+
+
 def results_table(page: ExperimentPage) -> None:
+    """Labelers x bots with the numbers people scan; a selected row shows the rest in a panel."""
     if page.forced_past_cutoff:
         st.warning(
             f"Forced: the window lies wholly before the LLM's knowledge cutoff ({page.forced_past_cutoff}). "
@@ -44,48 +56,55 @@ def results_table(page: ExperimentPage) -> None:
         {
             "Labeler": t["labeler"],
             "Bot": t["bot"],
-            "Directional accuracy": [
-                fmt.proportion(a, n, ci)
-                for a, n, ci in zip(
-                    t["directional_accuracy"],
-                    t["directional_accuracy_n"],
-                    t["directional_accuracy_ci"],
-                    strict=True,
-                )
+            "Accuracy (95 % CI)": [
+                accuracy_cell(a, ci)
+                for a, ci in zip(t["directional_accuracy"], t["directional_accuracy_ci"], strict=True)
             ],
-            "Independent": t["directional_effective_n"].map(fmt.count),
+            "Points": t["directional_accuracy_n"].map(fmt.count),
             "Baseline": t["baseline_directional_accuracy"].map(lambda v: fmt.pct(v, 1)),
             "Edge": t["directional_edge"].map(fmt.pp),
             "p (edge)": t["directional_edge_p_value"].map(_p),
-            "P&L after costs": [
-                fmt.signed_pct(v, 2) + _ret_ci(ci) for v, ci in zip(t["pnl"], t["pnl_ci"], strict=True)
+            "P&L after costs (95 % CI)": [
+                _ret_span(v, ci) for v, ci in zip(t["pnl"], t["pnl_ci"], strict=True)
             ],
             "Trades": t["trades"].map(fmt.count),
-            "Hit rate": t["hit_rate"].map(fmt.pct),
-            "Max drawdown": t["max_drawdown"].map(fmt.drawdown),
-            "Price error": [
-                f"{fmt.pct(e, 2)} vs {fmt.pct(b, 2)}"
-                for e, b in zip(t["price_error"], t["price_error_baseline"], strict=True)
-            ],
-            "Label set": t["label_set_id"].map(lambda v: "—" if pd.isna(v) else f"#{int(v)}"),
         }
     )
-    st.dataframe(
+    event = st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
         key="experiment_table",
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
             "Labeler": st.column_config.TextColumn(pinned=True),
             "Bot": st.column_config.TextColumn(pinned=True),
-            "Directional accuracy": st.column_config.TextColumn(
-                width="large", help="Walk-forward out-of-sample bars, with the 95 % CI"
+            "Accuracy (95 % CI)": st.column_config.TextColumn(
+                help="Walk-forward out-of-sample accuracy of the predicted direction, with its 95 % CI"
             ),
-            "Independent": st.column_config.TextColumn(help="Points at least one label horizon apart"),
+            "Points": st.column_config.TextColumn(help="Out-of-sample bars the accuracy was measured on"),
             "p (edge)": st.column_config.TextColumn(help="One-sided McNemar test against the naive baseline"),
-            "Price error": st.column_config.TextColumn(
-                help="|predicted − realised close| / close at the horizon, vs the no-change forecast"
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    if not rows:
+        st.caption("Select a row for its hit rate, drawdown, price error and label set.")
+        return
+    r = t.iloc[rows[0]]
+    row_panel(
+        f"{r['labeler']} · {r['bot']}",
+        {
+            "Directional accuracy": fmt.proportion(
+                r["directional_accuracy"], r["directional_accuracy_n"], r["directional_accuracy_ci"]
             ),
+            "Independent points": fmt.count(r["directional_effective_n"]),
+            "P&L after costs": fmt.signed_pct(r["pnl"], 2) + _ret_ci(r["pnl_ci"]),
+            "Hit rate": fmt.pct(r["hit_rate"]),
+            "Max drawdown": fmt.drawdown(r["max_drawdown"]),
+            "Price error": f"{fmt.pct(r['price_error'], 2)} vs {fmt.pct(r['price_error_baseline'], 2)} "
+            "(no-change forecast)",
+            "Label set": "—" if pd.isna(r["label_set_id"]) else f"set {int(r['label_set_id'])}",
         },
     )
 

@@ -9,9 +9,10 @@ import streamlit as st
 
 from core.views import jobs
 from core.views.jobs import JobView
+from core.views.models import name_versions
 from dashboard import formatting as fmt
-from dashboard import session
-from dashboard.components.versions import gate_label
+from dashboard import inert, session
+from dashboard.components.versions import accuracy_cell, gate_label
 from dashboard.runtime import Runtime
 
 FAILED = ("failed", "interrupted", "budget_exhausted", "cancelled")
@@ -39,30 +40,31 @@ def _ledger(rt: Runtime, job: JobView) -> None:
     )
 
 
-def _versions(job: JobView) -> None:
+def _versions(rt: Runtime, job: JobView) -> None:
     results = jobs.version_results(job)
     if not results:
         return
+    reasons = name_versions(rt.ctx, [r["gate_reason"] for r in results])
     st.markdown("**Versions registered**")
     st.dataframe(
         pd.DataFrame(
             {
                 "Version": [r["label"] for r in results],
                 "Live": ["yes" if r["activated"] else "no" for r in results],
-                "Directional accuracy": [
-                    fmt.proportion(r["directional_accuracy"], r["n"], r["ci"]) for r in results
-                ],
+                "Accuracy (95 % CI)": [accuracy_cell(r["directional_accuracy"], r["ci"]) for r in results],
+                "Points": [fmt.count(r["n"]) for r in results],
                 "Independent": [fmt.count(r["effective_n"]) for r in results],
                 "Baseline": [fmt.pct(r["baseline"], 1) for r in results],
                 "Gate": [gate_label(r["gate_verdict"]) for r in results],
-                "Gate's reason": [r["gate_reason"] or "—" for r in results],
             }
         ),
         hide_index=True,
         width="stretch",
         key=f"job_versions_{job.job_id}",
-        column_config={"Gate's reason": st.column_config.TextColumn(width="large")},
     )
+    for r, reason in zip(results, reasons, strict=True):  # long sentences: below, not in a column
+        st.caption(f"{r['label']}, the gate's reason:")
+        inert.block(reason or "not judged")
 
 
 def job_detail(rt: Runtime) -> None:
@@ -82,15 +84,17 @@ def job_detail(rt: Runtime) -> None:
     job = by_id[chosen]
     with st.container(border=True):
         st.caption(
-            f"Requested by {job.requested_by} · created {fmt.when(job.created_at)} UTC · "
-            f"finished {fmt.when(job.finished_at)} · stage {job.stage}"
+            f"Requested by {job.requested_by} · created {fmt.when(job.created_at)} UTC "
+            f"({fmt.ago(job.created_at)}) · finished "
+            f"{f'{fmt.when(job.finished_at)} UTC ({fmt.ago(job.finished_at)})' if job.finished_at else '—'}"
+            f" · stage {job.stage}"
         )
         if job.error:
             st.markdown("**Error** (full message)")
             st.code(job.error, language=None, wrap_lines=True)
         elif job.status == "succeeded":
             st.success(jobs.outcome_line(job), icon=":material/check_circle:")
-        _versions(job)
+        _versions(rt, job)
         _ledger(rt, job)
     if len(failed) > 1:
         with st.expander(f"Every failed job's full message ({len(failed)})", icon=":material/error:"):

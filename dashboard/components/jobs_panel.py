@@ -16,22 +16,19 @@ POLL_S = 2.0
 
 
 def _job_frame(rows: list, ledgers: dict) -> pd.DataFrame:  # type: ignore[type-arg]
-    """One row per job; calls and cost come from the LLM ledger, which records every attempt."""
+    """One row per job with what people scan; who asked, the stage and the LLM calls are in the
+    job's details below. The cost comes from the LLM ledger, which records every attempt."""
     return pd.DataFrame(
         {
             "Job": [f"#{j.job_id}" for j in rows],
             "Status": [j.status.replace("_", " ") for j in rows],
             "Pair": [f"{j.symbol} {j.timeframe}" for j in rows],
             "Kind": [j.kind for j in rows],
-            "Progress": [j.progress for j in rows],
+            "Started (UTC)": [fmt.when(j.started_at or j.created_at) for j in rows],
+            "LLM cost": [fmt.usd(ledgers[j.job_id].cost_usd) for j in rows],
             "Result / error": [
                 j.error or (jobs.outcome_line(j) if j.status == "succeeded" else "") for j in rows
             ],
-            "LLM calls": [ledgers[j.job_id].calls for j in rows],
-            "LLM cost": [fmt.usd(ledgers[j.job_id].cost_usd) for j in rows],
-            "Stage": [j.stage for j in rows],
-            "By": [j.requested_by for j in rows],
-            "Started (UTC)": [fmt.when(j.started_at or j.created_at) for j in rows],
         }
     )
 
@@ -75,11 +72,9 @@ def job_list(rt: Runtime) -> None:
             column_config={
                 "Job": st.column_config.TextColumn(pinned=True, width="small"),
                 "Status": st.column_config.TextColumn(pinned=True),
-                "Progress": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
                 "Result / error": st.column_config.TextColumn(
-                    width="large", help="The full message of any job is under Job details"
+                    help="The full message of any job is under Job details"
                 ),
-                "LLM calls": st.column_config.NumberColumn(format="localized"),
             },
         )
         if not active and any_active:

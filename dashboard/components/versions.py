@@ -3,6 +3,9 @@ activation dialog and the activation timeline with rollback."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -15,8 +18,11 @@ from core.views.access import can
 from core.views.evidence import activation_warning
 from dashboard import charts, inert, session
 from dashboard import formatting as fmt
+from dashboard.components.row_panel import row_panel
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _display_metric(kind: str, value: object, n: object, ci: object) -> str:
@@ -33,30 +39,41 @@ def _display_metric(kind: str, value: object, n: object, ci: object) -> str:
     return fmt.num(value, 3)  # type: ignore[arg-type]
 
 
+def accuracy_cell(value: object, ci: object) -> str:
+    """ "47 % (39–55 %)": the accuracy with its 95 % interval, short enough for a table cell."""
+    span = fmt.interval(ci)  # type: ignore[arg-type]
+    return f"{fmt.pct(value)} ({span})" if span else fmt.pct(value)  # type: ignore[arg-type]
+
+
+def _cell(value: object) -> str:
+    """A stored value as people read it: times as UTC minutes, not ISO strings with microseconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return f"{fmt.when(value)} UTC"
+    return "—" if value is None else str(value)
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parameters and lineage with readable row names ("data start") and cells."""
+    shown = frame.map(_cell)
+    shown.index = [str(name).replace("_", " ") for name in frame.index]
+    return shown
+
+
 def versions_table(table: pd.DataFrame) -> list[int]:
-    """The versions with their key numbers and the gate's verdict; returns the selected ids."""
+    """The versions with the numbers people scan; returns the selected ids (one: its row panel)."""
     show = pd.DataFrame(
         {
             "Version": table["label"],
             "Active": table["active"],
             "Gate": [gate_label(v) for v in table["gate_verdict"]],
-            "Directional accuracy": [
-                fmt.proportion(a, n, ci)
-                for a, n, ci in zip(table["directional_accuracy"], table["n"], table["ci"], strict=True)
+            "Accuracy (95 % CI)": [
+                accuracy_cell(a, ci) for a, ci in zip(table["directional_accuracy"], table["ci"], strict=True)
             ],
-            "Independent": table["effective_n"].map(fmt.count),
+            "Points": table["n"].map(fmt.count),
             "Baseline": table["baseline"].map(lambda v: fmt.pct(v, 1)),
             "Edge": table["edge"].map(fmt.pp),
             "P&L after costs": table["pnl"].map(lambda v: fmt.signed_pct(v, 2)),
-            "Trades": table["trades"].map(fmt.count),
             "Live accuracy": table["live_accuracy"].map(fmt.pct),
-            "Edge vs active": table["edge_vs_active"].map(fmt.pp),
-            "P&L vs active": table["pnl_vs_active"].map(lambda v: fmt.signed_pct(v, 2)),
-            "Created (UTC)": table["created_at"].map(fmt.when),
-            "Type": table["type"],
-            "Status": table["status"],
-            "Id": table["version_id"].map(lambda v: f"#{v}"),
-            "Gate's reason": table["gate_reason"].fillna("—"),
         }
     )
     event = st.dataframe(
@@ -65,25 +82,42 @@ def versions_table(table: pd.DataFrame) -> list[int]:
         on_select="rerun",
         selection_mode="multi-row",
         key="versions_table",
+        width="stretch",
         column_config={
             "Version": st.column_config.TextColumn(pinned=True, help="The bot and its own version number"),
             "Active": st.column_config.CheckboxColumn(width="small", pinned=True),
             "Gate": st.column_config.TextColumn(
-                help="What the promotion gate decided when the version was trained"
+                help="What the promotion gate decided when the version was trained; its reason is in "
+                "the row's details"
             ),
-            "Directional accuracy": st.column_config.TextColumn(
-                width="medium",
-                help="Walk-forward out-of-sample accuracy of the predicted direction, with the bars "
-                "evaluated and the 95 % CI",
+            "Accuracy (95 % CI)": st.column_config.TextColumn(
+                help="Walk-forward out-of-sample accuracy of the predicted direction, with its 95 % CI"
             ),
-            "Independent": st.column_config.TextColumn(
-                help="Out-of-sample points at least one label horizon apart: the gate's sample size"
-            ),
-            "Gate's reason": st.column_config.TextColumn(width="large"),
+            "Points": st.column_config.TextColumn(help="Out-of-sample bars the accuracy was measured on"),
+            "Live accuracy": st.column_config.TextColumn(help="Accuracy of its paper or live calls"),
         },
     )
     rows = event.selection.rows if event is not None else []
     return [int(table["version_id"].iloc[i]) for i in rows]
+
+
+def version_panel(rt: Runtime, table: pd.DataFrame, version_id: int) -> None:
+    """One version in full: what the table leaves out, the gate's reason first."""
+    row = table[table["version_id"] == version_id].iloc[0]
+    row_panel(
+        f"{row['label']} · {row['status']}{' · active' if row['active'] else ''}",
+        {
+            "Directional accuracy": fmt.proportion(row["directional_accuracy"], row["n"], row["ci"]),
+            "Independent points": fmt.count(row["effective_n"]),
+            "Trades": fmt.count(row["trades"]),
+            "Created": f"{fmt.when(row['created_at'])} UTC ({fmt.ago(row['created_at'])})",
+            "Edge vs active": fmt.pp(row["edge_vs_active"]),
+            "P&L vs active": fmt.signed_pct(row["pnl_vs_active"], 2),
+            "Training": str(row["type"] or "—"),
+            "Label set": "—" if pd.isna(row["label_set_id"]) else f"set {int(row['label_set_id'])}",
+        },
+        notes={"Gate's reason": str(row["gate_reason"] or "not judged")},
+    )
 
 
 def gate_label(verdict: str | None) -> str:
@@ -128,9 +162,9 @@ def comparison(rt: Runtime, version_ids: list[int]) -> None:
         params = models.differing_rows(cmp.params) if diff_params else cmp.params
         lineage = models.differing_rows(cmp.lineage) if diff_params else cmp.lineage
         left.markdown("**Parameters**")
-        left.dataframe(params.astype(str), width="stretch")
+        left.dataframe(_readable(params), width="stretch")
         right.markdown("**Lineage**")
-        right.dataframe(lineage.astype(str), width="stretch")
+        right.dataframe(_readable(lineage), width="stretch")
     with tabs[2]:
         st.plotly_chart(charts.equity_curves(cmp.equity), key="cmp_equity")
         st.caption(
@@ -298,7 +332,7 @@ def timeline(rt: Runtime, sel: Selection) -> None:
                 lambda v: "—" if pd.isna(v) else labels.get(int(v), f"#{int(v)}")
             ),
             "By": history["actor"],
-            "Why": history["reason"].fillna(""),
+            "Why": models.name_versions(rt.ctx, list(history["reason"].fillna(""))),
         }
     )
     st.dataframe(show, hide_index=True, width="stretch", key="activation_history")

@@ -110,7 +110,7 @@ def test_a_failed_automatic_job_is_explained_on_the_chart_and_not_requeued(
     training = open_app("training", tiny)
     assert any(c.value == job.error for c in training.code)
     assert {"LLM calls", "Attempts", "LLM cost"} <= {m.label for m in training.metric}
-    listed = _frame(training, "LLM calls")
+    listed = _frame(training, "Result / error")
     assert listed["Status"].tolist()[0] == "failed" and listed["LLM cost"].tolist()[0] == "$0.00"
 
 
@@ -122,10 +122,16 @@ def test_models_and_job_results_carry_the_gates_verdict_and_reason(
     table = _frame(at, "Gate")
     assert table["Version"].tolist() == ["xgb_agent v1"]
     assert table["Gate"].tolist()[0] in {"promoted", "no evidence of an edge", "below its baseline"}
-    assert table["Gate's reason"].str.len().gt(20).all() and table["Independent"].str.match(r"^[\d,]+$").all()
+    at.session_state["versions_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()  # one row selected: its panel has the gate's reason and the independent points
+    page = texts(at) + " ".join(str(t.value) for t in at.text)
+    assert "Gate's reason" in page and "Independent points" in page
+    assert len(at.text[-1].value) > 20  # the reason, last in the panel, as plain text
     training = open_app("training", EURUSD)
-    versions = _frame(training, "Gate's reason")
+    versions = _frame(training, "Gate")
     assert versions["Version"].tolist() == ["xgb_agent v1"] and versions["Live"].tolist() == ["yes"]
+    assert versions["Independent"].str.match(r"^[\d,]+$").all()
+    assert "xgb_agent v1, the gate's reason:" in texts(training)
     assert "xgb_agent v1 live (" in texts(training)
 
 
@@ -136,7 +142,12 @@ def test_the_experiment_page_shows_labelers_side_by_side(
     at = open_app("experiments", EURUSD)
     results = _frame(at, "Labeler")
     assert set(results["Labeler"]) == {"rules", "next_price"} and set(results["Bot"]) == {"xgb_agent"}
-    assert results["Directional accuracy"].str.contains(r"% on [\d,]+ points \(95 % CI").all()
+    assert results["Accuracy (95 % CI)"].str.match(r"^\d+ % \(\d+–\d+ %\)$").all()
+    assert results["Points"].str.match(r"^[\d,]+$").all()
+    at.session_state["experiment_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()  # the selected row's panel: the numbers the table leaves out
+    panel = texts(at) + " ".join(str(t.value) for t in at.text)
+    assert "Hit rate" in panel and "Max drawdown" in panel and "% on 1," in panel
     assert results["p (edge)"].str.match(r"^(< 0\.001|0\.\d{3}|1\.000)$").all()
     pairs = _frame(at, "p (McNemar)")
     assert pairs["Labelers"].tolist() == ["rules vs next_price"]

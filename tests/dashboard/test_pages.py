@@ -128,7 +128,8 @@ def test_models_page_lists_versions_with_counts_and_baseline(
     table = next(df.value for df in at.dataframe if "Version" in df.value.columns)
     assert list(table["Version"]) == ["xgb_agent v2", "xgb_agent v1"]
     assert list(table["Active"]) == [False, True]
-    assert table["Directional accuracy"].str.contains(r"% on [\d,]+ points \(95 % CI").all()
+    assert table["Accuracy (95 % CI)"].str.match(r"^\d+ % \(\d+–\d+ %\)$").all()
+    assert table["Points"].str.match(r"^[\d,]+$").all()
     assert table["Baseline"].str.endswith("%").all()
     assert "Activation history" in texts(at)
 
