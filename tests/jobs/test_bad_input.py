@@ -51,7 +51,7 @@ CASES = [
         ),
         "is for GOOG 1d, not INFY.NS 5m",
     ),
-    (("activate", HUGE), "VERSION_ID: Input should be less than or equal to 9223372036854775807"),
+    (("activate", HUGE), "VERSION_ID: Input should be less than or equal to 9007199254740991"),
     (("jobs", "cancel", HUGE), "JOB_ID"),
     (("jobs", "run", "0"), "JOB_ID: Input should be greater than or equal to 1"),
     (("samples", "--limit", "-1"), "--limit"),
@@ -64,7 +64,7 @@ CASES = [
     (("data", "fetch", "--symbol", "GOOG", "--timeframe", "1d", "--lookback-days", "nan"), "--lookback-days"),
     ((*EXPERIMENT, "--lookback-days", "nan"), "--lookback-days: must be a positive number of days"),
     ((*EXPERIMENT, "--bots", "svm"), "--bots: unknown bot 'svm'"),
-    (("experiments", "--id", HUGE), "--id: Input should be less than or equal to 9223372036854775807"),
+    (("experiments", "--id", HUGE), "--id: Input should be less than or equal to 9007199254740991"),
     (("experiments", "--limit", "-1"), "--limit"),
 ]
 
