@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -82,21 +83,29 @@ def _summary(job: TrainingJob, was: str, active: list[int], discarded: list[int]
     return head + _kept(active, discarded) + " Start it again when ready."
 
 
-def recover_orphans(db: Database, now: datetime | None = None) -> list[int]:
+def recover_orphans(
+    db: Database, now: datetime | None = None, *, supervised: Collection[int] = ()
+) -> list[int]:
     """Mark orphaned jobs `interrupted`, release their slots and close what they left running.
 
     Called where a process starts work (the runner, the scheduler's tick) and on every heartbeat
-    of a long-lived process's runner; it writes only when it finds a job to close.
+    of a long-lived process's runner; it writes only when it finds a job to close. `supervised`
+    are the jobs the calling process runs itself: their supervisor records how their body ended
+    (the signal, the exit code), which a heartbeat check could only guess.
     """
     now = now or utcnow()
     recovered: dict[int, str] = {}  # job id → the status it had
+
+    def orphaned(job: TrainingJob) -> bool:
+        return job.id not in supervised and is_orphaned(job, now)
+
     with db.read() as session:  # the usual answer is "none": it takes no write lock
         active = session.scalars(select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATUSES))).all()
-        if not any(is_orphaned(job, now) for job in active):
+        if not any(orphaned(job) for job in active):
             return []
     with db.session() as session:
         jobs = session.scalars(select(TrainingJob).where(TrainingJob.status.in_(ACTIVE_STATUSES))).all()
-        for job in (j for j in jobs if is_orphaned(j, now)):
+        for job in filter(orphaned, jobs):
             recovered[job.id] = job.status
             _close(session, job, now)
     for job_id, was in recovered.items():

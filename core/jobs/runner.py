@@ -207,8 +207,10 @@ class JobRunner:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             self._beat_owned()
             if self._watches:
+                with self._owned_lock:
+                    supervised = set(self._owned)
                 try:
-                    recover_orphans(self.ctx.db)
+                    recover_orphans(self.ctx.db, supervised=supervised)
                 except Exception:  # a busy database must not kill the watch
                     log.warning("checking other jobs' heartbeats failed; will retry", exc_info=True)
 
