@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.context import Context
 from core.data import store as bar_store
@@ -235,8 +236,18 @@ def _sent(page: Any) -> pd.DataFrame:
 
 def test_a_5m_series_viewed_as_1h_shows_exact_ohlcv_also_from_a_link(app: App) -> None:
     page = _open(app, "?symbol=USDCHF&tf=5m")
-    page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first.click()
-    page.get_by_role("option", name="1h (from 5m)").click()
+    # The pair's quick training runs meanwhile, and its progress rerun can close an open list: open
+    # the "View as" list again until the option shows.
+    box = page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first
+    option = page.get_by_role("option", name="1h (from 5m)")
+    for _ in range(10):
+        box.click()
+        try:
+            option.wait_for(timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()
     page.wait_for_url(re.compile(r"tf=1h"), timeout=15_000)
     page.wait_for_function("() => true")
     for _ in range(100):
