@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -33,6 +32,7 @@ from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import tradingview_csv
+from tests.markets.helpers import fx_bars
 
 SHOTS = REPO / "artifacts" / "screenshots"
 FIVE = re.compile(r"\d\.\d{5}")
@@ -41,22 +41,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 def fx_5m(n: int, seed: int = 11) -> pd.DataFrame:
     """USDCHF-like 5-minute bars on weekdays, 5 decimals."""
-    rng = np.random.default_rng(seed)
-    stamps = pd.date_range("2024-03-04", periods=int(n * 7 / 5) + 600, freq="5min", tz="UTC")
-    stamps = stamps[stamps.day_of_week < 5][:n]
-    close = 0.89 * np.exp(np.cumsum(rng.normal(0, 0.0004, n)))
-    open_ = np.r_[close[0], close[:-1]]
-    wick = np.abs(rng.normal(0, 0.0002, n))
-    return pd.DataFrame(
-        {
-            "Open": open_.round(5),
-            "High": (np.maximum(open_, close) * (1 + wick)).round(5) + 0.00001,
-            "Low": (np.minimum(open_, close) * (1 - wick)).round(5) - 0.00001,
-            "Close": close.round(5),
-            "Volume": rng.integers(100, 1_000, n),
-        },
-        index=pd.DatetimeIndex(stamps, name="Datetime"),
-    )
+    return fx_bars(n, freq="5min", start="2024-03-04", price=0.89, sd=0.0004, seed=seed, pad=600)
 
 
 @dataclass

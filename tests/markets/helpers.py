@@ -9,14 +9,15 @@ import numpy as np
 import pandas as pd
 
 
-def hourly_fx(n: int = 5_000, *, seed: int = 3, start: str = "2024-01-01") -> pd.DataFrame:
-    """An EURUSD-like hourly series, 24 hours on weekdays (FX closes at the weekend), 5 decimals."""
+def fx_bars(n: int, *, freq: str, start: str, price: float, sd: float, seed: int, pad: int) -> pd.DataFrame:
+    """FX-like bars at `freq` on weekdays only (FX closes at the weekend), 5 decimals; `pad` extra
+    stamps are drawn so that `n` weekday bars remain once the weekends are dropped."""
     rng = np.random.default_rng(seed)
-    stamps = pd.date_range(start, periods=int(n * 7 / 5) + 48, freq="1h", tz="UTC")
+    stamps = pd.date_range(start, periods=int(n * 7 / 5) + pad, freq=freq, tz="UTC")
     stamps = stamps[stamps.day_of_week < 5][:n]
-    close = 1.09 * np.exp(np.cumsum(rng.normal(0, 0.0012, n)))
+    close = price * np.exp(np.cumsum(rng.normal(0, sd, n)))
     open_ = np.r_[close[0], close[:-1]]
-    wick = np.abs(rng.normal(0, 0.0006, n))
+    wick = np.abs(rng.normal(0, sd / 2, n))
     return pd.DataFrame(
         {
             "Open": open_.round(5),
@@ -27,6 +28,11 @@ def hourly_fx(n: int = 5_000, *, seed: int = 3, start: str = "2024-01-01") -> pd
         },
         index=pd.DatetimeIndex(stamps, name="Datetime"),
     )
+
+
+def hourly_fx(n: int = 5_000, *, seed: int = 3, start: str = "2024-01-01") -> pd.DataFrame:
+    """An EURUSD-like hourly series, 24 hours on weekdays, 5 decimals."""
+    return fx_bars(n, freq="1h", start=start, price=1.09, sd=0.0012, seed=seed, pad=48)
 
 
 def write_yahoo(frame: pd.DataFrame, path: Path) -> Path:
