@@ -25,6 +25,19 @@ def server() -> Iterator[FakeLLMServer]:
         yield fake
 
 
+def _use_gpt_4o(monkeypatch: pytest.MonkeyPatch, server: FakeLLMServer, **extra: str) -> None:
+    """The fake server as an OpenAI-compatible gpt-4o (knowledge cutoff 2023-10-01)."""
+    settings = {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_API_KEY": KEY,
+        "OPENAI_BASE_URL": server.openai_url,
+        "OPENAI_MODEL": "gpt-4o",
+        **extra,
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_labels_page_keeps_possibly_remembered_labels_out_of_the_headline(
     dashboard_home: Callable[[Path | None], Path],
     goog_template: Path,
@@ -32,14 +45,7 @@ def test_labels_page_keeps_possibly_remembered_labels_out_of_the_headline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dashboard_home(goog_template)
-    for name, value in {
-        "LLM_PROVIDER": "openai",
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": server.openai_url,
-        "OPENAI_MODEL": "gpt-4o",
-        "LLM_ANONYMIZE": "on",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _use_gpt_4o(monkeypatch, server, LLM_ANONYMIZE="on")
     ctx = Context.create(load_settings(), logs=False)
     server.script("invalid")
     result = run_labeling(ctx, "GOOG", "1d", samples=30, labeler="llm", seed=3)
@@ -76,13 +82,7 @@ def test_experiments_page_marks_a_result_forced_past_the_cutoff(
     from core.services.experiments import run_experiment
 
     dashboard_home(goog_template)
-    for name, value in {
-        "LLM_PROVIDER": "openai",
-        "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": server.openai_url,
-        "OPENAI_MODEL": "gpt-4o",
-    }.items():
-        monkeypatch.setenv(name, value)
+    _use_gpt_4o(monkeypatch, server)
     ctx = Context.create(load_settings(), logs=False)
     request = ExperimentRequest(
         symbol="GOOG",
