@@ -111,12 +111,13 @@ def drawn_times(chrome: Any, url: str, candles: int, rounds: int) -> tuple[list[
 
 
 def range_change_ms(page: Any) -> float:
-    """Click a range preset on data already in the browser; time to the next painted frame."""
+    """Click a range preset on data already in the browser (1M, or the shortest a small series
+    offers); time to the next painted frame."""
     return page.locator(CHART).evaluate(
         """box => new Promise(done => {
             const c = box.getRootNode().__candleChart;
-            const button = [...box.getRootNode().querySelectorAll(".cl-toolbar button")]
-                .find(b => b.textContent === "1M");
+            const buttons = [...box.getRootNode().querySelectorAll(".cl-toolbar button")];
+            const button = ["1M", "1W", "1D"].map(p => buttons.find(b => b.textContent === p)).find(Boolean);
             const before = JSON.stringify(c.chart.timeScale().getVisibleLogicalRange());
             const t0 = performance.now();
             button.click();
