@@ -82,7 +82,7 @@ def _settings_for(environment: frozenset[tuple[str, str]], cwd: str, dotenv: int
     return load_settings()
 
 
-def _settings() -> Settings:
+def current_settings() -> Settings:
     """Settings for the current environment, working directory and `.env`: read again whenever one
     of them changes (a test pointing CANDLELAB_HOME elsewhere gets its own runtime), else reused,
     as building them costs tens of milliseconds and every page run asks twice."""
@@ -95,5 +95,5 @@ def _settings() -> Settings:
 
 def runtime() -> Runtime:
     """The shared runtime for the database the environment points at (one per process and database)."""
-    settings = _settings()
+    settings = current_settings()
     return _runtime_for(settings.db_url, settings)
