@@ -325,7 +325,8 @@ def load_bars(
     rows = session.execute(query).all()
     if not rows:
         return empty_frame()
-    frame = pd.DataFrame(rows, columns=["ts", *OHLCV])
+    # Column by column: pandas reads a list of SQLAlchemy rows one row object at a time (3-5x slower).
+    frame = pd.DataFrame(dict(zip(["ts", *OHLCV], map(list, zip(*rows, strict=True)), strict=True)))
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame = frame.set_index("ts").sort_index()
     return frame.astype("float64")
