@@ -146,9 +146,18 @@ class CandleChart {
     const times = column(data.candles, "t");
     this.meta = meta;
     this.times = times;
+    // Prices too high for float32 arrive as int32 ticks: the division gives the nearest double
+    // to the decimal price (60000.12, not 60000.1199...).
+    const price = (name) => {
+      const raw = column(data.candles, name);
+      if (!meta.tick_prices) return raw;
+      const scale = Math.pow(10, meta.decimals);
+      const out = new Float64Array(raw.length);
+      for (let i = 0; i < raw.length; i++) out[i] = raw[i] / scale;
+      return out;
+    };
     this.cols = {
-      open: column(data.candles, "open"), high: column(data.candles, "high"),
-      low: column(data.candles, "low"), close: column(data.candles, "close"),
+      open: price("open"), high: price("high"), low: price("low"), close: price("close"),
       volume: column(data.candles, "volume"),
     };
     this.ind = new Indicators(this.cols.close);

@@ -224,6 +224,7 @@ def candle_chart(
         "pair": pair,
         "title": title,
         "decimals": series.decimals,
+        "tick_prices": series.tick_prices,
         "intraday": intraday,
         "presets": presets,
         "view": {

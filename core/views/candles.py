@@ -4,7 +4,8 @@ Resampling is exact: each candle of the viewed timeframe takes the first open, t
 the lowest low, the last close and the summed volume of the stored bars whose time falls in it
 (bins aligned to the Unix epoch, so a 1h candle holds the bars from hh:00 to hh:59 UTC), and a
 bin with no stored bar is no candle. The browser receives the candles once, as columns (time in
-int32 seconds, prices in float32 when float32 holds every price at the series' precision), and
+int32 seconds, prices in float32 when float32 holds every price at the series' precision, else as
+int32 ticks when they sit on the tick grid, else float64), and
 scrolls, zooms and changes ranges without asking the server again. Indicators are not sent: the
 browser computes them from the closes when they are shown (`dashboard/lwchart.js`, the same
 formulas as `core.features.indicators`), so the wire carries the candles alone.
@@ -94,12 +95,19 @@ def resample(bars: pd.DataFrame, step: timedelta) -> pd.DataFrame:
 
 
 def price_dtype(prices: np.ndarray, decimals: int) -> str:
-    """float32 when it keeps every price within a tenth of a tick of its value, else float64."""
+    """How the prices travel, each within a tenth of a tick of its value: float32 when it holds
+    them (about 7 significant digits: FX, most stocks); else "int32" ticks (price × 10^decimals,
+    for high prices such as 60,000.12) when every price is finite, on the tick grid and fits;
+    else float64."""
     finite = prices[np.isfinite(prices)]
     if not finite.size:
         return "float32"
     error = np.abs(finite.astype("float32").astype("float64") - finite)
-    return "float32" if float(error.max()) < 0.1 * 10.0**-decimals else "float64"
+    if float(error.max()) < 0.1 * 10.0**-decimals:
+        return "float32"
+    ticks = prices * 10.0**decimals
+    on_grid = finite.size == prices.size and float(np.abs(ticks - np.round(ticks)).max()) < 0.1
+    return "int32" if on_grid and float(np.abs(ticks).max()) < 2**31 - 1 else "float64"
 
 
 def volume_dtype(volumes: np.ndarray) -> str:
@@ -124,7 +132,8 @@ class CandleSeries:
     stored: str  # the stored timeframe
     view: str  # the viewed timeframe
     decimals: int
-    candles: pd.DataFrame  # t (int32 s), open, high, low, close (float32/64), volume (float32/64)
+    candles: pd.DataFrame  # t (int32 s), open, high, low, close (float32/64 or int32 ticks), volume
+    tick_prices: bool  # the prices are int32 counts of 10^-decimals
     total_bars: int  # stored bars behind these candles
     spacing: list[SpacingChange] = field(default_factory=list)
 
@@ -188,10 +197,11 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
     times = unix_seconds(bars.index)
     prices = bars[["open", "high", "low", "close"]].to_numpy(dtype="float64")
     dtype = price_dtype(prices.ravel(), fmt.decimals)
+    columns = np.round(prices * 10.0**fmt.decimals) if dtype == "int32" else prices
     candles = pd.DataFrame(
         {
             "t": times.astype("int32"),
-            **{c: bars[c].to_numpy(dtype=dtype) for c in ("open", "high", "low", "close")},
+            **{c: columns[:, i].astype(dtype) for i, c in enumerate(("open", "high", "low", "close"))},
             "volume": bars["volume"].to_numpy(dtype=volume_dtype(bars["volume"].to_numpy(dtype="float64"))),
         }
     )
@@ -201,6 +211,7 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         view=view,
         decimals=fmt.decimals,
         candles=candles,
+        tick_prices=dtype == "int32",
         total_bars=len(raw),
         spacing=spacing_changes(times),
     )

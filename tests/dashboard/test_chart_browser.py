@@ -45,6 +45,12 @@ def fx_5m(n: int, seed: int = 11) -> pd.DataFrame:
     return fx_bars(n, freq="5min", start="2024-03-04", price=0.89, sd=0.0004, seed=seed, pad=600)
 
 
+def btc_1h(n: int) -> pd.DataFrame:
+    """BTCUSD-like hourly bars at cents around 60,000: more digits than float32 holds."""
+    bars = fx_bars(n, freq="1h", start="2024-03-04", price=60_000.0, sd=0.004, seed=5, pad=400)
+    return bars.assign(**{c: bars[c].round(2) for c in ("Open", "High", "Low", "Close")})
+
+
 @dataclass
 class App:
     url: str
@@ -68,6 +74,7 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     ctx = Context.create(make_settings(home), logs=False)
     files = tmp_path_factory.mktemp("chart_files")
     supply.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
+    supply.import_csv(ctx, tradingview_csv(btc_1h(2_000), files / "BTCUSD, 60.csv"), "BTCUSD", "1h")
     env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
     try:
         with serve(home, env) as url, browser(executable) as chrome:
@@ -267,6 +274,22 @@ def test_the_browser_computes_the_indicators_the_server_would_and_none_travel(ap
     assert line["n"] == int(expected["sma_20"].notna().sum())
     assert line["last"] == pytest.approx(float(expected["sma_20"].iloc[-1]), abs=1e-9)
     assert line["axis"] == "1.10000"
+    page.close()
+
+
+def test_high_prices_travel_as_ticks_and_read_exactly_at_their_cents(app: App) -> None:
+    page = _open(app, "?symbol=BTCUSD&tf=1h")
+    state = chart_state(page)
+    assert state["decimals"] == 2
+    tick = page.locator(CHART).evaluate("b => b.getRootNode().__candleChart.meta.tick_prices")
+    assert tick is True  # 60,000.12 has 7 digits: float32 would round the cents
+    stored, sent = _stored(app, "BTCUSD", "1h"), _sent(page)
+    for column in ("open", "high", "low", "close"):
+        assert (sent[column].to_numpy() == stored[column].to_numpy()).all(), column
+    when, prices = _hover(page, 0.5)[:2]
+    stamp = pd.Timestamp(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", when).group(0), tz="UTC")  # type: ignore[union-attr]
+    bar = stored.loc[stamp]
+    assert prices.startswith(f"O {bar['open']:,.2f}  H {bar['high']:,.2f}"), prices
     page.close()
 
 

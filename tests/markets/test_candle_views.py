@@ -77,8 +77,13 @@ def test_a_series_is_viewed_only_at_timeframes_its_bars_divide() -> None:
 def test_float32_is_used_only_where_it_keeps_the_prices_precision() -> None:
     assert price_dtype(np.array([1.27345, 1.09999, 0.98765]), 5) == "float32"
     assert price_dtype(np.array([4_501.06, 123.45]), 2) == "float32"
-    assert price_dtype(np.array([123_456.78, 98_765.43]), 2) == "float64"  # 8 digits: float32 rounds
     assert price_dtype(np.array([np.nan]), 2) == "float32"
+    # 8 digits: float32 rounds them, so they travel as int32 ticks (cents here)...
+    assert price_dtype(np.array([123_456.78, 98_765.43]), 2) == "int32"
+    # ...unless a price is off the tick grid, missing, or too large for int32 ticks.
+    assert price_dtype(np.array([123_456.78, 98_765.4321]), 2) == "float64"
+    assert price_dtype(np.array([123_456.78, np.nan]), 2) == "float64"
+    assert price_dtype(np.array([30_000_000.01]), 2) == "float64"
 
 
 def test_volumes_travel_as_float32_only_when_it_holds_each_exactly() -> None:
