@@ -15,7 +15,7 @@ from core.data import store
 from core.errors import BadInput
 from core.views.uploads import check_upload, guess_pair
 from tests.dashboard.markets import GBPUSD_MT5, tradingview_csv
-from tests.markets.helpers import dump, hourly_fx, write_yahoo
+from tests.data.helpers import dump, hourly_fx, write_yahoo
 
 
 def test_an_mt5_export_is_checked_in_full_and_nothing_is_stored(ctx: Context, home: Path) -> None:

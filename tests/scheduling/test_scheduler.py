@@ -67,7 +67,7 @@ def test_two_processes_firing_the_same_slot_run_it_once(ctx: Context, home: Path
         from core.jobs.local.executors import ThreadExecutor
         from core.jobs.runner import JobRunner
         from core.scheduling.scheduler import run_task
-        from tests.jobs.test_scheduler import _task
+        from tests.scheduling.test_scheduler import _task
         from tests.conftest import make_settings
         from pathlib import Path
         ctx = Context.create(make_settings(Path({str(home)!r})), logs=False)
