@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     exp.add_argument("--symbol", required=True)
     exp.add_argument("--timeframe", required=True)
     exp.add_argument("--labelers", required=True, help="comma-separated: llm, rules, hindsight, next_price")
-    exp.add_argument("--bots", default=DEFAULT_BOTS, help=f"comma-separated, from {', '.join(BOT_NAMES)}")
+    exp.add_argument("--bots", default=DEFAULT_BOTS, help=f"comma-separated, from {', '.join(BOTS.names())}")
     samples = ExperimentRequest.model_fields["samples"].default
     exp.add_argument(
         "--samples", type=int, default=samples, help=f"points labeled by each labeler (default {samples})"

@@ -12,7 +12,8 @@ from core.cli.output import CommandResult
 from core.context import Context
 from core.db.models import LabelSet
 from core.errors import BadInput
-from core.labeling.schema import LABELERS, SAMPLINGS
+from core.labeling.labelers import LABELERS
+from core.labeling.schema import SAMPLINGS
 from core.llm_providers import PROVIDER_NAMES
 from core.requests import LabelingRequest, PageRequest, parse
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--timeframe")
     p.add_argument("--lookback-days", type=float, help="count back from the newest stored bar")
     p.add_argument("--samples", type=int, default=50)
-    p.add_argument("--labeler", choices=LABELERS, help="default: llm when configured, else rules")
+    p.add_argument("--labeler", choices=LABELERS.names(), help="default: llm when configured, else rules")
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.bots import bot_names
+from core.bots import BOTS
 from core.context import Context
 from core.jobs import store
 from core.jobs.store import JobView
 from core.jobs.triggers import Staleness, failed_on_input, quick_request, staleness, training_request
+from core.labeling.labelers import LABELERS
 from core.labeling.llm import ledger
 from core.labeling.llm.ledger import LedgerTotals
 from core.labeling.sampling import SAMPLINGS
-from core.labeling.schema import LABELERS
 from core.requests import LabelOptions, TrainingRequest
 from core.scheduling.tasks import plan
+from core.settings import Settings
 
 __all__ = ["LABELERS", "SAMPLINGS", "JobView", "LedgerTotals", "Staleness"]
 
@@ -46,8 +47,17 @@ def freshness(ctx: Context, symbol: str, timeframe: str) -> Staleness:
     return staleness(ctx, symbol, timeframe)
 
 
-def bot_choices() -> tuple[str, ...]:
-    return bot_names()
+def bot_choices() -> dict[str, str]:
+    """The bots a page offers, by name, with their titles."""
+    return BOTS.titles()
+
+
+def labeler_choices(settings: Settings, *, auto: bool = False) -> dict[str, str]:
+    """The labelers a page offers, with their titles: the LLM analyst only when it is configured;
+    `auto` first when the run may leave the choice to the settings."""
+    choices = {"auto": "Auto (LLM if configured, else rules)"} if auto else {}
+    usable = {e.name: e.title for e in LABELERS.entries() if settings.llm_configured or not e.uses_llm}
+    return choices | usable
 
 
 def full_training_defaults(ctx: Context, symbol: str, timeframe: str) -> TrainingRequest:

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.context import Context
 from core.db.models import AIModelVersion
 from core.registry import activation
@@ -207,7 +207,7 @@ def differing_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def timeline(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
     """Every activation of the pair's bots, newest first."""
     rows = []
-    for bot in BOT_NAMES:
+    for bot in BOTS.names():
         for entry in activation.history(ctx.db, symbol, timeframe, bot):
             rows.append({"bot": bot, **entry})
     frame = pd.DataFrame(
