@@ -34,7 +34,7 @@ from pydantic.json_schema import WithJsonSchema
 
 from core.bots import BOTS
 from core.errors import BadInput
-from core.llm_providers import PROVIDER_NAMES
+from core.llm_providers import LLM_PROVIDERS
 from core.timeframes import normalise_symbol, parse_timeframe
 
 MAX_LOOKBACK_DAYS = 36_500  # a century of bars is more than any provider has
@@ -157,8 +157,8 @@ class LabelOptions(_Request):
     @field_validator("llm_provider")
     @classmethod
     def _provider(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROVIDER_NAMES:
-            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(PROVIDER_NAMES)}")
+        if value is not None and value not in LLM_PROVIDERS:
+            raise ValueError(str(LLM_PROVIDERS.unknown(value)))
         return value
 
     @field_validator("end")

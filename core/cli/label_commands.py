@@ -14,7 +14,7 @@ from core.db.models import LabelSet
 from core.errors import BadInput
 from core.labeling.labelers import LABELERS
 from core.labeling.schema import SAMPLINGS
-from core.llm_providers import PROVIDER_NAMES
+from core.llm_providers import LLM_PROVIDERS
 from core.requests import LabelingRequest, PageRequest, parse
 
 # The engine (pandas, the labelers, the LLM client) is imported inside the handlers so that
@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--labeler", choices=LABELERS.names(), help="default: llm when configured, else rules")
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")
+    p.add_argument(
+        "--llm-provider", choices=LLM_PROVIDERS.names(), help="this run's LLM (default LLM_PROVIDER)"
+    )
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )

@@ -12,7 +12,7 @@ from core.cli.output import CommandResult
 from core.context import Context
 from core.labeling.labelers import LABELERS
 from core.labeling.schema import SAMPLINGS
-from core.llm_providers import PROVIDER_NAMES
+from core.llm_providers import LLM_PROVIDERS
 from core.requests import ActivateRequest, PageRequest, RollbackRequest, TrainingRequest, parse
 from core.timeframes import normalise_symbol, parse_timeframe
 
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
-        "--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider", choices=LLM_PROVIDERS.names(), help="this run's LLM (default LLM_PROVIDER)"
     )
     labels.add_argument(
         "--end",
