@@ -24,7 +24,7 @@ from core.labeling import store as label_store
 from core.labeling.labelers import LABELERS, make_offline_labeler, resolve_labeler
 from core.labeling.sampling import MIN_HISTORY, SAMPLINGS, eligible_positions
 from core.labeling.schema import default_horizon
-from core.llm_providers import NOT_CONFIGURED
+from core.llm_providers import not_configured
 from core.requests import (
     ExperimentRequest,
     LabelingRequest,
@@ -54,7 +54,7 @@ def _labeling(request: LabelingRequest, ctx: Context) -> None:
     settings = ctx.settings.with_llm_provider(request.llm_provider)
     name = resolve_labeler(settings, request.labeler)
     if name == "llm" and not settings.llm_configured:
-        raise Conflict(NOT_CONFIGURED)
+        raise Conflict(not_configured())
     future = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
     _check_series(ctx, request, future_bars=future)
 
@@ -117,7 +117,7 @@ def _experiment(request: ExperimentRequest, ctx: Context) -> None:
             f"--labelers: unknown labeler {unknown[0]!r}; use one of {', '.join(LABELERS.names())}"
         )
     if "llm" in request.labelers and not ctx.settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     if request.sampling not in SAMPLINGS:
         raise BadInput(
             f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}"

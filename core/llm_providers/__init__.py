@@ -40,22 +40,21 @@ LLM_PROVIDERS.add(
     )
 )
 
-# Why the LLM analyst cannot label, and how each provider is switched on.
-NOT_CONFIGURED = (
-    "the LLM analyst is not configured: "
-    + ", or ".join(entry.help for entry in LLM_PROVIDERS.entries())
-    + "; or label offline with --labeler rules"
-)
-
 __all__ = [
     "LLM_PROVIDERS",
     "NEUTRAL_KNOBS",
-    "NOT_CONFIGURED",
     "Provider",
     "ProviderChoice",
     "make_wire",
+    "not_configured",
     "provider_choice",
 ]
+
+
+def not_configured() -> str:
+    """Why the LLM analyst cannot label, and how each registered provider is switched on."""
+    hints = ", or ".join(entry.help for entry in LLM_PROVIDERS.entries())
+    return f"the LLM analyst is not configured: {hints}; or label offline with --labeler rules"
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class ProviderChoice:
 def make_wire(settings: Settings) -> WireFormat:
     """The chosen provider's wire format (the only place that reads the API keys)."""
     if not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     return LLM_PROVIDERS.load(settings.llm_provider).make_wire(settings.llm_settings())
 
 

@@ -15,7 +15,7 @@ from core.db.database import forget_database
 from core.errors import BadInput
 from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
 from core.labeling.service import run_labeling
-from core.llm_providers import LLM_PROVIDERS, NOT_CONFIGURED, provider_choice
+from core.llm_providers import LLM_PROVIDERS, not_configured, provider_choice
 from core.llm_providers.prices import DEFAULT_LLM_PRICES, price_for
 from core.settings import load_settings
 from tests.conftest import GOOG_CSV, REPO, make_settings
@@ -50,7 +50,7 @@ def test_every_provider_name_list_reads_the_registry(env: pytest.MonkeyPatch, cl
     settings = load_settings()
     with pytest.raises(BadInput, match="use one of freddy, openai"):
         settings.with_llm_provider("claude")
-    assert all(entry.help in NOT_CONFIGURED for entry in LLM_PROVIDERS.entries())
+    assert all(entry.help in not_configured() for entry in LLM_PROVIDERS.entries())
 
 
 def test_configured_providers_and_the_pages_choice(env: pytest.MonkeyPatch) -> None:
