@@ -50,7 +50,9 @@ class Registry(Generic[E, T]):
         self._lock = threading.Lock()
 
     def add(self, entry: E) -> E:
-        """Register `entry`; the same name twice is a programming error, refused at import."""
+        """Register `entry`; the same name twice, or no target, is a programming error, refused at import."""
+        if not entry.target:
+            raise ValueError(f"{self.kind} {entry.name!r} names no 'package.module:attr' to load")
         if entry.name in self._entries:
             raise ValueError(
                 f"{self.kind} {entry.name!r} is already registered as {self._entries[entry.name].target}"

@@ -38,6 +38,8 @@ def test_a_registry_lists_loads_and_refuses_by_name() -> None:
         reg.load("xml")
     with pytest.raises(ValueError, match="already registered"):
         reg.add(_Fact("json", "json:loads", "JSON again"))
+    with pytest.raises(ValueError, match="names no"):
+        reg.add(_Fact("csv", "", "an entry that only describes (an imported file's producer)"))
     with pytest.raises(ValueError, match=r"not 'package\.module:attr'"):
         _Fact("bad", "json.dumps", "no colon")
 
