@@ -69,6 +69,10 @@ class Registry(Generic[E, T]):
     def entries(self) -> tuple[E, ...]:
         return tuple(self._entries.values())
 
+    def describe(self) -> str:
+        """Each name with its help, for a command line's --help."""
+        return "; ".join(f"{e.name}: {e.help}" if e.help else e.name for e in self._entries.values())
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -36,17 +36,32 @@ class BotEntry(Entry):
 
 
 BOTS: Registry[BotEntry, type[Bot]] = Registry("bot")
-BOTS.add(BotEntry("xgb_agent", "core.bots.xgb_agent:XGBAgent", "XGBoost agent", "gradient-boosted trees"))
 BOTS.add(
-    BotEntry("ensemble_bot", "core.bots.ensemble_bot:EnsembleBot", "Ensemble", "three learners averaged")
+    BotEntry("xgb_agent", "core.bots.xgb_agent:XGBAgent", "XGBoost agent", "gradient-boosted trees (XGBoost)")
 )
-BOTS.add(BotEntry("lstm_bot", "core.bots.lstm_bot:LSTMBot", "LSTM", "a recurrent net", accelerated=True))
+BOTS.add(
+    BotEntry(
+        "ensemble_bot",
+        "core.bots.ensemble_bot:EnsembleBot",
+        "Ensemble",
+        "three learners averaged, disagreement lowering confidence",
+    )
+)
+BOTS.add(
+    BotEntry(
+        "lstm_bot",
+        "core.bots.lstm_bot:LSTMBot",
+        "LSTM",
+        "an LSTM over recent bars (PyTorch)",
+        accelerated=True,
+    )
+)
 BOTS.add(
     BotEntry(
         "transformer_bot",
         "core.bots.transformer_bot:TransformerBot",
         "Transformer",
-        "self-attention",
+        "a self-attention encoder over recent bars (PyTorch)",
         accelerated=True,
     )
 )

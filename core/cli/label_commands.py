@@ -35,11 +35,17 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--timeframe")
     p.add_argument("--lookback-days", type=float, help="count back from the newest stored bar")
     p.add_argument("--samples", type=int, default=50)
-    p.add_argument("--labeler", choices=LABELERS.names(), help="default: llm when configured, else rules")
+    p.add_argument(
+        "--labeler",
+        choices=LABELERS.names(),
+        help=f"default: llm when configured, else rules. {LABELERS.describe()}",
+    )
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--llm-provider", choices=LLM_PROVIDERS.names(), help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider",
+        choices=LLM_PROVIDERS.names(),
+        help=f"this run's LLM (default LLM_PROVIDER). {LLM_PROVIDERS.describe()}",
     )
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"

@@ -31,18 +31,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     tr = subparsers.add_parser("train", parents=[common], help="train bots on a label set, register versions")
     tr.add_argument("--symbol", required=True)
     tr.add_argument("--timeframe", required=True)
-    tr.add_argument(
-        "--bots", default=",".join(BOTS.names()), help=f"comma-separated, from {', '.join(BOTS.names())}"
-    )
+    tr.add_argument("--bots", default=",".join(BOTS.names()), help=f"comma-separated, from {BOTS.describe()}")
     tr.add_argument("--label-set", type=int, help="train on this existing label set")
     labels = tr.add_argument_group("label options (label first when no --label-set is given)")
     labels.add_argument("--lookback-days", type=float)
     labels.add_argument("--samples", type=int)
-    labels.add_argument("--labeler", choices=LABELERS.names())
+    labels.add_argument("--labeler", choices=LABELERS.names(), help=LABELERS.describe())
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
-        "--llm-provider", choices=LLM_PROVIDERS.names(), help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider",
+        choices=LLM_PROVIDERS.names(),
+        help=f"this run's LLM (default LLM_PROVIDER). {LLM_PROVIDERS.describe()}",
     )
     labels.add_argument(
         "--end",

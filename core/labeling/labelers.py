@@ -46,10 +46,21 @@ class LabelerEntry(Entry):
 LABELERS: Registry[LabelerEntry, Callable[..., OfflineLabeler]] = Registry("labeler")
 LABELERS.add(
     LabelerEntry(
-        "llm", "core.labeling.llm_labeler:label_points", "LLM analyst", "the configured LLM", uses_llm=True
+        "llm",
+        "core.labeling.llm_labeler:label_points",
+        "LLM analyst",
+        "the configured LLM provider (LLM_PROVIDER)",
+        uses_llm=True,
     )
 )
-LABELERS.add(LabelerEntry("rules", "core.labeling.rules:RuleLabeler", "Rule-based analyst", "offline rules"))
+LABELERS.add(
+    LabelerEntry(
+        "rules",
+        "core.labeling.rules:RuleLabeler",
+        "Rule-based analyst",
+        "five indicator signals vote (trend, momentum, RSI), offline",
+    )
+)
 LABELERS.add(
     LabelerEntry(
         "hindsight",

@@ -46,7 +46,7 @@ MARKET_PROVIDERS.add(
         "offline",
         "core.data.providers.offline:build",
         "Offline demo",
-        "the bundled series and synthetic ones; no network",
+        "the bundled series and synthetic ones, no network",
         sources=frozenset({"offline", "synthetic"}),
     )
 )
