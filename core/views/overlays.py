@@ -100,8 +100,7 @@ def paper_trades(
 ) -> pd.DataFrame:
     """Recorded paper (or live) trades of the pair opened at or after `start`, newest last."""
     filters = SampleFilter(symbol=symbol, timeframe=timeframe, since=start)
-    with ctx.db.read() as session:
-        rows = list_samples(session, filters, limit=limit).samples
+    rows = list_samples(ctx.db, filters, limit=limit).samples
     frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
     for column in ("predicted_at", "exit_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True)

@@ -54,15 +54,14 @@ def test_record_then_close_with_pnl(ctx: Context) -> None:
     assert lost.pnl == pytest.approx(-1.0) and lost.prediction_correct is False
     again = update_outcome_with_pnl(ctx, sell, exit_price=50.0, exit_time=T0, exit_reason="stop")
     assert again.exit_price == 101.0  # the first outcome stands
-    with ctx.db.read() as session:
-        live = live_accuracy_of(session, v)
-        assert (live.accuracy, live.n, live.pnl) == (0.5, 2, pytest.approx(19.0))
-        assert live.ci is not None and live.ci[0] < 0.5 < live.ci[1]
-        assert get_sample(session, buy)["features"] == {"rsi_14": 0.55, "ret_1": None}
-        assert list_samples(session, SampleFilter(outcome="win")).total == 1
-        assert list_samples(session, SampleFilter(outcome="loss")).samples[0]["id"] == sell
-        assert closed_counts(session, 2) == [("INFY.NS", "5m", "xgb_agent", 2)]
-        assert closed_counts(session, 3) == []
+    live = live_accuracy_of(ctx.db, v)
+    assert (live.accuracy, live.n, live.pnl) == (0.5, 2, pytest.approx(19.0))
+    assert live.ci is not None and live.ci[0] < 0.5 < live.ci[1]
+    assert get_sample(ctx.db, buy)["features"] == {"rsi_14": 0.55, "ret_1": None}
+    assert list_samples(ctx.db, SampleFilter(outcome="win")).total == 1
+    assert list_samples(ctx.db, SampleFilter(outcome="loss")).samples[0]["id"] == sell
+    assert closed_counts(ctx.db, 2) == [("INFY.NS", "5m", "xgb_agent", 2)]
+    assert closed_counts(ctx.db, 3) == []
 
 
 def test_bad_inputs_are_refused(ctx: Context) -> None:
@@ -76,15 +75,13 @@ def test_bad_inputs_are_refused(ctx: Context) -> None:
         update_outcome_with_pnl(ctx, sample, exit_price=0.0, exit_time=T0, exit_reason="stop")
     with pytest.raises(NotFound):
         update_outcome_with_pnl(ctx, 999, exit_price=101.0, exit_time=T0, exit_reason="stop")
-    with ctx.db.read() as session:
-        assert list_samples(session).samples[0]["status"] == "open"
+    assert list_samples(ctx.db).samples[0]["status"] == "open"
 
 
 def test_paging_is_newest_first(ctx: Context) -> None:
     v = _version(ctx)
     ids = [_record(ctx, v, "BUY", m) for m in range(0, 50, 5)]
-    with ctx.db.read() as session:
-        first = list_samples(session, limit=4)
-        second = list_samples(session, limit=4, offset=4)
+    first = list_samples(ctx.db, limit=4)
+    second = list_samples(ctx.db, limit=4, offset=4)
     assert first.total == 10
     assert [s["id"] for s in first.samples + second.samples] == ids[::-1][:8]
