@@ -108,8 +108,7 @@ def paper_trades(
 
 
 def latest_label_set_id(ctx: Context, symbol: str, timeframe: str) -> int | None:
-    with ctx.db.read() as session:
-        sets = label_store.list_label_sets(session, symbol, timeframe, limit=20)
+    sets = label_store.label_sets(ctx.db, symbol, timeframe, limit=20)
     for label_set in sets:
         if label_set.labeled:
             return label_set.id
@@ -118,6 +117,5 @@ def latest_label_set_id(ctx: Context, symbol: str, timeframe: str) -> int | None
 
 def labels_in_window(ctx: Context, label_set_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Accepted labels of a set inside [start, end] (index: bar time)."""
-    with ctx.db.read() as session:
-        labels = label_store.load_labels(session, label_set_id)
+    labels = label_store.labels_frame(ctx.db, label_set_id)
     return labels[(labels.index >= start) & (labels.index <= end)]
