@@ -288,6 +288,18 @@ def ledger_totals(
     )
 
 
+def committed_today(db: Database, now: datetime | None = None) -> float:
+    """`spent_today` in a read transaction of its own (what the pages show against the budget)."""
+    with db.read() as session:
+        return spent_today(session, now)
+
+
+def job_totals(db: Database, job_ids: Sequence[int]) -> dict[int, LedgerTotals]:
+    """`ledger_totals` of each job, in one read transaction."""
+    with db.read() as session:
+        return {job_id: ledger_totals(session, job_id=job_id) for job_id in job_ids}
+
+
 def call_summary(db: Database, call_id: int) -> dict[str, Any] | None:
     """What one LLM request cost and how it went, for a label's detail (None: no such call)."""
     with db.read() as session:
