@@ -237,7 +237,7 @@ def _show(ctx: Context, args: argparse.Namespace) -> CommandResult:
     set_id = _one_id(args)
     ls = store.label_set(ctx.db, set_id)
     data = {**_set_json(ls), "params": ls.params, "quality": ls.quality or {}}
-    labels = store.labels_frame(ctx.db, set_id, accepted_only=False).head(max(0, args.limit))
+    labels = store.read_labels(ctx.db, set_id, accepted_only=False).head(max(0, args.limit))
     data["labels"] = [
         {"ts": ts, **{k: (None if v != v else v) for k, v in row.items() if k != "id"}}  # NaN -> null
         for ts, row in labels.drop(columns=["id"]).to_dict("index").items()

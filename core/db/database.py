@@ -113,6 +113,11 @@ class Database:
         self._writers = sessionmaker(writer, expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect's name: sqlite, postgresql, ..."""
+        return self.engine.dialect.name
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any exception."""

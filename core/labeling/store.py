@@ -284,7 +284,7 @@ def accepted_counts(db: Database, label_set_ids: Iterable[int]) -> dict[int, int
         return {set_id: int(n) for set_id, n in session.execute(query).all()}
 
 
-def labels_frame(db: Database, label_set_id: int, *, accepted_only: bool = True) -> pd.DataFrame:
+def read_labels(db: Database, label_set_id: int, *, accepted_only: bool = True) -> pd.DataFrame:
     """`load_labels` in a read transaction of its own."""
     with db.read() as session:
         return load_labels(session, label_set_id, accepted_only=accepted_only)

@@ -113,7 +113,7 @@ def label_sets(ctx: Context, symbol: str, timeframe: str) -> list[LabelSetRow]:
 
 def labels_table(ctx: Context, label_set_id: int) -> pd.DataFrame:
     """Every label of the set, rejected ones included (with why), oldest first."""
-    frame = store.labels_frame(ctx.db, label_set_id, accepted_only=False).reset_index()
+    frame = store.read_labels(ctx.db, label_set_id, accepted_only=False).reset_index()
     return frame[[c for c in TABLE_COLUMNS if c in frame.columns]]
 
 
@@ -153,13 +153,9 @@ def label_detail(ctx: Context, label_id: int, bars_before: int = 10) -> LabelDet
     label_set = store.label_set(ctx.db, label.label_set_id)
     horizon = label.horizon_bars or default_horizon(label_set.timeframe)
     call_info = call_summary(ctx.db, label.llm_call_id) if label.llm_call_id else None
-    with ctx.db.read() as session:
-        before = bar_store.load_bars(
-            session, label_set.symbol, label_set.timeframe, end=label.ts, limit=bars_before + 1
-        )
-        after = bar_store.load_bars(
-            session, label_set.symbol, label_set.timeframe, start=label.ts, limit=None
-        )
+    symbol, timeframe = label_set.symbol, label_set.timeframe
+    before = bar_store.read_bars(ctx.db, symbol, timeframe, end=label.ts, limit=bars_before + 1)
+    after = bar_store.read_bars(ctx.db, symbol, timeframe, start=label.ts, limit=None)
     after = after.iloc[: horizon + 6]
     path = pd.concat([before, after])
     return LabelDetail(

@@ -117,5 +117,5 @@ def latest_label_set_id(ctx: Context, symbol: str, timeframe: str) -> int | None
 
 def labels_in_window(ctx: Context, label_set_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Accepted labels of a set inside [start, end] (index: bar time)."""
-    labels = label_store.labels_frame(ctx.db, label_set_id)
+    labels = label_store.read_labels(ctx.db, label_set_id)
     return labels[(labels.index >= start) & (labels.index <= end)]

@@ -52,9 +52,9 @@ def test_label_sets_are_frozen_views_newest_first_with_their_running_counts(ctx:
 
 def test_labels_are_read_in_full_or_as_a_frame(ctx: Context) -> None:
     set_id = _set(ctx, "TEST", accepted=2, rejected=1)
-    frame = store.labels_frame(ctx.db, set_id, accepted_only=False)
+    frame = store.read_labels(ctx.db, set_id, accepted_only=False)
     assert list(frame["status"]) == ["accepted", "accepted", "rejected"]
-    assert len(store.labels_frame(ctx.db, set_id)) == 2
+    assert len(store.read_labels(ctx.db, set_id)) == 2
 
     rejected = store.label(ctx.db, int(frame["id"].iloc[2]))
     assert rejected is not None and rejected.label_set_id == set_id
