@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from core.db.database import Database
-from core.db.models import AIModelVersion, AITrainingSample
+from core.db.models import AITrainingSample
+from core.registry.versions import versions_by_id
 
 OUTCOMES = ("open", "win", "loss")
 SAMPLE_FIELDS = (
@@ -145,14 +146,13 @@ class FilterOptions:
 
 
 def filter_options(db: Database) -> FilterOptions:
-    s, v = AITrainingSample, AIModelVersion
+    s = AITrainingSample
     with db.read() as session:
         symbols = sorted(session.scalars(select(s.symbol).distinct()))
         bots = sorted(session.scalars(select(s.bot).distinct()))
         versions = sorted(i for i in session.scalars(select(s.version_id).distinct()) if i is not None)
         first, last = session.execute(select(func.min(s.predicted_at), func.max(s.predicted_at))).one()
-        named = session.execute(select(v.id, v.bot, v.bot_version).where(v.id.in_(versions))).all()
-    labels = {i: f"{bot} v{number or i}" for i, bot, number in named}
+    labels = {i: f"{v.bot} v{v.bot_version or i}" for i, v in versions_by_id(db, versions).items()}
     return FilterOptions(symbols, bots, versions, as_utc(first), as_utc(last), labels)
 
 

@@ -9,7 +9,14 @@ import pytest
 from core.context import Context
 from core.db.models import AIModelVersion
 from core.errors import BadInput, NotFound
-from core.learning.queries import SampleFilter, closed_counts, get_sample, list_samples
+from core.learning.queries import (
+    SampleFilter,
+    closed_counts,
+    closed_pnl,
+    filter_options,
+    get_sample,
+    list_samples,
+)
 from core.learning.samples import live_accuracy_of, record_execution_outcome, update_outcome_with_pnl
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
@@ -85,3 +92,17 @@ def test_paging_is_newest_first(ctx: Context) -> None:
     second = list_samples(ctx.db, limit=4, offset=4)
     assert first.total == 10
     assert [s["id"] for s in first.samples + second.samples] == ids[::-1][:8]
+
+
+def test_the_filter_choices_name_versions_and_the_distribution_reads_closed_samples(ctx: Context) -> None:
+    v = _version(ctx)
+    buy = _record(ctx, v, "BUY", 0)
+    _record(ctx, v, "SELL", 5)  # still open: not in the distribution
+    update_outcome_with_pnl(ctx, buy, exit_price=102.0, exit_time=T0, exit_reason="target")
+    options = filter_options(ctx.db)
+    assert (options.symbols, options.bots, options.version_ids) == (["INFY.NS"], ["xgb_agent"], [v])
+    assert options.version_labels == {v: f"xgb_agent v{v}"}  # no number of its own: its id
+    assert (options.first, options.last) == (T0, T0.replace(minute=5))
+    (closed,) = closed_pnl(ctx.db, SampleFilter(symbol="INFY.NS"))
+    assert (closed.pnl_pct, closed.prediction_correct, closed.bot) == (pytest.approx(0.02), True, "xgb_agent")
+    assert closed_pnl(ctx.db, SampleFilter(outcome="loss")) == []
