@@ -89,8 +89,7 @@ def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.data import store
 
-    with ctx.db.read() as session:
-        series = [s.as_json() for s in store.list_series(session)]
+    series = [s.as_json() for s in store.list_series(ctx.db)]
     return CommandResult(
         {"series": series}, lambda d: "\n".join(_render_series(s) for s in d["series"]) or "no stored series"
     )

@@ -27,10 +27,9 @@ ACTIVE = store.ACTIVE_STATUSES
 
 def pair_job(ctx: Context, symbol: str, timeframe: str) -> JobView | None:
     """The pair's queued or running training job, else its most recent one (None: it never had one)."""
-    with ctx.db.read() as session:
-        active = store.active_job(session, symbol, timeframe)
+    active = store.active_job(ctx.db, symbol, timeframe)
     if active is not None:
-        return store.get_job(ctx.db, active.id)
+        return active
     jobs = [
         j for j in store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, limit=5) if j.kind != "label"
     ]
@@ -161,8 +160,7 @@ class Spend:
 
 
 def spend_today(ctx: Context, now: datetime | None = None) -> Spend:
-    with ctx.db.read() as session:
-        spent = ledger.spent_today(session, now)
+    spent = ledger.committed_today(ctx.db, now)
     return Spend(spent, ctx.settings.llm_daily_budget_usd)
 
 
@@ -211,14 +209,12 @@ def automatic_failure(ctx: Context, symbol: str, timeframe: str) -> AutomaticFai
 
 def job_ledger(ctx: Context, job_id: int) -> LedgerTotals:
     """LLM calls and cost of one job, from the ledger (every attempt is on it, paid or failed)."""
-    with ctx.db.read() as session:
-        return ledger.ledger_totals(session, job_id=job_id)
+    return ledger.job_totals(ctx.db, [job_id])[job_id]
 
 
 def jobs_ledger(ctx: Context, job_ids: list[int]) -> dict[int, LedgerTotals]:
     """The same for a list of jobs, in one read session."""
-    with ctx.db.read() as session:
-        return {job_id: ledger.ledger_totals(session, job_id=job_id) for job_id in job_ids}
+    return ledger.job_totals(ctx.db, job_ids)
 
 
 def version_results(job: JobView) -> list[dict[str, Any]]:

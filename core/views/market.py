@@ -37,19 +37,16 @@ class DataBadge:
 
 def list_pairs(ctx: Context) -> list[SeriesSummary]:
     """Every stored series, whatever produced it (imports, the demo, a provider): the symbol picker."""
-    with ctx.db.read() as session:
-        return store.list_series(session)
+    return store.list_series(ctx.db)
 
 
 def pair_names(ctx: Context) -> list[tuple[str, str]]:
     """The same pairs without their counts: what a symbol picker needs, quick on millions of bars."""
-    with ctx.db.read() as session:
-        return store.list_pairs(session)
+    return store.list_pairs(ctx.db)
 
 
 def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
-    with ctx.db.read() as session:
-        return store.summarize(session, symbol, timeframe)
+    return store.read_summary(ctx.db, symbol, timeframe)
 
 
 def _utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -155,10 +152,9 @@ def range_window(
     ctx: Context, symbol: str, timeframe: str, start: datetime, end: datetime, pad: int = 30
 ) -> ChartWindow:
     """The bars from `pad` bars before `start` to `pad` after `end` (aggregated past MAX_CANDLES)."""
-    with ctx.db.read() as session:
-        before = store.load_bars(session, symbol, timeframe, end=start, limit=pad + WARMUP_BARS)
-        inside = store.load_bars(session, symbol, timeframe, start=start, end=end)
-        after = store.load_bars(session, symbol, timeframe, start=end, limit=None).iloc[: pad + 1]
+    before = store.read_bars(ctx.db, symbol, timeframe, end=start, limit=pad + WARMUP_BARS)
+    inside = store.read_bars(ctx.db, symbol, timeframe, start=start, end=end)
+    after = store.read_bars(ctx.db, symbol, timeframe, start=end, limit=None).iloc[: pad + 1]
     raw = pd.concat([before, inside, after])
     raw = raw[~raw.index.duplicated()].sort_index()
     every = max(1, math.ceil(len(raw) / MAX_CANDLES))
