@@ -1,9 +1,9 @@
 """The candle chart in headless Chromium, one app server for the module: its data arrives whole,
 compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyboard work, a zoom
 survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
-a link), FX prices read at 5 decimals in the hover and on the axis, and the toolbar, price pane,
-volume and time axis fit above the fold at 1440 and 1024 px. Also: with the internet blocked no
-page asks for anything outside, and the audit log exports as CSV.
+a link, and as 4h from a link with a range), FX prices read at 5 decimals in the hover and on the
+axis, and the toolbar, price pane, volume and time axis fit above the fold at 1440 and 1024 px.
+Also: with the internet blocked no page asks for anything outside, and the audit log exports as CSV.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -263,6 +263,34 @@ def test_a_5m_series_viewed_as_1h_shows_exact_ohlcv_also_from_a_link(app: App) -
     assert len(_sent(linked)) == len(expected)
     assert "tf=1h" in linked.url
     linked.close()
+
+
+def test_a_link_to_4h_of_5m_bars_opens_resampled_at_the_linked_range(app: App) -> None:
+    page = _open(app, "?symbol=USDCHF&tf=4h&range=1W")
+    for _ in range(100):
+        if "|5m|4h|" in chart_state(page)["key"]:
+            break
+        page.wait_for_timeout(100)
+    expected = resample(_stored(app, "USDCHF", "5m"), timedelta(hours=4))
+    sent = _sent(page)
+    assert len(sent) == len(expected) and (sent.index == expected.index).all()
+    assert (sent["high"].round(5).to_numpy() == expected["high"].round(5).to_numpy()).all()
+    assert "tf=4h" in page.url and "range=1W" in page.url
+    assert page.locator("[data-testid='stAlert']", has_text="link").count() == 0
+    state = chart_state(page)
+    first = pd.Timestamp(
+        int(
+            page.locator(CHART).evaluate(
+                "b => { const c = b.getRootNode().__candleChart;"
+                " return c.times[Math.ceil(c.chart.timeScale().getVisibleLogicalRange().from)]; }"
+            )
+        ),
+        unit="s",
+        tz="UTC",
+    )
+    assert state["view"]["range"] == "1W"
+    assert expected.index[-1] - timedelta(days=7, hours=4) <= first <= expected.index[-1] - timedelta(days=6)
+    page.close()
 
 
 @pytest.mark.parametrize("size", [(1440, 900), (1024, 768)])
