@@ -87,12 +87,13 @@ def _price_column(rows: pd.DataFrame, column: str, prices: dict[tuple[str, str],
 def frame(
     rows: pd.DataFrame, prices: dict[tuple[str, str], PriceFormat], labels: dict[int, str]
 ) -> pd.DataFrame:
-    """The trades as an analyst reads them: when, which model, the call, how it ended, then detail."""
+    """The trades as an analyst reads them: when, which model, the call, how it ended, then detail
+    (target, stop and the features are in the selected row's panel: the table fits at 1440 px)."""
     return pd.DataFrame(
         {
             "Predicted (UTC)": rows["predicted_at"].map(fmt.when),
             "Model": [
-                "—" if pd.isna(v) else labels.get(int(v), f"{b} #{int(v)}")
+                "—" if pd.isna(v) else labels.get(int(v), str(b))
                 for b, v in zip(rows["bot"], rows["version_id"], strict=True)
             ],
             "Call": rows["recommendation"],
@@ -100,13 +101,10 @@ def frame(
             "P&L": rows["pnl_pct"].map(lambda v: fmt.signed_pct(v, 2)),
             "Exit": rows["exit_reason"].map(lambda r: EXIT_REASONS.get(r, r) if isinstance(r, str) else "—"),
             "Entry": _price_column(rows, "entry_price", prices),
-            "Target": _price_column(rows, "target", prices),
-            "Stop": _price_column(rows, "stop_loss", prices),
             "Exit price": _price_column(rows, "exit_price", prices),
             "Confidence": rows["confidence"].map(fmt.pct),
             "Pair": rows["symbol"] + " " + rows["timeframe"],
             "Source": rows["source"],
-            "Sample": rows["id"].map(lambda v: f"#{v}"),
         }
     )
 
