@@ -318,6 +318,19 @@ def test_price_volume_and_time_axis_fit_above_the_fold(app: App, size: tuple[int
     page.close()
 
 
+PAGES = (  # each navigation entry and the heading its page draws
+    ("Data", "^Data$"),
+    ("Labels", "^Labels · "),
+    ("Models", "^Models · "),
+    ("Experiments", "^Experiments$"),
+    ("Samples", "^Training samples$"),
+    ("Training", "^Training$"),
+    ("Audit", "^Audit log$"),
+    ("Access", "^Access$"),
+    ("Chart", "^EURUSD$"),
+)
+
+
 def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothing_outside(app: App) -> None:
     context = app.chrome.new_context(viewport={"width": 1440, "height": 900})
     outside: list[str] = []
@@ -337,10 +350,13 @@ def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothin
     page.goto(f"{app.url}/?symbol=EURUSD&tf=1h")
     wait_ready(page)
     wait_for_chart(page)
-    for name, heading in (("Models", "Models"), ("Training", "Training")):
-        page.get_by_role("link", name=name).click()
-        page.get_by_role("heading", name=heading).first.wait_for()
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    for name, heading in PAGES:  # every page of the navigation, as an admin sees it
+        page.get_by_role("link", name=name, exact=True).click()
+        page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
         wait_ready(page)
+    nav = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+    assert sorted(n.split()[-1] for n in nav) == sorted(name for name, _ in PAGES)  # (after the icon)
     # The navigation's icons come from the bundled icon font: drawn, not shown as their names.
     icon = page.locator("[data-testid='stSidebarNav'] [data-testid='stIconMaterial']").first
     assert icon.bounding_box()["width"] < 40  # type: ignore[index]
