@@ -1,6 +1,6 @@
 """The research and admin pages in headless Chromium at 1440 and 1024 px wide: no table clips a text,
 at 1440 none scrolls sideways, and a row's details (a version's gate reason, an activation's why)
-open in its panel.
+open in its panel, and the Labels chart (the candle component) shows a label's details on hover.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -8,6 +8,7 @@ Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import browser, chromium_path, serve, wait_ready
+from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.tables import grid_fits
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -87,4 +88,25 @@ def test_an_activation_says_why_in_its_row_panel(app: tuple[str, Any]) -> None:
     page.get_by_text("Why", exact=True).wait_for()
     assert page.get_by_text("activation requested", exact=False).first.is_visible()
     page.screenshot(path=str(SHOTS / "pages_models_history_1440.png"))
+    page.close()
+
+
+def test_the_labels_chart_shows_a_labels_details_on_hover(app: tuple[str, Any]) -> None:
+    page = _open(app, "labels")
+    wait_for_chart(page)
+    chart = page.locator(CHART).first
+    chart.scroll_into_view_if_needed()
+    # The first label marker's candle, as the chart places it.
+    x = chart.evaluate(
+        """b => { const c = b.getRootNode().__candleChart;
+            const m = c.shownMarkers.find(m => m.detail.includes(' label · '));
+            return c.chart.timeScale().timeToCoordinate(m.time); }"""
+    )
+    cell = page.locator(f"{CHART} table tr td:nth-child(2)").first.bounding_box()
+    assert cell is not None and x is not None
+    page.mouse.move(cell["x"] + x, cell["y"] + cell["height"] * 0.5)
+    page.wait_for_timeout(150)
+    legend = chart.evaluate("b => b.querySelector('.cl-legend').innerText")
+    assert re.search(r"(BUY|SELL|HOLD) label · confidence \d+ ?% · entry \d\.\d{5}", legend), legend
+    page.screenshot(path=str(SHOTS / "pages_labels_chart_1440.png"))
     page.close()
