@@ -408,6 +408,6 @@ def analyst_panel(rt: Runtime) -> None:
             else "No sign of recall beyond the naive guess."
         )
         st.caption(
-            f"Last probe {probe.get('created_at', '')[:16]} on {inert.md(probe.get('symbol'))} "
+            f"Last probe {fmt.when(probe.get('created_at'))} UTC on {inert.md(probe.get('symbol'))} "
             f"{inert.md(probe.get('timeframe'))}. {verdict}"
         )

@@ -44,7 +44,7 @@ def filters(options: FilterOptions, sel: Selection) -> SampleFilter:
             "Version",
             [ALL, *options.version_ids],
             key="samples_version",
-            format_func=lambda v: v if v == ALL else options.version_labels.get(v, f"#{v}"),
+            format_func=lambda v: v if v == ALL else options.version_labels.get(v, "a removed version"),
         )
         outcome = c[3].selectbox("Outcome", [ALL, *OUTCOMES], key="samples_outcome")
         bounds = _bounds(options)
