@@ -20,15 +20,15 @@ from dashboard.runtime import runtime
 from dashboard.state import current
 
 LABELERS = {
-    "auto": "Auto (LLM if configured, else rules)",
+    "auto": "Auto (LLM, else rules)",
     "llm": "LLM analyst",
     "rules": "Rule-based analyst",
-    "hindsight": "Hindsight (knows the future; baseline only)",
-    "next_price": "Next candle's close (the traditional baseline)",
+    "hindsight": "Hindsight (a baseline)",
+    "next_price": "Next close (a baseline)",
 }
 ACTIVATE = {
-    "gate": "If it beats the baseline and the active version (the gate)",
-    "always": "Always (a manual activation)",
+    "gate": "If it passes the gate",
+    "always": "Always (manual)",
     "never": "Never (review first)",
 }
 
@@ -51,10 +51,26 @@ with left:
         "Sample points", 10, 5000, defaults.labels.samples, step=10, key="train_samples"
     )
     bots = st.multiselect("Bots", list(bot_choices()), default=list(defaults.bots), key="train_bots")
-    c3, c4 = st.columns(2)
-    labeler = c3.selectbox("Labeler", list(LABELERS), format_func=LABELERS.get, key="train_labeler")
-    activate = c4.selectbox(
-        "Activate the new versions", list(ACTIVATE), format_func=ACTIVATE.get, key="train_activate"
+    # Side by side where there is room, one under the other on a narrow screen: never a cut value.
+    pickers = st.container(horizontal=True, gap="small")
+    labeler = pickers.selectbox(
+        "Labeler",
+        list(LABELERS),
+        format_func=LABELERS.get,
+        key="train_labeler",
+        width=240,
+        help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline). "
+        "Hindsight knows the future and the next candle's close is the traditional guess: "
+        "baselines to compare labelers with, not labelers to trade on.",
+    )
+    activate = pickers.selectbox(
+        "Activate the new versions",
+        list(ACTIVATE),
+        format_func=ACTIVATE.get,
+        key="train_activate",
+        width=240,
+        help="The gate: a new version goes live only if it beats its naive baseline and the active "
+        "version out of sample. Always activates it anyway (recorded as a manual activation).",
     )
     train_bots = st.toggle(
         "Use the labels for training",

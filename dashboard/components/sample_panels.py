@@ -34,26 +34,28 @@ def _bounds(options: FilterOptions) -> tuple[date, date] | None:
 
 def filters(options: FilterOptions, sel: Selection) -> SampleFilter:
     """The filter row; the date range spans the recorded predictions, whatever their years."""
-    with st.container(border=True):
-        c = st.columns([2, 2, 2, 2, 3])
+    # Fixed widths that wrap onto a second row on a narrow screen, so no filter shows a cut value.
+    with st.container(border=True, horizontal=True, gap="small"):
         if session.widget_value("samples_symbol") not in [ALL, *options.symbols]:
             session.set_widget_value("samples_symbol", sel.symbol if sel.symbol in options.symbols else ALL)
-        symbol = c[0].selectbox("Symbol", [ALL, *options.symbols], key="samples_symbol")
-        bot = c[1].selectbox("Bot", [ALL, *options.bots], key="samples_bot")
-        version = c[2].selectbox(
+        symbol = st.selectbox("Symbol", [ALL, *options.symbols], key="samples_symbol", width=170)
+        bot = st.selectbox("Bot", [ALL, *options.bots], key="samples_bot", width=170)
+        version = st.selectbox(
             "Version",
             [ALL, *options.version_ids],
             key="samples_version",
+            width=170,
             format_func=lambda v: v if v == ALL else options.version_labels.get(v, "a removed version"),
         )
-        outcome = c[3].selectbox("Outcome", [ALL, *OUTCOMES], key="samples_outcome")
+        outcome = st.selectbox("Outcome", [ALL, *OUTCOMES], key="samples_outcome", width=150)
         bounds = _bounds(options)
-        dates = c[4].date_input(
+        dates = st.date_input(
             "Predicted between",
             value=(),
             min_value=bounds[0] if bounds else None,
             max_value=bounds[1] if bounds else None,
             key="samples_dates",
+            width=240,
             help="UTC; leave empty for all dates"
             + (f" (recorded from {bounds[0]} to {bounds[1]})" if bounds else ""),
         )

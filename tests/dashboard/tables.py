@@ -71,3 +71,15 @@ def grid_fits(page: Any) -> list[GridFit]:
         marker = MARKER if grid["selectable"] else 0
         fits.append(GridFit(columns, grid["scroll"] - marker, grid["client"] - marker))
     return fits
+
+
+# Select boxes whose shown value is cut short: the box's input holds more text than it shows.
+_CLIPPED_CONTROLS = """() => [
+    ...document.querySelectorAll("[data-testid='stMain'] [data-testid='stSelectbox'] input")]
+    .filter(e => e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.value)"""
+
+
+def clipped_controls(page: Any) -> list[str]:
+    """The texts of select boxes on the page that show only part of their value."""
+    return list(page.evaluate(_CLIPPED_CONTROLS))

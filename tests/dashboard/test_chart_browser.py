@@ -32,6 +32,7 @@ from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import tradingview_csv
+from tests.dashboard.tables import clipped_controls
 from tests.markets.helpers import fx_bars
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -277,6 +278,7 @@ def test_a_link_to_4h_of_5m_bars_opens_resampled_at_the_linked_range(app: App) -
     assert (sent["high"].round(5).to_numpy() == expected["high"].round(5).to_numpy()).all()
     assert "tf=4h" in page.url and "range=1W" in page.url
     assert page.locator("[data-testid='stAlert']", has_text="link").count() == 0
+    assert not clipped_controls(page)  # "4h (from 5m)" reads whole in the toolbar
     state = chart_state(page)
     first = pd.Timestamp(
         int(

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
-from tests.dashboard.tables import grid_fits
+from tests.dashboard.tables import clipped_controls, grid_fits
 
 SHOTS = REPO / "artifacts" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -60,6 +60,7 @@ def test_no_table_clips_a_text_and_at_1440_none_scrolls_sideways(
     fits = grid_fits(page)
     page.screenshot(path=str(SHOTS / f"pages_{page_name}_{width}.png"), full_page=True)
     assert fits
+    assert not clipped_controls(page)
     for fit in fits:
         assert not fit.clipped, (fit.clipped, fit)
         # At 1024 px a wide table may scroll sideways: its key columns come first, in view.
