@@ -20,8 +20,8 @@ from dashboard.runtime import runtime
 from dashboard.state import current
 
 ACTIVATE = {
-    "gate": "If it beats the baseline and the active version (the gate)",
-    "always": "Always (a manual activation)",
+    "gate": "If it passes the gate",
+    "always": "Always (manual)",
     "never": "Never (review first)",
 }
 
@@ -47,11 +47,27 @@ with left:
     bots = st.multiselect(
         "Bots", list(bot_titles), default=list(defaults.bots), format_func=bot_titles.get, key="train_bots"
     )
-    c3, c4 = st.columns(2)
+    # Side by side where there is room, one under the other on a narrow screen: never a cut value.
+    pickers = st.container(horizontal=True, gap="small")
     labelers = labeler_choices(settings, auto=True)
-    labeler = c3.selectbox("Labeler", list(labelers), format_func=labelers.get, key="train_labeler")
-    activate = c4.selectbox(
-        "Activate the new versions", list(ACTIVATE), format_func=ACTIVATE.get, key="train_activate"
+    labeler = pickers.selectbox(
+        "Labeler",
+        list(labelers),
+        format_func=labelers.get,
+        key="train_labeler",
+        width=240,
+        help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline). "
+        "Hindsight knows the future and the next candle's close is the traditional guess: "
+        "baselines to compare labelers with, not labelers to trade on.",
+    )
+    activate = pickers.selectbox(
+        "Activate the new versions",
+        list(ACTIVATE),
+        format_func=ACTIVATE.get,
+        key="train_activate",
+        width=240,
+        help="The gate: a new version goes live only if it beats its naive baseline and the active "
+        "version out of sample. Always activates it anyway (recorded as a manual activation).",
     )
     train_bots = st.toggle(
         "Use the labels for training",

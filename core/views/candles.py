@@ -10,8 +10,8 @@ scrolls, zooms and changes ranges without asking the server again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -199,4 +199,24 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         indicators=indicators.reset_index(drop=True),
         total_bars=len(raw),
         spacing=spacing_changes(times),
+    )
+
+
+def window(series: CandleSeries, start: datetime, end: datetime, pad: int = 30) -> CandleSeries:
+    """The candles of `series` from `pad` candles before `start` to `pad` after `end` (a label
+    set's stretch of history, say), cut from the series as sent, so its indicators are already
+    warmed up on the bars before the stretch and its columns are encoded as the chart's are."""
+    times = series.candles["t"].to_numpy(dtype="int64")
+    if not len(times):
+        return series
+    bounds = unix_seconds(pd.DatetimeIndex(pd.to_datetime([start, end], utc=True)))
+    lo = max(0, int(np.searchsorted(times, bounds[0], side="left")) - pad)
+    hi = min(len(times), int(np.searchsorted(times, bounds[1], side="right")) + pad)
+    hi = max(hi, lo + 1)
+    kept = [c for c in series.spacing if times[lo] <= c.at <= times[hi - 1]]
+    return replace(
+        series,
+        candles=series.candles.iloc[lo:hi].reset_index(drop=True),
+        indicators=series.indicators.iloc[lo:hi].reset_index(drop=True),
+        spacing=kept,
     )
