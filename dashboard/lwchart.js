@@ -1,9 +1,14 @@
 // The candle chart: TradingView Lightweight Charts mounted as a Streamlit v2 component.
 //
 // The library (window.LightweightCharts) is prepended to this module from the installed package
-// at runtime (dashboard/lwchart.py). Candles arrive once as Arrow columns; ranges, zoom, panes,
-// indicators and overlays change here without a server round-trip, and the view (range,
-// indicators, overlays, scale) is reported back so the page keeps it in the URL and the session.
+// at runtime (dashboard/lwchart.py), with the indicators (lwchart_indicators.js). Candles arrive
+// once as Arrow columns; ranges, zoom, panes, indicators (computed here from the closes) and
+// overlays change here without a server round-trip, and the view (range, indicators, overlays,
+// scale) is reported back so the page keeps it in the URL and the session.
+//
+// 50,000 candles draw in one frame: the library's own data conflation merges the bars thinner
+// than a pixel for drawing (exact OHLC per merged bar), and everything not needed for that
+// first frame (volume bars, indicators, markers) follows in the next one.
 
 const LWC = window.LightweightCharts;
 const INDICATORS = ["SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD"];
@@ -88,7 +93,7 @@ class CandleChart {
       autoSize: true,
       crosshair: { mode: LWC.CrosshairMode.Normal },
       // Bars may be thinner than a pixel, so "All" really shows every candle (the default stops at 0.5 px).
-      timeScale: { rightOffset: 5, borderVisible: false, minBarSpacing: 0.005 },
+      timeScale: { rightOffset: 5, borderVisible: false, minBarSpacing: 0.005, enableConflation: true },
       rightPriceScale: { borderVisible: false },
       localization: { locale: "en-US" },
     });
@@ -146,12 +151,18 @@ class CandleChart {
       low: column(data.candles, "low"), close: column(data.candles, "close"),
       volume: column(data.candles, "volume"),
     };
-    this.ind = {};
-    for (const f of data.indicators.schema.fields) this.ind[f.name] = column(data.indicators, f.name);
+    this.ind = new Indicators(this.cols.close);
+    // What arrived, said on the element: the data's parts and the candle columns.
+    this.box.dataset.received = Object.keys(data).join(",") + ":" + data.candles.schema.fields.map((f) => f.name).join(",");
+    if (this.markers) { this.markers.detach(); this.markers = null; }
     for (const s of Object.values(this.series)) this.chart.removeSeries(s);
     this.series = {};
     this.priceLines = [];
+    this.shownMarkers = [];
     this.view = view;
+    // The toolbar and the height first: the chart's first paint is at its final size.
+    this.buildToolbar();
+    this.fitHeight();
     const fmtPrice = { type: "price", precision: meta.decimals, minMove: Math.pow(10, -meta.decimals) };
     this.chart.applyOptions({ timeScale: { timeVisible: meta.intraday, secondsVisible: false } });
     const candles = this.chart.addSeries(LWC.CandlestickSeries, {
@@ -159,32 +170,29 @@ class CandleChart {
       wickDownColor: meta.colors.down, borderVisible: false, priceFormat: fmtPrice,
     }, 0);
     const n = times.length;
-    const rows = new Array(n);
-    const vols = new Array(n);
     const { open, high, low, close, volume } = this.cols;
-    for (let i = 0; i < n; i++) {
-      rows[i] = { time: times[i], open: open[i], high: high[i], low: low[i], close: close[i] };
-      vols[i] = { time: times[i], value: volume[i], color: close[i] >= open[i] ? meta.colors.up_fill : meta.colors.down_fill };
-    }
+    const rows = new Array(n);
+    for (let i = 0; i < n; i++) rows[i] = { time: times[i], open: open[i], high: high[i], low: low[i], close: close[i] };
     candles.setData(rows);
     this.series.candles = candles;
     // The volume pane is there from the first frame; its bars follow in the next one, with the
-    // indicators, so the candles paint first.
+    // indicators and markers, so the candles paint first.
     const vol = this.chart.addSeries(LWC.HistogramSeries, {
       priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false,
     }, 1);
-    vol.setData([{ time: times[n - 1] }]);
+    if (n) vol.setData([{ time: times[n - 1] }]);
     this.series.volume = vol;
-    this.markers = LWC.createSeriesMarkers(candles, []);
     this.key = meta.key;
     this.panes = { volume: 1 };
+    this.layoutPanes();
     this.applyRange(view.range, view.candles);
-    this.fitHeight();
-    this.buildToolbar();
     // Drawn: the frame after the library's own paint of these candles. Indicators and overlays
     // follow in the next frame, from the same data, keeping the range.
     requestAnimationFrame(() => requestAnimationFrame(() => {
       this.box.dataset.drawnMs = (performance.now() - t0).toFixed(1);
+      const { up_fill: up, down_fill: down } = meta.colors;
+      const vols = new Array(n);
+      for (let i = 0; i < n; i++) vols[i] = { time: times[i], value: volume[i], color: close[i] >= open[i] ? up : down };
       vol.setData(vols);
       this.applyView();
       this.hover(null);
@@ -211,9 +219,8 @@ class CandleChart {
   }
 
   lineData(name) {
-    const values = this.ind[name];
+    const values = this.ind.get(name);
     const out = [];
-    if (!values) return out;
     for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) out.push({ time: this.times[i], value: values[i] });
     return out;
   }
@@ -299,7 +306,12 @@ class CandleChart {
     marks.push(...this.meta.markers.spacing);
     marks.sort((a, b) => a.time - b.time);
     this.shownMarkers = marks;
-    this.markers.setMarkers(marks.map(({ time, position, color, shape, text }) => ({ time, position, color, shape, text })));
+    // The markers primitive reads the whole series on each change: it exists only once there is
+    // something to mark.
+    if (!marks.length && !this.markers) return;
+    const shown = marks.map(({ time, position, color, shape, text }) => ({ time, position, color, shape, text }));
+    if (this.markers) this.markers.setMarkers(shown);
+    else this.markers = LWC.createSeriesMarkers(this.series.candles, shown);
   }
 
   applyRange(preset, candles) {

@@ -1,9 +1,10 @@
 """The candle chart as a Streamlit v2 component (no iframe) drawn by TradingView Lightweight Charts.
 
-The library is the official standalone build shipped inside the `python-lightweight-charts` wheel
-(a dependency in pyproject.toml); it is read from the installed package when this module loads
-and prepended to the component's module, so nothing is fetched from the internet. Candles and
-indicators travel as Arrow columns (`core.views.candles`); overlays as a few small JSON records.
+The library is the official standalone production build shipped inside the `lwcharts` wheel (a
+dependency in pyproject.toml); it is read from the installed package when this module loads and
+prepended to the component's module, so nothing is fetched from the internet. Candles travel as
+Arrow columns (`core.views.candles`), overlays as a few small JSON records; the browser computes
+the indicators from the closes (`lwchart_indicators.js`), so they add nothing to the wire.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from dashboard.theme import (
     UP_FILL,
 )
 
-LIBRARY_DIST = "python-lightweight-charts"
-LIBRARY_FILE = "lightweight-charts.standalone"
+LIBRARY_DIST = "lwcharts"
+LIBRARY_FILE = "lightweight-charts.standalone.production"
 HERE = Path(__file__).resolve().parent
+MODULE_FILES = ("lwchart_indicators.js", "lwchart.js")  # one module, in this order
 COLORS = {
     "up": UP,
     "down": DOWN,
@@ -73,7 +75,7 @@ def library_source() -> str:
 
 @functools.cache
 def _component() -> Callable[..., Any]:
-    module = (HERE / "lwchart.js").read_text(encoding="utf-8")
+    module = "\n".join((HERE / name).read_text(encoding="utf-8") for name in MODULE_FILES)
     # The library assigns window.LightweightCharts; the module below reads it.
     return st.components.v2.component(
         "candlelab_chart",
@@ -243,7 +245,7 @@ def candle_chart(
     }
     return _component()(
         key=key,
-        data={"candles": series.candles, "indicators": series.indicators, "meta": meta},
+        data={"candles": series.candles, "meta": meta},
         on_view_change=on_view or (lambda: None),
         width="stretch",
         height="content",

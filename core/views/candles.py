@@ -5,7 +5,9 @@ the lowest low, the last close and the summed volume of the stored bars whose ti
 (bins aligned to the Unix epoch, so a 1h candle holds the bars from hh:00 to hh:59 UTC), and a
 bin with no stored bar is no candle. The browser receives the candles once, as columns (time in
 int32 seconds, prices in float32 when float32 holds every price at the series' precision), and
-scrolls, zooms and changes ranges without asking the server again.
+scrolls, zooms and changes ranges without asking the server again. Indicators are not sent: the
+browser computes them from the closes when they are shown (`dashboard/lwchart.js`, the same
+formulas as `core.features.indicators`), so the wire carries the candles alone.
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ import pandas as pd
 
 from core.context import Context
 from core.data import store
-from core.features.indicators import WARMUP_BARS
 from core.timeframes import TIMEFRAMES
-from core.views.market import plot_indicators
 from core.views.prices import price_format
 
 # What a stored series may be viewed as: its own timeframe and any coarser one it divides.
@@ -102,6 +102,12 @@ def price_dtype(prices: np.ndarray, decimals: int) -> str:
     return "float32" if float(error.max()) < 0.1 * 10.0**-decimals else "float64"
 
 
+def volume_dtype(volumes: np.ndarray) -> str:
+    """float32 when it holds every volume exactly (whole numbers below 2^24 do), else float64."""
+    finite = volumes[np.isfinite(volumes)]
+    return "float32" if np.array_equal(finite.astype("float32").astype("float64"), finite) else "float64"
+
+
 @dataclass(frozen=True)
 class SpacingChange:
     """Where the bars' spacing changes (daily bars becoming hourly), said on the time axis."""
@@ -112,14 +118,13 @@ class SpacingChange:
 
 @dataclass(frozen=True)
 class CandleSeries:
-    """One series at one viewed timeframe, ready to send: candles and indicators as columns."""
+    """One series at one viewed timeframe, ready to send: its candles as columns."""
 
     symbol: str
     stored: str  # the stored timeframe
     view: str  # the viewed timeframe
     decimals: int
-    candles: pd.DataFrame  # t (int32 s), open, high, low, close (float32/64), volume (float32)
-    indicators: pd.DataFrame  # float32 columns, one row per candle
+    candles: pd.DataFrame  # t (int32 s), open, high, low, close (float32/64), volume (float32/64)
     total_bars: int  # stored bars behind these candles
     spacing: list[SpacingChange] = field(default_factory=list)
 
@@ -172,14 +177,13 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
     fmt = price_format(ctx, symbol, stored)
     step = VIEW_STEPS.get(view)
     if view == stored or step is None:
-        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT + WARMUP_BARS)
+        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT)
     else:
         base = VIEW_STEPS[stored] if stored in VIEW_STEPS else TIMEFRAMES[stored].nominal
         per = max(1, int(step / base))
-        raw = store.read_bars(ctx.db, symbol, stored, limit=(MAX_SENT + WARMUP_BARS) * per)
+        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT * per)
     bars = raw if view == stored or step is None else resample(raw, step)
-    indicators = plot_indicators(bars).astype("float32")
-    bars, indicators = bars.iloc[-MAX_SENT:], indicators.iloc[-MAX_SENT:]
+    bars = bars.iloc[-MAX_SENT:]
     times = unix_seconds(bars.index)
     prices = bars[["open", "high", "low", "close"]].to_numpy(dtype="float64")
     dtype = price_dtype(prices.ravel(), fmt.decimals)
@@ -187,7 +191,7 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         {
             "t": times.astype("int32"),
             **{c: bars[c].to_numpy(dtype=dtype) for c in ("open", "high", "low", "close")},
-            "volume": bars["volume"].to_numpy(dtype="float32"),
+            "volume": bars["volume"].to_numpy(dtype=volume_dtype(bars["volume"].to_numpy(dtype="float64"))),
         }
     )
     return CandleSeries(
@@ -196,7 +200,6 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         view=view,
         decimals=fmt.decimals,
         candles=candles,
-        indicators=indicators.reset_index(drop=True),
         total_bars=len(raw),
         spacing=spacing_changes(times),
     )

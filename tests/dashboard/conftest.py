@@ -138,11 +138,11 @@ def open_app(page: str | None = None, query: dict[str, str] | None = None, timeo
 
 @dataclass
 class ChartData:
-    """What the candle component received: its metadata, and the candles and indicators as sent."""
+    """What the candle component received: its parts, its metadata, and the candles as sent."""
 
+    parts: list[str]  # the data's top-level keys
     meta: dict[str, Any]
     candles: pd.DataFrame
-    indicators: pd.DataFrame
     candle_bytes: int  # the candles' Arrow message on the wire
 
 
@@ -166,8 +166,7 @@ def all_chart_data(at: AppTest) -> list[ChartData]:
             return pa.ipc.open_stream(blob).read_all().to_pandas(), len(blob)
 
         candles, size = frame(data["candles"])
-        indicators, _ = frame(data["indicators"])
-        out.append(ChartData(data["meta"], candles, indicators, size))
+        out.append(ChartData(sorted(data), data["meta"], candles, size))
     return out
 
 

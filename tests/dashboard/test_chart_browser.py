@@ -28,6 +28,7 @@ from core.data import store as bar_store
 from core.data import supply
 from core.db.database import forget_database
 from core.views.candles import resample
+from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
@@ -218,6 +219,56 @@ def _sent(page: Any) -> pd.DataFrame:
     frame = pd.DataFrame(cols)
     frame.index = pd.to_datetime(frame.pop("t"), unit="s", utc=True)
     return frame
+
+
+INDICATOR_COLUMNS = (
+    "sma_20",
+    "sma_50",
+    "bb_upper",
+    "bb_lower",
+    "rsi_14",
+    "macd_pct",
+    "macd_signal_pct",
+    "macd_hist_pct",
+)
+
+
+def test_the_browser_computes_the_indicators_the_server_would_and_none_travel(app: App) -> None:
+    frames: list[bytes] = []
+    page = _open(app, "?symbol=EURUSD&tf=1h", frames=frames)
+    assert any(b"candlelab_chart" in f for f in frames), "the chart's message was not seen"
+    # The candles travel alone: no indicator column comes with them.
+    received = page.locator(CHART).get_attribute("data-received")
+    assert received == "candles,meta:t,open,high,low,close,volume", received
+    # Every indicator, drawn from the closes the browser holds, equals the server's formula
+    # (core.features.indicators) on those same bars.
+    sent = _sent(page)
+    expected = plot_indicators(sent.astype("float64"))
+    computed = page.locator(CHART).evaluate(
+        """(b, names) => { const c = b.getRootNode().__candleChart;
+            const values = (n) => Array.from(c.ind.get(n), (v) => (Number.isFinite(v) ? v : null));
+            return Object.fromEntries(names.map((n) => [n, values(n)])); }""",
+        list(INDICATOR_COLUMNS),
+    )
+    for name in INDICATOR_COLUMNS:
+        got = pd.Series(computed[name], index=sent.index, dtype="float64")
+        want = expected[name]
+        assert (got.isna() == want.isna()).all(), name  # the same warm-up
+        scale = float(want.abs().max())
+        assert (got - want).abs().max() <= 1e-9 * max(scale, 1.0), name
+    # Shown, SMA 20 is that column, at the series' 5 decimals on the price axis.
+    if "SMA 20" not in chart_state(page)["view"]["indicators"]:
+        page.locator(".cl-toolbar button", has_text="SMA 20").first.click()
+        page.wait_for_timeout(150)
+    line = page.locator(CHART).evaluate(
+        """b => { const s = b.getRootNode().__candleChart.series.sma20;
+            const data = s.data();
+            return { n: data.length, last: data.at(-1).value, axis: s.priceFormatter().format(1.1) }; }"""
+    )
+    assert line["n"] == int(expected["sma_20"].notna().sum())
+    assert line["last"] == pytest.approx(float(expected["sma_20"].iloc[-1]), abs=1e-9)
+    assert line["axis"] == "1.10000"
+    page.close()
 
 
 def test_a_5m_series_viewed_as_1h_shows_exact_ohlcv_also_from_a_link(app: App) -> None:

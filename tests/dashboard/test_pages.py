@@ -49,6 +49,9 @@ def test_chart_opens_the_pair_in_the_url_and_keeps_it_there(
     assert "**xgb_agent v1**" in page and "Confidence" in page
     chart = chart_data(at)  # every stored bar, sent once for the browser to scroll and zoom
     assert len(chart.candles) == 2_148 and chart.meta["title"] == "GOOG · 1d"
+    # The candles travel alone: the browser computes the indicators from their closes.
+    assert chart.parts == ["candles", "meta"]
+    assert list(chart.candles.columns) == ["t", "open", "high", "low", "close", "volume"]
 
 
 def test_opening_a_stale_pair_starts_quick_training_once_and_shows_the_new_signal(

@@ -15,6 +15,7 @@ from core.views.candles import (
     spacing_changes,
     unix_seconds,
     view_timeframes,
+    volume_dtype,
 )
 
 
@@ -78,6 +79,13 @@ def test_float32_is_used_only_where_it_keeps_the_prices_precision() -> None:
     assert price_dtype(np.array([4_501.06, 123.45]), 2) == "float32"
     assert price_dtype(np.array([123_456.78, 98_765.43]), 2) == "float64"  # 8 digits: float32 rounds
     assert price_dtype(np.array([np.nan]), 2) == "float32"
+
+
+def test_volumes_travel_as_float32_only_when_it_holds_each_exactly() -> None:
+    assert volume_dtype(np.array([0.0, 1_234.0, 16_777_216.0])) == "float32"
+    assert volume_dtype(np.array([16_777_217.0])) == "float64"  # 2^24 + 1: float32 rounds it
+    assert volume_dtype(np.array([123_456_789.0])) == "float64"
+    assert volume_dtype(np.array([0.5, 0.1])) == "float64"  # 0.1 has no exact float32
 
 
 def test_a_change_of_spacing_is_marked_at_the_first_bar_of_the_new_spacing() -> None:
