@@ -207,8 +207,8 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
 
 def window(series: CandleSeries, start: datetime, end: datetime, pad: int = 30) -> CandleSeries:
     """The candles of `series` from `pad` candles before `start` to `pad` after `end` (a label
-    set's stretch of history, say), cut from the series as sent, so its indicators are already
-    warmed up on the bars before the stretch and its columns are encoded as the chart's are."""
+    set's stretch of history, say), cut from the series as sent, so its columns are encoded as the
+    chart's are (the browser computes indicators from the candles it is given)."""
     times = series.candles["t"].to_numpy(dtype="int64")
     if not len(times):
         return series
@@ -220,6 +220,5 @@ def window(series: CandleSeries, start: datetime, end: datetime, pad: int = 30) 
     return replace(
         series,
         candles=series.candles.iloc[lo:hi].reset_index(drop=True),
-        indicators=series.indicators.iloc[lo:hi].reset_index(drop=True),
         spacing=kept,
     )
