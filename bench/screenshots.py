@@ -49,7 +49,7 @@ _CHART_PARTS = """box => {
 def prepare(home: Path) -> None:
     """Demo data and three xgb_agent versions of the pair (the newest active): fresh models."""
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     labeling = {"lookback_days": 14, "samples": 60, "labeler": "rules"}
     first = train(ctx, *PAIR, bots=["xgb_agent"], labeling=labeling, activate="always")
     for seed in (1, 2):

@@ -54,12 +54,12 @@ def test_only_closed_bars_are_generated() -> None:
 
 
 def test_offline_fetch_is_incremental_and_idempotent(ctx: Context) -> None:
-    first = supply.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3))
+    first = supply.refresh_series(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3))
     assert first.summary.is_synthetic and first.source == "synthetic"
-    again = supply.fetch(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3), bypass_cache=True)
+    again = supply.refresh_series(ctx, "INFY.NS", "5m", now=NOW - timedelta(days=3), bypass_cache=True)
     assert again.summary.rows == first.summary.rows
     assert again.written < 10  # only the tail is asked for again
-    later = supply.fetch(ctx, "INFY.NS", "5m", now=NOW, bypass_cache=True)
+    later = supply.refresh_series(ctx, "INFY.NS", "5m", now=NOW, bypass_cache=True)
     assert later.summary.rows > first.summary.rows
     with ctx.db.read() as session:
         stored = store.load_bars(session, "INFY.NS", "5m")
@@ -67,10 +67,10 @@ def test_offline_fetch_is_incremental_and_idempotent(ctx: Context) -> None:
 
 
 def test_recent_fetch_is_served_from_the_store_unless_bypassed(ctx: Context) -> None:
-    supply.fetch(ctx, "TCS.NS", "5m", now=NOW)
-    cached = supply.fetch(ctx, "TCS.NS", "5m", now=datetime.now(UTC))
+    supply.refresh_series(ctx, "TCS.NS", "5m", now=NOW)
+    cached = supply.refresh_series(ctx, "TCS.NS", "5m", now=datetime.now(UTC))
     assert cached.cached and cached.written == 0
-    fresh = supply.fetch(ctx, "TCS.NS", "5m", now=NOW, bypass_cache=True)
+    fresh = supply.refresh_series(ctx, "TCS.NS", "5m", now=NOW, bypass_cache=True)
     assert not fresh.cached
 
 
@@ -98,7 +98,7 @@ def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv)
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
     _store_as_yahoo(ctx, goog_csv)
-    outcome = supply.fetch(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
+    outcome = supply.refresh_series(ctx, "GOOG", "1d", bypass_cache=True)  # asks its own provider: Yahoo
     assert outcome.stale and outcome.summary.rows == 2148
     assert "could not be reached" in (outcome.message or "")
     with ctx.db.read() as session:
@@ -106,7 +106,7 @@ def test_network_failure_falls_back_to_stored_bars_flagged_stale(home, goog_csv)
     bars, refreshed = supply.load_window(ctx, "GOOG", "1d", refresh=True, bypass_cache=True)
     assert refreshed is not None and refreshed.stale and len(bars) == 2148
     with pytest.raises(ProviderUnavailable, match="no stored MSFT 1d bars"):
-        supply.fetch(ctx, "MSFT", "1d", provider="yfinance")
+        supply.refresh_series(ctx, "MSFT", "1d", provider="yfinance")
 
 
 def test_another_provider_failing_does_not_flag_an_imported_series(home, goog_csv) -> None:
@@ -114,7 +114,7 @@ def test_another_provider_failing_does_not_flag_an_imported_series(home, goog_cs
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
     supply.import_csv(ctx, goog_csv, "GOOG", "1d")
-    outcome = supply.fetch(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
+    outcome = supply.refresh_series(ctx, "GOOG", "1d", provider="yfinance", bypass_cache=True)
     assert outcome.stale and outcome.summary.rows == 2148
     with ctx.db.read() as session:
         stored = store.summarize(session, "GOOG", "1d")
@@ -138,8 +138,8 @@ def test_offline_provider_names_what_it_knows(home) -> None:
 
 
 def test_bootstrap_is_idempotent(ctx: Context) -> None:
-    first = supply.bootstrap_demo(ctx, now=NOW)
-    second = supply.bootstrap_demo(ctx, now=NOW)
+    first = supply.seed_demo_series(ctx, now=NOW)
+    second = supply.seed_demo_series(ctx, now=NOW)
     assert [o.summary.rows for o in first] == [o.summary.rows for o in second]
     assert {o.summary.symbol for o in first} == {"GOOG", "INFY.NS", "TCS.NS", "RELIANCE.NS"}
 
@@ -148,7 +148,7 @@ def test_a_recent_fetch_from_another_provider_is_not_reused(home) -> None:
     """Synthetic bars fetched a minute ago are no cache for a Yahoo request: Yahoo is asked."""
     settings = make_settings(home, yfinance_proxy=f"http://127.0.0.1:{free_port()}")
     ctx = Context.create(settings, logs=False)
-    supply.fetch(ctx, "INFY.NS", "5m", provider="offline")
-    assert supply.fetch(ctx, "INFY.NS", "5m", provider="offline").cached
-    yahoo = supply.fetch(ctx, "INFY.NS", "5m", provider="yfinance", lookback_days=30)
+    supply.refresh_series(ctx, "INFY.NS", "5m", provider="offline")
+    assert supply.refresh_series(ctx, "INFY.NS", "5m", provider="offline").cached
+    yahoo = supply.refresh_series(ctx, "INFY.NS", "5m", provider="yfinance", lookback_days=30)
     assert not yahoo.cached and yahoo.stale  # it tried Yahoo (unreachable) and kept the stored bars

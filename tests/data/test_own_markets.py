@@ -49,7 +49,7 @@ def test_the_cli_choices_and_settings_read_the_registry(home: Path) -> None:
     with pytest.raises(
         BadInput, match="unknown market data provider 'bloomberg'; use one of offline, yfinance"
     ):
-        supply.fetch(bad, "MSFT", "1d")
+        supply.refresh_series(bad, "MSFT", "1d")
 
 
 # --- imported series are used as stored -----------------------------------------------------------
@@ -68,7 +68,7 @@ def test_refreshing_an_imported_series_asks_nobody_and_writes_nothing(
     assert outcome is not None and outcome.used_as_stored and not outcome.stale and outcome.written == 0
     assert "EURUSD_H1.csv" in (outcome.message or "") and not outcome.live
     assert bars.index[-1] == hourly_fx(2_000).index[-1] and len(bars) > 200
-    assert supply.fetch(ctx, "EURUSD", "1h").used_as_stored
+    assert supply.refresh_series(ctx, "EURUSD", "1h").used_as_stored
     assert dump(home) == before
 
 
@@ -81,7 +81,7 @@ def test_the_badge_says_imported_with_the_file_and_the_last_bar(ctx: Context, eu
 
 
 def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
-    supply.fetch(ctx, "INFY.NS", "5m", now=NOW)
+    supply.refresh_series(ctx, "INFY.NS", "5m", now=NOW)
     assert market.data_badge(market.summary(ctx, "INFY.NS", "5m")).label == "Synthetic"
     bars = hourly_fx(50).rename(columns=str.lower).rename_axis("ts")
     with ctx.db.session() as session:
@@ -101,7 +101,7 @@ def test_badges_for_synthetic_live_and_stale(ctx: Context) -> None:
 
 def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path) -> None:
     supply.import_csv(ctx, eurusd_csv, "EURUSD", "1h")
-    supply.fetch(ctx, "TCS.NS", "5m", now=NOW)
+    supply.refresh_series(ctx, "TCS.NS", "5m", now=NOW)
     pairs = {(s.symbol, s.timeframe): s for s in market.list_pairs(ctx)}
     assert set(pairs) == {("EURUSD", "1h"), ("TCS.NS", "5m")}
     assert pairs["EURUSD", "1h"].provider == "csv" and pairs["TCS.NS", "5m"].provider == "offline"
@@ -112,7 +112,7 @@ def test_the_symbol_picker_lists_imported_series(ctx: Context, eurusd_csv: Path)
 def test_an_import_onto_a_synthetic_series_replaces_it_and_a_second_file_extends_it(
     ctx: Context, tmp_path: Path
 ) -> None:
-    supply.fetch(ctx, "INFY.NS", "1h", now=NOW)
+    supply.refresh_series(ctx, "INFY.NS", "1h", now=NOW)
     frame = hourly_fx(1_000, start="2026-01-05")
     first = supply.import_csv(ctx, write_yahoo(frame.iloc[:600], tmp_path / "a.csv"), "INFY.NS", "1h")
     assert (
@@ -126,7 +126,7 @@ def test_an_import_onto_a_synthetic_series_replaces_it_and_a_second_file_extends
 def test_an_explicit_fetch_from_the_offline_provider_replaces_an_import(ctx: Context, tmp_path: Path) -> None:
     frame = hourly_fx(300, start="2026-01-05")
     supply.import_csv(ctx, write_yahoo(frame, tmp_path / "tcs.csv"), "TCS.NS", "1h")
-    outcome = supply.fetch(ctx, "TCS.NS", "1h", provider="offline", now=NOW)
+    outcome = supply.refresh_series(ctx, "TCS.NS", "1h", provider="offline", now=NOW)
     assert outcome.summary.is_synthetic and outcome.summary.provider == "offline"
     assert outcome.warnings and "Imported CSV" in outcome.warnings[0]
     with ctx.db.read() as session:
@@ -136,7 +136,7 @@ def test_an_explicit_fetch_from_the_offline_provider_replaces_an_import(ctx: Con
 
 def test_imported_and_fetched_bars_share_one_time_format(ctx: Context, tmp_path: Path) -> None:
     """Rows staged by the importer and rows written by the ORM are the same rows, never twins."""
-    bars = supply.fetch(ctx, "RELIANCE.NS", "5m", now=NOW - timedelta(days=300)).summary
+    bars = supply.refresh_series(ctx, "RELIANCE.NS", "5m", now=NOW - timedelta(days=300)).summary
     with ctx.db.read() as session:
         stored = store.load_bars(session, "RELIANCE.NS", "5m").iloc[:50]
     stored.index.name = "Datetime"
@@ -209,7 +209,7 @@ def test_an_upload_is_previewed_and_imported_like_the_cli(ctx: Context, home: Pa
 
 
 def test_adding_a_symbol_fetches_it_or_says_why_not(ctx: Context) -> None:
-    added = supply.add_symbol(ctx, "tcs.ns", "1h")
+    added = supply.add_series(ctx, "tcs.ns", "1h")
     assert added.summary.rows > 100 and added.summary.provider == "offline"
     with pytest.raises(BadInput, match="unknown symbol 'NOPE' for the offline provider"):
-        supply.add_symbol(ctx, "NOPE", "1d")
+        supply.add_series(ctx, "NOPE", "1d")

@@ -157,7 +157,7 @@ def test_demotion_can_be_switched_off(home):
 @pytest.mark.slow
 def test_quick_training_on_infy_5m_judges_hundreds_of_bars(ctx):
     """The chart-view path's numbers: 50 rule labels, yet reality on every out-of-sample bar."""
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     settings = ctx.settings
     labeling = {
         "lookback_days": settings.quick_lookback_days,

@@ -213,7 +213,7 @@ def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Contex
     """14 days of daily bars are ten bars; the quick job asks for enough to label 50 points."""
     from core.data import supply
 
-    supply.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
+    supply.refresh_series(goog_ctx, "INFY.NS", "5m", provider="offline")
     seen: dict[str, dict[str, Any]] = {}
 
     def record(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:
