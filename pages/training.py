@@ -38,7 +38,10 @@ settings = rt.settings
 public = settings.public_summary()
 st.title("Training", anchor=False)
 
-left, right = st.columns([3, 2], gap="large")
+# The form and the budget side by side where there is room; on a narrow screen the budget wraps
+# below, so the form keeps its width (three bots' chips, whole picker values) and its button.
+row = st.container(horizontal=True, gap="large")
+left, right = row.container(width=560), row.container(width=340)
 with left:
     st.subheader(f"Full training · {sel.label}", anchor=False)
     defaults = full_training_defaults(rt.ctx, sel.symbol, sel.timeframe)
