@@ -11,7 +11,7 @@ from core.services.actors import Permission
 from core.services.runs import start_labeling, start_training
 from core.views import labels as label_views
 from core.views.access import can
-from core.views.jobs import bot_choices, full_training_defaults
+from core.views.jobs import bot_choices, full_training_defaults, labeler_choices
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.components import jobs_panel
@@ -19,13 +19,6 @@ from dashboard.components.job_detail import job_detail
 from dashboard.runtime import runtime
 from dashboard.state import current
 
-LABELERS = {
-    "auto": "Auto (LLM, else rules)",
-    "llm": "LLM analyst",
-    "rules": "Rule-based analyst",
-    "hindsight": "Hindsight (a baseline)",
-    "next_price": "Next close (a baseline)",
-}
 ACTIVATE = {
     "gate": "If it passes the gate",
     "always": "Always (manual)",
@@ -53,13 +46,17 @@ with left:
     samples = c2.number_input(
         "Sample points", 10, 5000, defaults.labels.samples, step=10, key="train_samples"
     )
-    bots = st.multiselect("Bots", list(bot_choices()), default=list(defaults.bots), key="train_bots")
+    bot_titles = bot_choices()
+    bots = st.multiselect(
+        "Bots", list(bot_titles), default=list(defaults.bots), format_func=bot_titles.get, key="train_bots"
+    )
     # Side by side where there is room, one under the other on a narrow screen: never a cut value.
     pickers = st.container(horizontal=True, gap="small")
+    labelers = labeler_choices(settings, auto=True)
     labeler = pickers.selectbox(
         "Labeler",
-        list(LABELERS),
-        format_func=LABELERS.get,
+        list(labelers),
+        format_func=labelers.get,
         key="train_labeler",
         width=240,
         help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline). "

@@ -171,13 +171,12 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
     view = view if view in view_timeframes(stored) else stored
     fmt = price_format(ctx, symbol, stored)
     step = VIEW_STEPS.get(view)
-    with ctx.db.read() as session:
-        if view == stored or step is None:
-            raw = store.load_bars(session, symbol, stored, limit=MAX_SENT + WARMUP_BARS)
-        else:
-            base = VIEW_STEPS[stored] if stored in VIEW_STEPS else TIMEFRAMES[stored].nominal
-            per = max(1, int(step / base))
-            raw = store.load_bars(session, symbol, stored, limit=(MAX_SENT + WARMUP_BARS) * per)
+    if view == stored or step is None:
+        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT + WARMUP_BARS)
+    else:
+        base = VIEW_STEPS[stored] if stored in VIEW_STEPS else TIMEFRAMES[stored].nominal
+        per = max(1, int(step / base))
+        raw = store.read_bars(ctx.db, symbol, stored, limit=(MAX_SENT + WARMUP_BARS) * per)
     bars = raw if view == stored or step is None else resample(raw, step)
     indicators = plot_indicators(bars).astype("float32")
     bars, indicators = bars.iloc[-MAX_SENT:], indicators.iloc[-MAX_SENT:]

@@ -30,19 +30,16 @@ class DataBadge:
 
 def list_pairs(ctx: Context) -> list[SeriesSummary]:
     """Every stored series, whatever produced it (imports, the demo, a provider): the symbol picker."""
-    with ctx.db.read() as session:
-        return store.list_series(session)
+    return store.list_series(ctx.db)
 
 
 def pair_names(ctx: Context) -> list[tuple[str, str]]:
     """The same pairs without their counts: what a symbol picker needs, quick on millions of bars."""
-    with ctx.db.read() as session:
-        return store.list_pairs(session)
+    return store.list_pairs(ctx.db)
 
 
 def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
-    with ctx.db.read() as session:
-        return store.summarize(session, symbol, timeframe)
+    return store.read_summary(ctx.db, symbol, timeframe)
 
 
 def _utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:

@@ -18,7 +18,7 @@ from core.views import candles
 from core.views import labels as views
 from core.views.access import can
 from core.views.candles import CandleSeries
-from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
+from core.views.jobs import SAMPLINGS, label_defaults, labeler_choices, labeling_busy
 from core.views.labels import LabelSetRow
 from core.views.market import ALL_RANGE
 from core.views.prices import PriceFormat
@@ -41,9 +41,13 @@ OUTCOME_TEXT = {
 def new_label_set(rt: Runtime, sel: Selection) -> None:
     configured = rt.settings.llm_configured
     with st.popover("New label set", icon=":material/add:"), st.form("new_label_set", border=False):
-        labelers = ["rules", "hindsight", *(["llm"] if configured else [])]
+        labelers = labeler_choices(rt.settings)
         labeler = st.selectbox(
-            "Labeler", labelers, help=None if configured else "The LLM analyst is not configured"
+            "Labeler",
+            list(labelers),
+            index=list(labelers).index("rules"),
+            format_func=labelers.get,
+            help=None if configured else "The LLM analyst is not configured",
         )
         defaults = label_defaults(rt.ctx, sel.symbol, sel.timeframe)
         samples = st.number_input("Sample points", 10, 5000, defaults.samples, step=10)

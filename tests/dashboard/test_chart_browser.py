@@ -33,7 +33,7 @@ from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import tradingview_csv
 from tests.dashboard.tables import clipped_controls
-from tests.markets.helpers import fx_bars
+from tests.data.helpers import fx_bars
 
 SHOTS = REPO / "artifacts" / "screenshots"
 FIVE = re.compile(r"\d\.\d{5}")

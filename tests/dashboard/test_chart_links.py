@@ -17,7 +17,7 @@ from core.settings import load_settings
 from core.views.candles import VIEW_STEPS, resample
 from tests.dashboard.conftest import chart_data, open_app
 from tests.dashboard.markets import tradingview_csv
-from tests.markets.helpers import fx_bars
+from tests.data.helpers import fx_bars
 
 
 @pytest.fixture

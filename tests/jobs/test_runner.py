@@ -81,8 +81,7 @@ def test_a_job_runs_reports_progress_and_frees_its_slot(ctx: Context) -> None:
     assert (
         done.status == "succeeded" and done.progress == 1.0 and done.result == {"versions": [], "wall_s": 0.0}
     )
-    with ctx.db.read() as session:
-        assert store.active_job(session, "INFY.NS", "5m") is None
+    assert store.active_job(ctx.db, "INFY.NS", "5m") is None
     runner.shutdown()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from core.context import Context
 from core.data import publish, store, supply
 from core.errors import BadInput
-from tests.markets.helpers import hourly_fx, write_yahoo
+from tests.data.helpers import hourly_fx, write_yahoo
 
 # The session's server (a fresh database copied from the migrated template); SQLite has its own tests.
 pytestmark = pytest.mark.backends("postgresql")

@@ -14,12 +14,19 @@ from core.context import Context
 from core.db import migrate
 from core.db.database import Database
 from core.db.models import AIModelVersion, ModelActivation
-from core.errors import ArtifactError, BadInput
+from core.errors import ArtifactError, BadInput, NotFound
 from core.registry import gate
 from core.registry.activation import activate, deactivate, history, previous_active_id, rollback
 from core.registry.loading import load_version
 from core.registry.retention import prune
-from core.registry.versions import active_version, get_version, mark_broken, slot_for
+from core.registry.versions import (
+    active_version,
+    get_version,
+    lock_version,
+    mark_broken,
+    set_metric,
+    slot_for,
+)
 from tests.bots.helpers import add_version, heldout_metrics
 from tests.bots.race_worker import activate_many
 
@@ -271,3 +278,22 @@ def test_retention_keeps_newest_active_and_previous(ctx):
     with pytest.raises(BadInput, match="pruned"):
         activate(ctx, ids[2], actor="test")
     assert prune(ctx, *SLOT, keep=3) == []  # idempotent
+
+
+def test_a_version_is_looked_up_and_locked_with_its_bots_versions_by_one_function(ctx: Context) -> None:
+    first, second = add_version(ctx), add_version(ctx)
+    add_version(ctx, bot="lstm_bot")  # another bot's versions are not locked with these
+    with ctx.db.session() as session:
+        row, locked = lock_version(session, second.version_id)
+        assert row.id == second.version_id
+        assert [r.id for r in locked] == [first.version_id, second.version_id]
+    for change in (
+        lambda: activate(ctx, 999_999, actor="test"),
+        lambda: deactivate(ctx, 999_999, actor="test", reason="x"),
+        lambda: set_metric(ctx.db, 999_999, "k", 1),
+        lambda: get_version(ctx.db, 999_999),
+    ):
+        with pytest.raises(NotFound, match="model version 999999 does not exist; `python -m core versions`"):
+            change()
+    set_metric(ctx.db, first.version_id, "live_accuracy", 0.5)
+    assert get_version(ctx.db, first.version_id).metrics["live_accuracy"] == 0.5

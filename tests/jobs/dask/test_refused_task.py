@@ -21,7 +21,7 @@ from core.jobs import store
 from core.jobs.dask.client import DaskExecutor
 from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest
-from tests.scale.conftest import _PYTEST_MAIN
+from tests.jobs.dask.conftest import _PYTEST_MAIN
 from tests.support.servers import wait_until
 
 

@@ -19,7 +19,7 @@ from core.context import Context
 from core.data import supply
 from core.db.models import LabelSet, ModelTrainingRecord, TrainingJob
 from tests.conftest import GOOG_CSV, REPO, make_settings
-from tests.markets.helpers import hourly_fx, write_yahoo
+from tests.data.helpers import hourly_fx, write_yahoo
 
 pytestmark = pytest.mark.slow
 

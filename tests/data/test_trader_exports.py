@@ -11,7 +11,7 @@ from core.context import Context
 from core.data import store, supply
 from core.errors import BadInput
 from tests.conftest import GOOG_CSV, SHARED_DATA
-from tests.markets.helpers import dump, hourly_fx, write_yahoo
+from tests.data.helpers import dump, hourly_fx, write_yahoo
 
 GBPUSD_MT5 = SHARED_DATA / "GBPUSD_1d_mt5.csv"
 

@@ -55,10 +55,10 @@ def test_tests_sharing_the_cluster_or_a_module_fixture_stay_on_one_worker() -> N
     scheduling = SharedFixtureScheduling.__new__(SharedFixtureScheduling)
     scheduling._root = REPO
     scope = scheduling._split_scope
-    fanout, faults = "tests/scale/test_fanout.py", "tests/scale/test_faults.py"
+    fanout, faults = "tests/jobs/dask/test_fanout.py", "tests/jobs/dask/test_faults.py"
     assert scope(f"{fanout}::test_a[sqlite]") == scope(f"{faults}::test_b") == DASK_GROUP
     auth = "tests/api/test_auth.py"
     assert scope(f"{auth}::test_a") == scope(f"{auth}::test_b") == auth  # its API server, built once
-    settings = "tests/foundation/test_settings.py::test_defaults"
+    settings = "tests/project/test_settings.py::test_defaults"
     assert scope(settings) == settings  # nothing shared: goes out on its own
     assert group_of(REPO, "tests/no_such_module.py") is None

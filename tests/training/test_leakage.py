@@ -14,7 +14,7 @@ import functools
 import numpy as np
 import pytest
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.bots.dataset import build_dataset, feature_frame
 from core.bots.factory import make_bot
 from core.context import Context
@@ -42,14 +42,14 @@ def rw_ctx(home):
 
 @pytest.mark.slow
 def test_random_walk_gives_no_bot_an_edge(rw_ctx):
-    accuracy: dict[str, list[float]] = {name: [] for name in BOT_NAMES}
+    accuracy: dict[str, list[float]] = {name: [] for name in BOTS.names()}
     for seed in SEEDS:
         symbol = f"RW{seed}"
         store_bars(rw_ctx, symbol, "1d", random_walk(BARS, seed))
         # 1,500 labels keep the fits cheap; reality is judged on every out-of-sample bar anyway.
         label_set_id = store_hindsight_set(rw_ctx, symbol, "1d", horizon=HORIZON, samples=LABELS, seed=seed)
         result = train(
-            rw_ctx, symbol, "1d", bots=list(BOT_NAMES), label_set_id=label_set_id, bot_params=SMALL
+            rw_ctx, symbol, "1d", bots=list(BOTS.names()), label_set_id=label_set_id, bot_params=SMALL
         )
         assert result.failed == []
         for version in result.versions:
@@ -76,7 +76,7 @@ def test_a_leaky_feature_is_caught(settings):
     )
     plan = plan_split(dataset, FOLDS, horizon=1)  # judged on the very bar the leak reveals
     scores = {}
-    for name in BOT_NAMES:
+    for name in BOTS.names():
         make = functools.partial(make_bot, name, settings, **SMALL[name])
         evaluation = fit_and_evaluate(make, dataset, bars, plan, final=False)
         scores[name] = evaluation.metrics["directional_accuracy"]

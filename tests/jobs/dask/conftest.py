@@ -20,7 +20,7 @@ from core.data import supply
 from core.jobs.dask.client import DaskExecutor
 from core.jobs.dask.worker import CandleLabWorker
 from core.jobs.installation import installation
-from tests.scale.helpers import GBPUSD_CSV
+from tests.jobs.helpers import GBPUSD_CSV
 
 CLUSTER_CONFIG = {"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 0}
 WORKERS = 2

@@ -11,7 +11,7 @@ import pytest
 
 from core.access import audit
 from core.access.audit import AuditFilter
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.context import Context
 from core.data import supply
 from core.db.database import forget_database
@@ -51,8 +51,8 @@ def cycle(n: int, seed: int, *, period: int = 40, amp: float = 0.04, vol: float 
 def test_on_a_random_walk_no_bot_goes_live_and_the_pair_says_why(ctx):
     store_bars(ctx, "RW", "1d", random_walk(900, 21))
     label_set_id = store_hindsight_set(ctx, "RW", "1d", horizon=10, samples=200)
-    result = train(ctx, "RW", "1d", bots=list(BOT_NAMES), label_set_id=label_set_id, bot_params=SMALL)
-    assert sorted(v.bot for v in result.versions) == sorted(BOT_NAMES) and result.failed == []
+    result = train(ctx, "RW", "1d", bots=list(BOTS.names()), label_set_id=label_set_id, bot_params=SMALL)
+    assert sorted(v.bot for v in result.versions) == sorted(BOTS.names()) and result.failed == []
     for version in result.versions:
         assert not version.activated, (version.bot, version.gate_reason)
         assert version.gate_verdict in ("no_evidence", "below_baseline")

@@ -17,8 +17,8 @@ from core.db.models import ModelTrainingRecord
 from core.jobs import store
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
-from tests.scale.conftest import Attach
-from tests.scale.helpers import job_owner, training, versions_of, wait_ended, wait_stage
+from tests.jobs.dask.conftest import Attach
+from tests.jobs.helpers import job_owner, training, versions_of, wait_ended, wait_stage
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow

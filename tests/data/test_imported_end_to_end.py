@@ -19,7 +19,7 @@ from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
 from core.scheduling.tasks import staleness_sweep
 from tests.conftest import REPO, SHARED_DATA, make_settings
-from tests.markets.helpers import hourly_fx, write_yahoo
+from tests.data.helpers import hourly_fx, write_yahoo
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow

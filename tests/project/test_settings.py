@@ -4,23 +4,22 @@ from pathlib import Path
 
 import pytest
 
+from core import masking
+from core.data.providers.yahoo import YahooSettings
 from core.errors import BadInput
-from core.settings import load_settings
+from core.llm_providers.openai_compat import OpenAISettings
+from core.settings import Settings, load_settings
 
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     s = load_settings()
     assert s.llm_provider == "freddy"
-    assert s.freddy_enabled is False
-    assert (s.freddy_model, s.freddy_temperature, s.freddy_timeout, s.freddy_cache_ttl) == (
-        "gpt-4o",
-        0.7,
-        30,
-        300,
-    )
-    assert s.freddy_base_url == "https://freddy-api.aitronos.com"
-    assert s.openai_base_url == "https://api.openai.com/v1"
+    freddy, openai = s.llm_settings("freddy"), s.llm_settings("openai")
+    assert freddy.enabled is False
+    assert (freddy.model, freddy.temperature, freddy.timeout, freddy.cache_ttl) == ("gpt-4o", 0.7, 30, 300)
+    assert freddy.base_url == "https://freddy-api.aitronos.com"
+    assert (openai.base_url, openai.model) == ("https://api.openai.com/v1", "gpt-4o")
     assert (s.llm_concurrency, s.llm_max_retries, s.llm_daily_budget_usd) == (8, 4, 5.0)
     assert s.model_stale_hours == 4
     assert s.db_url.endswith("data/runtime/candlelab.db")
@@ -36,7 +35,7 @@ def test_environment_and_dotenv_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pa
     s = load_settings()
     assert s.llm_concurrency == 3
     assert s.qt_ai_retraining_enabled is True
-    assert s.freddy_timeout == 12.5
+    assert s.llm_settings("freddy").timeout == 12.5
     assert s.home == (tmp_path / "h").resolve()
     assert s.price_per_million("my-model") == (1.5, 6.0)
     assert s.price_per_million("unknown-model") == s.llm_prices["default"]
@@ -61,6 +60,7 @@ def test_freddy_enabled_without_key_names_what_is_missing(
         ("LLM_PRICES", "gpt-4o=cheap", "model=input_usd/output_usd"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("OPENAI_BASE_URL", "localhost:8000", "OPENAI_BASE_URL"),
+        ("FREDDY_TEMPERATURE", "5", "FREDDY_TEMPERATURE: Input should be less than or equal to 2"),
     ],
 )
 def test_invalid_values_are_bad_input(
@@ -111,3 +111,22 @@ def test_signal_threshold_scales_to_the_bar(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("SIGNAL_THRESHOLDS", "5m:0.1")
     with pytest.raises(BadInput, match="timeframe=value"):
         load_settings()
+
+
+def test_a_plugins_settings_live_in_its_module_under_the_flat_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("OPENAI_MODEL=from-dotenv\n")
+    monkeypatch.setenv("YFINANCE_PROXY", "http://desk:proxy-pass-771@proxy:3128")
+    s = load_settings()
+    assert s.plugin(OpenAISettings).model == "from-dotenv" == s.llm_settings("openai").model
+    assert "proxy-pass-771" not in s.secret_values()  # a market provider's settings: read when it is built
+    proxy = s.plugin(YahooSettings).proxy
+    assert proxy is not None and "proxy-pass-771" in proxy.get_secret_value()
+    assert "http://desk:proxy-pass-771@proxy:3128" in s.secret_values()
+    assert "proxy-pass-771" not in masking.mask("via http://desk:proxy-pass-771@proxy:3128")
+    # Given by their flat names, a plug-in's settings win over the environment, as Settings' own do.
+    given = Settings(_env_file=None, openai_model="given", yfinance_proxy=None, torch_threads=3)  # type: ignore[call-arg]
+    assert (given.llm_model, given.with_llm_provider("openai").llm_model) == ("gpt-4o", "given")
+    assert given.plugin(YahooSettings).proxy is None and given.training_threads == 3

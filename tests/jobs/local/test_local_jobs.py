@@ -19,7 +19,7 @@ from core.jobs.runner import JobRunner
 from core.requests import LabelingRequest
 from core.runtime import make_executor
 from tests.conftest import make_settings
-from tests.scale.helpers import GBPUSD_CSV, job_owner, training, versions_of, wait_ended, wait_stage
+from tests.jobs.helpers import GBPUSD_CSV, job_owner, training, versions_of, wait_ended, wait_stage
 
 pytestmark = pytest.mark.slow
 

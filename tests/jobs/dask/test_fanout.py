@@ -17,8 +17,8 @@ from core.jobs.dask import fanout
 from core.jobs.runner import JobRunner
 from core.learning.samples import record_execution_outcome, update_outcome_with_pnl
 from core.requests import RetrainRequest
-from tests.scale.conftest import Attach
-from tests.scale.helpers import import_pairs, training, wait_ended
+from tests.jobs.dask.conftest import Attach
+from tests.jobs.helpers import import_pairs, training, wait_ended
 
 BOTS = ("xgb_agent", "ensemble_bot")
 

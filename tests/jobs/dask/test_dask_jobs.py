@@ -19,8 +19,8 @@ from core.registry.loading import load_version
 from core.registry.versions import get_version
 from tests import s3
 from tests.conftest import make_settings
-from tests.scale.conftest import Attach
-from tests.scale.helpers import GBPUSD_CSV, training, versions_of, wait_ended, wait_stage
+from tests.jobs.dask.conftest import Attach
+from tests.jobs.helpers import GBPUSD_CSV, training, versions_of, wait_ended, wait_stage
 
 pytestmark = pytest.mark.slow
 

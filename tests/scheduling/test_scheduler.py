@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from core.context import Context
+from core.db import scheduled_runs
 from core.db.models import ScheduledRun
 from core.jobs.local.executors import ThreadExecutor
 from core.jobs.runner import JobRunner
@@ -67,7 +68,7 @@ def test_two_processes_firing_the_same_slot_run_it_once(ctx: Context, home: Path
         from core.jobs.local.executors import ThreadExecutor
         from core.jobs.runner import JobRunner
         from core.scheduling.scheduler import run_task
-        from tests.jobs.test_scheduler import _task
+        from tests.scheduling.test_scheduler import _task
         from tests.conftest import make_settings
         from pathlib import Path
         ctx = Context.create(make_settings(Path({str(home)!r})), logs=False)
@@ -100,3 +101,16 @@ def test_plan_shows_daily_retrain_at_three_utc_only_when_enabled(home: Path) -> 
 def test_watchlist_parsing_skips_bad_entries(home: Path) -> None:
     settings = make_settings(home, watchlist=["goog:1d", "INFY.NS:5m", "BAD:7m", "TCS.NS"])
     assert watched_pairs(settings) == [("GOOG", "1d"), ("INFY.NS", "5m"), ("TCS.NS", "1d")]
+
+
+def test_the_scheduled_runs_store_lets_one_claim_a_slot_and_records_its_end(ctx: Context) -> None:
+    run_id = scheduled_runs.claim(ctx.db, "nightly", "2026-01-05T03:00+00:00", "host-a:1")
+    assert run_id is not None
+    assert scheduled_runs.claim(ctx.db, "nightly", "2026-01-05T03:00+00:00", "host-b:2") is None
+    assert scheduled_runs.was_claimed(ctx.db, "nightly", "2026-01-05T03:00+00:00")
+    assert not scheduled_runs.was_claimed(ctx.db, "nightly", "2026-01-06T03:00+00:00")
+    scheduled_runs.finish(ctx.db, run_id, "succeeded", "x" * 3000)
+    with ctx.db.read() as session:
+        row = session.get(ScheduledRun, run_id)
+    assert (row.owner, row.status, len(row.message)) == ("host-a:1", "succeeded", 2000)
+    assert row.finished_at is not None

@@ -20,7 +20,7 @@ from core.data.csv_layout import detect_layout
 from core.data.csv_stream import _precise_chunks
 from core.data.frames import BarChunk
 from core.errors import BadInput
-from tests.markets.helpers import hourly_fx
+from tests.data.helpers import hourly_fx
 
 ROWS, CHUNK = 3_000, 500
 

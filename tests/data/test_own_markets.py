@@ -16,7 +16,7 @@ from core.data.providers import PROVIDERS, fetch_provider_names, make_provider
 from core.errors import BadInput
 from core.views import market, prices
 from tests.conftest import GOOG_CSV, make_settings
-from tests.markets.helpers import dump, hourly_fx, write_yahoo
+from tests.data.helpers import dump, hourly_fx, write_yahoo
 from tests.support.servers import free_port
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
