@@ -54,7 +54,7 @@ def bot_choices() -> dict[str, str]:
 def labeler_choices(settings: Settings, *, auto: bool = False) -> dict[str, str]:
     """The labelers a page offers, with their titles: the LLM analyst only when it is configured;
     `auto` first when the run may leave the choice to the settings."""
-    choices = {"auto": "Auto (LLM if configured, else rules)"} if auto else {}
+    choices = {"auto": "Auto (LLM, else rules)"} if auto else {}
     usable = {e.name: e.title for e in LABELERS.entries() if settings.llm_configured or not e.uses_llm}
     return choices | usable
 
