@@ -34,6 +34,16 @@ PAIR = ("INFY.NS", "5m")
 SIZES = ((1440, 900), (1024, 768))
 PAGES = {"chart": "", "models": "models", "training": "training"}
 ENV = {"QUICK_BOTS": "xgb_agent", "DASHBOARD_SCHEDULER": "false"}
+KEY_PARTS = {  # what each other page is opened for, as Playwright locators
+    "models": {
+        "versions table": "[data-testid='stDataFrame'] >> nth=0",
+        "activation history": "h3:has-text('Activation history')",
+    },
+    "training": {
+        "Start training": "button:has-text('Start training')",
+        "Jobs": "h3:has-text('Jobs')",
+    },
+}
 
 # The chart's parts as the component lays them out: its toolbar, then the table of panes whose rows
 # are the price pane, the volume pane and the time axis (the last row).
@@ -79,10 +89,10 @@ def fold_report(page: Any, name: str, width: int, height: int) -> list[str]:
             lines.append(f"{label} {_fits(parts[part], height)}")
         pane = parts["price"]["bottom"] - parts["price"]["top"]
         lines.append(f"price pane {pane:.0f} px tall")
-    else:
-        grid = page.locator("[data-testid='stDataFrame']").first
-        box = grid.bounding_box() if grid.count() else None
-        lines.append(f"first table {_fits({'bottom': box['y'] + 80} if box else None, height)}")
+    for label, locator in KEY_PARTS.get(name, {}).items():
+        found = page.locator(locator).first
+        box = found.bounding_box() if found.count() else None
+        lines.append(f"{label} {_fits({'bottom': box['y'] + box['height']} if box else None, height)}")
     return lines
 
 

@@ -31,7 +31,10 @@ settings = rt.settings
 public = settings.public_summary()
 st.title("Training", anchor=False)
 
-left, right = st.columns([3, 2], gap="large")
+# The form and the budget side by side where there is room; on a narrow screen the budget wraps
+# below, so the form keeps its width (three bots' chips, whole picker values) and its button.
+row = st.container(horizontal=True, gap="large")
+left, right = row.container(width=560), row.container(width=340)
 with left:
     st.subheader(f"Full training · {sel.label}", anchor=False)
     defaults = full_training_defaults(rt.ctx, sel.symbol, sel.timeframe)
@@ -47,20 +50,17 @@ with left:
     bots = st.multiselect(
         "Bots", list(bot_titles), default=list(defaults.bots), format_func=bot_titles.get, key="train_bots"
     )
-    # Side by side where there is room, one under the other on a narrow screen: never a cut value.
-    pickers = st.container(horizontal=True, gap="small")
+    # The labeler's titles are long ("Next candle's close (the traditional baseline)"): its own row,
+    # so no choice shows a cut value.
     labelers = labeler_choices(settings, auto=True)
-    labeler = pickers.selectbox(
+    labeler = st.selectbox(
         "Labeler",
         list(labelers),
         format_func=labelers.get,
         key="train_labeler",
-        width=240,
-        help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline). "
-        "Hindsight knows the future and the next candle's close is the traditional guess: "
-        "baselines to compare labelers with, not labelers to trade on.",
+        help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline)",
     )
-    activate = pickers.selectbox(
+    activate = st.selectbox(
         "Activate the new versions",
         list(ACTIVATE),
         format_func=ACTIVATE.get,

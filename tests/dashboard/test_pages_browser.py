@@ -111,3 +111,14 @@ def test_the_labels_chart_shows_a_labels_details_on_hover(app: tuple[str, Any]) 
     assert re.search(r"(BUY|SELL|HOLD) label · confidence \d+ ?% · entry \d\.\d{5}", legend), legend
     page.screenshot(path=str(SHOTS / "pages_labels_chart_1440.png"))
     page.close()
+
+
+def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple[str, Any]) -> None:
+    url, chrome = app
+    page = chrome.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(f"{url}/training?{EURUSD}")
+    wait_ready(page)
+    button = page.get_by_role("button", name="Start training").bounding_box()
+    assert button is not None and button["y"] + button["height"] <= 768, button
+    assert not clipped_controls(page)
+    page.close()
