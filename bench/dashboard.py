@@ -82,7 +82,7 @@ def prepare(home: Path, candles: int) -> float:
     """Demo data, the big series, and fresh models for both pairs measured, so viewing them starts
     no training. Returns the candle columns' bytes per candle as the chart sends them."""
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     supply.import_csv(ctx, tradingview_csv(big_series(candles), home / f"{BIG}, 5.csv"), BIG, "5m")
     labeling = {"lookback_days": 14, "samples": 60, "labeler": "rules"}
     for symbol in ("INFY.NS", BIG):

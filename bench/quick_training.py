@@ -39,7 +39,7 @@ def one_run(symbol: str, timeframe: str) -> tuple[float, float, store.JobView]:
     with tempfile.TemporaryDirectory(prefix="candlelab-quick-") as tmp:
         settings = load_settings(candlelab_home=Path(tmp))
         ctx = Context.create(settings, logs=False)
-        supply.bootstrap_demo(ctx)
+        supply.seed_demo_series(ctx)
         runner = JobRunner(ctx, make_executor(ctx, "background"))
         started = time.perf_counter()
         result = trigger(runner, TriggerRequest(symbol=symbol, timeframe=timeframe))

@@ -59,14 +59,14 @@ def pairs_for(n: int) -> list[tuple[str, str]]:
 
 def prepare(home: Path, pairs: list[tuple[str, str]]) -> Context:
     ctx = Context.create(load_settings(candlelab_home=home), logs=False)
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     if GBPUSD_CSV.exists():
         supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     for symbol, tf in pairs:
         with ctx.db.read() as session:
             missing = not bar_store.summarize(session, symbol, tf).rows
         if missing:
-            supply.fetch(ctx, symbol, tf, provider="offline")
+            supply.refresh_series(ctx, symbol, tf, provider="offline")
     return ctx
 
 

@@ -21,10 +21,10 @@ from core.errors import BadInput, Conflict, NotFound
 from core.evaluation.walkforward import plan_split
 from core.experiments.runner import MIN_SAMPLES as MIN_EXPERIMENT_SAMPLES
 from core.labeling import store as label_store
-from core.labeling.labelers import make_offline_labeler, resolve_labeler
+from core.labeling.labelers import LABELERS, make_offline_labeler, resolve_labeler
 from core.labeling.sampling import MIN_HISTORY, SAMPLINGS, eligible_positions
-from core.labeling.schema import LABELERS, default_horizon
-from core.llm_providers import NOT_CONFIGURED
+from core.labeling.schema import default_horizon
+from core.llm_providers import not_configured
 from core.requests import (
     ExperimentRequest,
     LabelingRequest,
@@ -44,7 +44,9 @@ def check(request: object, ctx: Context) -> None:
 @check.register
 def _labeling(request: LabelingRequest, ctx: Context) -> None:
     if request.labeler is not None and request.labeler not in LABELERS:
-        raise BadInput(f"--labeler: unknown labeler {request.labeler!r}; use one of {', '.join(LABELERS)}")
+        raise BadInput(
+            f"--labeler: unknown labeler {request.labeler!r}; use one of {', '.join(LABELERS.names())}"
+        )
     if request.sampling not in SAMPLINGS:
         raise BadInput(
             f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}"
@@ -52,7 +54,7 @@ def _labeling(request: LabelingRequest, ctx: Context) -> None:
     settings = ctx.settings.with_llm_provider(request.llm_provider)
     name = resolve_labeler(settings, request.labeler)
     if name == "llm" and not settings.llm_configured:
-        raise Conflict(NOT_CONFIGURED)
+        raise Conflict(not_configured())
     future = 0 if name == "llm" else make_offline_labeler(name, request.timeframe).future_bars
     _check_series(ctx, request, future_bars=future)
 
@@ -111,9 +113,11 @@ def _training(request: TrainingRequest, ctx: Context) -> None:
 def _experiment(request: ExperimentRequest, ctx: Context) -> None:
     unknown = [name for name in request.labelers if name not in LABELERS]
     if unknown:
-        raise BadInput(f"--labelers: unknown labeler {unknown[0]!r}; use one of {', '.join(LABELERS)}")
+        raise BadInput(
+            f"--labelers: unknown labeler {unknown[0]!r}; use one of {', '.join(LABELERS.names())}"
+        )
     if "llm" in request.labelers and not ctx.settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     if request.sampling not in SAMPLINGS:
         raise BadInput(
             f"--sampling: unknown sampling {request.sampling!r}; use one of {', '.join(SAMPLINGS)}"

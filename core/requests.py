@@ -32,9 +32,9 @@ from pydantic import (
 )
 from pydantic.json_schema import WithJsonSchema
 
-from core.bots import bot_names
+from core.bots import BOTS
 from core.errors import BadInput
-from core.llm_providers import PROVIDER_NAMES
+from core.llm_providers import LLM_PROVIDERS
 from core.timeframes import normalise_symbol, parse_timeframe
 
 MAX_LOOKBACK_DAYS = 36_500  # a century of bars is more than any provider has
@@ -110,10 +110,10 @@ def _names(value: object) -> tuple[str, ...]:
 def _bot_names(value: object) -> tuple[str, ...]:
     names = _names(value)
     if not names:
-        raise ValueError(f"no bots given; use one or more of {', '.join(bot_names())}")
-    unknown = [n for n in names if n not in bot_names()]
+        raise ValueError(f"no bots given; use one or more of {', '.join(BOTS.names())}")
+    unknown = [n for n in names if n not in BOTS.names()]
     if unknown:
-        raise ValueError(f"unknown bot {unknown[0]!r}; use one of {', '.join(bot_names())}")
+        raise ValueError(f"unknown bot {unknown[0]!r}; use one of {', '.join(BOTS.names())}")
     return names
 
 
@@ -157,8 +157,8 @@ class LabelOptions(_Request):
     @field_validator("llm_provider")
     @classmethod
     def _provider(cls, value: str | None) -> str | None:
-        if value is not None and value not in PROVIDER_NAMES:
-            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(PROVIDER_NAMES)}")
+        if value is not None and value not in LLM_PROVIDERS:
+            raise ValueError(str(LLM_PROVIDERS.unknown(value)))
         return value
 
     @field_validator("end")
@@ -304,8 +304,8 @@ class RollbackRequest(PairRequest):
     @field_validator("bot")
     @classmethod
     def _bot(cls, value: str) -> str:
-        if value not in bot_names():
-            raise ValueError(f"unknown bot {value!r}; use one of {', '.join(bot_names())}")
+        if value not in BOTS.names():
+            raise ValueError(f"unknown bot {value!r}; use one of {', '.join(BOTS.names())}")
         return value
 
 

@@ -98,8 +98,7 @@ def start_engine(settings: Settings, *, scheduler: bool, bootstrap: bool = False
     when `bootstrap` and the store is empty, so a fresh install opens on real charts."""
     ctx = Context.create(settings)
     if bootstrap:
-        with ctx.db.read() as session:
-            empty = not store.list_series(session)
+        empty = not store.list_pairs(ctx.db)
         if empty:
             log.info("bar store is empty: loading the bundled demo data")
             data.bootstrap_demo(ctx, Actor.system("bootstrap"))

@@ -10,25 +10,24 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core import masking
 from core.errors import BadInput
-from core.llm_providers import PROVIDER_NAMES, PROVIDERS, get_provider
-from core.llm_providers.openai_compat import DEFAULT_BASE_URL as OPENAI_DEFAULT_BASE_URL
 
 # Both are light by design (no httpx, no database): the provider registry and the price table.
+from core.llm_providers import LLM_PROVIDERS
 from core.llm_providers.prices import BATCH_DISCOUNT, DEFAULT_LLM_PRICES, cutoff_for, parse_prices, price_for
+from core.plugin_settings import SECRET_URL, PluginSettings, secret_values_of
 from core.urls import redact_url, url_secrets
 
 ASSET_CLASSES = ("equity", "fx", "crypto")  # the classes TRADING_COSTS_BPS prices
 
-# How a plain-`str` field declares that its value (or a URL's credential parts) is secret;
-# every `SecretStr` field is secret by its type. `Settings.secret_values` reads both.
-SECRET: dict[str, object] = {"secret": "value"}
-SECRET_URL: dict[str, object] = {"secret": "url"}
+P = TypeVar("P", bound=PluginSettings)
 
 # What the provider-neutral LLM knobs are when neither LLM_* nor the provider's own name is set.
 LLM_DEFAULTS: dict[str, float] = {"timeout": 30.0, "temperature": 0.7, "cache_ttl": 300}
@@ -91,27 +90,14 @@ class Settings(BaseSettings):
     # A name from the provider registry (core.data.providers.registry), checked where a provider
     # is built: settings stay free of the data layer, and the registry is the one list of names.
     market_data_provider: str = "offline"
-    yfinance_proxy: SecretStr | None = None  # may carry credentials, so it is treated as a secret
     # A series fetched less than this long ago is served from the store unless bypass_cache.
     data_cache_minutes: float = Field(5.0, ge=0)
     bundled_data_dir: Path = Path(__file__).resolve().parent.parent / "data"
 
     # --- LLM analyst (CONTRACTS §2) -------------------------------------------------------
-    llm_provider: str = "freddy"  # a name in core.llm_providers.PROVIDERS
-    freddy_api_key: SecretStr | None = None
-    freddy_organization_id: str | None = Field(None, json_schema_extra=SECRET)
-    freddy_assistant_id: str | None = None
-    freddy_enabled: bool = False
-    freddy_model: str = "gpt-4o"
-    freddy_temperature: float = Field(0.7, ge=0.0, le=2.0)
-    freddy_timeout: float = Field(30.0, gt=0)
-    freddy_cache_ttl: int = Field(300, ge=0)
-    freddy_base_url: str = "https://freddy-api.aitronos.com"
-
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str = OPENAI_DEFAULT_BASE_URL
-    openai_model: str = "gpt-4o"
-
+    # A name in core.llm_providers.LLM_PROVIDERS; each provider declares its own settings
+    # (FREDDY_*, OPENAI_*) in its module, built and checked with these (`plugin`).
+    llm_provider: str = "freddy"
     llm_concurrency: int = Field(8, ge=1, le=256)
     llm_max_retries: int = Field(4, ge=0, le=20)
     llm_daily_budget_usd: float = Field(5.0, ge=0)
@@ -257,8 +243,8 @@ class Settings(BaseSettings):
     @field_validator("llm_provider")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        if value not in PROVIDERS:
-            raise ValueError(f"unknown LLM provider {value!r}; use one of {', '.join(PROVIDER_NAMES)}")
+        if value not in LLM_PROVIDERS:
+            raise ValueError(str(LLM_PROVIDERS.unknown(value)))
         return value
 
     @field_validator("signal_thresholds", mode="before")
@@ -332,13 +318,50 @@ class Settings(BaseSettings):
             raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
-    @model_validator(mode="after")
-    def _check_llm(self) -> Settings:
-        """Each registered provider checks its own settings (an enabled provider missing its key)."""
-        problems = [p for p in (provider.problem(self) for provider in PROVIDERS.values()) if p]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+    # --- plug-ins' own settings ----------------------------------------------------------------
+    # A plug-in's settings given here by their flat names (`Settings(freddy_api_key=…)`), read
+    # before the environment, and each plug-in's built settings model, by class.
+    _plugin_values: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _plugin_sources: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _plugins: dict[type[PluginSettings], PluginSettings] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        own = {
+            k: values.pop(k) for k in list(values) if not k.startswith("_") and k.lower() not in _OWN_NAMES
+        }
+        super().__init__(**values)
+        self._plugin_values = {key.lower(): value for key, value in own.items()}
+        self._plugin_sources = {key: value for key, value in values.items() if key.startswith("_")}
+        self._check_llm_providers()
+
+    def _check_llm_providers(self) -> None:
+        """Every registered LLM provider's settings are read and checked now, so a bad FREDDY_*
+        value or an enabled provider missing its key stops the program at startup."""
+        errors: list[InitErrorDetails] = []
+        for name in LLM_PROVIDERS.names():
+            provider = LLM_PROVIDERS.load(name)
+            try:
+                problem = provider.problem(self.plugin(provider.settings))
+            except ValidationError as exc:
+                errors += _flat_errors(provider.settings, exc)
+                continue
+            if problem:
+                errors.append(_error((), problem))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+
+    def plugin(self, model: type[P]) -> P:
+        """A plug-in's own settings (FREDDY_*, YFINANCE_*): the values given to these settings by
+        their flat names, then the environment and `.env`. Read once; its secrets are masked from then on."""
+        built = self._plugins.get(model)
+        if built is None:
+            prefix = model.prefix()
+            given = {
+                k.removeprefix(prefix): v for k, v in self._plugin_values.items() if k.startswith(prefix)
+            }
+            built = self._plugins[model] = model(**self._plugin_sources, **given)
+            masking.register(secret_values_of(built))
+        return built  # type: ignore[return-value]
 
     # --- derived paths and facts ------------------------------------------------------------
     @property
@@ -362,33 +385,40 @@ class Settings(BaseSettings):
     def logs_dir(self) -> Path:
         return self.home / "logs"
 
+    def llm_settings(self, provider: str | None = None) -> Any:
+        """The settings of an LLM provider (LLM_PROVIDER's by default), as its module declares them."""
+        return self.plugin(LLM_PROVIDERS.load(provider or self.llm_provider).settings)
+
+    def _llm_configured(self, name: str) -> bool:
+        return LLM_PROVIDERS.load(name).is_configured(self.llm_settings(name))
+
     @property
     def llm_configured(self) -> bool:
         """True when a real LLM analyst can be called; otherwise the rule-based analyst labels."""
-        return PROVIDERS[self.llm_provider].is_configured(self)
+        return self._llm_configured(self.llm_provider)
 
     def with_llm_provider(self, provider: str | None) -> Settings:
         """These settings with another LLM provider for one run (each provider keeps its own settings)."""
         if provider is None or provider == self.llm_provider:
             return self
-        get_provider(provider)  # BadInput naming the registered providers
+        LLM_PROVIDERS.entry(provider)  # BadInput naming the registered providers
         return self.model_copy(update={"llm_provider": provider})
 
     @property
     def configured_llm_providers(self) -> list[str]:
         """The providers a run may choose: those whose settings are complete, in registry order."""
-        return [name for name, provider in PROVIDERS.items() if provider.is_configured(self)]
+        return [name for name in LLM_PROVIDERS.names() if self._llm_configured(name)]
 
     @property
     def llm_model(self) -> str:
-        return str(getattr(self, PROVIDERS[self.llm_provider].model_setting))
+        return str(self.llm_settings().model)
 
     def _llm_knob(self, knob: str) -> float:
         """LLM_<KNOB> if set, else the provider's own older name (FREDDY_<KNOB>), else the default."""
         value = getattr(self, f"llm_{knob}")
         if value is None:
-            own = PROVIDERS[self.llm_provider].own_settings.get(knob)
-            value = getattr(self, own) if own else LLM_DEFAULTS[knob]
+            own = knob in LLM_PROVIDERS.load(self.llm_provider).own_knobs
+            value = getattr(self.llm_settings(), knob) if own else LLM_DEFAULTS[knob]
         return float(value)
 
     @property
@@ -439,21 +469,11 @@ class Settings(BaseSettings):
         return price_for(self.llm_prices, model)
 
     def secret_values(self) -> list[str]:
-        """Every configured secret, from the declared secret fields, for core.masking to hide."""
-        values: list[str] = []
-        for name, info in type(self).model_fields.items():
-            value = getattr(self, name)
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            kind = extra.get("secret")
-            if isinstance(value, SecretStr):
-                values.append(value.get_secret_value())
-            elif kind == "value" and isinstance(value, str):
-                values.append(value)
-            elif kind == "url" and isinstance(value, str):
-                values += url_secrets(value)
-        for name in (f for p in PROVIDERS.values() for f in p.secret_settings):  # a provider's own word
-            secret = getattr(self, name)
-            values.append(secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or ""))
+        """Every configured secret, for core.masking to hide: the secret fields declared here and in
+        every plug-in's settings read so far (all LLM providers'; a market provider's once built)."""
+        values = secret_values_of(self)
+        for built in self._plugins.values():
+            values += secret_values_of(built)
         values += url_secrets(self.artifact_location)
         return [v for v in dict.fromkeys(values) if v]
 
@@ -473,6 +493,33 @@ class Settings(BaseSettings):
         }
 
 
+# The names Settings itself reads (fields and their aliases); any other keyword belongs to a plug-in.
+_OWN_NAMES = {name for name in Settings.model_fields} | {
+    str(choice).lower()
+    for info in Settings.model_fields.values()
+    if isinstance(info.validation_alias, AliasChoices)
+    for choice in info.validation_alias.choices
+}
+
+
+def _error(loc: tuple[str, ...], message: str) -> InitErrorDetails:
+    return {
+        "type": PydanticCustomError("plugin_settings", "{message}", {"message": message}),
+        "loc": loc,
+        "input": None,
+    }
+
+
+def _flat_errors(model: type[PluginSettings], exc: ValidationError) -> list[InitErrorDetails]:
+    """A plug-in's validation errors under their flat names (`temperature` -> FREDDY_TEMPERATURE)."""
+    out = []
+    for err in exc.errors():
+        head, *rest = err["loc"] or ("",)
+        loc = (f"{model.prefix()}{head}", *(str(p) for p in rest))
+        out.append(_error(loc, err["msg"].removeprefix("Value error, ")))
+    return out
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning a validation failure into `BadInput`."""
     from pydantic import ValidationError
@@ -482,9 +529,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            loc = ".".join(str(p) for p in err["loc"]).upper()
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{loc}: {msg}" if loc != "SETTINGS" else msg)
+            problems.append(f"{loc}: {msg}" if loc else msg)
         raise BadInput("invalid settings: " + "; ".join(problems)) from None
 
 

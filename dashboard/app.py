@@ -68,4 +68,7 @@ with st.sidebar:
     st.caption(f"{analyst} · data: {summary['market_data_provider']} · times in UTC")
     signin.identity(actor, auth)
 show_pending_toast()
+# Less blank space above every page (Streamlit's default leaves 6rem): the chart, Training's form
+# and its button fit above the fold at 1024x768.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}</style>")
 navigation.run()

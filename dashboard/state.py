@@ -11,6 +11,7 @@ import streamlit as st
 from core.errors import BadInput
 from core.timeframes import SYMBOL_RULE, TIMEFRAMES, normalise_symbol, parse_timeframe
 from core.views import market
+from core.views.candles import VIEW_STEPS, coarser_view_of
 from dashboard import session
 from dashboard.runtime import Runtime
 from dashboard.session import SYMBOL_WIDGET as SYMBOL
@@ -49,13 +50,34 @@ def _from_url() -> tuple[str | None, str | None, list[str]]:
     except BadInput:
         notices.append(f"The link names an invalid symbol ({_shown(symbol)}): use {SYMBOL_RULE}.")
         symbol = None
+    if tf and tf.strip() in VIEW_STEPS:  # a view of stored bars (4h), whether stored itself or not
+        return symbol, tf.strip(), notices
     try:
         tf = parse_timeframe(tf).code if tf else None
     except BadInput:
-        known = ", ".join(TIMEFRAMES)
+        known = ", ".join(dict.fromkeys([*TIMEFRAMES, *VIEW_STEPS]))
         notices.append(f"The link names an unknown timeframe ({_shown(tf)}); timeframes are {known}.")
         tf = None
     return symbol, tf, notices
+
+
+def _stored_for_link(
+    symbol: str, tf: str, pairs: list[tuple[str, str]], notices: list[str]
+) -> tuple[str, str | None]:
+    """The stored timeframe a link's `tf` opens, and the coarser view to show it at (if any).
+
+    A timeframe the symbol is not stored at opens its finest stored series it can be resampled
+    from (`?tf=4h` on 5m bars); one that cannot be stored at all (4h) and has nothing to resample
+    from falls back to a stored timeframe, with a notice."""
+    if (symbol, tf) in pairs:
+        return tf, None
+    finer = coarser_view_of(symbol, tf, pairs)
+    if finer is not None:
+        return finer, tf
+    if tf in TIMEFRAMES:
+        return tf, None  # the chart offers to fetch it
+    notices.append(f"{symbol} has no stored bars a {_shown(tf)} view can be merged from.")
+    return _first_tf(pairs, symbol), None
 
 
 def pair_picker(rt: Runtime) -> Selection:
@@ -69,10 +91,13 @@ def pair_picker(rt: Runtime) -> Selection:
     if session.widget_value(SYMBOL) is None:
         fallback = DEFAULT_PAIR if DEFAULT_PAIR in pairs else (pairs[0] if pairs else DEFAULT_PAIR)
         chosen = url_symbol or fallback[0]
+        tf = fallback[1] if chosen == fallback[0] else _first_tf(pairs, chosen)
+        if url_tf:
+            tf, view = _stored_for_link(chosen, url_tf, pairs, notices)
+            if view is not None:
+                session.PENDING_VIEW.set(view)  # the chart opens resampled, as linked
         session.set_widget_value(SYMBOL, chosen)
-        session.set_widget_value(
-            TF, url_tf or (fallback[1] if chosen == fallback[0] else _first_tf(pairs, chosen))
-        )
+        session.set_widget_value(TF, tf)
     symbols = sorted({s for s, _ in pairs} | {session.widget_value(SYMBOL)})
     with st.sidebar:
         symbol = st.selectbox("Symbol", symbols, key=SYMBOL, on_change=_symbol_changed, args=(pairs,))

@@ -59,8 +59,6 @@ if summary.rows == 0:
             st.error(inert.error(exc))
     st.stop()
 
-# The chart is the page: less blank space above it (Streamlit's default leaves 6rem).
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}</style>")
 view_tf = chart_controls.header(rt, sel, summary)
 if view_tf != sel.timeframe:
     st.query_params["tf"] = view_tf  # the link names the timeframe on screen

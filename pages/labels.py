@@ -1,15 +1,14 @@
-"""Labels: a label set on the chart and in a table, one label in full, and the set's quality."""
+"""Labels: a label set on the candle chart (the Chart page's component, each label a marker with
+its details on hover) and in a table, one label in full, and the set's quality."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core.timeframes import parse_timeframe
 from core.views import labels as views
-from core.views import market
 from core.views.prices import price_format
-from dashboard import charts, inert, session
+from dashboard import cached, inert, session
 from dashboard.components import label_panels as ui
 from dashboard.components.empty import empty_state
 from dashboard.runtime import Runtime, runtime
@@ -23,6 +22,7 @@ def _agreement(db_url: str, label_set_id: int, labeled: int, _rt: Runtime) -> pd
 
 rt = runtime()
 sel = current()
+db = rt.settings.db_url
 head = st.columns([5, 1], vertical_alignment="bottom")
 head[0].title(f"Labels · {sel.label}", anchor=False)
 with head[1]:
@@ -51,8 +51,10 @@ ui.quality(rt, chosen)
 ui.calibration_and_agreement(rt, chosen, _agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
 
 table = views.labels_table(rt.ctx, chosen.id)
+summary = cached.summary(db, sel.symbol, sel.timeframe, rt)
 prices = price_format(rt.ctx, sel.symbol, sel.timeframe)
 accepted = table[table["status"] == "accepted"]
+series = cached.candle_series(db, sel.symbol, sel.timeframe, sel.timeframe, summary.last, summary.rows, rt)
 if accepted.empty:
     empty_state(
         "This set has no accepted labels",
@@ -60,22 +62,11 @@ if accepted.empty:
         "its table below shows why. Try another labeler or more sample points.",
     )
 else:
-    start, end = accepted["ts"].min().to_pydatetime(), accepted["ts"].max().to_pydatetime()
-    window = market.range_window(rt.ctx, sel.symbol, sel.timeframe, start, end)
-    frame = accepted.set_index("ts")
-    fig = charts.price_chart(
-        window,
-        intraday=parse_timeframe(sel.timeframe).intraday,
-        labels=frame,
-        label_levels=True,
-        prices=prices,
-        height=440,
-    )
-    st.plotly_chart(fig, key="labels_chart")
+    ui.set_chart(sel, series, chosen, accepted)
 
 selected = ui.label_table(table, prices)
 if selected is not None:
-    ui.label_detail(rt, sel, selected, prices)
+    ui.label_detail(rt, sel, selected, prices, series)
 else:
     st.caption(
         "Select a label to see the exact context sent, the raw reply, the reasoning "

@@ -111,7 +111,7 @@ else:
 
 d = samples.detail(rt.ctx, selected) if selected is not None else None
 if d is not None:
-    label = options.version_labels.get(d["version_id"], f"{d['bot']} #{d['version_id']}")
+    label = options.version_labels.get(d["version_id"], f"{d['bot']} (a removed version)")
     ui.detail(d, price_format(rt.ctx, d["symbol"], d["timeframe"]), label, listed=selected in ids)
 elif total:
     st.caption("Select a row to see its features, prediction and outcome.")

@@ -11,7 +11,7 @@ from core.services.actors import Permission
 from core.services.runs import start_labeling, start_training
 from core.views import labels as label_views
 from core.views.access import can
-from core.views.jobs import bot_choices, full_training_defaults
+from core.views.jobs import bot_choices, full_training_defaults, labeler_choices
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.components import jobs_panel
@@ -19,16 +19,9 @@ from dashboard.components.job_detail import job_detail
 from dashboard.runtime import runtime
 from dashboard.state import current
 
-LABELERS = {
-    "auto": "Auto (LLM if configured, else rules)",
-    "llm": "LLM analyst",
-    "rules": "Rule-based analyst",
-    "hindsight": "Hindsight (knows the future; baseline only)",
-    "next_price": "Next candle's close (the traditional baseline)",
-}
 ACTIVATE = {
-    "gate": "If it beats the baseline and the active version (the gate)",
-    "always": "Always (a manual activation)",
+    "gate": "If it passes the gate",
+    "always": "Always (manual)",
     "never": "Never (review first)",
 }
 
@@ -38,7 +31,10 @@ settings = rt.settings
 public = settings.public_summary()
 st.title("Training", anchor=False)
 
-left, right = st.columns([3, 2], gap="large")
+# The form and the budget side by side where there is room; on a narrow screen the budget wraps
+# below, so the form keeps its width (three bots' chips, whole picker values) and its button.
+row = st.container(horizontal=True, gap="large")
+left, right = row.container(width=560), row.container(width=340)
 with left:
     st.subheader(f"Full training · {sel.label}", anchor=False)
     defaults = full_training_defaults(rt.ctx, sel.symbol, sel.timeframe)
@@ -50,11 +46,28 @@ with left:
     samples = c2.number_input(
         "Sample points", 10, 5000, defaults.labels.samples, step=10, key="train_samples"
     )
-    bots = st.multiselect("Bots", list(bot_choices()), default=list(defaults.bots), key="train_bots")
-    c3, c4 = st.columns(2)
-    labeler = c3.selectbox("Labeler", list(LABELERS), format_func=LABELERS.get, key="train_labeler")
-    activate = c4.selectbox(
-        "Activate the new versions", list(ACTIVATE), format_func=ACTIVATE.get, key="train_activate"
+    bot_titles = bot_choices()
+    bots = st.multiselect(
+        "Bots", list(bot_titles), default=list(defaults.bots), format_func=bot_titles.get, key="train_bots"
+    )
+    # The labeler's titles are long ("Next candle's close (the traditional baseline)"): its own row,
+    # so no choice shows a cut value.
+    labelers = labeler_choices(settings, auto=True)
+    labeler = st.selectbox(
+        "Labeler",
+        list(labelers),
+        format_func=labelers.get,
+        key="train_labeler",
+        help="Auto: the LLM analyst if one is configured, else the rule-based analyst (offline)",
+    )
+    activate = st.selectbox(
+        "Activate the new versions",
+        list(ACTIVATE),
+        format_func=ACTIVATE.get,
+        key="train_activate",
+        width=240,
+        help="The gate: a new version goes live only if it beats its naive baseline and the active "
+        "version out of sample. Always activates it anyway (recorded as a manual activation).",
     )
     train_bots = st.toggle(
         "Use the labels for training",

@@ -185,3 +185,22 @@ def test_no_two_files_of_a_package_differ_only_by_a_prefix_or_a_plural(package: 
     )
     clashes = [(a, b) for a, b in itertools.permutations(stems, 2) if _collides(a, b)]
     assert not clashes, f"core/{package}: names that differ only by a prefix or a plural: {clashes}"
+
+
+def test_every_registered_plug_in_is_an_import_of_its_registry() -> None:
+    """A registry's "module:attr" entries are edges, so a plug-in importing its registry is a cycle."""
+    from core.bots import BOTS
+    from core.data.providers.registry import MARKET_PROVIDERS
+    from core.labeling.labelers import LABELERS
+    from core.llm_providers import LLM_PROVIDERS
+
+    graph = import_graph(ROOT / "core")
+    registries = {
+        "core.bots": BOTS,
+        "core.labeling.labelers": LABELERS,
+        "core.llm_providers": LLM_PROVIDERS,
+        "core.data.providers.registry": MARKET_PROVIDERS,
+    }
+    for module, registry in registries.items():
+        for entry in registry.entries():
+            assert graph.has_edge(module, entry.target.partition(":")[0]), (module, entry.target)

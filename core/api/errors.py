@@ -27,13 +27,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import masking
 from core.access.tokens import TokenRejected
 from core.api.schemas import ErrorBody
-from core.db.faults import storage_fault
+from core.db.faults import DriverError, storage_fault
 from core.errors import BadInput, CandleLabError, Conflict, Forbidden, NotFound
 from core.jobs.store import JobAlreadyActive
 from core.registry.activation import ActiveChanged
@@ -189,7 +188,7 @@ def install(app: FastAPI) -> None:
         return error_response(500, "operational_error", str(fault))
 
     # Registered by class (not as the catch-all): handled here, answered, and not re-raised.
-    app.add_exception_handler(DBAPIError, _storage)
+    app.add_exception_handler(DriverError, _storage)
     app.add_exception_handler(OSError, _storage)
 
     @app.exception_handler(Exception)

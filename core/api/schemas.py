@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.bots import bot_names
+from core.bots import BOTS
 from core.jobs.store import JOB_STATUSES, JobView
-from core.labeling.schema import LABELERS
+from core.labeling.labelers import LABELERS
 from core.requests import MAX_LOOKBACK_DAYS, MAX_SAMPLES, json_int
 from core.timeframes import TIMEFRAMES
 
@@ -33,8 +33,8 @@ Symbol = Annotated[
     ),
 ]
 TimeframeCode = Literal[tuple(TIMEFRAMES)]  # type: ignore[valid-type]
-BotName = Literal[tuple(bot_names())]  # type: ignore[valid-type]
-LabelerName = Literal[LABELERS]  # type: ignore[valid-type]
+BotName = Literal[tuple(BOTS.names())]  # type: ignore[valid-type]
+LabelerName = Literal[LABELERS.names()]  # type: ignore[valid-type]
 JobStatus = Literal[JOB_STATUSES]  # type: ignore[valid-type]
 
 

@@ -81,8 +81,7 @@ def latest_calls(ctx: Context, pair: PairRequest, now: datetime | None = None) -
             + ": train one (POST /api/ai-training/generate-dataset) or activate a version"
         )
         return _empty(pair, horizon, reason, errors)
-    with ctx.db.read() as session:
-        bars = bar_store.load_bars(session, symbol, tf, limit=HISTORY_BARS)
+    bars = bar_store.read_bars(ctx.db, symbol, tf, limit=HISTORY_BARS)
     if bars.empty:
         return _empty(pair, horizon, f"no bars of {symbol} {tf} are stored", errors)
     features = compute_features(bars)

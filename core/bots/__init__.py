@@ -1,16 +1,24 @@
-"""The trading bots: one interface (`base.Bot`), a registry of implementations, `factory` to make them.
+"""The trading bots: one interface (`base.Bot`), the `BOTS` registry, `factory` to make them.
 
-The registry holds each bot's name and where its class lives ("module:Class"), not the class
-itself: importing this package stays cheap (no pandas, no PyTorch), so command lines, settings
-checks and pages can list bots, and a bot's module loads only when that bot is built.
+The registry (`core.plugins.Registry`) holds each bot's name and where its class lives
+("module:Class"), not the class itself: importing this package stays cheap (no pandas, no
+PyTorch), so command lines, settings checks and pages can list bots, and a bot's module loads
+only when that bot is built.
 
-Adding a bot: write its module (a `Bot` subclass with a unique `name`), add one `register` line
+Adding a bot: write its module (a `Bot` subclass with a unique `name`), add one `BOTS.add` line
 below, and a test.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.plugins import Entry, Registry
+
+if TYPE_CHECKING:
+    from core.bots.base import Bot
 
 # OpenMP threads (PyTorch, XGBoost) spin while they wait at a barrier. When the cores are shared
 # (two training jobs on a 2-core box, the dashboard, another process) spinning threads steal the
@@ -19,42 +27,41 @@ import os
 # the package every bot import goes through; an explicit setting in the environment wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-_REGISTRY: dict[str, str] = {}
-_ACCELERATED: set[str] = set()
+
+@dataclass(frozen=True)
+class BotEntry(Entry):
+    # Computes with PyTorch and gains from a GPU: on a cluster whose workers declare one, its
+    # training tasks ask for it (`core.jobs.dask.tasks`), known without importing PyTorch.
+    accelerated: bool = False
 
 
-def register(name: str, target: str, *, accelerated: bool = False) -> None:
-    """Register bot `name` whose class is `target` ("package.module:ClassName").
-
-    `accelerated` bots compute with PyTorch and gain from a GPU: on a cluster whose workers declare
-    one, their training tasks ask for it (`core.jobs.dask.tasks`).
-    """
-    if name in _REGISTRY and _REGISTRY[name] != target:
-        raise ValueError(f"bot {name!r} is already registered as {_REGISTRY[name]}")
-    _REGISTRY[name] = target
-    if accelerated:
-        _ACCELERATED.add(name)
-
-
-def accelerated(name: str) -> bool:
-    """Whether bot `name` trains on a GPU when one is there (known without importing PyTorch)."""
-    return name in _ACCELERATED
-
-
-def bot_names() -> tuple[str, ...]:
-    """Registered bot names, in registration order."""
-    return tuple(_REGISTRY)
-
-
-def bot_target(name: str) -> str | None:
-    """Where bot `name`'s class lives, or None for an unknown name."""
-    return _REGISTRY.get(name)
-
-
-register("xgb_agent", "core.bots.xgb_agent:XGBAgent")
-register("ensemble_bot", "core.bots.ensemble_bot:EnsembleBot")
-register("lstm_bot", "core.bots.lstm_bot:LSTMBot", accelerated=True)
-register("transformer_bot", "core.bots.transformer_bot:TransformerBot", accelerated=True)
-
-# The registered names, for callers that want a constant (CLI choices, parametrised tests).
-BOT_NAMES: tuple[str, ...] = bot_names()
+BOTS: Registry[BotEntry, type[Bot]] = Registry("bot")
+BOTS.add(
+    BotEntry("xgb_agent", "core.bots.xgb_agent:XGBAgent", "XGBoost agent", "gradient-boosted trees (XGBoost)")
+)
+BOTS.add(
+    BotEntry(
+        "ensemble_bot",
+        "core.bots.ensemble_bot:EnsembleBot",
+        "Ensemble",
+        "three learners averaged, disagreement lowering confidence",
+    )
+)
+BOTS.add(
+    BotEntry(
+        "lstm_bot",
+        "core.bots.lstm_bot:LSTMBot",
+        "LSTM",
+        "an LSTM over recent bars (PyTorch)",
+        accelerated=True,
+    )
+)
+BOTS.add(
+    BotEntry(
+        "transformer_bot",
+        "core.bots.transformer_bot:TransformerBot",
+        "Transformer",
+        "a self-attention encoder over recent bars (PyTorch)",
+        accelerated=True,
+    )
+)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from core.bots import bot_names, bot_target
+from core.bots import BOTS
 from core.bots.base import Bot, read_meta
 from core.errors import ArtifactError, BadInput
 from core.settings import Settings
@@ -14,13 +13,9 @@ from core.settings import Settings
 
 def bot_class(name: str) -> type[Bot]:
     """The class of a registered bot, imported on first use so tree-only callers never load PyTorch."""
-    target = bot_target(name)
-    if target is None:
-        raise BadInput(f"unknown bot {name!r}; use one of {', '.join(bot_names())}")
-    module, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module), attr)
+    cls = BOTS.load(name)
     if not (isinstance(cls, type) and issubclass(cls, Bot)) or cls.name != name:
-        raise TypeError(f"{target} is not the Bot class named {name!r}")
+        raise TypeError(f"{BOTS.entry(name).target} is not the Bot class named {name!r}")
     return cls
 
 
@@ -42,7 +37,7 @@ def make_bot(name: str, settings: Settings, *, seed: int = 0, timeframe: str = "
 def load_bot(files: Mapping[str, bytes], settings: Settings) -> Bot:
     """Rebuild a bot from verified artifact bytes; the meta file names its class."""
     name = read_meta(files).get("bot")
-    if name not in bot_names():
+    if name not in BOTS:
         raise ArtifactError(f"artifact names an unknown bot {name!r}")
     return bot_class(str(name)).from_files(
         files, threads=settings.training_threads, device=settings.torch_device

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.cli.output import CommandResult
 from core.context import Context
-from core.data.providers.registry import fetch_provider_names
+from core.data.providers.registry import MARKET_PROVIDERS, fetch_provider_names
 from core.requests import LabelOptions, parse
 from core.services.actors import Actor
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     fetch.add_argument("--symbol", required=True)
     fetch.add_argument("--timeframe", required=True)
     fetch.add_argument("--lookback-days", type=float)
-    fetch.add_argument("--provider", choices=fetch_provider_names())
+    fetch.add_argument("--provider", choices=fetch_provider_names(), help=MARKET_PROVIDERS.describe())
     fetch.add_argument("--bypass-cache", action="store_true", help="always ask the provider again")
     fetch.set_defaults(handler=_fetch)
 
@@ -89,8 +89,7 @@ def _bootstrap(ctx: Context, args: argparse.Namespace) -> CommandResult:
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.data import store
 
-    with ctx.db.read() as session:
-        series = [s.as_json() for s in store.list_series(session)]
+    series = [s.as_json() for s in store.list_series(ctx.db)]
     return CommandResult(
         {"series": series}, lambda d: "\n".join(_render_series(s) for s in d["series"]) or "no stored series"
     )

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from core.artifacts.base import ArtifactStore
 from core.cli.output import CommandResult
 from core.context import Context
-from core.db.database import Database
+from core.db.database import Database, UnusableDatabaseURL, open_database
 from core.errors import BadInput
 from core.logging_setup import add_secrets
 from core.urls import redact_url, url_secrets
@@ -61,11 +61,9 @@ def _current(ctx: Context, args: argparse.Namespace) -> CommandResult:
 
 
 def _target_database(url: str) -> Database:
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
     try:
-        return Database(url)
-    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        return open_database(url)
+    except UnusableDatabaseURL as exc:
         raise BadInput(
             f"--to {redact_url(url)} is not a database URL this installation can use: {exc}"
         ) from None

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
+from core.labeling.labelers import LABELERS
 from core.labeling.schema import SAMPLINGS
 from core.reporting import Callbacks
 from core.requests import ExperimentRef, ExperimentRequest, PageRequest, parse
@@ -30,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     )
     exp.add_argument("--symbol", required=True)
     exp.add_argument("--timeframe", required=True)
-    exp.add_argument("--labelers", required=True, help="comma-separated: llm, rules, hindsight, next_price")
-    exp.add_argument("--bots", default=DEFAULT_BOTS, help=f"comma-separated, from {', '.join(BOT_NAMES)}")
+    exp.add_argument("--labelers", required=True, help=f"comma-separated, from {LABELERS.describe()}")
+    exp.add_argument("--bots", default=DEFAULT_BOTS, help=f"comma-separated, from {BOTS.describe()}")
     samples = ExperimentRequest.model_fields["samples"].default
     exp.add_argument(
         "--samples", type=int, default=samples, help=f"points labeled by each labeler (default {samples})"

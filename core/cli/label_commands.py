@@ -6,15 +6,18 @@ import argparse
 import sys
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cli.output import CommandResult
 from core.context import Context
-from core.db.models import LabelSet
 from core.errors import BadInput
-from core.labeling.schema import LABELERS, SAMPLINGS
-from core.llm_providers import PROVIDER_NAMES
+from core.labeling.labelers import LABELERS
+from core.labeling.schema import SAMPLINGS
+from core.llm_providers import LLM_PROVIDERS
 from core.requests import LabelingRequest, PageRequest, parse
+
+if TYPE_CHECKING:
+    from core.labeling.store import LabelSetView
 
 # The engine (pandas, the labelers, the LLM client) is imported inside the handlers so that
 # building the parser stays fast for every command.
@@ -34,10 +37,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--timeframe")
     p.add_argument("--lookback-days", type=float, help="count back from the newest stored bar")
     p.add_argument("--samples", type=int, default=50)
-    p.add_argument("--labeler", choices=LABELERS, help="default: llm when configured, else rules")
+    p.add_argument(
+        "--labeler",
+        choices=LABELERS.names(),
+        help=f"default: llm when configured, else rules. {LABELERS.describe()}",
+    )
     p.add_argument("--sampling", choices=SAMPLINGS, default="mixed")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)")
+    p.add_argument(
+        "--llm-provider",
+        choices=LLM_PROVIDERS.names(),
+        help=f"this run's LLM (default LLM_PROVIDER). {LLM_PROVIDERS.describe()}",
+    )
     p.add_argument(
         "--end", type=parse_end, help="label as of this time (ISO date or datetime): later bars stay unseen"
     )
@@ -182,7 +193,7 @@ def _render_run(d: Mapping[str, Any]) -> str:
 
 
 # --- operators' views -------------------------------------------------------------------------
-def _set_json(ls: LabelSet) -> dict[str, Any]:
+def _set_json(ls: LabelSetView) -> dict[str, Any]:
     return {
         "label_set_id": ls.id,
         "symbol": ls.symbol,
@@ -210,8 +221,7 @@ def _set_json(ls: LabelSet) -> dict[str, Any]:
 def _list(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.labeling import store
 
-    with ctx.db.read() as session:
-        sets = [_set_json(s) for s in store.list_label_sets(session, args.symbol, args.timeframe, args.limit)]
+    sets = [_set_json(s) for s in store.label_sets(ctx.db, args.symbol, args.timeframe, args.limit)]
 
     def render(d: Mapping[str, Any]) -> str:
         rows = [
@@ -234,10 +244,9 @@ def _show(ctx: Context, args: argparse.Namespace) -> CommandResult:
     from core.labeling import store
 
     set_id = _one_id(args)
-    with ctx.db.read() as session:
-        ls = store.get_label_set(session, set_id)
-        data = {**_set_json(ls), "params": ls.params, "quality": ls.quality or {}}
-        labels = store.load_labels(session, set_id, accepted_only=False).head(max(0, args.limit))
+    ls = store.label_set(ctx.db, set_id)
+    data = {**_set_json(ls), "params": ls.params, "quality": ls.quality or {}}
+    labels = store.read_labels(ctx.db, set_id, accepted_only=False).head(max(0, args.limit))
     data["labels"] = [
         {"ts": ts, **{k: (None if v != v else v) for k, v in row.items() if k != "id"}}  # NaN -> null
         for ts, row in labels.drop(columns=["id"]).to_dict("index").items()

@@ -198,8 +198,5 @@ def _samples(ctx: Context, args: argparse.Namespace) -> CommandResult:
         version_id=args.version_id,
         outcome=args.outcome,
     )
-    with ctx.db.read() as session:
-        found = list_samples(
-            session, filters, limit=page.limit, offset=page.offset, with_features=args.features
-        )
+    found = list_samples(ctx.db, filters, limit=page.limit, offset=page.offset, with_features=args.features)
     return CommandResult({"total": found.total, "samples": found.samples}, _render_samples)

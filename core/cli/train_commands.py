@@ -6,12 +6,13 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.cli.label_commands import parse_end
 from core.cli.output import CommandResult
 from core.context import Context
-from core.labeling.schema import LABELERS, SAMPLINGS
-from core.llm_providers import PROVIDER_NAMES
+from core.labeling.labelers import LABELERS
+from core.labeling.schema import SAMPLINGS
+from core.llm_providers import LLM_PROVIDERS
 from core.requests import ActivateRequest, PageRequest, RollbackRequest, TrainingRequest, parse
 from core.timeframes import normalise_symbol, parse_timeframe
 
@@ -30,18 +31,18 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     tr = subparsers.add_parser("train", parents=[common], help="train bots on a label set, register versions")
     tr.add_argument("--symbol", required=True)
     tr.add_argument("--timeframe", required=True)
-    tr.add_argument(
-        "--bots", default=",".join(BOT_NAMES), help=f"comma-separated, from {', '.join(BOT_NAMES)}"
-    )
+    tr.add_argument("--bots", default=",".join(BOTS.names()), help=f"comma-separated, from {BOTS.describe()}")
     tr.add_argument("--label-set", type=int, help="train on this existing label set")
     labels = tr.add_argument_group("label options (label first when no --label-set is given)")
     labels.add_argument("--lookback-days", type=float)
     labels.add_argument("--samples", type=int)
-    labels.add_argument("--labeler", choices=LABELERS)
+    labels.add_argument("--labeler", choices=LABELERS.names(), help=LABELERS.describe())
     labels.add_argument("--sampling", choices=SAMPLINGS)
     labels.add_argument("--seed", type=int)
     labels.add_argument(
-        "--llm-provider", choices=PROVIDER_NAMES, help="this run's LLM (default LLM_PROVIDER)"
+        "--llm-provider",
+        choices=LLM_PROVIDERS.names(),
+        help=f"this run's LLM (default LLM_PROVIDER). {LLM_PROVIDERS.describe()}",
     )
     labels.add_argument(
         "--end",
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     ver = subparsers.add_parser("versions", parents=[common], help="list model versions")
     ver.add_argument("--symbol")
     ver.add_argument("--timeframe")
-    ver.add_argument("--bot", choices=BOT_NAMES)
+    ver.add_argument("--bot", choices=BOTS.names())
     ver.add_argument("--limit", type=int, default=200)
     ver.set_defaults(handler=_versions)
 
@@ -70,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     back = subparsers.add_parser("rollback", parents=[common], help="re-activate the previous active version")
     back.add_argument("--symbol", required=True)
     back.add_argument("--timeframe", required=True)
-    back.add_argument("--bot", required=True, choices=BOT_NAMES)
+    back.add_argument("--bot", required=True, choices=BOTS.names())
     back.add_argument("--reason")
     back.set_defaults(handler=_rollback)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.data.frames import OHLCV, empty_frame
 from core.data.precision import Precision
 from core.data.providers.registry import PROVIDERS, ProviderInfo, info_for_source
+from core.db.database import Database
 from core.db.models import Bar, BarSeries
 from core.db.types import utcnow
 
@@ -260,14 +261,27 @@ def as_utc(value: datetime | str | None) -> datetime | None:
     return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
 
 
-def list_pairs(session: Session) -> list[tuple[str, str]]:
-    """Every (symbol, timeframe) with bars, whatever produced them; no counting, so it stays quick."""
+def _pairs(session: Session) -> list[tuple[str, str]]:
     query = select(Bar.symbol, Bar.timeframe).distinct().order_by(Bar.symbol, Bar.timeframe)
     return [(symbol, tf) for symbol, tf in session.execute(query).all()]
 
 
-def list_series(session: Session) -> list[SeriesSummary]:
-    return [summarize(session, s, tf) for s, tf in list_pairs(session)]
+def list_pairs(db: Database) -> list[tuple[str, str]]:
+    """Every (symbol, timeframe) with bars, whatever produced them; no counting, so it stays quick."""
+    with db.read() as session:
+        return _pairs(session)
+
+
+def list_series(db: Database) -> list[SeriesSummary]:
+    """The summary of every stored series, from one snapshot."""
+    with db.read() as session:
+        return [summarize(session, s, tf) for s, tf in _pairs(session)]
+
+
+def read_summary(db: Database, symbol: str, timeframe: str) -> SeriesSummary:
+    """`summarize` in a read transaction of its own."""
+    with db.read() as session:
+        return summarize(session, symbol, timeframe)
 
 
 def newest_bar_time(
@@ -330,3 +344,20 @@ def load_bars(
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame = frame.set_index("ts").sort_index()
     return frame.astype("float64")
+
+
+def read_bars(
+    db: Database,
+    symbol: str,
+    timeframe: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    lookback_days: float | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """`load_bars` in a read transaction of its own."""
+    with db.read() as session:
+        return load_bars(
+            session, symbol, timeframe, start=start, end=end, lookback_days=lookback_days, limit=limit
+        )

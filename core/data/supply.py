@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DEMO_SERIES: tuple[tuple[str, str], ...] = (("INFY.NS", "5m"), ("TCS.NS", "5m"), ("RELIANCE.NS", "5m"))
 DEMO_CSV = (("GOOG", "1d", "GOOG_1d.csv"),)
 
-__all__ = ["SeriesUpdate", "add_symbol", "bootstrap_demo", "fetch", "import_csv", "load_window"]
+__all__ = ["SeriesUpdate", "add_series", "import_csv", "load_window", "refresh_series", "seed_demo_series"]
 
 
 def _default_lookback_days(tf: Timeframe) -> int:
@@ -73,7 +73,7 @@ def _window_start(
     return start
 
 
-def fetch(
+def refresh_series(
     ctx: Context,
     symbol: str,
     timeframe: str,
@@ -159,12 +159,12 @@ def _store_fetched(
     return SeriesUpdate(summary, written, fetched.source, live=prov.live, warnings=warnings)
 
 
-def add_symbol(
+def add_series(
     ctx: Context, symbol: str, timeframe: str, *, lookback_days: float | None = None
 ) -> SeriesUpdate:
     """A symbol typed on the page: fetched from the configured provider (a stored one refreshes
     from its own). An unknown symbol is `BadInput` with the provider's explanation."""
-    return fetch(ctx, symbol, timeframe, lookback_days=lookback_days)
+    return refresh_series(ctx, symbol, timeframe, lookback_days=lookback_days)
 
 
 def load_window(
@@ -188,7 +188,9 @@ def load_window(
     symbol, tf = normalise_symbol(symbol), parse_timeframe(timeframe)
     update = None
     if refresh:
-        update = fetch(ctx, symbol, tf.code, lookback_days=lookback_days, bypass_cache=bypass_cache, now=now)
+        update = refresh_series(
+            ctx, symbol, tf.code, lookback_days=lookback_days, bypass_cache=bypass_cache, now=now
+        )
     with ctx.db.read() as session:
         bars = store.load_bars(session, symbol, tf.code, lookback_days=lookback_days, end=end)
     if bars.empty:
@@ -200,7 +202,7 @@ def load_window(
     return bars, update
 
 
-def bootstrap_demo(ctx: Context, now: datetime | None = None) -> list[SeriesUpdate]:
+def seed_demo_series(ctx: Context, now: datetime | None = None) -> list[SeriesUpdate]:
     """Load the bundled real data and the synthetic demo series; safe to run repeatedly."""
     updates = []
     for symbol, tf, file in DEMO_CSV:
@@ -216,5 +218,5 @@ def bootstrap_demo(ctx: Context, now: datetime | None = None) -> list[SeriesUpda
             store.mark_origin(session, symbol, tf, origin, precision=precision_of(bars), fetched=True)
             updates.append(SeriesUpdate(store.summarize(session, symbol, tf), written, "offline"))
     for symbol, tf in DEMO_SERIES:
-        updates.append(fetch(ctx, symbol, tf, provider="offline", now=now))
+        updates.append(refresh_series(ctx, symbol, tf, provider="offline", now=now))
     return updates

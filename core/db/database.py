@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import masking
 from core.db.faults import check_sqlite_files, storage_fault
+from core.errors import BadInput
 from core.owner_only import private_dir, private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -111,6 +113,11 @@ class Database:
         self._writers = sessionmaker(writer, expire_on_commit=False)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect's name: sqlite, postgresql, ..."""
+        return self.engine.dialect.name
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any exception."""
@@ -132,6 +139,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class UnusableDatabaseURL(BadInput):
+    """A URL no installed driver can open (a typo in the scheme, a driver not installed)."""
+
+
+def open_database(url: str) -> Database:
+    """A new, uncached `Database` for `url` (the target of a copy, say), refusing a URL it cannot
+    use with `UnusableDatabaseURL` and the driver's reason instead of SQLAlchemy's own error."""
+    try:
+        return Database(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise UnusableDatabaseURL(str(exc)) from None
 
 
 _registry: dict[str, Database] = {}

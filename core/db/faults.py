@@ -13,10 +13,16 @@ import errno
 import os
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from core.errors import CandleLabError
 from core.urls import redact_url
 
 LOCK_WAIT_S = 30  # core.db.database.SQLITE_BUSY_TIMEOUT_MS, in seconds
+
+# What every database driver raises, wrapped by SQLAlchemy: handlers outside core.db catch it by
+# this name (and turn it into a `StorageFault` with `storage_fault`) without importing SQLAlchemy.
+DriverError = DBAPIError
 
 
 class StorageFault(CandleLabError):

@@ -138,8 +138,12 @@ class JobView(BaseModel):
         }
 
 
-def active_job(session: Session, symbol: str, timeframe: str) -> TrainingJob | None:
-    return session.scalar(select(TrainingJob).where(TrainingJob.active_slot == slot_for(symbol, timeframe)))
+def active_job(db: Database, symbol: str, timeframe: str) -> JobView | None:
+    """The pair's queued or running training job (the one holding its slot), if any."""
+    query = select(TrainingJob).where(TrainingJob.active_slot == slot_for(symbol, timeframe))
+    with db.read() as session:
+        job = session.scalar(query)
+        return JobView.of(job) if job is not None else None
 
 
 def holds_pair_slot(kind: str) -> bool:
@@ -175,9 +179,8 @@ def create_job(
             session.flush()
             return JobView.of(job)
     except IntegrityError:
-        with db.read() as session:
-            other = active_job(session, symbol, timeframe)
-        raise JobAlreadyActive(other.id if other else None, symbol, timeframe) from None
+        other = active_job(db, symbol, timeframe)
+        raise JobAlreadyActive(other.job_id if other else None, symbol, timeframe) from None
 
 
 def mark_running(db: Database, job_id: int) -> JobView:

@@ -175,11 +175,10 @@ def failed_on_input(ctx: Context, symbol: str, timeframe: str) -> store.JobView 
 def trigger(runner: JobRunner, request: TriggerRequest, *, requested_by: str = "chart") -> TriggerResult:
     """Start quick training when the pair is stale and nothing runs for it; say why not otherwise."""
     ctx, symbol, tf = runner.ctx, request.symbol, request.timeframe
-    with ctx.db.read() as session:
-        active = store.active_job(session, symbol, tf)
+    active = store.active_job(ctx.db, symbol, tf)
     if active is not None:
         return TriggerResult(
-            active.id, False, f"job {active.id} is already {active.status} for {symbol} {tf}", "busy"
+            active.job_id, False, f"job {active.job_id} is already {active.status} for {symbol} {tf}", "busy"
         )
     state = staleness(ctx, symbol, tf)
     if not state.stale and not request.force:

@@ -22,7 +22,7 @@ from core.features.indicators import compute_features
 from core.labeling.labelers import resolve_labeler
 from core.labeling.llm import ledger
 from core.labeling.llm_labeler import prepare_points, uses_batch
-from core.llm_providers import NOT_CONFIGURED
+from core.llm_providers import not_configured
 from core.llm_providers.wire import estimate_tokens
 from core.settings import Settings
 from core.timeframes import normalise_symbol, parse_timeframe
@@ -78,7 +78,7 @@ def estimate_cost(
     settings = ctx.settings
     name = resolve_labeler(settings, labeler)
     if name == "llm" and not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     with ctx.db.read() as session:
         spent = ledger.spent_today(session)
     calls = max(0, int(samples)) if name == "llm" else 0

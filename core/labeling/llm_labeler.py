@@ -22,7 +22,7 @@ from core.labeling.llm.runner import LLMLabelRun, PointRequest, RunStop, request
 from core.labeling.prompt import PROMPT_VERSION, build_messages
 from core.labeling.schema import default_horizon
 from core.labeling.writer import LabelWriter
-from core.llm_providers import PROVIDERS, make_wire
+from core.llm_providers import LLM_PROVIDERS, make_wire
 from core.settings import Settings
 from core.timeframes import parse_timeframe
 
@@ -135,7 +135,7 @@ def uses_batch(settings: Settings, points: int, *, urgent: bool = False) -> bool
     Never for urgent work (the chart's quick training waits on it) nor for a provider without a
     batch API (Freddy), which labels synchronously whatever the setting.
     """
-    if urgent or settings.llm_batch == "off" or not PROVIDERS[settings.llm_provider].batch_api:
+    if urgent or settings.llm_batch == "off" or not LLM_PROVIDERS.load(settings.llm_provider).batch_api:
         return False
     return settings.llm_batch == "on" or points >= settings.llm_batch_min_points
 

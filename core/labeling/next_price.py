@@ -24,6 +24,9 @@ class NextPriceLabeler:
     name = "next_price"
     future_bars = HORIZON_BARS
 
+    def __init__(self, horizon: int | None = None) -> None:
+        """`horizon` is the run's default, taken by every labeler; this one always looks one bar ahead."""
+
     def params(self) -> dict[str, object]:
         return {"horizon_bars": HORIZON_BARS, "rule": "next bar's close"}
 

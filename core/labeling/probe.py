@@ -33,7 +33,7 @@ from core.labeling.llm.retry import RetryPolicy
 from core.labeling.llm.runner import uses_schema
 from core.labeling.llm_labeler import run_sync
 from core.labeling.schema import parse_object
-from core.llm_providers import NOT_CONFIGURED, make_wire
+from core.llm_providers import make_wire, not_configured
 from core.llm_providers.wire import LLMCallFailed, Message
 
 PROBE_VERSION = "recall-v1"
@@ -202,7 +202,7 @@ def run_probe(ctx: Context, symbol: str, timeframe: str, *, points: int = DEFAUL
     """Ask, score and store the probe; its JSON (`before_cutoff` and `after_cutoff` side by side)."""
     settings = ctx.settings
     if not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     if not 1 <= points <= 200:
         raise BadInput("--points must be between 1 and 200 (per side of the cutoff)")
     with ctx.db.read() as session:

@@ -23,7 +23,6 @@ from pydantic import (
     field_validator,
 )
 
-LABELERS = ("llm", "rules", "hindsight", "next_price")
 SAMPLINGS = ("uniform", "volatility", "mixed")
 Recommendation = Literal["BUY", "SELL", "HOLD"]
 Bias = Literal["bullish", "bearish", "neutral"]

@@ -35,7 +35,7 @@ from core.labeling.quality import score_label_set
 from core.labeling.result import LabelingAuthFailed, LabelingCancelled, LabelingResult
 from core.labeling.sampling import sample_points
 from core.labeling.writer import LabelWriter, Outcome
-from core.llm_providers import NOT_CONFIGURED
+from core.llm_providers import not_configured
 from core.reporting import NULL_REPORTER, Callbacks, Reporter
 from core.requests import LabelingRequest, parse
 
@@ -105,7 +105,7 @@ def label(
 def _plan(ctx: Context, request: LabelingRequest, now: datetime | None) -> _Plan:
     name = resolve_labeler(ctx.settings, request.labeler)
     if name == "llm" and not ctx.settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
+        raise BadInput(not_configured())
     # bypass_cache skips both caches: the market-data freshness window (on refresh) and LLM replies.
     bars, fetched = load_window(
         ctx,

@@ -1,9 +1,15 @@
-"""Persisting label sets and reading them back as frames for training and inspection."""
+"""Persisting label sets and reading them back as frames for training and inspection.
+
+The functions taking a session join the caller's transaction (a labeling run writing its set,
+training reading labels beside bars); those taking the database are the reads for everyone
+else and return frozen views.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -11,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.data.store import as_utc
+from core.db.database import Database
 from core.db.models import Label, LabelSet
 from core.db.types import utcnow
 from core.errors import NotFound
@@ -173,3 +180,168 @@ def update_outcomes(
     if rows:
         session.execute(update(Label), rows)
     return len(rows)
+
+
+# --- reads for pages, the CLI and the API: take the database, return frozen views --------------
+
+
+@dataclass(frozen=True)
+class LabelSetView:
+    """A detached snapshot of a label set row."""
+
+    id: int
+    symbol: str
+    timeframe: str
+    labeler: str
+    provider: str | None
+    model: str | None
+    prompt_version: str | None
+    sampling: str
+    seed: int
+    lookback_days: int | None
+    requested: int
+    labeled: int
+    rejected: int
+    api_calls: int
+    cache_hits: int
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    wall_s: float
+    status: str
+    message: str | None
+    params: dict[str, Any]
+    quality: dict[str, Any] | None
+    data_start: datetime | None
+    data_end: datetime | None
+    job_id: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    knowledge_cutoff: date | None
+    invalid_replies: int
+
+    @classmethod
+    def of(cls, row: LabelSet) -> LabelSetView:
+        return cls(
+            row.id,
+            row.symbol,
+            row.timeframe,
+            row.labeler,
+            row.provider,
+            row.model,
+            row.prompt_version,
+            row.sampling,
+            row.seed,
+            row.lookback_days,
+            row.requested,
+            row.labeled,
+            row.rejected,
+            row.api_calls,
+            row.cache_hits,
+            row.tokens_in,
+            row.tokens_out,
+            row.cost_usd,
+            row.wall_s,
+            row.status,
+            row.message,
+            dict(row.params or {}),
+            dict(row.quality) if row.quality is not None else None,
+            row.data_start,
+            row.data_end,
+            row.job_id,
+            row.created_at,
+            row.finished_at,
+            row.knowledge_cutoff,
+            row.invalid_replies or 0,
+        )
+
+
+def label_set(db: Database, label_set_id: int) -> LabelSetView:
+    """The set as stored (`NotFound` when there is no such set)."""
+    with db.read() as session:
+        return LabelSetView.of(get_label_set(session, label_set_id))
+
+
+def label_sets(
+    db: Database, symbol: str | None = None, timeframe: str | None = None, limit: int = 200
+) -> list[LabelSetView]:
+    """Newest first, of one pair when it is given."""
+    with db.read() as session:
+        return [LabelSetView.of(row) for row in list_label_sets(session, symbol, timeframe, limit)]
+
+
+def accepted_counts(db: Database, label_set_ids: Iterable[int]) -> dict[int, int]:
+    """How many accepted labels each of these sets holds now (a running set's progress)."""
+    ids = list(label_set_ids)
+    if not ids:
+        return {}
+    query = (
+        select(Label.label_set_id, func.count())
+        .where(Label.label_set_id.in_(ids), Label.status == "accepted")
+        .group_by(Label.label_set_id)
+    )
+    with db.read() as session:
+        return {set_id: int(n) for set_id, n in session.execute(query).all()}
+
+
+def read_labels(db: Database, label_set_id: int, *, accepted_only: bool = True) -> pd.DataFrame:
+    """`load_labels` in a read transaction of its own."""
+    with db.read() as session:
+        return load_labels(session, label_set_id, accepted_only=accepted_only)
+
+
+@dataclass(frozen=True)
+class LabelView:
+    """One stored label in full: the reply as validated, the context sent, its outcome."""
+
+    id: int
+    label_set_id: int
+    ts: datetime
+    status: str
+    reject_reason: str | None
+    recommendation: str | None
+    bias: str | None
+    confidence: float | None
+    current_price: float
+    target: float | None
+    stop_loss: float | None
+    horizon_bars: int | None
+    reasoning: str | None
+    raw_reply: str | None
+    context: dict[str, Any] | None
+    llm_call_id: int | None
+    outcome: str | None
+    outcome_return: float | None
+    outcome_bars: int | None
+    knowledge_cutoff: date | None
+    pre_cutoff: bool | None
+
+
+def label(db: Database, label_id: int) -> LabelView | None:
+    with db.read() as session:
+        row = session.get(Label, label_id)
+        if row is None:
+            return None
+        return LabelView(
+            row.id,
+            row.label_set_id,
+            row.ts,
+            row.status,
+            row.reject_reason,
+            row.recommendation,
+            row.bias,
+            row.confidence,
+            row.current_price,
+            row.target,
+            row.stop_loss,
+            row.horizon_bars,
+            row.reasoning,
+            row.raw_reply,
+            row.context,
+            row.llm_call_id,
+            row.outcome,
+            row.outcome_return,
+            row.outcome_bars,
+            row.knowledge_cutoff,
+            row.pre_cutoff,
+        )

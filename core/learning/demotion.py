@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.access import audit
 from core.access.audit import AuditRecord
 from core.context import Context
-from core.db.models import AIModelVersion, AITrainingSample
+from core.db.database import Database
+from core.db.models import AITrainingSample
+from core.errors import NotFound
 from core.evaluation.intervals import wilson_interval
 from core.learning.sources import WALKFORWARD
 from core.registry.activation import deactivate
+from core.registry.versions import get_version
 
 log = logging.getLogger(__name__)
 ACTOR = "demotion"
@@ -55,16 +57,20 @@ class LiveEvidence:
         }
 
 
-def live_evidence(session: Session, version_id: int) -> LiveEvidence:
-    rows = session.execute(
-        select(AITrainingSample.predicted_at, AITrainingSample.exit_time, AITrainingSample.prediction_correct)
-        .where(
-            AITrainingSample.version_id == version_id,
-            AITrainingSample.status == "closed",
-            AITrainingSample.source != WALKFORWARD,  # the fold models' replays are not its live record
-        )
-        .order_by(AITrainingSample.predicted_at, AITrainingSample.id)
-    ).all()
+def live_evidence(db: Database, version_id: int) -> LiveEvidence:
+    """The version's non-overlapping closed trades (its walk-forward replays are not its record)."""
+    with db.read() as session:
+        rows = session.execute(
+            select(
+                AITrainingSample.predicted_at, AITrainingSample.exit_time, AITrainingSample.prediction_correct
+            )
+            .where(
+                AITrainingSample.version_id == version_id,
+                AITrainingSample.status == "closed",
+                AITrainingSample.source != WALKFORWARD,  # the fold models' replays are not its live record
+            )
+            .order_by(AITrainingSample.predicted_at, AITrainingSample.id)
+        ).all()
     taken = hits = 0
     free_from = None
     for entered, exited, correct in rows:
@@ -81,14 +87,14 @@ def review(ctx: Context, version_id: int) -> str | None:
     settings = ctx.settings
     if not settings.demotion_enabled:
         return None
-    with ctx.db.read() as session:
-        version = session.get(AIModelVersion, version_id)
-        if version is None or version.active_slot is None:
-            return None
-        baseline = (version.metrics or {}).get("baseline_hit_rate")
-        if baseline is None:  # nothing to compare with: its trades are not even read
-            return None
-        live = live_evidence(session, version_id)
+    try:
+        version = get_version(ctx.db, version_id)
+    except NotFound:
+        return None
+    baseline = version.metrics.get("baseline_hit_rate")
+    if not version.is_active or baseline is None:  # nothing to compare with: its trades are not read
+        return None
+    live = live_evidence(ctx.db, version_id)
     if live.ci is None or live.effective_n < settings.demotion_min_trades:
         return None
     if live.ci[1] >= float(baseline):

@@ -395,8 +395,7 @@ def simulate(
     for name, (version, how) in sorted(chosen.items()):
         result.bots.append(replay.bot(name, version, how))
         demoted = demotion.review(ctx, version.version_id) if how == "active" else None
-        with ctx.db.read() as session:
-            result.live[name] = live_accuracy_of(session, version.version_id).as_metrics()
+        result.live[name] = live_accuracy_of(ctx.db, version.version_id).as_metrics()
         if demoted:
             result.live[name]["demoted"] = demoted
     log.info("paper trading %s %s: %s", symbol, tf, result.summary())

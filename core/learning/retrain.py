@@ -135,8 +135,7 @@ def _closed_samples(ctx: Context, symbol: str, tf: str, bot: str) -> pd.DataFram
 
 
 def pairs_ready_for_retrain(ctx: Context, min_samples: int) -> list[tuple[str, str]]:
-    with ctx.db.read() as session:
-        slots = closed_counts(session, min_samples)
+    slots = closed_counts(ctx.db, min_samples)
     return sorted({(symbol, tf) for symbol, tf, _bot, _n in slots})
 
 
@@ -144,8 +143,7 @@ def _record_live_accuracy(ctx: Context, version_ids: list[int]) -> dict[int, dic
     """Write each predecessor's live accuracy into its metrics and return them."""
     out = {}
     for version_id in version_ids:
-        with ctx.db.read() as session:
-            live = live_accuracy_of(session, version_id).as_metrics()
+        live = live_accuracy_of(ctx.db, version_id).as_metrics()
         for key, value in live.items():
             set_metric(ctx.db, version_id, key, value)
         out[version_id] = live
@@ -170,8 +168,7 @@ def _skips(
 def ready_bots(ctx: Context, request: RetrainRequest) -> tuple[list[str], list[dict[str, Any]]]:
     """The pair's bots with at least `min_samples` closed samples, and why the others are skipped."""
     symbol, tf = request.symbol, request.timeframe
-    with ctx.db.read() as session:
-        counts = {bot: n for sym, t, bot, n in closed_counts(session, 1) if (sym, t) == (symbol, tf)}
+    counts = {bot: n for sym, t, bot, n in closed_counts(ctx.db, 1) if (sym, t) == (symbol, tf)}
     candidates = sorted(set(request.bots) if request.bots else set(counts))
     ready = [b for b in candidates if counts.get(b, 0) >= request.min_samples]
     return ready, _skips(symbol, tf, candidates, counts, request.min_samples)

@@ -42,7 +42,7 @@ _LOCKED_BY: dict[str, Any] = {
 }
 _CLOSE = update(_SAMPLES).where(_SAMPLES.c.id == bindparam("sample_id"), _SAMPLES.c.status == "open")
 _BY_ORDER_OR_CALL = (
-    select(_SAMPLES.c.id, _SAMPLES.c.order_id)
+    select(_SAMPLES)
     .where(
         (_SAMPLES.c.order_id == bindparam("order_id"))
         | (
@@ -76,15 +76,25 @@ def insert_new(db: Database, values: Row) -> Row | None:
     return dict(row) if row is not None else None
 
 
+def existing(
+    db: Database, *, order_id: str | None, version_id: int | None, predicted_at: datetime, source: str
+) -> Row | None:
+    """The stored row of the sample holding this order id, else of the one holding this call
+    (version, bar, source); None when neither is recorded."""
+    params = {"order_id": order_id, "version_id": version_id, "predicted_at": predicted_at, "source": source}
+    with db.engine.connect() as conn:
+        rows = conn.execute(_BY_ORDER_OR_CALL, params).mappings().all()
+    mine = next((r for r in rows if order_id is not None and r["order_id"] == order_id), None)
+    found = mine if mine is not None else (rows[0] if rows else None)
+    return dict(found) if found is not None else None
+
+
 def existing_id(
     db: Database, *, order_id: str | None, version_id: int | None, predicted_at: datetime, source: str
 ) -> int | None:
-    """The sample holding this order id, else the one holding this call (version, bar, source)."""
-    params = {"order_id": order_id, "version_id": version_id, "predicted_at": predicted_at, "source": source}
-    with db.engine.connect() as conn:
-        rows = conn.execute(_BY_ORDER_OR_CALL, params).all()
-    mine = next((r.id for r in rows if order_id is not None and r.order_id == order_id), None)
-    return mine if mine is not None else (rows[0].id if rows else None)
+    """The id of `existing`'s sample."""
+    row = existing(db, order_id=order_id, version_id=version_id, predicted_at=predicted_at, source=source)
+    return row["id"] if row is not None else None
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,16 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
 
 from core.context import Context
-from core.db.models import AIModelVersion, AITrainingSample
+from core.db.database import Database
+from core.db.models import AITrainingSample
 from core.db.types import utcnow
 from core.errors import BadInput, CandleLabError, Conflict, NotFound
 from core.evaluation.intervals import wilson_interval
 from core.learning import demotion, sample_store
 from core.learning.sources import WALKFORWARD
+from core.registry.versions import get_version
 
 EXIT_REASONS = ("target", "stop", "timeout", "manual")
 
@@ -277,26 +278,25 @@ class LiveAccuracy:
         }
 
 
-def live_accuracy_of(session: Session, version_id: int) -> LiveAccuracy:
+def live_accuracy_of(db: Database, version_id: int) -> LiveAccuracy:
     """Hit rate and P&L of a version's closed samples.
 
     A version only trades while it is active (the paper trader uses active models), so all of its
     samples date from its time in service.
     """
-    version = session.get(AIModelVersion, version_id)
-    if version is None:
-        raise NotFound(f"model version {version_id} does not exist")
-    n, hits, pnl = session.execute(
-        select(
-            func.count(),
-            func.sum(case((AITrainingSample.prediction_correct.is_(True), 1), else_=0)),
-            func.coalesce(func.sum(AITrainingSample.pnl), 0.0),
-        ).where(
-            AITrainingSample.version_id == version_id,
-            AITrainingSample.status == "closed",
-            AITrainingSample.source != WALKFORWARD,
-        )
-    ).one()
+    version = get_version(db, version_id)
+    with db.read() as session:
+        n, hits, pnl = session.execute(
+            select(
+                func.count(),
+                func.sum(case((AITrainingSample.prediction_correct.is_(True), 1), else_=0)),
+                func.coalesce(func.sum(AITrainingSample.pnl), 0.0),
+            ).where(
+                AITrainingSample.version_id == version_id,
+                AITrainingSample.status == "closed",
+                AITrainingSample.source != WALKFORWARD,
+            )
+        ).one()
     if not n:
         return LiveAccuracy(version_id, None, 0, None, 0.0, version.activated_at)
     hits = int(hits or 0)

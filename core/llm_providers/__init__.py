@@ -1,41 +1,60 @@
-"""The LLM-provider registry: every provider name list (settings, CLI, pages) reads `PROVIDERS`.
+"""The LLM providers (`LLM_PROVIDERS`): every provider name list (settings, CLI, pages) reads it.
 
-Adding a provider: write its module here (wire format, the settings it reads, a `PROVIDER`),
-add it to `_REGISTERED`, and declare its settings fields in `core.settings.Settings`.
-This package is imported by `core.settings`, so it stays light and never imports it back.
+Adding a provider: write its module here (its wire format, a `PluginSettings` model of the
+settings it reads under their flat names, and a `PROVIDER`), add one `LLM_PROVIDERS.add` line
+below, and its test against tests/fakes/llm_server.py. `Settings` builds and validates each
+provider's settings, the secret list reads their secret fields, the Training page and
+`--llm-provider` list the names. This package is imported by `core.settings`, so it stays light
+and never imports it back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.errors import BadInput
-from core.llm_providers import freddy, openai_compat
 from core.llm_providers.spec import NEUTRAL_KNOBS, Provider
-from core.llm_providers.wire import WireFormat
+from core.plugins import Entry, Registry
 
-_REGISTERED = (freddy.PROVIDER, openai_compat.PROVIDER)
+if TYPE_CHECKING:
+    from core.llm_providers.wire import WireFormat
+    from core.settings import Settings
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in _REGISTERED}
-PROVIDER_NAMES: tuple[str, ...] = tuple(PROVIDERS)
-
-NOT_CONFIGURED = (
-    "the LLM analyst is not configured: "
-    + ", or ".join(p.setup_hint for p in _REGISTERED)
-    + "; or label offline with --labeler rules"
+# An entry's `help` says how to switch the provider on (the "not configured" message lists them).
+LLM_PROVIDERS: Registry[Entry, Provider] = Registry("LLM provider")
+LLM_PROVIDERS.add(
+    Entry(
+        "freddy",
+        "core.llm_providers.freddy:PROVIDER",
+        "Freddy",
+        "set FREDDY_ENABLED=true with FREDDY_API_KEY, FREDDY_ORGANIZATION_ID and FREDDY_ASSISTANT_ID",
+    )
+)
+LLM_PROVIDERS.add(
+    Entry(
+        "openai",
+        "core.llm_providers.openai_compat:PROVIDER",
+        "OpenAI-compatible",
+        "LLM_PROVIDER=openai with OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)",
+    )
 )
 
 __all__ = [
+    "LLM_PROVIDERS",
     "NEUTRAL_KNOBS",
-    "NOT_CONFIGURED",
-    "PROVIDERS",
-    "PROVIDER_NAMES",
     "Provider",
     "ProviderChoice",
-    "get_provider",
+    "make_wire",
+    "not_configured",
     "provider_choice",
 ]
+
+
+def not_configured() -> str:
+    """Why the LLM analyst cannot label, and how each registered provider is switched on."""
+    hints = ", or ".join(entry.help for entry in LLM_PROVIDERS.entries())
+    return f"the LLM analyst is not configured: {hints}; or label offline with --labeler rules"
 
 
 @dataclass(frozen=True)
@@ -51,25 +70,16 @@ class ProviderChoice:
         return self.names.index(self.default) if self.default in self.names else 0
 
 
-def get_provider(name: str) -> Provider:
-    try:
-        return PROVIDERS[name]
-    except KeyError:
-        raise BadInput(f"unknown LLM provider {name!r}; use one of {', '.join(PROVIDER_NAMES)}") from None
-
-
-def make_wire(settings: Any) -> WireFormat:
-    """The chosen provider's wire format (the only place that reads the API keys).
-
-    `settings` is a `core.settings.Settings` (not imported here: settings imports this registry).
-    """
+def make_wire(settings: Settings) -> WireFormat:
+    """The chosen provider's wire format (the only place that reads the API keys)."""
     if not settings.llm_configured:
-        raise BadInput(NOT_CONFIGURED)
-    return get_provider(settings.llm_provider).make_wire(settings)
+        raise BadInput(not_configured())
+    return LLM_PROVIDERS.load(settings.llm_provider).make_wire(settings.llm_settings())
 
 
-def provider_choice(settings: Any) -> ProviderChoice:
+def provider_choice(settings: Settings) -> ProviderChoice:
     """The providers a run may pick (only configured ones), for the Training page's selector."""
     names = list(settings.configured_llm_providers)
     default = settings.llm_provider if settings.llm_provider in names else (names[0] if names else None)
-    return ProviderChoice(names, {n: PROVIDERS[n].title for n in names}, default)
+    titles = LLM_PROVIDERS.titles()
+    return ProviderChoice(names, {n: titles[n] for n in names}, default)

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from core.llm_providers.spec import Provider
 from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
+from core.plugin_settings import SECRET, PluginSettings
 
 # Freddy's documented reply carries no token counts; should it add them, any of these spellings is used.
 _IN_KEYS = ("inputTokens", "input_tokens", "promptTokens", "prompt_tokens")
 _OUT_KEYS = ("outputTokens", "output_tokens", "completionTokens", "completion_tokens")
 
 
-class FreddySettings(Protocol):
-    """The settings this provider reads (FREDDY_* in `core.settings.Settings`)."""
+class FreddySettings(PluginSettings):
+    """FREDDY_* (CONTRACTS §2). TIMEOUT, TEMPERATURE and CACHE_TTL are the original system's names for
+    the provider-neutral LLM_* knobs, which win when both are set (`core.settings.Settings.llm_options`)."""
 
-    freddy_enabled: bool
-    freddy_api_key: SecretStr | None
-    freddy_organization_id: str | None
-    freddy_assistant_id: str | None
-    freddy_base_url: str
+    model_config = SettingsConfigDict(env_prefix="FREDDY_")
+
+    enabled: bool = False
+    api_key: SecretStr | None = None
+    organization_id: str | None = Field(None, json_schema_extra=SECRET)
+    assistant_id: str | None = None
+    model: str = "gpt-4o"
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    timeout: float = Field(30.0, gt=0)
+    cache_ttl: int = Field(300, ge=0)
+    base_url: str = "https://freddy-api.aitronos.com"
 
 
 class FreddyWire:
@@ -75,18 +84,18 @@ class FreddyWire:
 
 
 def _key(s: FreddySettings) -> str:
-    return s.freddy_api_key.get_secret_value() if s.freddy_api_key else ""
+    return s.api_key.get_secret_value() if s.api_key else ""
 
 
 def _problem(s: FreddySettings) -> str | None:
-    if not s.freddy_enabled:
+    if not s.enabled:
         return None
     missing = [
         name
         for name, value in (
             ("FREDDY_API_KEY", _key(s)),
-            ("FREDDY_ORGANIZATION_ID", s.freddy_organization_id),
-            ("FREDDY_ASSISTANT_ID", s.freddy_assistant_id),
+            ("FREDDY_ORGANIZATION_ID", s.organization_id),
+            ("FREDDY_ASSISTANT_ID", s.assistant_id),
         )
         if not value
     ]
@@ -96,22 +105,14 @@ def _problem(s: FreddySettings) -> str | None:
 
 
 def _wire(s: FreddySettings) -> FreddyWire:
-    return FreddyWire(s.freddy_base_url, _key(s), s.freddy_organization_id or "", s.freddy_assistant_id or "")
+    return FreddyWire(s.base_url, _key(s), s.organization_id or "", s.assistant_id or "")
 
 
 PROVIDER = Provider(
-    name="freddy",
-    title="Freddy",
-    model_setting="freddy_model",
-    setup_hint="set FREDDY_ENABLED=true with FREDDY_API_KEY, FREDDY_ORGANIZATION_ID and FREDDY_ASSISTANT_ID",
-    is_configured=lambda s: bool(s.freddy_enabled),
+    settings=FreddySettings,
+    is_configured=lambda s: bool(s.enabled),
     problem=_problem,
     make_wire=_wire,
-    secret_settings=("freddy_api_key",),
     # The original system's names keep working for Freddy; LLM_TIMEOUT etc. win when both are set.
-    own_settings={
-        "timeout": "freddy_timeout",
-        "temperature": "freddy_temperature",
-        "cache_ttl": "freddy_cache_ttl",
-    },
+    own_knobs=("timeout", "temperature", "cache_ttl"),
 )

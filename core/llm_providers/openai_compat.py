@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from core.llm_providers.spec import Provider
 from core.llm_providers.wire import MalformedEnvelope, Message, Usage, usage_from
+from core.plugin_settings import PluginSettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-class OpenAISettings(Protocol):
-    """The settings this provider reads (OPENAI_* in `core.settings.Settings`)."""
+class OpenAISettings(PluginSettings):
+    """OPENAI_* (CONTRACTS §2): any OpenAI-compatible server (OpenAI, vLLM, Ollama)."""
 
-    openai_api_key: SecretStr | None
-    openai_base_url: str
+    model_config = SettingsConfigDict(env_prefix="OPENAI_")
+
+    api_key: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    model: str = "gpt-4o"
 
 
 class OpenAIWire:
@@ -69,29 +74,25 @@ class OpenAIWire:
 
 
 def _key(s: OpenAISettings) -> str | None:
-    return s.openai_api_key.get_secret_value() if s.openai_api_key else None
+    return s.api_key.get_secret_value() if s.api_key else None
 
 
 def _configured(s: OpenAISettings) -> bool:
     # Local OpenAI-compatible servers (vLLM, Ollama) need no key, only a non-default URL.
-    return bool(_key(s)) or s.openai_base_url.rstrip("/") != DEFAULT_BASE_URL
+    return bool(_key(s)) or s.base_url.rstrip("/") != DEFAULT_BASE_URL
 
 
 def _problem(s: OpenAISettings) -> str | None:
-    if not s.openai_base_url.startswith(("http://", "https://")):
+    if not s.base_url.startswith(("http://", "https://")):
         return "OPENAI_BASE_URL must start with http:// or https://"
     return None
 
 
 PROVIDER = Provider(
-    name="openai",
-    title="OpenAI-compatible",
-    model_setting="openai_model",
-    setup_hint="LLM_PROVIDER=openai with OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)",
+    settings=OpenAISettings,
     is_configured=_configured,
     problem=_problem,
-    make_wire=lambda s: OpenAIWire(s.openai_base_url, _key(s)),
-    secret_settings=("openai_api_key",),
+    make_wire=lambda s: OpenAIWire(s.base_url, _key(s)),
     structured_outputs=True,
     batch_api=True,
 )

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,9 +23,9 @@ from core.context import Context
 from core.db.database import Database
 from core.db.models import AIModelVersion, ModelActivation, ModelTrainingRecord, TrainingJob
 from core.db.types import utcnow
-from core.errors import BadInput, CandleLabError, Conflict, NotFound
+from core.errors import BadInput, CandleLabError, Conflict
 from core.registry.loading import verified_files
-from core.registry.versions import active_version, get_version, lock_bot_versions, slot_for
+from core.registry.versions import active_version, get_version, lock_version, slot_for
 
 log = logging.getLogger(__name__)
 ANY = object()  # "whatever is active now" for activate(expect_active=...)
@@ -49,15 +50,7 @@ def _switch(
     db: Database, version_id: int, actor: str, reason: str | None, expect_active: object, action: str
 ) -> ActivationResult:
     with db.session() as session:
-        triple = session.execute(
-            select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
-                AIModelVersion.id == version_id
-            )
-        ).first()
-        if triple is None:
-            raise NotFound(f"model version {version_id} does not exist; `python -m core versions` lists them")
-        rows = lock_bot_versions(session, *triple)
-        row = next(r for r in rows if r.id == version_id)
+        row, rows = lock_version(session, version_id)
         if row.status != "ready":
             why = f": {row.broken_reason}" if row.broken_reason else ""
             raise BadInput(
@@ -180,14 +173,7 @@ def deactivate(ctx: Context, version_id: int, *, actor: str, reason: str) -> boo
     the same transaction that frees the slot.
     """
     with ctx.db.session() as session:
-        triple = session.execute(
-            select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
-                AIModelVersion.id == version_id
-            )
-        ).first()
-        if triple is None:
-            raise NotFound(f"model version {version_id} does not exist")
-        row = next(r for r in lock_bot_versions(session, *triple) if r.id == version_id)
+        row, _ = lock_version(session, version_id)
         if row.active_slot is None:
             return False
         row.active_slot, row.is_active = None, False
@@ -229,6 +215,40 @@ def history(db: Database, symbol: str, timeframe: str, bot: str, limit: int = 10
                 "reason": a.reason,
                 "created_at": a.created_at.isoformat(),
             }
+            for a in session.scalars(query)
+        ]
+
+
+@dataclass(frozen=True)
+class ActivationEntry:
+    """One row of a pair's activation history (activations, rollbacks, deactivations)."""
+
+    bot: str
+    version_id: int
+    previous_version_id: int | None
+    action: str
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
+def deactivations(db: Database, symbol: str, timeframe: str, limit: int) -> list[ActivationEntry]:
+    """The pair's latest deactivations (demotions and manual ones) of any bot, newest first."""
+    query = (
+        select(ModelActivation)
+        .where(
+            ModelActivation.symbol == symbol,
+            ModelActivation.timeframe == timeframe,
+            ModelActivation.action == "deactivate",
+        )
+        .order_by(ModelActivation.id.desc())
+        .limit(limit)
+    )
+    with db.read() as session:
+        return [
+            ActivationEntry(
+                a.bot, a.version_id, a.previous_version_id, a.action, a.actor, a.reason, a.created_at
+            )
             for a in session.scalars(query)
         ]
 

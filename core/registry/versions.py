@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,11 +174,34 @@ def lock_bot_versions(session: Session, symbol: str, timeframe: str, bot: str) -
     return list(session.scalars(query))
 
 
+def _missing(version_id: int) -> NotFound:
+    return NotFound(f"model version {version_id} does not exist; `python -m core versions` lists them")
+
+
+def lock_version(session: Session, version_id: int) -> tuple[AIModelVersion, list[AIModelVersion]]:
+    """Look a version up and row-lock every version of its bot (`lock_bot_versions`), in the
+    caller's write transaction: (the version, all of its bot's versions, itself among them).
+
+    The one way to look up a version for changing it or its bot's active slot, so every such
+    change takes the same locks in the same order. `NotFound` when there is no such version.
+    """
+    slot = session.execute(
+        select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
+            AIModelVersion.id == version_id
+        )
+    ).first()
+    if slot is None:
+        raise _missing(version_id)
+    rows = lock_bot_versions(session, *slot)
+    return next(r for r in rows if r.id == version_id), rows
+
+
 def get_version(db: Database, version_id: int) -> VersionView:
+    """The version as it is now (`NotFound` when there is no such version)."""
     with db.read() as session:
         row = session.get(AIModelVersion, version_id)
         if row is None:
-            raise NotFound(f"model version {version_id} does not exist; `python -m core versions` lists them")
+            raise _missing(version_id)
         return VersionView.of(row)
 
 
@@ -202,6 +226,18 @@ def list_versions(
             query = query.where(column == value)
     with db.read() as session:
         return [VersionView.of(row) for row in session.scalars(query)]
+
+
+def versions_by_id(db: Database, version_ids: Iterable[int]) -> dict[int, VersionView]:
+    """The versions among `version_ids` that exist, by id."""
+    ids = set(version_ids)
+    if not ids:
+        return {}
+    with db.read() as session:
+        return {
+            row.id: VersionView.of(row)
+            for row in session.scalars(select(AIModelVersion).where(AIModelVersion.id.in_(ids)))
+        }
 
 
 def active_version(db: Database, symbol: str, timeframe: str, bot: str) -> VersionView | None:
@@ -237,18 +273,14 @@ def mark_broken(db: Database, version_id: int, reason: str) -> None:
 def set_metric(db: Database, version_id: int, key: str, value: Any) -> None:
     """Add or replace one entry of a version's metrics (e.g. the promotion gate's decision)."""
     with db.session() as session:
-        row = session.get(AIModelVersion, version_id)
-        if row is None:
-            raise NotFound(f"model version {version_id} does not exist")
+        row, _ = lock_version(session, version_id)
         row.metrics = {**(row.metrics or {}), key: value}
 
 
 def set_gate(db: Database, version_id: int, verdict: str, reason: str, gate_json: dict[str, Any]) -> None:
     """Record the promotion gate's decision on a version: its columns and its `gate` metric."""
     with db.session() as session:
-        row = session.get(AIModelVersion, version_id)
-        if row is None:
-            raise NotFound(f"model version {version_id} does not exist")
+        row, _ = lock_version(session, version_id)
         row.gate_verdict, row.gate_reason = verdict, reason[:4000]
         row.metrics = {**(row.metrics or {}), "gate": gate_json}
 

@@ -21,11 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
-from core.db.models import ScheduledRun
+from core.db import scheduled_runs
 from core.db.types import utcnow
 from core.jobs.recovery import recover_orphans
 from core.jobs.runner import JobRunner
@@ -58,21 +56,11 @@ def slot_of(task: Task, moment: datetime) -> str:
 
 def claim(ctx: Context, task: Task, slot: str) -> int | None:
     """Insert the (task, slot) row; None when another process already has it."""
-    try:
-        with ctx.db.session() as session:
-            run = ScheduledRun(name=task.name, slot=slot, owner=owner_tag(), status="running")
-            session.add(run)
-            session.flush()
-            return run.id
-    except IntegrityError:
-        return None
+    return scheduled_runs.claim(ctx.db, task.name, slot, owner_tag())
 
 
 def _finish(ctx: Context, run_id: int, status: str, message: str) -> None:
-    with ctx.db.session() as session:
-        run = session.get(ScheduledRun, run_id)
-        if run is not None:
-            run.status, run.message, run.finished_at = status, message[:2000], utcnow()
+    scheduled_runs.finish(ctx.db, run_id, status, message)
 
 
 def run_task(ctx: Context, runner: JobRunner, task: Task, now: datetime | None = None) -> str | None:
@@ -99,12 +87,7 @@ def missed(ctx: Context, tasks: list[Task], now: datetime | None = None) -> list
     now = now or utcnow()
     out = []
     for task in (t for t in tasks if t.period >= timedelta(days=1)):
-        slot = slot_of(task, now)
-        with ctx.db.read() as session:
-            ran = session.scalar(
-                select(ScheduledRun.id).where(ScheduledRun.name == task.name, ScheduledRun.slot == slot)
-            )
-        if ran is None:
+        if not scheduled_runs.was_claimed(ctx.db, task.name, slot_of(task, now)):
             out.append(task)
     return out
 

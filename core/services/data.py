@@ -41,7 +41,7 @@ def import_upload(
 def add_symbol(ctx: Context, actor: Actor, symbol: str, timeframe: str) -> SeriesUpdate:
     """A symbol typed on the page: checked by the symbol rule first, then fetched from the provider."""
     authorize(actor, Permission.IMPORT)
-    return supply.fetch(ctx, normalise_symbol(symbol), parse_timeframe(timeframe).code)
+    return supply.refresh_series(ctx, normalise_symbol(symbol), parse_timeframe(timeframe).code)
 
 
 @audited("fetch", target=_pair, detail=_stored)
@@ -57,7 +57,7 @@ def fetch(
     now: datetime | None = None,
 ) -> SeriesUpdate:
     authorize(actor, Permission.IMPORT)
-    return supply.fetch(
+    return supply.refresh_series(
         ctx,
         symbol,
         timeframe,
@@ -71,4 +71,4 @@ def fetch(
 @audited("import", target=lambda _: "bundled demo data", detail=lambda updates: {"series": len(updates)})
 def bootstrap_demo(ctx: Context, actor: Actor) -> list[SeriesUpdate]:
     authorize(actor, Permission.IMPORT)
-    return supply.bootstrap_demo(ctx)
+    return supply.seed_demo_series(ctx)

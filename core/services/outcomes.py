@@ -15,14 +15,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
-
 from core.context import Context
-from core.db.models import AIModelVersion, AITrainingSample
 from core.errors import CandleLabError, NotFound
 from core.learning import sample_store
 from core.learning.queries import sample_row
 from core.learning.samples import close_sample, new_sample_values, price_pnl
+from core.registry.versions import get_version
 from core.requests import CloseRequest, ExecutionRequest
 from core.services.actors import Actor, Permission, authorize
 
@@ -53,53 +51,30 @@ def _version_pair(ctx: Context, version_id: int) -> tuple[str, str, str]:
         known = _PAIRS.get(key)
     if known is not None:
         return known
-    with ctx.db.read() as session:
-        row = session.execute(
-            select(AIModelVersion.symbol, AIModelVersion.timeframe, AIModelVersion.bot).where(
-                AIModelVersion.id == version_id
-            )
-        ).first()
-    if row is None:
-        raise NotFound(f"model version {version_id} does not exist; GET /ai/models lists them")
+    try:
+        version = get_version(ctx.db, version_id)
+    except NotFound:
+        raise NotFound(f"model version {version_id} does not exist; GET /ai/models lists them") from None
+    pair = version.symbol, version.timeframe, version.bot
     with _PAIRS_LOCK:
-        _PAIRS[key] = (row[0], row[1], row[2])
-    return row[0], row[1], row[2]
+        _PAIRS[key] = pair
+    return pair
 
 
 def _row(sample: Sample) -> dict[str, Any]:
     return sample_row(sample, with_features=True)
 
 
-# Statements built once (this runs on every request); rows come back as plain records.
-_SAMPLES = AITrainingSample.__table__
-_BY_ORDER_OR_CALL = select(_SAMPLES).where(
-    or_(
-        _SAMPLES.c.order_id == bindparam("order_id"),
-        and_(  # the same call: one call of a version at a bar is one training sample
-            _SAMPLES.c.version_id == bindparam("version_id"),
-            _SAMPLES.c.predicted_at == bindparam("predicted_at"),
-            _SAMPLES.c.source == bindparam("source"),
-        ),
-    )
-)
-
-
-def _samples(ctx: Context, statement: Select[Any], **params: Any) -> list[Sample]:
-    with ctx.db.engine.connect() as conn:
-        return [SimpleNamespace(**row) for row in conn.execute(statement, params).mappings()]
-
-
 def _find(ctx: Context, request: ExecutionRequest) -> Sample | None:
     """The row of this order id, else the row of the same call (version, bar, source), if any."""
-    rows = _samples(
-        ctx,
-        _BY_ORDER_OR_CALL,
+    row = sample_store.existing(
+        ctx.db,
         order_id=request.order_id,
         version_id=request.version_id,
         predicted_at=request.predicted_at,
         source=request.source,
     )
-    return next((r for r in rows if r.order_id == request.order_id), rows[0] if rows else None)
+    return Sample(**row) if row is not None else None
 
 
 def _differences(sample: Sample, request: ExecutionRequest) -> list[str]:

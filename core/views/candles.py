@@ -13,8 +13,8 @@ formulas as `core.features.indicators`), so the wire carries the candles alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -185,13 +185,12 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
     view = view if view in view_timeframes(stored) else stored
     fmt = price_format(ctx, symbol, stored)
     step = VIEW_STEPS.get(view)
-    with ctx.db.read() as session:
-        if view == stored or step is None:
-            raw = store.load_bars(session, symbol, stored, limit=MAX_SENT)
-        else:
-            base = VIEW_STEPS[stored] if stored in VIEW_STEPS else TIMEFRAMES[stored].nominal
-            per = max(1, int(step / base))
-            raw = store.load_bars(session, symbol, stored, limit=MAX_SENT * per)
+    if view == stored or step is None:
+        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT)
+    else:
+        base = VIEW_STEPS[stored] if stored in VIEW_STEPS else TIMEFRAMES[stored].nominal
+        per = max(1, int(step / base))
+        raw = store.read_bars(ctx.db, symbol, stored, limit=MAX_SENT * per)
     bars = raw if view == stored or step is None else resample(raw, step)
     bars = bars.iloc[-MAX_SENT:]
     times = unix_seconds(bars.index)
@@ -214,4 +213,23 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         tick_prices=dtype == "int32",
         total_bars=len(raw),
         spacing=spacing_changes(times),
+    )
+
+
+def window(series: CandleSeries, start: datetime, end: datetime, pad: int = 30) -> CandleSeries:
+    """The candles of `series` from `pad` candles before `start` to `pad` after `end` (a label
+    set's stretch of history, say), cut from the series as sent, so its columns are encoded as the
+    chart's are (the browser computes indicators from the candles it is given)."""
+    times = series.candles["t"].to_numpy(dtype="int64")
+    if not len(times):
+        return series
+    bounds = unix_seconds(pd.DatetimeIndex(pd.to_datetime([start, end], utc=True)))
+    lo = max(0, int(np.searchsorted(times, bounds[0], side="left")) - pad)
+    hi = min(len(times), int(np.searchsorted(times, bounds[1], side="right")) + pad)
+    hi = max(hi, lo + 1)
+    kept = [c for c in series.spacing if times[lo] <= c.at <= times[hi - 1]]
+    return replace(
+        series,
+        candles=series.candles.iloc[lo:hi].reset_index(drop=True),
+        spacing=kept,
     )

@@ -12,13 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from core.context import Context
-from core.db.models import ModelActivation
 from core.learning.demotion import live_evidence
 from core.learning.samples import live_accuracy_of
 from core.registry import gate
+from core.registry.activation import deactivations
 from core.registry.versions import VersionView, active_versions, get_version, list_versions
 
 NO_MODEL = "no model good enough yet"
@@ -121,9 +119,8 @@ def _warning(m: dict[str, Any], live: dict[str, Any]) -> tuple[bool, bool, str |
 
 def bot_evidence(ctx: Context, version: VersionView) -> BotEvidence:
     m = version.metrics
-    with ctx.db.read() as session:
-        live = live_accuracy_of(session, version.version_id).as_metrics()
-        live.update(live_evidence(session, version.version_id).as_metrics())
+    live = live_accuracy_of(ctx.db, version.version_id).as_metrics()
+    live.update(live_evidence(ctx.db, version.version_id).as_metrics())
     base = m.get("baseline_directional_accuracy")
     below, significant, warning = _warning(m, live)
     settings = ctx.settings
@@ -182,18 +179,7 @@ def demotions(
     ctx: Context, symbol: str, timeframe: str, limit: int = RECENT_DEMOTIONS
 ) -> list[dict[str, Any]]:
     """The pair's latest deactivations (demotions and manual ones), newest first."""
-    query = (
-        select(ModelActivation)
-        .where(
-            ModelActivation.symbol == symbol,
-            ModelActivation.timeframe == timeframe,
-            ModelActivation.action == "deactivate",
-        )
-        .order_by(ModelActivation.id.desc())
-        .limit(limit)
-    )
-    with ctx.db.read() as session:
-        rows = list(session.scalars(query))
+    rows = deactivations(ctx.db, symbol, timeframe, limit)
     names = {v.version_id: v.label for v in list_versions(ctx.db, symbol=symbol, timeframe=timeframe)}
     return [
         {

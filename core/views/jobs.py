@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.bots import bot_names
+from core.bots import BOTS
 from core.context import Context
 from core.jobs import store
 from core.jobs.store import JobView
 from core.jobs.triggers import Staleness, failed_on_input, quick_request, staleness, training_request
+from core.labeling.labelers import LABELERS
 from core.labeling.llm import ledger
 from core.labeling.llm.ledger import LedgerTotals
 from core.labeling.sampling import SAMPLINGS
-from core.labeling.schema import LABELERS
 from core.requests import LabelOptions, TrainingRequest
 from core.scheduling.tasks import plan
+from core.settings import Settings
 
 __all__ = ["LABELERS", "SAMPLINGS", "JobView", "LedgerTotals", "Staleness"]
 
@@ -26,10 +27,9 @@ ACTIVE = store.ACTIVE_STATUSES
 
 def pair_job(ctx: Context, symbol: str, timeframe: str) -> JobView | None:
     """The pair's queued or running training job, else its most recent one (None: it never had one)."""
-    with ctx.db.read() as session:
-        active = store.active_job(session, symbol, timeframe)
+    active = store.active_job(ctx.db, symbol, timeframe)
     if active is not None:
-        return store.get_job(ctx.db, active.id)
+        return active
     jobs = [
         j for j in store.list_jobs(ctx.db, symbol=symbol, timeframe=timeframe, limit=5) if j.kind != "label"
     ]
@@ -46,8 +46,17 @@ def freshness(ctx: Context, symbol: str, timeframe: str) -> Staleness:
     return staleness(ctx, symbol, timeframe)
 
 
-def bot_choices() -> tuple[str, ...]:
-    return bot_names()
+def bot_choices() -> dict[str, str]:
+    """The bots a page offers, by name, with their titles."""
+    return BOTS.titles()
+
+
+def labeler_choices(settings: Settings, *, auto: bool = False) -> dict[str, str]:
+    """The labelers a page offers, with their titles: the LLM analyst only when it is configured;
+    `auto` first when the run may leave the choice to the settings."""
+    choices = {"auto": "Auto (LLM, else rules)"} if auto else {}
+    usable = {e.name: e.title for e in LABELERS.entries() if settings.llm_configured or not e.uses_llm}
+    return choices | usable
 
 
 def full_training_defaults(ctx: Context, symbol: str, timeframe: str) -> TrainingRequest:
@@ -151,8 +160,7 @@ class Spend:
 
 
 def spend_today(ctx: Context, now: datetime | None = None) -> Spend:
-    with ctx.db.read() as session:
-        spent = ledger.spent_today(session, now)
+    spent = ledger.committed_today(ctx.db, now)
     return Spend(spent, ctx.settings.llm_daily_budget_usd)
 
 
@@ -201,14 +209,12 @@ def automatic_failure(ctx: Context, symbol: str, timeframe: str) -> AutomaticFai
 
 def job_ledger(ctx: Context, job_id: int) -> LedgerTotals:
     """LLM calls and cost of one job, from the ledger (every attempt is on it, paid or failed)."""
-    with ctx.db.read() as session:
-        return ledger.ledger_totals(session, job_id=job_id)
+    return ledger.job_totals(ctx.db, [job_id])[job_id]
 
 
 def jobs_ledger(ctx: Context, job_ids: list[int]) -> dict[int, LedgerTotals]:
     """The same for a list of jobs, in one read session."""
-    with ctx.db.read() as session:
-        return {job_id: ledger.ledger_totals(session, job_id=job_id) for job_id in job_ids}
+    return ledger.job_totals(ctx.db, job_ids)
 
 
 def version_results(job: JobView) -> list[dict[str, Any]]:

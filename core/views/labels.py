@@ -8,15 +8,15 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from core.context import Context
 from core.data import store as bar_store
-from core.db.models import Label, LabelSet, LLMBatch, LLMCall
 from core.evaluation.stats import wilson
 from core.labeling import probe, store
 from core.labeling.comparison import compare_with_offline
 from core.labeling.cost import Window, estimate_cost
+from core.labeling.llm.batch_run import newest_batch
+from core.labeling.llm.ledger import call_summary
 from core.labeling.schema import default_horizon
 
 TABLE_COLUMNS = [
@@ -77,7 +77,7 @@ class LabelSetRow:
         return f"#{self.id} · {self.labeler} · {self.labeled} labels · {self.created_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def of(cls, s: LabelSet, labeled_now: int | None = None) -> LabelSetRow:
+    def of(cls, s: store.LabelSetView, labeled_now: int | None = None) -> LabelSetRow:
         return cls(
             s.id,
             s.labeler,
@@ -99,33 +99,21 @@ class LabelSetRow:
             s.message,
             dict(s.quality or {}),
             s.knowledge_cutoff,
-            s.invalid_replies or 0,
+            s.invalid_replies,
             dict(s.params or {}),
         )
 
 
 def label_sets(ctx: Context, symbol: str, timeframe: str) -> list[LabelSetRow]:
     """Newest first; a running set shows how many labels it has written so far."""
-    with ctx.db.read() as session:
-        sets = store.list_label_sets(session, symbol, timeframe)
-        running = [s.id for s in sets if s.status == "running"]
-        written: dict[int, int] = {}
-        if running:
-            written = dict(
-                session.execute(
-                    select(Label.label_set_id, func.count())
-                    .where(Label.label_set_id.in_(running), Label.status == "accepted")
-                    .group_by(Label.label_set_id)
-                ).all()
-            )
-        return [LabelSetRow.of(s, written.get(s.id) if s.status == "running" else None) for s in sets]
+    sets = store.label_sets(ctx.db, symbol, timeframe)
+    written = store.accepted_counts(ctx.db, [s.id for s in sets if s.status == "running"])
+    return [LabelSetRow.of(s, written.get(s.id) if s.status == "running" else None) for s in sets]
 
 
 def labels_table(ctx: Context, label_set_id: int) -> pd.DataFrame:
     """Every label of the set, rejected ones included (with why), oldest first."""
-    with ctx.db.read() as session:
-        frame = store.load_labels(session, label_set_id, accepted_only=False)
-    frame = frame.reset_index()
+    frame = store.read_labels(ctx.db, label_set_id, accepted_only=False).reset_index()
     return frame[[c for c in TABLE_COLUMNS if c in frame.columns]]
 
 
@@ -159,63 +147,45 @@ class LabelDetail:
 
 
 def label_detail(ctx: Context, label_id: int, bars_before: int = 10) -> LabelDetail | None:
-    with ctx.db.read() as session:
-        label = session.get(Label, label_id)
-        if label is None:
-            return None
-        label_set = store.get_label_set(session, label.label_set_id)
-        horizon = label.horizon_bars or default_horizon(label_set.timeframe)
-        call = session.get(LLMCall, label.llm_call_id) if label.llm_call_id else None
-        before = bar_store.load_bars(
-            session, label_set.symbol, label_set.timeframe, end=label.ts, limit=bars_before + 1
-        )
-        after = bar_store.load_bars(
-            session, label_set.symbol, label_set.timeframe, start=label.ts, limit=None
-        )
-        after = after.iloc[: horizon + 6]
-        call_info = None
-        if call is not None:
-            call_info = {
-                "provider": call.provider,
-                "model": call.model,
-                "status": call.status,
-                "attempts": call.attempts,
-                "latency_ms": call.latency_ms,
-                "tokens_in": call.tokens_in,
-                "tokens_out": call.tokens_out,
-                "cost_usd": call.cost_usd,
-                "error": call.error,
-            }
-        path = pd.concat([before, after])
-        return LabelDetail(
-            label.id,
-            label.ts,
-            label.status,
-            label.reject_reason,
-            label.recommendation,
-            label.bias,
-            label.confidence,
-            label.current_price,
-            label.target,
-            label.stop_loss,
-            int(horizon),
-            label.reasoning,
-            label.raw_reply,
-            label.context,
-            label.outcome,
-            label.outcome_return,
-            label.outcome_bars,
-            call_info,
-            path[~path.index.duplicated()],
-            label.knowledge_cutoff,
-            label.pre_cutoff,
-        )
+    label = store.label(ctx.db, label_id)
+    if label is None:
+        return None
+    label_set = store.label_set(ctx.db, label.label_set_id)
+    horizon = label.horizon_bars or default_horizon(label_set.timeframe)
+    call_info = call_summary(ctx.db, label.llm_call_id) if label.llm_call_id else None
+    symbol, timeframe = label_set.symbol, label_set.timeframe
+    before = bar_store.read_bars(ctx.db, symbol, timeframe, end=label.ts, limit=bars_before + 1)
+    after = bar_store.read_bars(ctx.db, symbol, timeframe, start=label.ts, limit=None)
+    after = after.iloc[: horizon + 6]
+    path = pd.concat([before, after])
+    return LabelDetail(
+        label.id,
+        label.ts,
+        label.status,
+        label.reject_reason,
+        label.recommendation,
+        label.bias,
+        label.confidence,
+        label.current_price,
+        label.target,
+        label.stop_loss,
+        int(horizon),
+        label.reasoning,
+        label.raw_reply,
+        label.context,
+        label.outcome,
+        label.outcome_return,
+        label.outcome_bars,
+        call_info,
+        path[~path.index.duplicated()],
+        label.knowledge_cutoff,
+        label.pre_cutoff,
+    )
 
 
 def quality(ctx: Context, label_set_id: int) -> dict[str, Any]:
     """The stored quality summary of the set (scored when the run finished, or on rescoring)."""
-    with ctx.db.read() as session:
-        return dict(store.get_label_set(session, label_set_id).quality or {})
+    return dict(store.label_set(ctx.db, label_set_id).quality or {})
 
 
 def agreement(ctx: Context, label_set_id: int) -> pd.DataFrame:
@@ -272,16 +242,10 @@ def calibration_buckets(q: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def batch_progress(ctx: Context, label_set_id: int) -> str | None:
     """The provider batch of a running set, as "batch in_progress: 120/500 done"; None without one."""
-    with ctx.db.read() as session:
-        batch = session.scalars(
-            select(LLMBatch)
-            .where(LLMBatch.label_set_id == label_set_id)
-            .order_by(LLMBatch.id.desc())
-            .limit(1)
-        ).first()
-        if batch is None:
-            return None
-        return f"batch {batch.status}: {batch.completed + batch.failed}/{batch.requests} done"
+    batch = newest_batch(ctx.db, label_set_id)
+    if batch is None:
+        return None
+    return f"batch {batch.status}: {batch.completed + batch.failed}/{batch.requests} done"
 
 
 def last_probe(ctx: Context) -> dict[str, Any] | None:

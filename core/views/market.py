@@ -1,29 +1,22 @@
 """Chart data: the series an analyst can open, where its bars came from, the range presets, and
-a bounded window around a span (the Labels page's Plotly chart).
+the indicators in the units a chart shows (from `compute_features`).
 
-The candle chart itself takes the whole series from `core.views.candles`. A window here keeps at
-most `MAX_CANDLES` candles, merging every k bars into one past that (open first, high max, low
-min, close last, volume summed). Indicators come from `compute_features`, computed with a warm-up
-before the window so the first visible value is already settled.
+The candle chart takes its candles from `core.views.candles`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
 from core.context import Context
 from core.data import store
 from core.data.csv_layout import FORMATS
 from core.data.store import SeriesSummary
-from core.features.indicators import WARMUP_BARS, compute_features
+from core.features.indicators import compute_features
 from core.timeframes import TIMEFRAMES
-
-MAX_CANDLES = 5_000
 
 
 @dataclass(frozen=True)
@@ -37,19 +30,16 @@ class DataBadge:
 
 def list_pairs(ctx: Context) -> list[SeriesSummary]:
     """Every stored series, whatever produced it (imports, the demo, a provider): the symbol picker."""
-    with ctx.db.read() as session:
-        return store.list_series(session)
+    return store.list_series(ctx.db)
 
 
 def pair_names(ctx: Context) -> list[tuple[str, str]]:
     """The same pairs without their counts: what a symbol picker needs, quick on millions of bars."""
-    with ctx.db.read() as session:
-        return store.list_pairs(session)
+    return store.list_pairs(ctx.db)
 
 
 def summary(ctx: Context, symbol: str, timeframe: str) -> SeriesSummary:
-    with ctx.db.read() as session:
-        return store.summarize(session, symbol, timeframe)
+    return store.read_summary(ctx.db, symbol, timeframe)
 
 
 def _utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -96,39 +86,6 @@ def data_badge(s: SeriesSummary, now: datetime | None = None) -> DataBadge:
     return DataBadge("Offline demo", "gray", f"{title}: bundled offline data; last bar {last_bar}.")
 
 
-@dataclass(frozen=True)
-class ChartWindow:
-    bars: pd.DataFrame  # OHLCV, aware UTC index
-    indicators: pd.DataFrame  # plot-ready columns, same index
-    total_rows: int
-    bars_per_candle: int  # 1 unless the history was aggregated
-
-    @property
-    def aggregated(self) -> bool:
-        return self.bars_per_candle > 1
-
-
-def aggregate(bars: pd.DataFrame, every: int) -> pd.DataFrame:
-    """Merge each run of `every` bars (aligned to the newest bar) into one candle."""
-    if every <= 1 or bars.empty:
-        return bars
-    n = len(bars)
-    groups = (np.arange(n) + (-n % every)) // every  # the newest group is always complete
-    grouped = bars.groupby(groups)
-    out = pd.DataFrame(
-        {
-            "open": grouped["open"].first().to_numpy(),
-            "high": grouped["high"].max().to_numpy(),
-            "low": grouped["low"].min().to_numpy(),
-            "close": grouped["close"].last().to_numpy(),
-            "volume": grouped["volume"].sum().to_numpy(),
-        },
-        index=pd.DatetimeIndex(bars.index[grouped.indices[g][0]] for g in sorted(grouped.indices)),
-    )
-    out.index.name = "ts"
-    return out
-
-
 def plot_indicators(bars: pd.DataFrame) -> pd.DataFrame:
     """Indicators in the units a chart shows: prices for averages and bands, 0-100 RSI, MACD in %."""
     if bars.empty:
@@ -149,23 +106,6 @@ def plot_indicators(bars: pd.DataFrame) -> pd.DataFrame:
         },
         index=bars.index,
     )
-
-
-def range_window(
-    ctx: Context, symbol: str, timeframe: str, start: datetime, end: datetime, pad: int = 30
-) -> ChartWindow:
-    """The bars from `pad` bars before `start` to `pad` after `end` (aggregated past MAX_CANDLES)."""
-    with ctx.db.read() as session:
-        before = store.load_bars(session, symbol, timeframe, end=start, limit=pad + WARMUP_BARS)
-        inside = store.load_bars(session, symbol, timeframe, start=start, end=end)
-        after = store.load_bars(session, symbol, timeframe, start=end, limit=None).iloc[: pad + 1]
-    raw = pd.concat([before, inside, after])
-    raw = raw[~raw.index.duplicated()].sort_index()
-    every = max(1, math.ceil(len(raw) / MAX_CANDLES))
-    bars = aggregate(raw, every)
-    indicators = plot_indicators(bars)
-    first = max(0, len(before) // every - pad // every)
-    return ChartWindow(bars.iloc[first:], indicators.iloc[first:], len(raw), every)
 
 
 # Date-range presets: (name, calendar span); "YTD" and "All" are computed from the series itself.

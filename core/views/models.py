@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.context import Context
-from core.db.models import AIModelVersion
 from core.registry import activation
-from core.registry.versions import VersionView, active_versions, get_version, list_versions
+from core.registry.versions import VersionView, active_versions, get_version, list_versions, versions_by_id
 
 # (metric key, label, kind): kind decides formatting (pct, pp, ret, err, num, int).
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -207,7 +205,7 @@ def differing_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def timeline(ctx: Context, symbol: str, timeframe: str) -> pd.DataFrame:
     """Every activation of the pair's bots, newest first."""
     rows = []
-    for bot in BOT_NAMES:
+    for bot in BOTS.names():
         for entry in activation.history(ctx.db, symbol, timeframe, bot):
             rows.append({"bot": bot, **entry})
     frame = pd.DataFrame(
@@ -247,11 +245,7 @@ def name_versions(ctx: Context, texts: Sequence[str | None]) -> list[str | None]
     """Texts that cite versions by id, with each known version named as people name it
     ("lstm_bot v1"). Audit rows, reasons and gate verdicts store the id, which nobody reads."""
     ids = {int(ref) for text in texts if text for ref in _VERSION_REF.findall(text)}
-    labels: dict[int, str] = {}
-    if ids:
-        with ctx.db.read() as session:
-            rows = session.scalars(select(AIModelVersion).where(AIModelVersion.id.in_(ids)))
-            labels = {row.id: VersionView.of(row).label for row in rows}
+    labels = {i: v.label for i, v in versions_by_id(ctx.db, ids).items()}
 
     def named(match: re.Match[str]) -> str:
         return labels.get(int(match.group(1)), match.group(0))

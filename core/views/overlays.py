@@ -100,8 +100,7 @@ def paper_trades(
 ) -> pd.DataFrame:
     """Recorded paper (or live) trades of the pair opened at or after `start`, newest last."""
     filters = SampleFilter(symbol=symbol, timeframe=timeframe, since=start)
-    with ctx.db.read() as session:
-        rows = list_samples(session, filters, limit=limit).samples
+    rows = list_samples(ctx.db, filters, limit=limit).samples
     frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
     for column in ("predicted_at", "exit_time"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -109,8 +108,7 @@ def paper_trades(
 
 
 def latest_label_set_id(ctx: Context, symbol: str, timeframe: str) -> int | None:
-    with ctx.db.read() as session:
-        sets = label_store.list_label_sets(session, symbol, timeframe, limit=20)
+    sets = label_store.label_sets(ctx.db, symbol, timeframe, limit=20)
     for label_set in sets:
         if label_set.labeled:
             return label_set.id
@@ -119,6 +117,5 @@ def latest_label_set_id(ctx: Context, symbol: str, timeframe: str) -> int | None
 
 def labels_in_window(ctx: Context, label_set_id: int, start: datetime, end: datetime) -> pd.DataFrame:
     """Accepted labels of a set inside [start, end] (index: bar time)."""
-    with ctx.db.read() as session:
-        labels = label_store.load_labels(session, label_set_id)
+    labels = label_store.read_labels(ctx.db, label_set_id)
     return labels[(labels.index >= start) & (labels.index <= end)]

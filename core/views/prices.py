@@ -51,11 +51,10 @@ def _from(precision: Precision | None) -> PriceFormat:
 
 def price_format(ctx: Context, symbol: str, timeframe: str) -> PriceFormat:
     """How to show this series' prices (2 decimals when nothing is stored)."""
-    with ctx.db.read() as session:
-        summary = store.summarize(session, symbol, timeframe)
-        if summary.precision is not None or not summary.rows:
-            return _from(summary.precision)
-        bars = store.load_bars(session, symbol, timeframe, limit=_SAMPLE_BARS)
+    summary = store.read_summary(ctx.db, symbol, timeframe)
+    if summary.precision is not None or not summary.rows:
+        return _from(summary.precision)
+    bars = store.read_bars(ctx.db, symbol, timeframe, limit=_SAMPLE_BARS)
     return _from(precision_of(bars))
 
 

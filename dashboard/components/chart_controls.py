@@ -52,7 +52,7 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> str:
             views,
             key=VIEW_TF_KEY,
             label_visibility="collapsed",
-            width=110,
+            width=150,
             format_func=lambda tf: tf if tf == sel.timeframe else f"{tf} (from {sel.timeframe})",
             help=f"The stored {sel.timeframe} bars, or merged exactly into longer candles",
         )

@@ -1,10 +1,12 @@
-"""Labels page pieces: the new-label-set form, quality at a glance, the label table and one label
-in full (context sent, raw reply, reasoning, validation, what the price did next)."""
+"""Labels page pieces: the new-label-set form, quality at a glance, the set on the candle chart,
+the label table and one label in full (context sent, raw reply, reasoning, validation, what the
+price did next)."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -12,16 +14,21 @@ from core.errors import CandleLabError
 from core.requests import LabelingRequest, parse
 from core.services.actors import Permission
 from core.services.runs import start_labeling
-from core.timeframes import parse_timeframe
+from core.views import candles
 from core.views import labels as views
 from core.views.access import can
-from core.views.jobs import SAMPLINGS, label_defaults, labeling_busy
+from core.views.candles import CandleSeries
+from core.views.jobs import SAMPLINGS, label_defaults, labeler_choices, labeling_busy
 from core.views.labels import LabelSetRow
+from core.views.market import ALL_RANGE
 from core.views.prices import PriceFormat
-from dashboard import charts, inert, session
+from dashboard import charts, inert, lwchart, session
 from dashboard import formatting as fmt
+from dashboard.components import chart_controls
+from dashboard.lwchart import ChartView
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
+from dashboard.theme import ACCENT, STOP_COLOR, TARGET_COLOR
 
 OUTCOME_TEXT = {
     "target_first": "target first",
@@ -34,9 +41,13 @@ OUTCOME_TEXT = {
 def new_label_set(rt: Runtime, sel: Selection) -> None:
     configured = rt.settings.llm_configured
     with st.popover("New label set", icon=":material/add:"), st.form("new_label_set", border=False):
-        labelers = ["rules", "hindsight", *(["llm"] if configured else [])]
+        labelers = labeler_choices(rt.settings)
         labeler = st.selectbox(
-            "Labeler", labelers, help=None if configured else "The LLM analyst is not configured"
+            "Labeler",
+            list(labelers),
+            index=list(labelers).index("rules"),
+            format_func=labelers.get,
+            help=None if configured else "The LLM analyst is not configured",
         )
         defaults = label_defaults(rt.ctx, sel.symbol, sel.timeframe)
         samples = st.number_input("Sample points", 10, 5000, defaults.samples, step=10)
@@ -240,7 +251,9 @@ def label_table(table: pd.DataFrame, prices: PriceFormat) -> int | None:
     return int(view["id"].iloc[rows[0]]) if rows else None
 
 
-def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat) -> None:
+def label_detail(
+    rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat, series: CandleSeries
+) -> None:
     d = views.label_detail(rt.ctx, label_id)
     if d is None:
         st.caption("That label no longer exists.")
@@ -261,10 +274,7 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat
         st.error(f"Rejected: {inert.md(d.reject_reason)}", icon=":material/block:")
     left, right = st.columns([3, 2])
     with left:
-        levels = {"entry": d.current_price, "target": d.target, "stop": d.stop_loss}
-        intraday = parse_timeframe(sel.timeframe).intraday
-        fig = charts.label_path(d.path, pd.Timestamp(d.ts), levels, intraday, prices)
-        st.plotly_chart(fig, key="label_path")
+        path_chart(sel, series, d, prices)
         outcome = OUTCOME_TEXT.get(d.outcome or "", "not scored")
         st.caption(
             f"What the price did next: **{outcome}**"
@@ -297,6 +307,68 @@ def label_detail(rt: Runtime, sel: Selection, label_id: int, prices: PriceFormat
         st.json(d.context or {}, expanded=1)
     with tabs[1]:
         st.code(_pretty(d.raw_reply), language="json")
+
+
+def _view(overlays: list[str]) -> ChartView:
+    """Every candle sent in view, with the given overlays, whatever the Chart page last showed."""
+    return ChartView(ALL_RANGE, None, chart_controls.DEFAULT_INDICATORS, overlays)
+
+
+def set_chart(sel: Selection, series: CandleSeries, s: LabelSetRow, accepted: pd.DataFrame) -> None:
+    """The set's stretch of history on the candle chart, each accepted label a marker whose hover
+    gives its call, confidence, entry, target, stop and outcome."""
+    ts = accepted["ts"]
+    shown = candles.window(series, ts.min().to_pydatetime(), ts.max().to_pydatetime())
+    lwchart.candle_chart(
+        shown,
+        title=f"{sel.label} · labels of set {s.id} ({s.labeler})",
+        intraday=candles.view_intraday(sel.timeframe),
+        presets=[ALL_RANGE],
+        view=_view(["Labels"]),
+        pinned=True,
+        marks=lwchart.overlays(shown, [], None, _readable_outcomes(accepted).set_index("ts"), {}),
+        key="labels_chart",
+    )
+
+
+def _readable_outcomes(labels: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes as the table says them ("target first"), for the markers' hover text."""
+    return labels.assign(outcome=labels["outcome"].map(lambda o: OUTCOME_TEXT.get(o, "not scored")))
+
+
+def path_chart(sel: Selection, series: CandleSeries, d: views.LabelDetail, prices: PriceFormat) -> None:
+    """One label's bars, from a little before it to past its horizon, with its entry, target and
+    stop as price lines: what the price did next."""
+    if d.path.empty:
+        st.caption("No stored bars around this label.")
+        return
+    shown = candles.window(series, d.path.index[0].to_pydatetime(), d.path.index[-1].to_pydatetime(), pad=0)
+    label = pd.DataFrame(
+        {
+            "recommendation": [d.recommendation],
+            "confidence": [d.confidence],
+            "current_price": [d.current_price],
+            "target": [d.target],
+            "stop_loss": [d.stop_loss],
+            "outcome": [OUTCOME_TEXT.get(d.outcome or "", "not scored")],
+        },
+        index=pd.DatetimeIndex([pd.Timestamp(d.ts)]),
+    )
+    marks = lwchart.overlays(shown, [], None, label, {})
+    colors = {"entry": ACCENT, "target": TARGET_COLOR, "stop": STOP_COLOR}
+    for name, price in (("entry", d.current_price), ("target", d.target), ("stop", d.stop_loss)):
+        if price is not None and np.isfinite(price):
+            marks.levels.append({"price": float(price), "kind": name, "color": colors[name], "title": name})
+    lwchart.candle_chart(
+        shown,
+        title=f"Label {d.id} · {fmt.when(d.ts)} UTC · entry {prices(d.current_price)}",
+        intraday=candles.view_intraday(sel.timeframe),
+        presets=[ALL_RANGE],
+        view=_view(["Labels"]),
+        pinned=True,
+        marks=marks,
+        key="label_path",
+    )
 
 
 def _pretty(raw: str | None) -> str:
@@ -340,6 +412,6 @@ def analyst_panel(rt: Runtime) -> None:
             else "No sign of recall beyond the naive guess."
         )
         st.caption(
-            f"Last probe {probe.get('created_at', '')[:16]} on {inert.md(probe.get('symbol'))} "
+            f"Last probe {fmt.when(probe.get('created_at'))} UTC on {inert.md(probe.get('symbol'))} "
             f"{inert.md(probe.get('timeframe'))}. {verdict}"
         )

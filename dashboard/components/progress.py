@@ -52,8 +52,7 @@ def _render_active(rt: Runtime, job: JobView) -> None:
 
 
 def _render_idle(rt: Runtime, job: JobView | None) -> None:
-    if job is None:
-        st.caption("No training has run for this pair yet.")
+    if job is None:  # the header's badge already says whether the pair has a model, and how old
         return
     status = job.status.replace("_", " ")
     when = fmt.ago(job.finished_at or job.created_at)

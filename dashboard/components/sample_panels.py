@@ -34,26 +34,28 @@ def _bounds(options: FilterOptions) -> tuple[date, date] | None:
 
 def filters(options: FilterOptions, sel: Selection) -> SampleFilter:
     """The filter row; the date range spans the recorded predictions, whatever their years."""
-    with st.container(border=True):
-        c = st.columns([2, 2, 2, 2, 3])
+    # Fixed widths that wrap onto a second row on a narrow screen, so no filter shows a cut value.
+    with st.container(border=True, horizontal=True, gap="small"):
         if session.widget_value("samples_symbol") not in [ALL, *options.symbols]:
             session.set_widget_value("samples_symbol", sel.symbol if sel.symbol in options.symbols else ALL)
-        symbol = c[0].selectbox("Symbol", [ALL, *options.symbols], key="samples_symbol")
-        bot = c[1].selectbox("Bot", [ALL, *options.bots], key="samples_bot")
-        version = c[2].selectbox(
+        symbol = st.selectbox("Symbol", [ALL, *options.symbols], key="samples_symbol", width=170)
+        bot = st.selectbox("Bot", [ALL, *options.bots], key="samples_bot", width=170)
+        version = st.selectbox(
             "Version",
             [ALL, *options.version_ids],
             key="samples_version",
-            format_func=lambda v: v if v == ALL else options.version_labels.get(v, f"#{v}"),
+            width=170,
+            format_func=lambda v: v if v == ALL else options.version_labels.get(v, "a removed version"),
         )
-        outcome = c[3].selectbox("Outcome", [ALL, *OUTCOMES], key="samples_outcome")
+        outcome = st.selectbox("Outcome", [ALL, *OUTCOMES], key="samples_outcome", width=150)
         bounds = _bounds(options)
-        dates = c[4].date_input(
+        dates = st.date_input(
             "Predicted between",
             value=(),
             min_value=bounds[0] if bounds else None,
             max_value=bounds[1] if bounds else None,
             key="samples_dates",
+            width=240,
             help="UTC; leave empty for all dates"
             + (f" (recorded from {bounds[0]} to {bounds[1]})" if bounds else ""),
         )
@@ -87,12 +89,13 @@ def _price_column(rows: pd.DataFrame, column: str, prices: dict[tuple[str, str],
 def frame(
     rows: pd.DataFrame, prices: dict[tuple[str, str], PriceFormat], labels: dict[int, str]
 ) -> pd.DataFrame:
-    """The trades as an analyst reads them: when, which model, the call, how it ended, then detail."""
+    """The trades as an analyst reads them: when, which model, the call, how it ended, then detail
+    (target, stop and the features are in the selected row's panel: the table fits at 1440 px)."""
     return pd.DataFrame(
         {
             "Predicted (UTC)": rows["predicted_at"].map(fmt.when),
             "Model": [
-                "—" if pd.isna(v) else labels.get(int(v), f"{b} #{int(v)}")
+                "—" if pd.isna(v) else labels.get(int(v), str(b))
                 for b, v in zip(rows["bot"], rows["version_id"], strict=True)
             ],
             "Call": rows["recommendation"],
@@ -100,13 +103,10 @@ def frame(
             "P&L": rows["pnl_pct"].map(lambda v: fmt.signed_pct(v, 2)),
             "Exit": rows["exit_reason"].map(lambda r: EXIT_REASONS.get(r, r) if isinstance(r, str) else "—"),
             "Entry": _price_column(rows, "entry_price", prices),
-            "Target": _price_column(rows, "target", prices),
-            "Stop": _price_column(rows, "stop_loss", prices),
             "Exit price": _price_column(rows, "exit_price", prices),
             "Confidence": rows["confidence"].map(fmt.pct),
             "Pair": rows["symbol"] + " " + rows["timeframe"],
             "Source": rows["source"],
-            "Sample": rows["id"].map(lambda v: f"#{v}"),
         }
     )
 

@@ -309,7 +309,7 @@ def timeline(rt: Runtime, sel: Selection) -> None:
         row = st.container(horizontal=True)
         may = can(rt.actor, Permission.ACTIVATE)
         for bot, (current, previous) in targets.items():
-            names = labels.get(current, f"#{current}"), labels.get(previous, f"#{previous}")
+            names = labels.get(current, bot), labels.get(previous, f"the previous {bot}")
             if row.button(
                 f"Roll back {bot}: {names[0]} → {names[1]}",
                 key=f"rollback-{bot}",
@@ -322,17 +322,45 @@ def timeline(rt: Runtime, sel: Selection) -> None:
     if history.empty:
         st.caption("No activations yet.")
         return
+    why = models.name_versions(rt.ctx, list(history["reason"].fillna("")))
     show = pd.DataFrame(
         {
             "When (UTC)": history["created_at"].map(fmt.when),
             "Bot": history["bot"],
             "Action": history["action"],
-            "Version": history["version_id"].map(lambda v: labels.get(int(v), f"#{v}")),
-            "Replaced": history["previous_version_id"].map(
-                lambda v: "—" if pd.isna(v) else labels.get(int(v), f"#{int(v)}")
-            ),
+            "Version": [
+                labels.get(int(v), str(b)) for v, b in zip(history["version_id"], history["bot"], strict=True)
+            ],
+            "Replaced": [
+                "—" if pd.isna(v) else labels.get(int(v), str(b))
+                for v, b in zip(history["previous_version_id"], history["bot"], strict=True)
+            ],
             "By": history["actor"],
-            "Why": models.name_versions(rt.ctx, list(history["reason"].fillna(""))),
         }
     )
-    st.dataframe(show, hide_index=True, width="stretch", key="activation_history")
+    # The reason is a sentence (the gate's verdict, a demotion's figures): in the row's panel, not
+    # a column that either clips it or pushes the table wider than the page.
+    event = st.dataframe(
+        show,
+        hide_index=True,
+        width="stretch",
+        key="activation_history",
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    rows = event.selection.rows if event is not None else []
+    if not rows:
+        st.caption("Select a row for why it happened.")
+        return
+    i = rows[0]
+    when = history["created_at"].iloc[i]
+    row_panel(
+        f"{show['Action'].iloc[i].capitalize()} {show['Version'].iloc[i]}",
+        {
+            "When": f"{fmt.when(when)} UTC ({fmt.ago(when)})",
+            "Replaced": show["Replaced"].iloc[i],
+            "By": str(show["By"].iloc[i]),
+        },
+        notes={"Why": why[i] or "no reason recorded"},
+        per_row=3,
+    )

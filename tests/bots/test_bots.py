@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bots import BOT_NAMES
+from core.bots import BOTS
 from core.bots.dataset import build_dataset, build_inputs, check_trainable
 from core.bots.factory import bot_class, load_bot, make_bot
 from core.bots.signal import signal_frame
@@ -30,7 +30,7 @@ def fitted(walk) -> dict:
     dataset = build_dataset(bars, labels)
     train = dataset.take(np.arange(len(dataset) - 150))
     valid = dataset.take(np.arange(len(dataset) - 150, len(dataset) - 50))
-    return {name: bot_class(name)(seed=1, **SMALL[name]).fit(train, valid) for name in BOT_NAMES}
+    return {name: bot_class(name)(seed=1, **SMALL[name]).fit(train, valid) for name in BOTS.names()}
 
 
 def test_dataset_from_a_label_like_frame(walk):
@@ -82,7 +82,7 @@ def test_bot_names_and_parameters_are_checked(settings):
     assert make_bot("xgb_agent", settings).signal_threshold == settings.signal_threshold
 
 
-@pytest.mark.parametrize("name", BOT_NAMES)
+@pytest.mark.parametrize("name", BOTS.names())
 def test_predictions_use_only_bars_up_to_the_point(walk, fitted, name):
     """Cutting off every bar after p must not change the call at p: inputs are causal."""
     bars, _ = walk
@@ -96,7 +96,7 @@ def test_predictions_use_only_bars_up_to_the_point(walk, fitted, name):
         assert cut.confidence[0] == pytest.approx(full.confidence[i], rel=1e-6, abs=1e-9)
 
 
-@pytest.mark.parametrize("name", BOT_NAMES)
+@pytest.mark.parametrize("name", BOTS.names())
 def test_signals_are_shaped_like_valid_labels(walk, fitted, name):
     bars, _ = walk
     inputs = build_inputs(bars, np.arange(100, 900))
@@ -114,7 +114,7 @@ def test_signals_are_shaped_like_valid_labels(walk, fitted, name):
         assert check_label(reply, float(row.current_price)) is None
 
 
-@pytest.mark.parametrize("name", BOT_NAMES)
+@pytest.mark.parametrize("name", BOTS.names())
 def test_artifact_files_round_trip_without_pickles(walk, fitted, settings, name):
     bars, _ = walk
     bot = fitted[name]
@@ -127,7 +127,7 @@ def test_artifact_files_round_trip_without_pickles(walk, fitted, settings, name)
     np.testing.assert_allclose(a.expected_return, b.expected_return, rtol=1e-6, atol=1e-9)
     assert again.feature_importance() == pytest.approx(bot.feature_importance())
     assert sum(bot.feature_importance().values()) == pytest.approx(1.0, abs=1e-4)
-    other = next(n for n in BOT_NAMES if n != name)
+    other = next(n for n in BOTS.names() if n != name)
     with pytest.raises(ArtifactError, match=f"not a {other}"):
         bot_class(other).from_files(files)
 

@@ -148,18 +148,26 @@ class ChartData:
 
 def chart_data(at: AppTest) -> ChartData:
     """The candle chart's payload, decoded as the browser decodes it (JSON plus Arrow columns)."""
-    charts = at.get("bidi_component")
+    charts = all_chart_data(at)
     assert len(charts) == 1, f"{len(charts)} candle charts on the page"
-    mixed = charts[0].proto.mixed
-    data = json.loads(mixed.json)
-    blobs = {k: v.data for k, v in mixed.arrow_blobs.items()}
+    return charts[0]
 
-    def frame(ref: dict[str, str]) -> tuple[pd.DataFrame, int]:
-        blob = blobs[ref["__streamlit_arrow_ref__"]]
-        return pa.ipc.open_stream(blob).read_all().to_pandas(), len(blob)
 
-    candles, size = frame(data["candles"])
-    return ChartData(sorted(data), data["meta"], candles, size)
+def all_chart_data(at: AppTest) -> list[ChartData]:
+    """Every candle chart's payload on the page, in page order."""
+    out = []
+    for chart in at.get("bidi_component"):
+        mixed = chart.proto.mixed
+        data = json.loads(mixed.json)
+        blobs = {k: v.data for k, v in mixed.arrow_blobs.items()}
+
+        def frame(ref: dict[str, str], blobs: dict[str, bytes] = blobs) -> tuple[pd.DataFrame, int]:
+            blob = blobs[ref["__streamlit_arrow_ref__"]]
+            return pa.ipc.open_stream(blob).read_all().to_pandas(), len(blob)
+
+        candles, size = frame(data["candles"])
+        out.append(ChartData(sorted(data), data["meta"], candles, size))
+    return out
 
 
 def texts(at: AppTest) -> str:

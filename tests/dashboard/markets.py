@@ -19,7 +19,7 @@ from core.requests import ExperimentRequest, LabelOptions, TrainingRequest
 from core.services.actors import Actor
 from core.services.runs import start_training
 from tests.conftest import SHARED_DATA
-from tests.markets.helpers import hourly_fx
+from tests.data.helpers import hourly_fx
 
 GBPUSD_MT5 = SHARED_DATA / "GBPUSD_1d_mt5.csv"
 FX_BARS = 2_400

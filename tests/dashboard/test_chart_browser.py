@@ -1,9 +1,9 @@
 """The candle chart in headless Chromium, one app server for the module: its data arrives whole,
 compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyboard work, a zoom
 survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
-a link), FX prices read at 5 decimals in the hover and on the axis, and the toolbar, price pane,
-volume and time axis fit above the fold at 1440 and 1024 px. Also: with the internet blocked no
-page asks for anything outside, and the audit log exports as CSV.
+a link, and as 4h from a link with a range), FX prices read at 5 decimals in the hover and on the
+axis, and the toolbar, price pane, volume and time axis fit above the fold at 1440 and 1024 px.
+Also: with the internet blocked no page asks for anything outside, and the audit log exports as CSV.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -33,7 +33,8 @@ from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
 from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import tradingview_csv
-from tests.markets.helpers import fx_bars
+from tests.dashboard.tables import clipped_controls
+from tests.data.helpers import fx_bars
 
 SHOTS = REPO / "artifacts" / "screenshots"
 FIVE = re.compile(r"\d\.\d{5}")
@@ -339,6 +340,35 @@ def test_a_5m_series_viewed_as_1h_shows_exact_ohlcv_also_from_a_link(app: App) -
     linked.close()
 
 
+def test_a_link_to_4h_of_5m_bars_opens_resampled_at_the_linked_range(app: App) -> None:
+    page = _open(app, "?symbol=USDCHF&tf=4h&range=1W")
+    for _ in range(100):
+        if "|5m|4h|" in chart_state(page)["key"]:
+            break
+        page.wait_for_timeout(100)
+    expected = resample(_stored(app, "USDCHF", "5m"), timedelta(hours=4))
+    sent = _sent(page)
+    assert len(sent) == len(expected) and (sent.index == expected.index).all()
+    assert (sent["high"].round(5).to_numpy() == expected["high"].round(5).to_numpy()).all()
+    assert "tf=4h" in page.url and "range=1W" in page.url
+    assert page.locator("[data-testid='stAlert']", has_text="link").count() == 0
+    assert not clipped_controls(page)  # "4h (from 5m)" reads whole in the toolbar
+    state = chart_state(page)
+    first = pd.Timestamp(
+        int(
+            page.locator(CHART).evaluate(
+                "b => { const c = b.getRootNode().__candleChart;"
+                " return c.times[Math.ceil(c.chart.timeScale().getVisibleLogicalRange().from)]; }"
+            )
+        ),
+        unit="s",
+        tz="UTC",
+    )
+    assert state["view"]["range"] == "1W"
+    assert expected.index[-1] - timedelta(days=7, hours=4) <= first <= expected.index[-1] - timedelta(days=6)
+    page.close()
+
+
 @pytest.mark.parametrize("size", [(1440, 900), (1024, 768)])
 def test_price_volume_and_time_axis_fit_above_the_fold(app: App, size: tuple[int, int]) -> None:
     width, height = size
@@ -364,6 +394,19 @@ def test_price_volume_and_time_axis_fit_above_the_fold(app: App, size: tuple[int
     page.close()
 
 
+PAGES = (  # each navigation entry and the heading its page draws
+    ("Data", "^Data$"),
+    ("Labels", "^Labels · "),
+    ("Models", "^Models · "),
+    ("Experiments", "^Experiments$"),
+    ("Samples", "^Training samples$"),
+    ("Training", "^Training$"),
+    ("Audit", "^Audit log$"),
+    ("Access", "^Access$"),
+    ("Chart", "^EURUSD$"),
+)
+
+
 def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothing_outside(app: App) -> None:
     context = app.chrome.new_context(viewport={"width": 1440, "height": 900})
     outside: list[str] = []
@@ -383,10 +426,13 @@ def test_with_the_internet_blocked_every_page_looks_the_same_and_asks_for_nothin
     page.goto(f"{app.url}/?symbol=EURUSD&tf=1h")
     wait_ready(page)
     wait_for_chart(page)
-    for name, heading in (("Models", "Models"), ("Training", "Training")):
-        page.get_by_role("link", name=name).click()
-        page.get_by_role("heading", name=heading).first.wait_for()
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    for name, heading in PAGES:  # every page of the navigation, as an admin sees it
+        page.get_by_role("link", name=name, exact=True).click()
+        page.get_by_role("heading", name=re.compile(heading)).first.wait_for()
         wait_ready(page)
+    nav = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+    assert sorted(n.split()[-1] for n in nav) == sorted(name for name, _ in PAGES)  # (after the icon)
     # The navigation's icons come from the bundled icon font: drawn, not shown as their names.
     icon = page.locator("[data-testid='stSidebarNav'] [data-testid='stIconMaterial']").first
     assert icon.bounding_box()["width"] < 40  # type: ignore[index]

@@ -1,39 +1,13 @@
-"""The chart's pure parts: margin labels that never overlap, equity curves broken at gaps, range
-presets that fit the series, and price formats at the market's precision."""
+"""The charts' pure parts: equity curves broken at gaps, range presets that fit the series, and
+price formats at the market's precision."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from core.views.market import ALL_RANGE, SeriesSummary, range_presets, range_start
 from core.views.prices import PriceFormat
 from dashboard.charts import equity_curves, with_gaps
-from dashboard.levels import spread
-
-
-@pytest.mark.parametrize(
-    "prices",
-    [
-        [1.17897, 1.17895, 1.17113, 1.17112],  # two bots, targets and stops a tick apart
-        [100.0, 100.0, 100.0, 100.0, 100.0],
-        [5.0, 1.0, 3.0, 1.1, 2.9, 5.05],
-    ],
-)
-def test_spread_labels_keep_their_order_and_a_minimum_gap(prices: list[float]) -> None:
-    gap = 0.01
-    placed = spread(prices, gap)
-    order = sorted(range(len(prices)), key=lambda i: (prices[i], i))
-    ys = [placed[i] for i in order]
-    assert all(b - a >= gap - 1e-12 for a, b in itertools.pairwise(ys))
-    # A label moves no further than its crowd needs: half the crowd's height at most.
-    assert max(abs(p - q) for p, q in zip(prices, placed, strict=True)) <= gap * len(prices) / 2
-
-
-def test_labels_with_room_stay_at_their_price() -> None:
-    assert spread([1.0, 2.0, 3.0], 0.1) == [1.0, 2.0, 3.0]
 
 
 def test_equity_curves_break_at_gaps_and_differ_in_colour() -> None:

@@ -4,6 +4,7 @@ apart as "possibly remembered"; one label shows exactly the anonymized context t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def test_labels_page_keeps_possibly_remembered_labels_out_of_the_headline(
     assert "1 invalid replies" in page
     assert any("knowledge cutoff 2023-10-01" in e.label for e in at.expander)
     assert "Before the cutoff" in " ".join(" ".join(map(str, df.value.iloc[:, 0])) for df in at.dataframe)
+    probe = next(c.value for c in at.caption if c.value.startswith("Last probe"))
+    assert re.match(r"Last probe \d{4}-\d\d-\d\d \d\d:\d\d UTC on ", probe), probe  # a human time, not ISO
     at.session_state["labels_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert not at.exception

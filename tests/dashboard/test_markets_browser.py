@@ -96,8 +96,7 @@ def _unclipped(page: Any, selector: str) -> None:
 
 
 def _pairs(app: App) -> list[tuple[str, str]]:
-    with app.ctx.db.read() as session:
-        return bar_store.list_pairs(session)
+    return bar_store.list_pairs(app.ctx.db)
 
 
 def test_a_csv_uploaded_from_the_page_opens_as_a_chart_with_no_model_good_enough_yet(

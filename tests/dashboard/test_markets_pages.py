@@ -166,8 +166,7 @@ def test_the_data_page_adds_a_typed_symbol_and_refuses_a_bad_one(
     at.button[0].click().run()  # the form's Fetch button
     assert any("Nothing was stored" in e.value for e in at.error)
     assert any("invalid symbol" in c.value for c in at.code)
-    with _ctx().db.read() as session:
-        assert ("../ETC", "1d") not in bar_store.list_pairs(session)
+    assert ("../ETC", "1d") not in bar_store.list_pairs(_ctx().db)
     at.text_input(key="add_symbol_name").set_value("tcs.ns")
     at.button[0].click().run()
     assert not at.exception

@@ -83,11 +83,24 @@ def test_versions_are_named_in_toasts_history_and_audit(
     at.button(key="confirm_rollback").click().run()
     assert not at.exception
     assert [t.value for t in at.toast] == ["xgb_agent: rolled back to xgb_agent v1"]
-    history = next(df.value for df in at.dataframe if "Why" in df.value.columns)
-    assert history["Why"].iloc[0] == "rollback from xgb_agent v2"
+    history = next(df.value for df in at.dataframe if "Replaced" in df.value.columns)
+    assert "Why" not in history.columns  # a sentence: in the row's panel, never a clipped column
+    assert list(history[["Action", "Version", "Replaced"]].iloc[0]) == [
+        "rollback",
+        "xgb_agent v1",
+        "xgb_agent v2",
+    ]
+    at.session_state["activation_history"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert "rollback from xgb_agent v2" in [t.value for t in at.text]
     audit = open_app("audit", GOOG).dataframe[0].value
     assert list(audit["Target"].iloc[:2]) == ["xgb_agent GOOG 1d", "xgb_agent v2 of GOOG 1d"]
-    page = texts(at) + " ".join(history.astype(str).stack()) + " ".join(audit.astype(str).stack())
+    page = (
+        texts(at)
+        + " ".join(t.value for t in at.text)
+        + " ".join(history.astype(str).stack())
+        + " ".join(audit.astype(str).stack())
+    )
     assert "version 1" not in page and "version 2" not in page and "#1" not in page and "#2" not in page
 
 

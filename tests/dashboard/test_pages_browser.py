@@ -1,5 +1,6 @@
-"""The research and admin pages in headless Chromium at 1440x900: the tables people scan fit the page
-without horizontal scrolling, and a row's details open in its panel.
+"""The research and admin pages in headless Chromium at 1440 and 1024 px wide: no table clips a text,
+at 1440 none scrolls sideways, and a row's details (a version's gate reason, an activation's why)
+open in its panel, and the Labels chart (the candle component) shows a label's details on hover.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 """
@@ -7,6 +8,7 @@ Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +18,12 @@ import pytest
 
 from tests.conftest import REPO
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import browser, chromium_path, serve, wait_ready
+from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.tables import clipped_controls, grid_fits
 
 SHOTS = REPO / "artifacts" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 EURUSD = "symbol=EURUSD&tf=1h"
-# Each grid's scrollable area: wider content than its box means horizontal scrolling.
-OVERFLOW = """() => [...document.querySelectorAll("[data-testid='stDataFrame'] .dvn-scroller")]
-    .map(e => e.scrollWidth - e.clientWidth)"""
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +40,31 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield url, chrome
 
 
-def _open(app: tuple[str, Any], page_name: str) -> Any:
+def _open(app: tuple[str, Any], page_name: str, width: int = 1440) -> Any:
     url, chrome = app
-    page = chrome.new_page(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page = chrome.new_page(viewport={"width": width, "height": 900}, accept_downloads=True)
     page.goto(f"{url}/{page_name}?{EURUSD}")
     wait_ready(page)
     page.locator("[data-testid='stDataFrame']").first.wait_for()
     return page
 
 
-@pytest.mark.parametrize("page_name", ["models", "training", "experiments"])
-def test_key_columns_fit_at_1440_without_horizontal_scrolling(app: tuple[str, Any], page_name: str) -> None:
-    page = _open(app, page_name)
+@pytest.mark.parametrize("width", [1440, 1024])
+@pytest.mark.parametrize("page_name", ["models", "training", "experiments", "labels", "samples", "audit"])
+def test_no_table_clips_a_text_and_at_1440_none_scrolls_sideways(
+    app: tuple[str, Any], page_name: str, width: int
+) -> None:
+    page = _open(app, page_name, width)
+    page.locator("[data-testid^='glide-cell-']").first.wait_for(state="attached")
     page.wait_for_timeout(500)  # the grids size their columns after the first paint
-    overflow = page.evaluate(OVERFLOW)
-    page.screenshot(path=str(SHOTS / f"pages_{page_name}_1440.png"))
-    assert overflow and all(o <= 1 for o in overflow), overflow
-    page.close()
+    fits = grid_fits(page)
+    page.screenshot(path=str(SHOTS / f"pages_{page_name}_{width}.png"), full_page=True)
+    assert fits
+    assert not clipped_controls(page)
+    for fit in fits:
+        assert not fit.clipped, (fit.clipped, fit)
+        # At 1024 px a wide table may scroll sideways: its key columns come first, in view.
+        assert width < 1440 or not fit.scrolls, fit
 
 
 def test_a_selected_version_opens_its_panel_with_the_gates_reason(app: tuple[str, Any]) -> None:
@@ -69,5 +77,48 @@ def test_a_selected_version_opens_its_panel_with_the_gates_reason(app: tuple[str
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "pages_models_panel_1440.png"))
     assert page.get_by_text("Independent points", exact=True).is_visible()
-    assert all(o <= 1 for o in page.evaluate(OVERFLOW))
+    assert not any(fit.scrolls or fit.clipped for fit in grid_fits(page))
+    page.close()
+
+
+def test_an_activation_says_why_in_its_row_panel(app: tuple[str, Any]) -> None:
+    page = _open(app, "models")
+    history = page.locator("[data-testid='stDataFrame']").nth(1)
+    history.click(position={"x": 18, "y": 35 + 17})  # the first activation's checkbox
+    wait_ready(page)
+    page.get_by_text("Why", exact=True).wait_for()
+    assert page.get_by_text("activation requested", exact=False).first.is_visible()
+    page.screenshot(path=str(SHOTS / "pages_models_history_1440.png"))
+    page.close()
+
+
+def test_the_labels_chart_shows_a_labels_details_on_hover(app: tuple[str, Any]) -> None:
+    page = _open(app, "labels")
+    wait_for_chart(page)
+    chart = page.locator(CHART).first
+    chart.scroll_into_view_if_needed()
+    # The first label marker's candle, as the chart places it.
+    x = chart.evaluate(
+        """b => { const c = b.getRootNode().__candleChart;
+            const m = c.shownMarkers.find(m => m.detail.includes(' label · '));
+            return c.chart.timeScale().timeToCoordinate(m.time); }"""
+    )
+    cell = page.locator(f"{CHART} table tr td:nth-child(2)").first.bounding_box()
+    assert cell is not None and x is not None
+    page.mouse.move(cell["x"] + x, cell["y"] + cell["height"] * 0.5)
+    page.wait_for_timeout(150)
+    legend = chart.evaluate("b => b.querySelector('.cl-legend').innerText")
+    assert re.search(r"(BUY|SELL|HOLD) label · confidence \d+ ?% · entry \d\.\d{5}", legend), legend
+    page.screenshot(path=str(SHOTS / "pages_labels_chart_1440.png"))
+    page.close()
+
+
+def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple[str, Any]) -> None:
+    url, chrome = app
+    page = chrome.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(f"{url}/training?{EURUSD}")
+    wait_ready(page)
+    button = page.get_by_role("button", name="Start training").bounding_box()
+    assert button is not None and button["y"] + button["height"] <= 768, button
+    assert not clipped_controls(page)
     page.close()

@@ -15,7 +15,7 @@ from core.data import store
 from core.errors import BadInput
 from core.views.uploads import check_upload, guess_pair
 from tests.dashboard.markets import GBPUSD_MT5, tradingview_csv
-from tests.markets.helpers import dump, hourly_fx, write_yahoo
+from tests.data.helpers import dump, hourly_fx, write_yahoo
 
 
 def test_an_mt5_export_is_checked_in_full_and_nothing_is_stored(ctx: Context, home: Path) -> None:
@@ -28,8 +28,7 @@ def test_an_mt5_export_is_checked_in_full_and_nothing_is_stored(ctx: Context, ho
     assert check.prices.decimals == 5 and check.prices(float(check.preview.bars["open"].iloc[0])) == "1.63878"
     assert check.warnings == []  # weekends and holidays are market closures, not a wrong bar size
     assert dump(home) == before
-    with ctx.db.read() as session:
-        assert store.list_pairs(session) == []
+    assert store.list_pairs(ctx.db) == []
 
 
 def test_daily_bars_inside_an_hourly_file_are_named(ctx: Context, tmp_path: Path) -> None:

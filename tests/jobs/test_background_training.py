@@ -39,7 +39,7 @@ def _wait_for(ctx: Context, job_id: int, predicate, timeout: float = 240.0) -> s
 def test_stale_pair_trains_in_the_background_then_reads_fresh(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     stages: list[str] = []
     real_update = store.update_progress
 
@@ -77,7 +77,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def test_twenty_processes_trigger_one_pair_and_exactly_one_job_starts(home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    supply.bootstrap_demo(ctx)
+    supply.seed_demo_series(ctx)
     env = _env(home, QUICK_BOTS="ensemble_bot")
     cmd = [sys.executable, "-m", "core", "trigger", "--symbol", "TCS.NS", "--timeframe", "5m", "--json"]
     procs = [subprocess.Popen(cmd, cwd=home, env=env, stdout=subprocess.PIPE, text=True) for _ in range(20)]

@@ -80,7 +80,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     home = tmp_path_factory.mktemp("bad_input_home")
     ctx = Context.create(make_settings(home), logs=False)
     supply.import_csv(ctx, GOOG_CSV, "GOOG", "1d")
-    supply.fetch(ctx, "INFY.NS", "5m", provider="offline", lookback_days=20)
+    supply.refresh_series(ctx, "INFY.NS", "5m", provider="offline", lookback_days=20)
     label_set = store_hindsight_set(ctx, "GOOG", "1d", horizon=10, samples=40)
     forget_database(ctx.settings.db_url)
     return home / "candlelab.db", {"goog_set": str(label_set)}

@@ -181,7 +181,7 @@ def wait_for(desk: Desk, predicate: Callable[[store.JobView], bool], timeout: fl
 # --- success ----------------------------------------------------------------------------------
 def test_success_through_the_cli_the_runner_and_retrain(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     # The replay below may show the version's live record under its baseline and demote it; this
-    # test is about who asked for each activation, demotion has its own (tests/bots/test_evidence.py).
+    # test is about who asked for each activation, demotion has its own (tests/evaluation/test_evidence.py).
     monkeypatch.setenv("DEMOTION_ENABLED", "false")
     trained = desk.cli("train", *PAIR, "--bots", "xgb_agent", *RULES, "--activate", "--json")
     job = ran(desk, trained, "succeeded")

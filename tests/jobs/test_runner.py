@@ -81,8 +81,7 @@ def test_a_job_runs_reports_progress_and_frees_its_slot(ctx: Context) -> None:
     assert (
         done.status == "succeeded" and done.progress == 1.0 and done.result == {"versions": [], "wall_s": 0.0}
     )
-    with ctx.db.read() as session:
-        assert store.active_job(session, "INFY.NS", "5m") is None
+    assert store.active_job(ctx.db, "INFY.NS", "5m") is None
     runner.shutdown()
 
 
@@ -214,7 +213,7 @@ def test_quick_training_widens_the_window_for_sparse_daily_bars(goog_ctx: Contex
     """14 days of daily bars are ten bars; the quick job asks for enough to label 50 points."""
     from core.data import supply
 
-    supply.fetch(goog_ctx, "INFY.NS", "5m", provider="offline")
+    supply.refresh_series(goog_ctx, "INFY.NS", "5m", provider="offline")
     seen: dict[str, dict[str, Any]] = {}
 
     def record(ctx: Context, job: JobView, reporter: Reporter) -> JobEnd:

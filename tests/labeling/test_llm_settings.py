@@ -15,7 +15,7 @@ from core.db.database import forget_database
 from core.errors import BadInput
 from core.labeling.cost import Window, estimate_cost, typical_prompt_tokens
 from core.labeling.service import run_labeling
-from core.llm_providers import NOT_CONFIGURED, PROVIDER_NAMES, PROVIDERS, provider_choice
+from core.llm_providers import LLM_PROVIDERS, not_configured, provider_choice
 from core.llm_providers.prices import DEFAULT_LLM_PRICES, price_for
 from core.settings import load_settings
 from tests.conftest import GOOG_CSV, REPO, make_settings
@@ -37,7 +37,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
 
 
 def test_every_provider_name_list_reads_the_registry(env: pytest.MonkeyPatch, cli) -> None:
-    assert PROVIDER_NAMES == ("freddy", "openai") and set(PROVIDERS) == set(PROVIDER_NAMES)
+    assert LLM_PROVIDERS.names() == ("freddy", "openai")
     for command in ("label", "train"):
         refused = cli(command, "--symbol", "GOOG", "--timeframe", "1d", "--llm-provider", "claude", "--json")
         assert refused.code == 2 and "'freddy', 'openai'" in refused.json()["error"]["message"]
@@ -50,7 +50,7 @@ def test_every_provider_name_list_reads_the_registry(env: pytest.MonkeyPatch, cl
     settings = load_settings()
     with pytest.raises(BadInput, match="use one of freddy, openai"):
         settings.with_llm_provider("claude")
-    assert all(p.setup_hint in NOT_CONFIGURED for p in PROVIDERS.values())
+    assert all(entry.help in not_configured() for entry in LLM_PROVIDERS.entries())
 
 
 def test_configured_providers_and_the_pages_choice(env: pytest.MonkeyPatch) -> None:
@@ -93,7 +93,7 @@ def test_neutral_knobs_win_and_freddy_names_govern_only_freddy(
     assert getattr(settings.with_llm_provider("openai").llm_options, knob) == default
     env.setenv(freddy_name.replace("FREDDY_", "LLM_"), neutral_value)  # both set: LLM_* wins
     settings = load_settings()
-    for provider in PROVIDER_NAMES:
+    for provider in LLM_PROVIDERS.names():
         assert getattr(settings.with_llm_provider(provider).llm_options, knob) == float(neutral_value)
 
 

@@ -25,7 +25,7 @@ TRAINED_UNTIL = NOW - timedelta(days=45)  # about 2,300 five-minute bars before 
 
 def test_simulate_then_retrain_from_outcomes(cli, home: Path) -> None:
     ctx = Context.create(make_settings(home), logs=False)
-    supply.bootstrap_demo(ctx, now=NOW)
+    supply.seed_demo_series(ctx, now=NOW)
     forget_database(ctx.settings.db_url)
     trained = cli(
         "train",

@@ -19,5 +19,5 @@ def health(ctx: Annotated[Context, Depends(context)]) -> dict[str, Any]:
     return {
         "status": "ok",
         "version": __version__,
-        "database": "sqlite" if ctx.db.is_sqlite else ctx.db.engine.dialect.name,
+        "database": "sqlite" if ctx.db.is_sqlite else ctx.db.dialect,
     }

@@ -39,6 +39,5 @@ def training_samples(
         version_id=version_id,
         outcome=outcome,
     )
-    with ctx.db.read() as session:
-        found = list_samples(session, filters, limit=page.limit, offset=page.offset, with_features=features)
+    found = list_samples(ctx.db, filters, limit=page.limit, offset=page.offset, with_features=features)
     return {"total": found.total, "samples": found.samples}

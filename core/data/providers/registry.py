@@ -1,19 +1,20 @@
-"""The one list of market-data providers: every name list (settings, CLI, badges) reads it.
+"""The one list of market-data providers (`MARKET_PROVIDERS`): every name list (CLI, badges) reads it.
 
-Adding a provider is writing its module (a class with `fetch`, `symbols`, `news` and a
-`build(settings)` factory) and adding one `ProviderInfo` here. The table names each factory as
-"module:function" and loads it only when a provider is built: the CLI lists the names while it
-builds its parser, and that must not pay for pandas or yfinance, which a provider module imports.
+Adding a provider is writing its module (a class with `fetch`, `symbols`, `news`, a
+`build(settings)` factory and, if it has settings of its own, a `PluginSettings` model) and adding
+one `MARKET_PROVIDERS.add` line here. The registry names each factory as "module:function" and
+loads it only when a provider is built: the CLI lists the names while it builds its parser, and
+that must not pay for pandas or httpx, which a provider module imports.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.errors import BadInput
+from core.plugins import Entry, Registry
 
 if TYPE_CHECKING:
     from core.data.providers.base import MarketDataProvider
@@ -21,46 +22,57 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class ProviderInfo:
-    name: str  # MARKET_DATA_PROVIDER, --provider and bar_series.provider all use this
-    title: str  # how a badge or a message names it
-    live: bool  # reaches a real, current market feed
-    sources: frozenset[str]  # the `source` values its bars are stored under
-    factory: str | None  # "module:function" building it from Settings; None: cannot be refreshed
+class ProviderInfo(Entry):
+    """A producer of stored series: `name` is what MARKET_DATA_PROVIDER, --provider and
+    bar_series.provider say; `target` is its `build(settings)` factory, empty for a producer that
+    cannot be asked again (an imported file)."""
+
+    live: bool = False  # reaches a real, current market feed
+    sources: frozenset[str] = frozenset()  # the `source` values its bars are stored under
 
     @property
     def refreshable(self) -> bool:
         """False for series that are used as stored (a CSV import has no one to ask again)."""
-        return self.factory is not None
+        return bool(self.target)
 
 
 CSV = "csv"
 
-PROVIDERS: dict[str, ProviderInfo] = {
-    info.name: info
-    for info in (
-        ProviderInfo(
-            "offline",
-            "Offline demo",
-            live=False,
-            sources=frozenset({"offline", "synthetic"}),
-            factory="core.data.providers.offline:build",
-        ),
-        ProviderInfo(
-            "yfinance",
-            "Yahoo Finance",
-            live=True,
-            sources=frozenset({"yfinance", "yahoo"}),
-            factory="core.data.providers.yahoo:build",
-        ),
-        ProviderInfo(CSV, "Imported CSV", live=False, sources=frozenset({CSV}), factory=None),
+MARKET_PROVIDERS: Registry[ProviderInfo, Callable[[Settings], MarketDataProvider]] = Registry(
+    "market data provider"
+)
+MARKET_PROVIDERS.add(
+    ProviderInfo(
+        "offline",
+        "core.data.providers.offline:build",
+        "Offline demo",
+        "the bundled series and synthetic ones, no network",
+        sources=frozenset({"offline", "synthetic"}),
     )
+)
+MARKET_PROVIDERS.add(
+    ProviderInfo(
+        "yfinance",
+        "core.data.providers.yahoo:build",
+        "Yahoo Finance",
+        "Yahoo's public chart and news feeds",
+        live=True,
+        sources=frozenset({"yfinance", "yahoo"}),
+    )
+)
+
+# Every producer a stored series may name: the registered providers and imported files.
+PROVIDERS: dict[str, ProviderInfo] = {
+    **{info.name: info for info in MARKET_PROVIDERS.entries()},
+    CSV: ProviderInfo(
+        CSV, "", "Imported CSV", "an uploaded or imported OHLCV file", sources=frozenset({CSV})
+    ),
 }
 
 
 def fetch_provider_names() -> tuple[str, ...]:
     """The providers a fetch can ask (MARKET_DATA_PROVIDER and --provider choices)."""
-    return tuple(name for name, info in PROVIDERS.items() if info.refreshable)
+    return MARKET_PROVIDERS.names()
 
 
 def provider_info(name: str) -> ProviderInfo:
@@ -94,7 +106,4 @@ def check_fetch_provider(name: str) -> ProviderInfo:
 def make_provider(name: str, settings: Settings) -> MarketDataProvider:
     """Build the named provider from settings (`BadInput` for an unknown or import-only name)."""
     info = check_fetch_provider(name)
-    assert info.factory is not None
-    module_name, _, attr = info.factory.partition(":")
-    build: Callable[[Settings], Any] = getattr(importlib.import_module(module_name), attr)
-    return build(settings)
+    return MARKET_PROVIDERS.load(info.name)(settings)

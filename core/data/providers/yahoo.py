@@ -8,10 +8,13 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from core.data.frames import validate_ohlcv
 from core.data.providers.base import FetchedBars, FetchRequest, Headline
 from core.errors import BadInput, ProviderUnavailable
+from core.plugin_settings import PluginSettings
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +169,16 @@ def _published(item: dict[str, object], content: dict[str, object]) -> datetime 
     return None
 
 
+class YahooSettings(PluginSettings):
+    """YFINANCE_*: the proxy may carry credentials, so it is a secret."""
+
+    model_config = SettingsConfigDict(env_prefix="YFINANCE_")
+
+    proxy: SecretStr | None = None
+
+
 def build(settings: Settings) -> YahooProvider:
     """The registry's factory."""
-    proxy = settings.yfinance_proxy.get_secret_value() if settings.yfinance_proxy else None
+    own = settings.plugin(YahooSettings)
+    proxy = own.proxy.get_secret_value() if own.proxy else None
     return YahooProvider(cache_dir=settings.home / "yfinance-cache", proxy=proxy)

@@ -26,7 +26,7 @@ from typing import Any
 
 from distributed import wait, worker_client
 
-from core.bots import accelerated
+from core.bots import BOTS
 from core.context import Context
 from core.errors import CandleLabError, JobCancelled
 from core.jobs import store
@@ -156,7 +156,7 @@ def _run_parts(
     gpu = _cluster_has_gpu(client)
     futures = {}
     for bot in prepared.bots:
-        resources = {"GPU": 1} if gpu and accelerated(bot) else None
+        resources = {"GPU": 1} if gpu and BOTS.entry(bot).accelerated else None
         futures[bot] = client.submit(
             run_part_task,
             job.job_id,

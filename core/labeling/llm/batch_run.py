@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from core.db.database import Database
 from core.db.models import LabelSet, LLMBatch, LLMCall
 from core.labeling.llm import cache, ledger
 from core.labeling.llm import point_end as outcome
@@ -395,3 +396,25 @@ def _rejected(point: PointRequest, reason: str) -> LabelRecord:
     record.knowledge_cutoff = point.knowledge_cutoff
     record.pre_cutoff = point.pre_cutoff
     return record
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """Where a provider batch stands: its status and how many of its requests are done."""
+
+    status: str
+    requests: int
+    completed: int
+    failed: int
+
+
+def newest_batch(db: Database, label_set_id: int) -> BatchState | None:
+    """The newest provider batch of a label set, or None when it sent none."""
+    query = (
+        select(LLMBatch).where(LLMBatch.label_set_id == label_set_id).order_by(LLMBatch.id.desc()).limit(1)
+    )
+    with db.read() as session:
+        batch = session.scalars(query).first()
+        if batch is None:
+            return None
+        return BatchState(batch.status, batch.requests, batch.completed, batch.failed)

@@ -24,10 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from core.db.database import Database
 from core.db.models import LabelSet, LLMCall
 from core.llm_providers.wire import Message
 from core.settings import Settings
@@ -284,3 +286,34 @@ def ledger_totals(
         int(failed),
         int(invalid),
     )
+
+
+def committed_today(db: Database, now: datetime | None = None) -> float:
+    """`spent_today` in a read transaction of its own (what the pages show against the budget)."""
+    with db.read() as session:
+        return spent_today(session, now)
+
+
+def job_totals(db: Database, job_ids: Sequence[int]) -> dict[int, LedgerTotals]:
+    """`ledger_totals` of each job, in one read transaction."""
+    with db.read() as session:
+        return {job_id: ledger_totals(session, job_id=job_id) for job_id in job_ids}
+
+
+def call_summary(db: Database, call_id: int) -> dict[str, Any] | None:
+    """What one LLM request cost and how it went, for a label's detail (None: no such call)."""
+    with db.read() as session:
+        call = session.get(LLMCall, call_id)
+        if call is None:
+            return None
+        return {
+            "provider": call.provider,
+            "model": call.model,
+            "status": call.status,
+            "attempts": call.attempts,
+            "latency_ms": call.latency_ms,
+            "tokens_in": call.tokens_in,
+            "tokens_out": call.tokens_out,
+            "cost_usd": call.cost_usd,
+            "error": call.error,
+        }

@@ -31,7 +31,7 @@ from core.labeling.llm.point_end import PointRequest
 from core.labeling.llm.retry import RetryPolicy
 from core.labeling.schema import LABEL_JSON_SCHEMA
 from core.labeling.writer import LabelWriter, Outcome
-from core.llm_providers import PROVIDERS
+from core.llm_providers import LLM_PROVIDERS
 from core.llm_providers.wire import LLMCallFailed, RetryAbandoned, WireFormat
 from core.settings import LLMOptions, Settings
 
@@ -55,7 +55,7 @@ class RunStop:
 
 def uses_schema(options: LLMOptions) -> bool:
     """Whether this run's requests carry the label schema as `response_format` (structured outputs)."""
-    return options.structured_outputs and PROVIDERS[options.provider].structured_outputs
+    return options.structured_outputs and LLM_PROVIDERS.load(options.provider).structured_outputs
 
 
 def request_params(options: LLMOptions) -> dict[str, object]:
