@@ -14,7 +14,8 @@ from core.registry.versions import active_version, get_version
 from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, random_walk, store_bars, store_hindsight_set
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+# Trains real models; the behaviour depends on the database.
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite", "postgresql")]
 
 
 @pytest.fixture
