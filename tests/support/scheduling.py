@@ -3,9 +3,9 @@
 A module whose tests share a module-scoped fixture (a trained desk, a running API server) runs on
 one worker, so the fixture is built once; every module that uses the session's Dask cluster runs
 on one worker, so one cluster serves them all. Everything else goes out one test at a time. The
-largest groups go first, then the tests of costly modules (marked `slow` or `browser`, or starting
-processes), then the rest: a long test that starts last would end the run alone while the other
-workers idle, where many short ones at the end even the workers out.
+largest groups go first, then the tests of costly modules (marked `slow` or `browser`, starting
+processes, or running pages in Streamlit's AppTest), then the rest: a long test that starts last
+would end the run alone while the other workers idle, where many short ones at the end even them out.
 
 Groups are read from the test modules' source (the controller does not collect tests): a module
 with `scope="module"` is a group, one that names the `dask_client` or `on_cluster` fixture joins
@@ -28,7 +28,7 @@ DASK_GROUP = "dask-cluster"
 _USES_CLUSTER = re.compile(r"\b(dask_client|on_cluster)\b")
 _MODULE_FIXTURE = re.compile(r"scope\s*=\s*[\"']module[\"']")
 Unit = tuple[str, dict[str, bool]]  # a scope and its tests (loadscope's work unit)
-_COSTLY = re.compile(r"\bmark\.(slow|browser)\b|\bsubprocess\b")
+_COSTLY = re.compile(r"\bmark\.(slow|browser)\b|\b(subprocess|multiprocessing|AppTest)\b")
 
 
 def _source(root: Path, module: str) -> str:
@@ -51,7 +51,7 @@ def group_of(root: Path, module: str) -> str | None:
 
 @functools.cache
 def is_costly(root: Path, module: str) -> bool:
-    """Whether `module`'s tests train, drive a browser or start processes (read from its source)."""
+    """Whether `module`'s tests train, drive a browser, run pages or start processes (from its source)."""
     return bool(_COSTLY.search(_source(root, module)))
 
 
