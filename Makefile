@@ -22,6 +22,8 @@ SITE ?= site
 # stamp: `make run EXTRAS=s3` after a first install does install the S3 packages.
 INSTALL_ID := $(shell printf '%s|%s' '$(TORCH_SPEC)' '$(EXTRAS)' | cksum | cut -d' ' -f1)
 INSTALLED := $(VENV)/.installed-$(INSTALL_ID)
+TEST_INSTALLED := $(VENV)/.installed-test-$(INSTALL_ID)
+comma := ,
 
 .PHONY: run test install install-test lint format docs bench clean dask-scheduler dask-worker
 
@@ -37,9 +39,12 @@ $(VENV)/.installed-dask: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e ".[dask]"
 	touch $@
 
-$(VENV)/.installed-test: $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $@
+# The test install is the runtime install plus the test extras, so it is one pip run (a fresh clone's
+# `make test` resolves and builds the project once) and it stamps the runtime install as well.
+$(TEST_INSTALLED): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[test$(if $(EXTRAS),$(comma)$(EXTRAS))]"
+	touch $(INSTALLED) $@
 
 $(VENV)/.installed-docs: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
@@ -47,7 +52,7 @@ $(VENV)/.installed-docs: $(INSTALLED)
 
 install: $(INSTALLED)
 
-install-test: $(VENV)/.installed-test
+install-test: $(TEST_INSTALLED)
 
 run: install
 	$(BIN)/python -m dashboard.preflight --address $(HOST)

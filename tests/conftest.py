@@ -40,6 +40,13 @@ _ISOLATE_PREFIXES = (
 BACKENDS = ("sqlite", "postgresql")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each core already runs a worker, so each trains on one thread (its child
+    processes inherit it): two threads per worker would have four fight over two cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("TRAINING_THREADS", "1")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):

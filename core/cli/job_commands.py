@@ -12,9 +12,7 @@ from typing import Any
 from core.cli.output import CommandResult
 from core.context import Context
 from core.jobs import store
-from core.jobs.runner import JobRunner
 from core.requests import JobRef, PageRequest, TriggerRequest, parse
-from core.runtime import make_executor
 from core.services.actors import Actor
 
 
@@ -52,6 +50,10 @@ def _render_trigger(data: Mapping[str, Any]) -> str:
 
 
 def _trigger(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    # Imported here, as every command's engine is: each CLI process builds the whole parser, so a
+    # module-level import would slow every command down (the runner brings pandas and the bodies).
+    from core.jobs.runner import JobRunner
+    from core.runtime import make_executor
     from core.services.runs import trigger_training
 
     request = parse(TriggerRequest, symbol=args.symbol, timeframe=args.timeframe, force=args.force)
@@ -108,6 +110,8 @@ def _job_id(args: argparse.Namespace) -> int:
 
 
 def _scheduler(ctx: Context, args: argparse.Namespace) -> CommandResult:
+    from core.jobs.runner import JobRunner
+    from core.runtime import make_executor
     from core.scheduling.scheduler import Scheduler
     from core.scheduling.tasks import build_tasks, plan
 

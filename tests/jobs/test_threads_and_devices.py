@@ -27,6 +27,7 @@ def dataset() -> Dataset:
 def test_training_threads_come_from_the_setting_and_its_older_name(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("TRAINING_THREADS", raising=False)  # the suite's workers set it
     assert make_settings(home).training_threads == 2
     monkeypatch.setenv("TORCH_THREADS", "3")
     assert make_settings(home).training_threads == 3

@@ -23,7 +23,8 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TRAINED_UNTIL = NOW - timedelta(days=45)  # about 2,300 five-minute bars before NOW
 
 
-def test_simulate_then_retrain_from_outcomes(cli, home: Path) -> None:
+def test_simulate_then_retrain_from_outcomes(cli, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WALKFORWARD_FOLDS", "2")  # the loop is under test, not the evaluation's folds
     ctx = Context.create(make_settings(home), logs=False)
     supply.seed_demo_series(ctx, now=NOW)
     forget_database(ctx.settings.db_url)

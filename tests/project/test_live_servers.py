@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.support import servers
-from tests.support.scheduling import DASK_GROUP, SharedFixtureScheduling, group_of
+from tests.support.scheduling import DASK_GROUP, SharedFixtureScheduling, group_of, is_costly, work_order
 
 
 def test_free_ports_are_distinct_and_bindable() -> None:
@@ -62,3 +62,24 @@ def test_tests_sharing_the_cluster_or_a_module_fixture_stay_on_one_worker() -> N
     settings = "tests/project/test_settings.py::test_defaults"
     assert scope(settings) == settings  # nothing shared: goes out on its own
     assert group_of(REPO, "tests/no_such_module.py") is None
+
+
+def test_groups_then_costly_single_tests_then_the_rest_go_out() -> None:
+    power, settings = "tests/training/test_power.py", "tests/project/test_settings.py"
+    assert is_costly(REPO, power) and not is_costly(REPO, settings)
+    units = [
+        (f"{settings}::test_a", {f"{settings}::test_a": False}),
+        (f"{power}::test_b[2]", {f"{power}::test_b[2]": False}),
+        ("small-group", {"x": False, "y": False}),
+        (f"{settings}::test_c", {f"{settings}::test_c": False}),
+        ("large-group", {"x": False, "y": False, "z": False}),
+        (f"{power}::test_b[3]", {f"{power}::test_b[3]": False}),
+    ]
+    assert [scope for scope, _ in work_order(REPO, units)] == [
+        "large-group",
+        "small-group",
+        f"{power}::test_b[2]",
+        f"{power}::test_b[3]",
+        f"{settings}::test_a",
+        f"{settings}::test_c",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,10 +12,19 @@ from core.data import store as bar_store
 from core.registry.activation import activate
 from core.registry.predict import MODEL_CACHE, batch_signals, latest_signals
 from core.registry.versions import active_version, get_version
+from core.settings import Settings
 from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, random_walk, store_bars, store_hindsight_set
+from tests.conftest import make_settings
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+# Trains real models; the behaviour depends on the database.
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite", "postgresql")]
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    """Two walk-forward folds: signals come from the final models, which the folds do not change."""
+    return make_settings(home, walkforward_folds=2)
 
 
 @pytest.fixture

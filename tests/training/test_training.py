@@ -16,7 +16,8 @@ from core.training.service import LabelFrame, RunOptions, TrainingFailed, train_
 from core.training.service import train_pair as train
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk, store_bars, store_hindsight_set
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaviour depends on the database
+# Trains real models; the behaviour depends on the database.
+pytestmark = [pytest.mark.slow, pytest.mark.backends("sqlite", "postgresql")]
 
 CONTRACT_METRICS = (
     "train_accuracy",
