@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,20 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_ISOLATE_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Put back the process's `__main__` after each test.
+
+    Streamlit's script runner (AppTest) makes the app script the `__main__` module and leaves it
+    there; a later test in the same process that starts `multiprocessing` "spawn" children would
+    make each child run the whole dashboard script first.
+    """
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: only there when it is installed

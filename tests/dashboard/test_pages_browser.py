@@ -46,6 +46,9 @@ def _open(app: tuple[str, Any], page_name: str, width: int = 1440) -> Any:
     page.goto(f"{url}/{page_name}?{EURUSD}")
     wait_ready(page)
     page.locator("[data-testid='stDataFrame']").first.wait_for()
+    # A canvas grid takes clicks once it has drawn its cells and sized its columns.
+    page.locator("[data-testid^='glide-cell-']").first.wait_for(state="attached")
+    page.wait_for_timeout(500)
     return page
 
 
@@ -73,7 +76,7 @@ def test_a_selected_version_opens_its_panel_with_the_gates_reason(app: tuple[str
     grid.click(position={"x": 18, "y": 35 + 17})  # the first row's checkbox (a canvas grid)
     wait_ready(page)
     panel = page.get_by_text("Gate's reason", exact=True)
-    panel.wait_for()
+    panel.wait_for(timeout=60_000)
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "pages_models_panel_1440.png"))
     assert page.get_by_text("Independent points", exact=True).is_visible()
