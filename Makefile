@@ -68,7 +68,7 @@ test: install-test
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	status=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" || status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not serial" --durations=15 || status=$$?; \
 	$(BIN)/python -m pytest -m serial || { code=$$?; [ $$status -ne 0 ] || status=$$code; }; \
 	exit $$status
 
