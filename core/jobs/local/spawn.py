@@ -57,6 +57,13 @@ class SpawnedProcess:
         return code
 
 
+# Linux's autogroup scheduling shares the CPU fairly between sessions before niceness counts, and
+# a job body runs in a session of its own (`SpawnedProcess`): its nice value then weighs only
+# against its own threads. The session's weight is its autogroup's nice value (sched(7)), which a
+# process changes only when it leads its own session (a Dask child shares its worker's).
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
 def renice_process(nice: int) -> None:
     """Renice this whole process (a job body's) so that pages and schedulers keep their cores."""
     if nice <= 0 or not hasattr(os, "nice"):
@@ -65,6 +72,11 @@ def renice_process(nice: int) -> None:
         os.nice(nice)
     except OSError:
         log.debug("could not lower the job process's priority", exc_info=True)
+    try:
+        if os.getsid(0) == os.getpid() and AUTOGROUP.exists():
+            AUTOGROUP.write_text(str(nice))
+    except OSError:
+        log.debug("could not lower the job session's priority", exc_info=True)
 
 
 def renice_thread(nice: int) -> None:

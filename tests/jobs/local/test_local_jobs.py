@@ -52,6 +52,9 @@ def test_a_cancel_the_body_does_not_honour_in_time_ends_its_process(local: Conte
     assert store.get_job(local.db, waiting.job_id).status == "queued"
     body = _body(local, job.job_id)
     assert body.nice() >= local.settings.job_nice  # it yields the cores to the pages
+    autogroup = Path(f"/proc/{body.pid}/autogroup")  # and so does its session, where Linux has them
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-1] == str(local.settings.job_nice)
     started = time.monotonic()
     runner.cancel(job.job_id)
     runner.wait(job.job_id, timeout=60)
