@@ -43,9 +43,15 @@ BACKENDS = ("sqlite", "postgresql")
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist each core already runs a worker, so each trains on one thread (its child
-    processes inherit it): two threads per worker would have four fight over two cores."""
+    processes inherit it): two threads per worker would have four fight over two cores.
+
+    Their job bodies also keep the workers' priority: a body yields the cores to pages (JOB_NICE),
+    but here the other worker is a test, not a page, and a test waiting on its job would wait on
+    every other test's training. `tests/jobs/local` checks the yielding with JOB_NICE set.
+    """
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.setdefault("TRAINING_THREADS", "1")
+        os.environ.setdefault("JOB_NICE", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,8 @@ LONG_LSTM = {"lstm_bot": {"epochs": 400, "patience": 400}}
 
 
 @pytest.fixture
-def local(home: Path) -> Context:
+def local(home: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    monkeypatch.setenv("JOB_NICE", "10")  # the default, which test workers turn off; job bodies read it
     ctx = Context.create(make_settings(home, job_cancel_grace_s=1, job_workers=1), logs=False)
     supply.import_csv(ctx, GBPUSD_CSV, "GBPUSD", "1d")
     yield ctx
