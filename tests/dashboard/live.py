@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import servers
 from tests.support.servers import free_port
 
@@ -35,6 +37,18 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+def require_chromium() -> str:
+    """Chromium's path; a browser test without it is skipped, or fails where CI demands a browser."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(
+                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
+            )
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return path
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ Screenshots of every page land in `artifacts/screenshots/` (gitignored) for a hu
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from core.registry.activation import activate
 from core.registry.versions import list_versions
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.live import browser, require_chromium, serve, wait_for_chart, wait_ready
 from tests.support.servers import wait_until
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -29,13 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 @pytest.fixture
 def chromium() -> str:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    path = require_chromium()
     return path
 
 

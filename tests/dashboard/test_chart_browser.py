@@ -10,7 +10,6 @@ Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -31,7 +30,15 @@ from core.views.candles import resample
 from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import CHART, browser, chart_state, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.live import (
+    CHART,
+    browser,
+    chart_state,
+    require_chromium,
+    serve,
+    wait_for_chart,
+    wait_ready,
+)
 from tests.dashboard.markets import tradingview_csv
 from tests.dashboard.tables import clipped_controls
 from tests.data.helpers import fx_bars
@@ -62,13 +69,7 @@ class App:
 @pytest.fixture(scope="module")
 def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The own-markets home (EURUSD 1h with a live model, trades and labels) plus USDCHF 5m."""
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    executable = require_chromium()
     home = tmp_path_factory.mktemp("chart_browser") / "home"
     shutil.copytree(markets_template, home)
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,6 @@ Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from core.db.database import forget_database
 from core.registry.versions import list_versions
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.live import CHART, browser, require_chromium, serve, wait_for_chart, wait_ready
 from tests.dashboard.markets import GBPUSD_MT5
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -44,13 +43,7 @@ class App:
 @pytest.fixture(scope="module")
 def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """One server on a copy of the own-markets home; nothing goes live on its own there."""
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    executable = require_chromium()
     home = tmp_path_factory.mktemp("markets_browser") / "home"
     shutil.copytree(markets_template, home)
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import CHART, browser, chromium_path, serve, wait_for_chart, wait_ready
+from tests.dashboard.live import CHART, browser, require_chromium, serve, wait_for_chart, wait_ready
 from tests.dashboard.tables import clipped_controls, grid_fits
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -28,11 +27,7 @@ EURUSD = "symbol=EURUSD&tf=1h"
 
 @pytest.fixture(scope="module")
 def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    path = require_chromium()
     home = tmp_path_factory.mktemp("pages") / "home"
     shutil.copytree(markets_template, home)
     SHOTS.mkdir(parents=True, exist_ok=True)

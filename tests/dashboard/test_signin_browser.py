@@ -9,7 +9,6 @@ one app start for the module.
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -37,7 +36,7 @@ from core.views.labels import labels_table
 from core.views.overlays import latest_label_set_id
 from tests.conftest import make_settings
 from tests.dashboard.conftest import QUICK_ENV
-from tests.dashboard.live import browser, chromium_path, serve, wait_ready
+from tests.dashboard.live import browser, require_chromium, serve, wait_ready
 from tests.fakes.oidc_provider import oidc_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -55,13 +54,7 @@ class Desk:
 
 @pytest.fixture(scope="module")
 def desk(trained_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CANDLELAB_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "Chromium is required (CANDLELAB_REQUIRE_BROWSER=1) but missing: apt-get install chromium"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    path = require_chromium()
     home = tmp_path_factory.mktemp("signin") / "home"
     shutil.copytree(trained_template, home)
     with oidc_provider([VIEWER, ADMIN], home.parent / "oidc.log") as issuer:
