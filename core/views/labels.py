@@ -3,7 +3,7 @@ agreement between labelers and cost."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -78,29 +78,15 @@ class LabelSetRow:
 
     @classmethod
     def of(cls, s: store.LabelSetView, labeled_now: int | None = None) -> LabelSetRow:
+        """The store's view, field by field by name (a running set with the count written so far)."""
+        shared = {f.name: getattr(s, f.name) for f in fields(cls)}
         return cls(
-            s.id,
-            s.labeler,
-            s.provider,
-            s.model,
-            s.status,
-            s.sampling,
-            s.lookback_days,
-            s.requested,
-            labeled_now if labeled_now is not None else s.labeled,
-            s.rejected,
-            s.api_calls,
-            s.cache_hits,
-            s.tokens_in,
-            s.tokens_out,
-            s.cost_usd,
-            s.wall_s,
-            s.created_at,
-            s.message,
-            dict(s.quality or {}),
-            s.knowledge_cutoff,
-            s.invalid_replies,
-            dict(s.params or {}),
+            **shared
+            | {
+                "labeled": labeled_now if labeled_now is not None else s.labeled,
+                "quality": dict(s.quality or {}),
+                "params": dict(s.params or {}),
+            }
         )
 
 
