@@ -132,6 +132,7 @@ def close_abandoned(db: Database, job_id: int, status: str, why: str) -> bool:
         if job is None or job.status not in ACTIVE_STATUSES:
             return False
         _close(session, job, utcnow(), status)
+        job.error = why  # with the end itself: no reader sees the job ended without its reason
     discarded = discard_job_versions(db, job_id, f"its job ended {status} before it committed")
     with db.session() as session:
         job = session.get(TrainingJob, job_id)
