@@ -48,21 +48,33 @@ chosen = st.selectbox("Label set", sets, format_func=lambda s: f"{s.title} · {s
 if chosen.message:
     st.caption(inert.md(chosen.message))
 ui.quality(rt, chosen)
-ui.calibration_and_agreement(rt, chosen, _agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
 
 table = views.labels_table(rt.ctx, chosen.id)
-summary = cached.summary(db, sel.symbol, sel.timeframe, rt)
 prices = price_format(rt.ctx, sel.symbol, sel.timeframe)
-accepted = table[table["status"] == "accepted"]
+summary = cached.summary(db, sel.symbol, sel.timeframe, rt)
 series = cached.candle_series(db, sel.symbol, sel.timeframe, sel.timeframe, summary.last, summary.rows, rt)
-if accepted.empty:
-    empty_state(
-        "This set has no accepted labels",
-        "Every reply was rejected or the run stopped early; "
-        "its table below shows why. Try another labeler or more sample points.",
-    )
-else:
-    ui.set_chart(sel, series, chosen, accepted)
+# Lazy tabs: only the open one runs, so the page opens without Plotly (the calibration figure) or
+# the comparison with the other labelers until the analyst asks for them.
+on_chart, on_calibration, on_agreement = st.tabs(
+    ["Chart", "Calibration", "Agreement"], key="labels_view", on_change="rerun"
+)
+with on_chart:
+    if on_chart.open:
+        accepted = table[table["status"] == "accepted"]
+        if accepted.empty:
+            empty_state(
+                "This set has no accepted labels",
+                "Every reply was rejected or the run stopped early; "
+                "its table below shows why. Try another labeler or more sample points.",
+            )
+        else:
+            ui.set_chart(sel, series, chosen, accepted)
+with on_calibration:
+    if on_calibration.open:
+        ui.calibration(chosen)
+with on_agreement:
+    if on_agreement.open:
+        ui.agreement(_agreement(rt.settings.db_url, chosen.id, chosen.labeled, rt))
 
 selected = ui.label_table(table, prices)
 if selected is not None:

@@ -171,40 +171,39 @@ def remembered(s: LabelSetRow) -> None:
         )
 
 
-def calibration_and_agreement(rt: Runtime, s: LabelSetRow, agreement: pd.DataFrame) -> None:
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Calibration** · target-before-stop rate by stated confidence")
-        buckets = views.calibration_buckets(s.quality)
-        if buckets:
-            st.plotly_chart(
-                charts.calibration_chart({f"set #{s.id}": buckets}, height=280), key="label_calibration"
-            )
-        else:
-            st.caption("No scored BUY/SELL labels yet: outcomes appear once each label's horizon has passed.")
-    with right:
-        st.markdown("**Agreement** with other labelers on exactly these points")
-        if agreement.empty:
-            st.caption("Nothing to compare: this set is the only labeler of its kind here.")
-        else:
-            show = pd.DataFrame(
-                {
-                    "Against": agreement["against"],
-                    "Same call": [
-                        fmt.proportion(a, n)
-                        for a, n in zip(agreement["agreement"], agreement["shared_points"], strict=True)
-                    ],
-                    "Same direction (BUY/SELL)": [
-                        fmt.proportion(a, n)
-                        for a, n in zip(
-                            agreement["direction_agreement"], agreement["directional_shared"], strict=True
-                        )
-                    ],
-                    "Cohen's κ": agreement["kappa"].map(lambda v: fmt.num(v, 2)),
-                }
-            )
-            st.dataframe(show, hide_index=True, width="stretch", key="label_agreement")
-            st.caption("κ discounts agreement expected by chance: 0 = chance, 1 = perfect.")
+def calibration(s: LabelSetRow) -> None:
+    """How often a stated confidence came true: the set's reliability figure (Plotly)."""
+    st.markdown("**Calibration** · target-before-stop rate by stated confidence")
+    buckets = views.calibration_buckets(s.quality)
+    if buckets:
+        st.plotly_chart(
+            charts.calibration_chart({f"set #{s.id}": buckets}, height=280), key="label_calibration"
+        )
+    else:
+        st.caption("No scored BUY/SELL labels yet: outcomes appear once each label's horizon has passed.")
+
+
+def agreement(table: pd.DataFrame) -> None:
+    """How often the other labelers made the same call on exactly these points, beyond chance."""
+    st.markdown("**Agreement** with other labelers on exactly these points")
+    if table.empty:
+        st.caption("Nothing to compare: this set is the only labeler of its kind here.")
+        return
+    show = pd.DataFrame(
+        {
+            "Against": table["against"],
+            "Same call": [
+                fmt.proportion(a, n) for a, n in zip(table["agreement"], table["shared_points"], strict=True)
+            ],
+            "Same direction (BUY/SELL)": [
+                fmt.proportion(a, n)
+                for a, n in zip(table["direction_agreement"], table["directional_shared"], strict=True)
+            ],
+            "Cohen's κ": table["kappa"].map(lambda v: fmt.num(v, 2)),
+        }
+    )
+    st.dataframe(show, hide_index=True, width="stretch", key="label_agreement")
+    st.caption("κ discounts agreement expected by chance: 0 = chance, 1 = perfect.")
 
 
 def label_table(table: pd.DataFrame, prices: PriceFormat) -> int | None:

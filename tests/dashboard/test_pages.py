@@ -190,8 +190,17 @@ def test_labels_page_shows_quality_table_and_one_label_in_full(
     assert "Target before stop" in page and "scored BUY/SELL labels" in page
     labels = next(df.value for df in at.dataframe if "Outcome" in df.value.columns)
     assert len(labels) == 80 and set(labels["Call"]) <= {"BUY", "SELL", "HOLD"}
+    # The comparison with other labelers and the calibration figure run only in their own tabs.
+    assert not [df for df in at.dataframe if "Against" in df.value.columns] and not at.get("plotly_chart")
+    at.session_state["labels_view"] = "Agreement"
+    at.run()
     agreement = next(df.value for df in at.dataframe if "Against" in df.value.columns)
     assert list(agreement["Against"]) == ["hindsight"]
+    assert not at.get("bidi_component")  # the closed Chart tab draws nothing
+    at.session_state["labels_view"] = "Calibration"
+    at.run()
+    assert len(at.get("plotly_chart")) == 1  # the calibration figure
+    assert "Calibration" in texts(at) and "Against" not in str([df.value.columns for df in at.dataframe])
     at.pills(key="label_recs").set_value(["BUY"]).run()
     only_buy = next(df.value for df in at.dataframe if "Outcome" in df.value.columns)
     assert set(only_buy["Call"]) == {"BUY"} and len(only_buy) < 80
