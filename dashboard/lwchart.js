@@ -6,6 +6,11 @@
 // overlays change here without a server round-trip, and the view (range, indicators, overlays,
 // scale) is reported back so the page keeps it in the URL and the session.
 //
+// A long series opens with its newest candles only (`meta.total` says how many exist): scrolling
+// back near the oldest one held, or a range reaching further, asks the page for earlier history
+// (the "history" trigger); the longer window arrives as one message and is prepended in place,
+// the candles in view staying where they were.
+//
 // 50,000 candles draw in one frame: the library's own data conflation merges the bars thinner
 // than a pixel for drawing (exact OHLC per merged bar), and everything not needed for that
 // first frame (volume bars, indicators, markers) follows in the next one.
@@ -14,6 +19,8 @@ const LWC = window.LightweightCharts;
 const INDICATORS = ["SMA 20", "SMA 50", "Bollinger 20", "RSI 14", "MACD"];
 const OVERLAYS = ["Signals", "Paper trades", "Labels"];
 const PANE_HEIGHTS = { volume: 0.14, rsi: 0.15, macd: 0.15 };
+const REPORT_DELAY_MS = 300;  // the view is reported once the analyst pauses, not on every click
+const ASK_TIMEOUT_MS = 15000;  // an ask for history that got no answer may be made again
 
 function css(el, name, fallback) {
   const value = getComputedStyle(el).getPropertyValue(name).trim();
@@ -70,11 +77,14 @@ function toolbarButton(label, title, pressed, onClick) {
 }
 
 class CandleChart {
-  constructor(root, setStateValue) {
+  constructor(root, setStateValue, setTriggerValue) {
     this.root = root;
     this.setStateValue = setStateValue;
+    this.setTriggerValue = setTriggerValue;
     this.series = {};
     this.key = null;
+    this.asked = null;  // when earlier history was asked for (ms), until it arrives
+    this.pending = null;  // what to show once it arrives: a range preset, or "fit"
     this.wrap = document.createElement("div");
     this.wrap.className = "cl-wrap";
     this.bar = document.createElement("div");
@@ -98,6 +108,7 @@ class CandleChart {
       localization: { locale: "en-US" },
     });
     this.chart.subscribeCrosshairMove((p) => this.hover(p));
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange((r) => this.nearOldest(r));
     this.box.addEventListener("keydown", (e) => this.key_(e));
     this.onResize = () => this.fitHeight();
     window.addEventListener("resize", this.onResize);
@@ -107,6 +118,7 @@ class CandleChart {
   }
 
   destroy() {
+    clearTimeout(this.reportTimer);
     window.removeEventListener("resize", this.onResize);
     this.observer.disconnect();
     this.chart.remove();
@@ -139,13 +151,11 @@ class CandleChart {
     });
   }
 
-  load(data) {
+  // The candles of `data` as columns, prices as numbers at the series' precision.
+  take(data) {
     const meta = data.meta;
-    const view = this.restoredView(meta);
-    const t0 = performance.now();
-    const times = column(data.candles, "t");
     this.meta = meta;
-    this.times = times;
+    this.times = column(data.candles, "t");
     // Prices too high for float32 arrive as int32 ticks: the division gives the nearest double
     // to the decimal price (60000.12, not 60000.1199...).
     const price = (name) => {
@@ -163,6 +173,96 @@ class CandleChart {
     this.ind = new Indicators(this.cols.close);
     // What arrived, said on the element: the data's parts and the candle columns.
     this.box.dataset.received = Object.keys(data).join(",") + ":" + data.candles.schema.fields.map((f) => f.name).join(",");
+    this.box.dataset.total = String(meta.total);
+    this.asked = null;
+  }
+
+  candleRows() {
+    const { open, high, low, close } = this.cols;
+    const times = this.times;
+    const rows = new Array(times.length);
+    for (let i = 0; i < times.length; i++) rows[i] = { time: times[i], open: open[i], high: high[i], low: low[i], close: close[i] };
+    return rows;
+  }
+
+  volumeRows() {
+    const { up_fill: up, down_fill: down } = this.meta.colors;
+    const { open, close, volume } = this.cols;
+    const times = this.times;
+    const rows = new Array(times.length);
+    for (let i = 0; i < times.length; i++) rows[i] = { time: times[i], value: volume[i], color: close[i] >= open[i] ? up : down };
+    return rows;
+  }
+
+  // The same series, longer into the past: the newest candles it held end `data`'s.
+  extends(data) {
+    if (!this.meta || !this.times || data.meta.pair !== this.meta.pair) return false;
+    const times = column(data.candles, "t");
+    const added = times.length - this.times.length;
+    const n = this.times.length;
+    return added > 0 && n > 0 && times[added] === this.times[0] && times[times.length - 1] === this.times[n - 1];
+  }
+
+  // Earlier history prepended: what was in view stays in view (or the range that asked for it is
+  // shown), indicators are recomputed over the longer closes.
+  extend(data) {
+    const ts = this.chart.timeScale();
+    const before = ts.getVisibleLogicalRange();
+    const added = data.candles.numRows - this.times.length;
+    this.take(data);
+    this.series.candles.setData(this.candleRows());
+    this.series.volume.setData(this.volumeRows());
+    this.applyView(false);
+    const pending = this.pending;
+    this.pending = null;
+    if (pending === "fit") ts.fitContent();
+    else if (pending) this.applyRange(pending, null);
+    else if (before) ts.setVisibleLogicalRange({ from: before.from + added, to: before.to + added });
+    this.hover(null);
+    this.key = data.meta.key;
+    this.box.dataset.candles = String(this.times.length);
+    this.box.dataset.key = data.meta.key;
+    if (pending && pending !== "fit") this.reportSoon();
+  }
+
+  complete() {
+    return !this.meta || this.times.length >= this.meta.total;
+  }
+
+  // Ask the page for earlier history: twice the candles held, or all a range needs ("All": every one).
+  askHistory(range) {
+    if (this.complete()) return false;
+    const now = performance.now();
+    if (this.asked !== null && now - this.asked < ASK_TIMEOUT_MS) return true;
+    this.asked = now;
+    this.box.dataset.asking = String(Number(this.box.dataset.asking || 0) + 1);
+    this.setTriggerValue("history", { pair: this.meta.pair, held: this.times.length, range: range || null });
+    this.hover(this.hovered);
+    return true;
+  }
+
+  // Scrolled back to within a screen of the oldest candle held: fetch more before it is reached.
+  nearOldest(r) {
+    if (!r || !this.times || this.complete() || this.box.dataset.candles === undefined) return;
+    if (r.from < Math.max(50, r.to - r.from)) this.askHistory(null);
+  }
+
+  // A range that starts before the oldest candle held: shown from what is here at once, exactly
+  // once the rest arrives.
+  reachesBack(preset) {
+    if (this.complete()) return false;
+    if (preset === "All") return true;
+    const start = rangeStart(preset, this.times[this.times.length - 1]);
+    return start !== null && start < this.times[0];
+  }
+
+  load(data) {
+    const meta = data.meta;
+    const view = this.restoredView(meta);
+    const t0 = performance.now();
+    this.pending = null;
+    this.take(data);
+    const times = this.times;
     if (this.markers) { this.markers.detach(); this.markers = null; }
     for (const s of Object.values(this.series)) this.chart.removeSeries(s);
     this.series = {};
@@ -179,10 +279,7 @@ class CandleChart {
       wickDownColor: meta.colors.down, borderVisible: false, priceFormat: fmtPrice,
     }, 0);
     const n = times.length;
-    const { open, high, low, close, volume } = this.cols;
-    const rows = new Array(n);
-    for (let i = 0; i < n; i++) rows[i] = { time: times[i], open: open[i], high: high[i], low: low[i], close: close[i] };
-    candles.setData(rows);
+    candles.setData(this.candleRows());
     this.series.candles = candles;
     // The volume pane is there from the first frame; its bars follow in the next one, with the
     // indicators and markers, so the candles paint first.
@@ -199,19 +296,21 @@ class CandleChart {
     // follow in the next frame, from the same data, keeping the range.
     requestAnimationFrame(() => requestAnimationFrame(() => {
       this.box.dataset.drawnMs = (performance.now() - t0).toFixed(1);
-      const { up_fill: up, down_fill: down } = meta.colors;
-      const vols = new Array(n);
-      for (let i = 0; i < n; i++) vols[i] = { time: times[i], value: volume[i], color: close[i] >= open[i] ? up : down };
-      vol.setData(vols);
+      vol.setData(this.volumeRows());
       this.applyView();
       this.hover(null);
       this.box.dataset.candles = String(n);
       this.box.dataset.key = meta.key;
+      // A view remembered in this tab may reach further back than the candles sent.
+      if (view.range && this.reachesBack(view.range)) {
+        this.pending = view.range;
+        this.askHistory(view.range);
+      }
     }));
   }
 
   restoredView(meta) {
-    const stored = sessionStorage.getItem("candlelab.view." + meta.pair);
+    const stored = sessionStorage.getItem("candlelab.view." + meta.memory);
     const base = { ...meta.view };
     if (stored) {
       try { Object.assign(base, JSON.parse(stored)); } catch (e) { /* a corrupt entry: the page's view */ }
@@ -221,10 +320,12 @@ class CandleChart {
     return base;
   }
 
-  report() {
+  // The view is kept in the tab at once and reported to the page (a rerun) once the analyst pauses.
+  reportSoon() {
     const v = { range: this.view.range, indicators: this.view.indicators, overlays: this.view.overlays, log: this.view.log };
-    sessionStorage.setItem("candlelab.view." + this.meta.pair, JSON.stringify(v));
-    this.setStateValue("view", v);
+    sessionStorage.setItem("candlelab.view." + this.meta.memory, JSON.stringify(v));
+    clearTimeout(this.reportTimer);
+    this.reportTimer = setTimeout(() => this.setStateValue("view", v), REPORT_DELAY_MS);
   }
 
   lineData(name) {
@@ -349,7 +450,9 @@ class CandleChart {
     const ranges = group("Range");
     for (const p of this.meta.presets) {
       ranges.appendChild(toolbarButton(p, `Show ${p === "All" ? "the whole history" : p} back from the newest bar`, this.view.range === p, () => {
-        this.view.range = p; this.view.candles = null; this.applyRange(p, null); this.buildToolbar(); this.report();
+        this.view.range = p; this.view.candles = null; this.applyRange(p, null); this.buildToolbar();
+        // The report waits for the history this range needs, so one rerun brings both.
+        if (this.reachesBack(p)) { this.pending = p; this.askHistory(p); } else this.reportSoon();
       }));
     }
     const ind = group("Indicators");
@@ -358,7 +461,7 @@ class CandleChart {
         const s = new Set(this.view.indicators);
         s.has(name) ? s.delete(name) : s.add(name);
         this.view.indicators = INDICATORS.filter((x) => s.has(x));
-        this.applyView(); this.buildToolbar(); this.report();
+        this.applyView(); this.buildToolbar(); this.reportSoon();
       }));
     }
     const ov = group("Overlays");
@@ -370,14 +473,17 @@ class CandleChart {
         const range = this.chart.timeScale().getVisibleLogicalRange();
         this.drawOverlays();
         if (range) this.chart.timeScale().setVisibleLogicalRange(range);
-        this.buildToolbar(); this.report();
+        this.buildToolbar(); this.reportSoon();
       }));
     }
     const scale = group("Scale");
     scale.appendChild(toolbarButton("Log", "Logarithmic price scale", !!this.view.log, () => {
-      this.view.log = !this.view.log; this.applyView(); this.buildToolbar(); this.report();
+      this.view.log = !this.view.log; this.applyView(); this.buildToolbar(); this.reportSoon();
     }));
-    scale.appendChild(toolbarButton("Fit", "Fit every candle in view", false, () => this.chart.timeScale().fitContent()));
+    scale.appendChild(toolbarButton("Fit", "Fit every candle in view", false, () => {
+      this.chart.timeScale().fitContent();
+      if (!this.complete()) { this.pending = "fit"; this.askHistory("All"); }
+    }));
   }
 
   key_(e) {
@@ -399,6 +505,7 @@ class CandleChart {
   }
 
   hover(p) {
+    this.hovered = p;
     const d = this.meta.decimals;
     let i = this.times.length - 1;
     if (p && p.time !== undefined) i = lowerBound(this.times, p.time);
@@ -409,20 +516,24 @@ class CandleChart {
       `O ${fmt(open[i], d)}  H ${fmt(high[i], d)}  L ${fmt(low[i], d)}  C ${fmt(close[i], d)}  V ${volumeText(volume[i])}`,
     ];
     for (const m of this.shownMarkers || []) if (m.time === this.times[i] && m.detail) lines.push(m.detail);
+    if (this.asked !== null) lines.push("Loading earlier history…");
     this.legend.replaceChildren(...lines.map((t) => { const div = document.createElement("div"); div.textContent = t; return div; }));
   }
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
   let chart = parentElement.__candleChart;
   if (!chart) {
-    chart = new CandleChart(parentElement, setStateValue);
+    chart = new CandleChart(parentElement, setStateValue, setTriggerValue);
     parentElement.__candleChart = chart;
   }
   chart.setStateValue = setStateValue;
+  chart.setTriggerValue = setTriggerValue;
   chart.theme();
-  if (data && data.meta && data.meta.key !== chart.key) chart.load(data);
-  else if (chart.meta) chart.fitHeight();
+  if (data && data.meta && data.meta.key !== chart.key) {
+    if (chart.extends(data)) chart.extend(data);
+    else chart.load(data);
+  } else if (chart.meta) chart.fitHeight();
   return () => { chart.destroy(); delete parentElement.__candleChart; };
 }

@@ -201,6 +201,11 @@ def overlays(
     return out
 
 
+def pair_of(series: CandleSeries) -> str:
+    """The series' identity in the browser: symbol, stored and viewed timeframe."""
+    return f"{series.symbol}|{series.stored}|{series.view}"
+
+
 def candle_chart(
     series: CandleSeries,
     *,
@@ -211,17 +216,25 @@ def candle_chart(
     pinned: bool,
     marks: Overlays,
     key: str,
+    total: int | None = None,
     on_view: Callable[[], None] | None = None,
+    on_history: Callable[[], None] | None = None,
 ) -> Any:
-    """Mount the chart. Its data changes only with the series or the overlays' content, so a rerun
-    for anything else (a toggle reported back, a job's progress) re-sends nothing large: Streamlit
-    sends a repeated message as a reference the browser already holds."""
-    pair = f"{series.symbol}|{series.stored}|{series.view}"
+    """Mount the chart. Its data changes only with the series, the candles held or the overlays'
+    content, so a rerun for anything else (a toggle reported back, a job's progress) re-sends
+    nothing large: Streamlit sends a repeated message as a reference the browser already holds.
+
+    `series` may be the newest part of a longer one (`total` candles): the browser then asks for
+    earlier history (`on_history`) when the analyst scrolls back to its oldest candle."""
+    pair = pair_of(series)
     newest = int(series.candles["t"].iat[-1]) if len(series.candles) else 0
     content = hashlib.sha1(json.dumps(asdict(marks), sort_keys=True).encode()).hexdigest()[:12]
     meta = {
         "key": f"{pair}|{len(series.candles)}|{newest}|{content}",
         "pair": pair,
+        "total": max(total or 0, len(series.candles)),
+        # Each chart remembers its own view in the tab (the Labels page's charts are not the Chart's).
+        "memory": f"{key}|{pair}",
         "title": title,
         "decimals": series.decimals,
         "tick_prices": series.tick_prices,
@@ -248,6 +261,7 @@ def candle_chart(
         key=key,
         data={"candles": series.candles, "meta": meta},
         on_view_change=on_view or (lambda: None),
+        on_history_change=on_history or (lambda: None),
         width="stretch",
         height="content",
     )

@@ -62,6 +62,9 @@ ACTOR: Key[Any] = Key("access.actor")  # core.services.actors.Actor: who this se
 PENDING_PAIR: Key[tuple[str, str]] = Key("pair.pending")  # the pickers switch to it on the next run
 PENDING_VIEW: Key[str] = Key("chart.pending_view")  # the chart views its pair at this timeframe next
 CHART_VIEWS: Key[dict[str, Any]] = Key("chart.views")  # pair -> (ChartView, from a link): its opening view
+CHART_HELD: Key[dict[str, int]] = Key("chart.held")  # pair -> how many of its newest candles were sent
+# pair -> the chart's last ask for earlier history ({"held": n, "range": preset or None})
+CHART_ASKS: Key[dict[str, dict[str, Any]]] = Key("chart.asks")
 # (symbol, timeframe, bot, current id, previous id) awaiting the rollback confirmation
 ROLLING_BACK: Key[tuple[str, str, str, int, int]] = Key("models.rolling_back")
 

@@ -79,17 +79,21 @@ set_id = cached.latest_label_set_id(db, sel.symbol, sel.timeframe, rt)
 labels = cached.labels_in_window(db, set_id, first_seen, last_seen, rt) if set_id else None
 names = cached.version_names(db, sel.symbol, sel.timeframe, active_ids, rt)
 presets = range_presets(summary)
-opening, pinned = chart_controls.opening_view(f"{sel.symbol}|{view_tf}", presets, len(series.candles))
+pair = lwchart.pair_of(series)
+opening, pinned = chart_controls.opening_view(pair, presets, len(series.candles))
+held = chart_controls.held_candles(pair, series, opening, presets)
 lwchart.candle_chart(
-    series,
+    held,
     title=f"{sel.symbol} · {view_tf}",
     intraday=view_intraday(view_tf),
     presets=presets,
     view=opening,
     pinned=pinned,
-    marks=lwchart.overlays(series, signals, trades, labels, names),
+    marks=lwchart.overlays(held, signals, trades, labels, names),
     key=chart_controls.CHART_KEY,
+    total=len(series.candles),
     on_view=chart_controls.remember_view,
+    on_history=chart_controls.ask_history,
 )
 
 st.subheader("Active bots' latest calls", anchor=False)

@@ -36,6 +36,11 @@ VIEW_STEPS: dict[str, timedelta] = {
     "1wk": timedelta(weeks=1),
 }
 MAX_SENT = 200_000  # candles sent to the browser at most (the newest), a few MB on the wire
+# A chart opens holding the newest candles only: its view three times over, and at least this many,
+# so the first scrolls back need no round trip. Earlier history follows when the analyst scrolls
+# near the oldest candle held or picks a range that reaches further back.
+OPENING_CANDLES = 3_000
+VIEWS_HELD = 3
 SPACING_CHANGE = 4.0  # a typical step this many times another's marks a change of bar spacing
 
 
@@ -214,6 +219,35 @@ def candle_series(ctx: Context, symbol: str, stored: str, view: str | None = Non
         total_bars=len(raw),
         spacing=spacing_changes(times),
     )
+
+
+def newest(series: CandleSeries, count: int) -> CandleSeries:
+    """The newest `count` candles of `series` (all of them when it holds fewer), with the spacing
+    marks that fall among them."""
+    total = len(series.candles)
+    if count >= total:
+        return series
+    first = total - max(1, count)
+    start = int(series.candles["t"].iat[first])
+    return replace(
+        series,
+        candles=series.candles.iloc[first:].reset_index(drop=True),
+        spacing=[c for c in series.spacing if c.at >= start],
+    )
+
+
+def candles_since(series: CandleSeries, start: datetime | None) -> int:
+    """How many candles begin at or after `start` (every candle for None: the whole history)."""
+    times = series.candles["t"].to_numpy(dtype="int64")
+    if start is None:
+        return len(times)
+    return len(times) - int(np.searchsorted(times, int(start.timestamp()), side="left"))
+
+
+def held_count(total: int, in_view: int, held: int = 0, wanted: int = 0) -> int:
+    """How many of the newest candles the browser should hold: the view `VIEWS_HELD` times over, at
+    least `OPENING_CANDLES`, what it asked for (`wanted`), and never fewer than it holds already."""
+    return min(total, max(held, wanted, OPENING_CANDLES, VIEWS_HELD * in_view))
 
 
 def window(series: CandleSeries, start: datetime, end: datetime, pad: int = 30) -> CandleSeries:

@@ -3,6 +3,7 @@ view the chart opens with."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import CandleLabError
@@ -10,9 +11,9 @@ from core.requests import TriggerRequest
 from core.services.actors import Permission
 from core.services.runs import trigger_training
 from core.views.access import can
-from core.views.candles import view_timeframes
+from core.views.candles import CandleSeries, candles_since, held_count, newest, view_timeframes
 from core.views.jobs import freshness
-from core.views.market import ALL_RANGE, SeriesSummary, data_badge
+from core.views.market import ALL_RANGE, SeriesSummary, data_badge, range_start
 from dashboard import formatting as fmt
 from dashboard import inert, session
 from dashboard.components.progress import watch
@@ -144,3 +145,41 @@ def remember_view() -> None:
     if isinstance(chosen, str) and chosen:
         st.query_params["range"] = chosen
         st.query_params.pop("candles", None)
+
+
+def held_candles(pair: str, series: CandleSeries, view: ChartView, presets: list[str]) -> CandleSeries:
+    """The newest candles the chart holds for `pair`: enough for its opening view three times over,
+    grown by what it asked for since (`ask_history`), never shrinking within the session."""
+    held = session.CHART_HELD.setdefault(dict)
+    ask = session.CHART_ASKS.setdefault(dict).pop(pair, None)
+    total = len(series.candles)
+    last = (
+        pd.Timestamp(int(series.candles["t"].iat[-1]), unit="s", tz="UTC").to_pydatetime() if total else None
+    )
+    in_view = view.candles or (
+        candles_since(series, range_start(view.range, last)) if last and view.range else 0
+    )
+    wanted = 0
+    if ask is not None:
+        asked = ask.get("range")
+        if asked in presets and last is not None:  # the range and as much again to scroll back into
+            wanted = 2 * candles_since(series, range_start(asked, last))  # All: the whole history
+        else:  # scrolled back near the oldest candle held: twice as many
+            wanted = 2 * int(ask.get("held") or 0)
+    count = held_count(total, in_view, held.get(pair, 0), wanted)
+    held[pair] = count
+    return newest(series, count)
+
+
+def ask_history() -> None:
+    """The chart asked for earlier history (scrolled back to its oldest candle, or a range reaching
+    further): remembered for the rerun this ask starts, which sends the longer window."""
+    state = st.session_state.get(CHART_KEY)
+    ask = getattr(state, "history", None) if state is not None else None
+    if isinstance(ask, dict) and isinstance(ask.get("pair"), str):
+        held = ask.get("held")
+        asked = ask.get("range")
+        session.CHART_ASKS.setdefault(dict)[ask["pair"]] = {
+            "held": held if isinstance(held, int) and held >= 0 else 0,
+            "range": asked if isinstance(asked, str) else None,
+        }

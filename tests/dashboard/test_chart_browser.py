@@ -26,7 +26,7 @@ from core.context import Context
 from core.data import store as bar_store
 from core.data import supply
 from core.db.database import forget_database
-from core.views.candles import resample
+from core.views.candles import OPENING_CANDLES, resample
 from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
 from tests.dashboard.conftest import QUICK_ENV
@@ -44,6 +44,7 @@ from tests.dashboard.tables import clipped_controls
 from tests.data.helpers import fx_bars
 
 SHOTS = REPO / "artifacts" / "screenshots"
+LONG_BARS = 10_000  # a series longer than a chart opens with (OPENING_CANDLES)
 FIVE = re.compile(r"\d\.\d{5}")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -77,6 +78,8 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     files = tmp_path_factory.mktemp("chart_files")
     supply.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
     supply.import_csv(ctx, tradingview_csv(btc_1h(2_000), files / "BTCUSD, 60.csv"), "BTCUSD", "1h")
+    long = fx_5m(LONG_BARS, seed=3)
+    supply.import_csv(ctx, tradingview_csv(long, files / "FX_GBPUSD, 5.csv"), "GBPUSD", "5m")
     env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
     try:
         with serve(home, env) as url, browser(executable) as chrome:
@@ -214,6 +217,69 @@ def test_a_zoom_survives_toggling_indicators_overlays_and_the_log_scale(app: App
     )
     newest = _stored(app, "EURUSD", "1h").index[-1]
     assert newest - timedelta(days=7) <= first <= newest - timedelta(days=6)
+    page.close()
+
+
+def _visible(page: Any) -> tuple[int, int]:
+    """The times of the first and last candle in view."""
+    return tuple(  # type: ignore[return-value]
+        page.locator(CHART).evaluate(
+            "b => { const r = b.getRootNode().__candleChart.chart.timeScale().getVisibleRange();"
+            " return [r.from, r.to]; }"
+        )
+    )
+
+
+def test_a_long_series_opens_with_its_newest_candles_and_loads_history_as_it_scrolls_back(app: App) -> None:
+    frames: list[bytes] = []
+    page = _open(app, "?symbol=GBPUSD&tf=5m", frames=frames)
+    stored = _stored(app, "GBPUSD", "5m")
+    times = stored.index.as_unit("s").asi8
+    state = chart_state(page)
+    held = OPENING_CANDLES
+    assert len(stored) == LONG_BARS and state["candles"] == held
+    assert int(page.locator(CHART).get_attribute("data-total") or 0) == LONG_BARS
+    assert state["to"] - state["from"] == pytest.approx(1_000 - 1 + 5, abs=1)  # the newest 1,000 in view
+    (message,) = [f for f in frames if b"candlelab_chart" in f]
+    assert len(message) < 40 * held + 300_000  # the held candles (and the chart's code), not all 10,000
+    # Home scrolls to the oldest candle held: the page sends twice as many, prepended in place.
+    page.locator(CHART).focus()
+    page.keyboard.press("Home")
+    wait_for_chart(page, min_candles=2 * held, exact=True)
+    first, _ = _visible(page)
+    assert abs(first - times[-held]) <= 300  # the same candles in view, within one 5-minute bar
+    sma = page.locator(CHART).evaluate("b => b.getRootNode().__candleChart.series.sma20.data().length")
+    assert sma == 2 * held - 19  # indicators recomputed over the longer closes
+    sent = _sent(page)
+    expected = stored.iloc[-2 * held :]
+    assert (sent.index.as_unit("s").asi8 == expected.index.as_unit("s").asi8).all()
+    assert sent["close"].to_numpy() == pytest.approx(expected["close"].to_numpy(), abs=5e-6)
+    # A range reaching further back than the candles held brings the rest, then shows exactly it.
+    wait_ready(page)
+    page.locator(".cl-toolbar button", has_text="All").first.click()
+    wait_for_chart(page, min_candles=LONG_BARS, exact=True)
+    page.wait_for_url(re.compile(r"range=All"), timeout=15_000)
+    first, last = _visible(page)
+    assert (first, last) == (times[0], times[-1])
+    assert "Loading earlier history" not in chart_state(page)["legend"]
+    page.close()
+
+
+def test_the_labels_pages_charts_keep_their_own_view_apart_from_the_chart(app: App) -> None:
+    page = _open(app, "?symbol=EURUSD&tf=1h")
+    assert chart_state(page)["view"]["overlays"] == ["Signals", "Paper trades"]
+    page.goto(f"{app.url}/labels?symbol=EURUSD&tf=1h")  # the same tab: its session storage kept
+    wait_ready(page)
+    wait_for_chart(page)
+    page.locator(".cl-toolbar button", has_text="Paper trades").first.click()
+    page.locator(".cl-toolbar button", has_text="RSI 14").first.click()
+    assert set(chart_state(page)["view"]["overlays"]) == {"Paper trades", "Labels"}
+    page.wait_for_timeout(500)  # the view is kept once the analyst pauses
+    page.goto(f"{app.url}/?symbol=EURUSD&tf=1h")
+    wait_ready(page)
+    wait_for_chart(page)
+    view = chart_state(page)["view"]
+    assert view["overlays"] == ["Signals", "Paper trades"] and "RSI 14" not in view["indicators"]
     page.close()
 
 

@@ -1,10 +1,14 @@
-"""The charts' pure parts: equity curves broken at gaps, range presets that fit the series, and
-price formats at the market's precision."""
+"""The charts' pure parts: equity curves broken at gaps, range presets that fit the series, price
+formats at the market's precision, and how many of the newest candles a chart holds."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import pandas as pd
+
+from core.views.candles import CandleSeries, SpacingChange, candles_since, held_count, newest
 from core.views.market import ALL_RANGE, SeriesSummary, range_presets, range_start
 from core.views.prices import PriceFormat
 from dashboard.charts import equity_curves, with_gaps
@@ -39,3 +43,25 @@ def test_price_formats_follow_the_markets_precision() -> None:
     assert fx(1.6387800000000001) == "1.63878" and fx.d3 == ",.5f" and fx.column_format == "%.5f"
     assert jpy(151.2346) == "151.235"
     assert stock(4501.0639) == "4,501.06" and stock(float("nan")) == "–" and stock(None) == "–"
+
+
+def _candles(n: int) -> CandleSeries:
+    times = 1_700_000_000 + 3_600 * np.arange(n)
+    frame = pd.DataFrame({"t": times.astype("int32"), "close": np.linspace(1, 2, n).astype("float32")})
+    spacing = [SpacingChange(int(times[0]), "bars every 1 hour"), SpacingChange(int(times[n - 10]), "gap")]
+    return CandleSeries("X", "1h", "1h", 2, frame, False, n, spacing)
+
+
+def test_a_chart_holds_the_newest_candles_its_view_needs_three_times_over() -> None:
+    series = _candles(10_000)
+    shown = newest(series, 3_000)
+    assert len(shown.candles) == 3_000 and shown.candles["t"].iat[-1] == series.candles["t"].iat[-1]
+    assert [c.text for c in shown.spacing] == ["gap"]  # the marks among the candles held
+    assert newest(series, 20_000) is series
+    last = datetime.fromtimestamp(int(series.candles["t"].iat[-1]), UTC)
+    assert candles_since(series, last - timedelta(hours=23)) == 24 and candles_since(series, None) == 10_000
+    assert held_count(10_000, in_view=1_000) == 3_000 == held_count(10_000, in_view=200)
+    assert held_count(10_000, in_view=2_000) == 6_000  # the view three times over
+    assert held_count(10_000, in_view=100, held=5_000) == 5_000  # never fewer than already held
+    assert held_count(10_000, in_view=100, wanted=12_000) == 10_000  # never more than there are
+    assert held_count(800, in_view=1_000) == 800
