@@ -437,6 +437,21 @@ class CandleChart {
     ts.setVisibleLogicalRange({ from: lowerBound(this.times, start), to: n - 1 + 5 });
   }
 
+  // Whether a toolbar button is pressed in the current view.
+  pressed(kind, name) {
+    if (kind === "range") return this.view.range === name;
+    if (kind === "indicator") return this.view.indicators.includes(name);
+    if (kind === "overlay") return this.view.overlays.includes(name);
+    return kind === "log" && !!this.view.log;
+  }
+
+  // A click changes the pressed states only: the buttons stay (no toolbar rebuilt per click).
+  syncToolbar() {
+    for (const b of this.bar.querySelectorAll("button")) {
+      b.setAttribute("aria-pressed", this.pressed(b.dataset.kind, b.dataset.name) ? "true" : "false");
+    }
+  }
+
   buildToolbar() {
     this.bar.replaceChildren();
     const group = (label) => {
@@ -447,43 +462,49 @@ class CandleChart {
       this.bar.appendChild(g);
       return g;
     };
+    const add = (g, kind, name, title, onClick) => {
+      const b = toolbarButton(name, title, this.pressed(kind, name), () => { onClick(); this.syncToolbar(); });
+      b.dataset.kind = kind;
+      b.dataset.name = name;
+      g.appendChild(b);
+    };
     const ranges = group("Range");
     for (const p of this.meta.presets) {
-      ranges.appendChild(toolbarButton(p, `Show ${p === "All" ? "the whole history" : p} back from the newest bar`, this.view.range === p, () => {
-        this.view.range = p; this.view.candles = null; this.applyRange(p, null); this.buildToolbar();
+      add(ranges, "range", p, `Show ${p === "All" ? "the whole history" : p} back from the newest bar`, () => {
+        this.view.range = p; this.view.candles = null; this.applyRange(p, null);
         // The report waits for the history this range needs, so one rerun brings both.
         if (this.reachesBack(p)) { this.pending = p; this.askHistory(p); } else this.reportSoon();
-      }));
+      });
     }
     const ind = group("Indicators");
     for (const name of INDICATORS) {
-      ind.appendChild(toolbarButton(name, `Show or hide ${name}`, this.view.indicators.includes(name), () => {
+      add(ind, "indicator", name, `Show or hide ${name}`, () => {
         const s = new Set(this.view.indicators);
         s.has(name) ? s.delete(name) : s.add(name);
         this.view.indicators = INDICATORS.filter((x) => s.has(x));
-        this.applyView(); this.buildToolbar(); this.reportSoon();
-      }));
+        this.applyView(); this.reportSoon();
+      });
     }
     const ov = group("Overlays");
     for (const name of OVERLAYS) {
-      ov.appendChild(toolbarButton(name, `Show or hide ${name.toLowerCase()}`, this.view.overlays.includes(name), () => {
+      add(ov, "overlay", name, `Show or hide ${name.toLowerCase()}`, () => {
         const s = new Set(this.view.overlays);
         s.has(name) ? s.delete(name) : s.add(name);
         this.view.overlays = OVERLAYS.filter((x) => s.has(x));
         const range = this.chart.timeScale().getVisibleLogicalRange();
         this.drawOverlays();
         if (range) this.chart.timeScale().setVisibleLogicalRange(range);
-        this.buildToolbar(); this.reportSoon();
-      }));
+        this.reportSoon();
+      });
     }
     const scale = group("Scale");
-    scale.appendChild(toolbarButton("Log", "Logarithmic price scale", !!this.view.log, () => {
-      this.view.log = !this.view.log; this.applyView(); this.buildToolbar(); this.reportSoon();
-    }));
-    scale.appendChild(toolbarButton("Fit", "Fit every candle in view", false, () => {
+    add(scale, "log", "Log", "Logarithmic price scale", () => {
+      this.view.log = !this.view.log; this.applyView(); this.reportSoon();
+    });
+    add(scale, "fit", "Fit", "Fit every candle in view", () => {
       this.chart.timeScale().fitContent();
       if (!this.complete()) { this.pending = "fit"; this.askHistory("All"); }
-    }));
+    });
   }
 
   key_(e) {
