@@ -21,11 +21,14 @@ from typing import Any
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from sqlalchemy import update
 
 from core.context import Context
 from core.data import store as bar_store
 from core.data import supply
 from core.db.database import forget_database
+from core.db.models import AIModelVersion
+from core.db.types import utcnow
 from core.views.candles import resample
 from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
@@ -453,4 +456,71 @@ def test_the_audit_log_exports_as_csv(app: App) -> None:
     lines = text.splitlines()
     assert lines[0].split(",")[:5] == ["id", "created_at", "actor", "actor_kind", "action"], lines[:2]
     assert len(lines) > 1, text  # the home's own history (its training, its activation) is on record
+    page.close()
+
+
+RETRAIN_NOW_COVER = """() => {
+    const button = [...document.querySelectorAll("[data-testid='stMain'] button")]
+        .find((b) => b.innerText.includes("Retrain now"));
+    const r = button.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    const shown = (b) => b.width > 0 && b.height > 0 && b.bottom > 0 && b.top < innerHeight
+        && b.right > 0 && b.left < innerWidth;
+    const toasts = [...document.querySelectorAll("[data-testid='stToast']")]
+        .map((t) => ({ box: t.getBoundingClientRect(), text: t.innerText }))
+        .filter(({ box }) => shown(box));
+    const meets = (b) => b.left < r.right && r.left < b.right && b.top < r.bottom && r.top < b.bottom;
+    return {
+        clickable: button.contains(hit),
+        covering: toasts.filter((t) => meets(t.box)).map((t) => t.text),
+        toasts: toasts.map((t) => t.text),
+    };
+}"""
+
+
+def _retrain_now_free(page: Any, toast: bool = False) -> None:
+    """No toast covers Retrain now and a click at its centre reaches it (`toast`: one is shown)."""
+    if toast:
+        page.locator("[data-testid='stToast']").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(600)  # a toast slides in
+    cover = page.evaluate(RETRAIN_NOW_COVER)
+    assert cover["clickable"] and not cover["covering"], cover
+    assert bool(cover["toasts"]) or not toast, cover
+
+
+def _status_line(page: Any) -> str:
+    return page.locator("[data-testid='stMain'] [data-testid='stProgress']").first.inner_text()
+
+
+@pytest.mark.parametrize(("size", "symbol"), [((1024, 768), "EURGBP"), ((1440, 900), "AUDUSD")])
+def test_no_toast_covers_retrain_now_and_the_status_line_says_why_training_started(
+    app: App, size: tuple[int, int], symbol: str, tmp_path: Path
+) -> None:
+    bars = fx_bars(600, freq="1D", start="2021-01-04", price=0.88, sd=0.004, seed=17, pad=300)
+    supply.import_csv(app.ctx, tradingview_csv(bars, tmp_path / f"FX_{symbol}, 1D.csv"), symbol, "1d")
+    width, height = size
+    # Opening a pair without a model starts quick training; its progress line says so, and why.
+    page = _open(app, f"?symbol={symbol}&tf=1d", width, height)
+    _retrain_now_free(page)
+    line = _status_line(page)
+    assert re.search(r"Quick training \(job \d+\) started because the pair has no model yet", line), line
+    # The job's end is told by a toast, away from the header's buttons too.
+    _retrain_now_free(page, toast=True)
+    page.close()
+    # Its model, two days old, is stale: opening the pair again starts quick training again.
+    with app.ctx.db.session() as session:
+        session.execute(
+            update(AIModelVersion)
+            .where(AIModelVersion.symbol == symbol)
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+    page = _open(app, f"?symbol={symbol}&tf=1d", width, height)
+    _retrain_now_free(page)
+    line = _status_line(page)
+    assert re.search(r"started because the models are stale: newest model is 4\d\.\d h old", line), line
+    page.screenshot(path=str(SHOTS / f"chart_4_training_started_{width}.png"))
+    # Retrain now while it runs: its answer is a toast that leaves the button free.
+    page.get_by_role("button", name="Retrain now").click()
+    _retrain_now_free(page, toast=True)
+    page.get_by_role("button", name="Cancel").click()  # the next test finds the server idle
     page.close()
