@@ -3,6 +3,8 @@ compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyb
 survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
 a link, and as 4h from a link with a range), FX prices read at 5 decimals in the hover and on the
 axis, and the toolbar, price pane, volume and time axis fit above the fold at 1440 and 1024 px.
+The time axis names month and year starts (intraday: day starts) at every zoom, and no toast covers
+Retrain now: the progress line says why training started.
 Also: with the internet blocked no page asks for anything outside, and the audit log exports as CSV.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
@@ -18,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -29,6 +32,7 @@ from core.data import supply
 from core.db.database import forget_database
 from core.db.models import AIModelVersion
 from core.db.types import utcnow
+from core.jobs import store as job_store
 from core.views.candles import resample
 from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
@@ -42,7 +46,7 @@ from tests.dashboard.live import (
     wait_for_chart,
     wait_ready,
 )
-from tests.dashboard.markets import tradingview_csv
+from tests.dashboard.markets import GBPUSD_MT5, tradingview_csv
 from tests.dashboard.tables import clipped_controls
 from tests.data.helpers import fx_bars
 
@@ -523,4 +527,123 @@ def test_no_toast_covers_retrain_now_and_the_status_line_says_why_training_start
     page.get_by_role("button", name="Retrain now").click()
     _retrain_now_free(page, toast=True)
     page.get_by_role("button", name="Cancel").click()  # the next test finds the server idle
+    page.close()
+
+
+# Records the label of every tick the library formats (the chart's own formatter, or the library's
+# default where it returns null); AXIS_READ makes the library format every drawn tick afresh.
+AXIS_RECORDER = """box => {
+    const c = box.getRootNode().__candleChart;
+    const own = c.chart.options().timeScale.tickMarkFormatter;
+    window.__ticks = new Map();
+    window.__tickRecorder = (time, type, locale) => {
+        const label = own ? own(time, type, locale) : null;
+        window.__ticks.set(time, { type, label });
+        return label;
+    };
+    c.chart.applyOptions({ timeScale: { tickMarkFormatter: window.__tickRecorder } });
+}"""
+AXIS_READ = """async box => {
+    const c = box.getRootNode().__candleChart;
+    const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await frames();
+    const before = Object.fromEntries(window.__ticks);
+    window.__ticks = new Map();
+    c.chart.applyOptions({ timeScale: { tickMarkFormatter: window.__tickRecorder } });
+    await frames();
+    const r = c.chart.timeScale().getVisibleLogicalRange();
+    const drawn = Object.fromEntries(window.__ticks);
+    return { before, drawn, from: r.from, to: r.to, times: Array.from(c.times) };
+}"""
+PRESETS = "b => b.getRootNode().__candleChart.meta.presets"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _preset(page: Any, preset: str) -> str:
+    page.locator(".cl-toolbar").get_by_role("button", name=preset, exact=True).click()
+    page.wait_for_timeout(300)
+    return preset
+
+
+def _zoom(page: Any, centre: int, bars: int) -> str:
+    """Show `bars` bars around the bar at index `centre`, as a wheel zoom would."""
+    page.locator(CHART).evaluate(
+        "(b, [from, to]) => b.getRootNode().__candleChart.chart.timeScale()"
+        ".setVisibleLogicalRange({ from, to })",
+        [centre - bars // 2, centre + bars // 2],
+    )
+    return f"{bars} bars"
+
+
+def _axis_labels(page: Any, where: str) -> list[tuple[pd.Timestamp, str]]:
+    """The time axis's labels as drawn, checked against what a reader expects of them."""
+    axis = page.locator(CHART).evaluate(AXIS_READ)
+    # What was drawn before the library was made to format afresh is what it formats now: no label
+    # is kept from another zoom.
+    assert {t: v for t, v in axis["before"].items() if t in axis["drawn"]} == {
+        t: v for t, v in axis["drawn"].items() if t in axis["before"]
+    }, where
+    times = pd.DatetimeIndex(pd.to_datetime(axis["times"], unit="s", utc=True))
+    intraday = bool((times.hour != 0).any())
+    ticks = []
+    for key, tick in axis["drawn"].items():
+        at = pd.Timestamp(int(key), unit="s", tz="UTC")
+        names = (str(at.year), MONTHS[at.month - 1], str(at.day), at.strftime("%H:%M"))
+        label = tick["label"] if tick["label"] is not None else names[tick["type"]]
+        assert label in names, (where, at, label)  # its own bar's year, month, day or time
+        ticks.append((at, label))
+    ticks.sort()
+    # Where a month (intraday: a day) starts in view, its first tick reads as that start: the month
+    # (the day), or the month or year it starts too. Nothing else in it reads so.
+    unit = (lambda t: (t.year, t.month, t.day)) if intraday else (lambda t: (t.year, t.month))
+    first_bar = {}
+    for i, t in enumerate(times):
+        first_bar.setdefault(unit(t), i)
+    shown = range(max(1, int(np.ceil(axis["from"]))), int(np.floor(axis["to"])) + 1)
+    for key, start in first_bar.items():
+        inside = [label for at, label in ticks if unit(at) == key]
+        if start not in shown or not inside:
+            continue
+        t, before = times[start], times[start - 1]
+        names = [str(t.day)] if intraday else []
+        names += [MONTHS[t.month - 1]] if (before.year, before.month) != (t.year, t.month) else []
+        names += [str(t.year)] if before.year != t.year else []
+        assert inside[0] in names, (where, t, inside)
+        assert sum(label in names for label in inside) == 1, (where, t, inside)
+    return ticks
+
+
+@pytest.mark.skipif(not GBPUSD_MT5.exists(), reason="no shared GBPUSD export")
+def test_the_time_axis_names_month_and_year_starts_and_intraday_day_starts(app: App) -> None:
+    supply.import_csv(app.ctx, GBPUSD_MT5, "GBPUSD", "1d")
+    page = _open(app, "?symbol=GBPUSD&tf=1d&range=1Y")
+    job = job_store.active_job(app.ctx.db, "GBPUSD", "1d")  # opening the pair started quick training
+    if job is not None:
+        job_store.request_cancel(app.ctx.db, job.job_id)
+    page.locator(CHART).evaluate(AXIS_RECORDER)
+    # October 2023 opens with a short Sunday session, and the tick of its Monday read "2".
+    ticks = _axis_labels(page, _preset(page, "1Y"))
+    october = [label for at, label in ticks if (at.year, at.month) == (2023, 10)]
+    assert october[:1] == ["Oct"], october
+    assert "2024" in [label for at, label in ticks if (at.year, at.month) == (2024, 1)]
+    page.screenshot(path=str(SHOTS / "chart_5_daily_axis.png"))
+    for preset in page.locator(CHART).evaluate(PRESETS):
+        _axis_labels(page, _preset(page, preset))
+    # Zooming out from that October start, a tick drawn at one zoom reads right at the next.
+    stored = _stored(app, "GBPUSD", "1d")
+    start = int(stored.index.searchsorted(pd.Timestamp("2023-10-01", tz="UTC")))
+    for bars in (12, 16, 24, 32, 48, 64, 96, 128, 160, 200, 260, 330, 420):
+        _axis_labels(page, _zoom(page, start, bars))
+    # Close in on it (its Monday's tick reads "2" there) and straight back out to 1Y.
+    close = _axis_labels(page, _zoom(page, start, 8))
+    assert [label for at, label in close if (at.month, at.day) == (10, 2)] == ["2"], close
+    ticks = _axis_labels(page, _preset(page, "1Y"))
+    assert [label for at, label in ticks if (at.year, at.month) == (2023, 10)][:1] == ["Oct"]
+    page.close()
+    page = _open(app, "?symbol=EURUSD&tf=1h")
+    page.locator(CHART).evaluate(AXIS_RECORDER)
+    for preset in page.locator(CHART).evaluate(PRESETS):
+        _axis_labels(page, _preset(page, preset))
+    for bars in (20, 40, 80, 160, 320, 640):
+        _axis_labels(page, _zoom(page, 1_200, bars))
     page.close()
