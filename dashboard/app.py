@@ -69,6 +69,10 @@ with st.sidebar:
     signin.identity(actor, auth)
 show_pending_toast()
 # Less blank space above every page (Streamlit's default leaves 6rem): the chart, Training's form
-# and its button fit above the fold at 1024x768.
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}</style>")
+# and its button fit above the fold at 1024x768. Toasts bottom-right: Streamlit draws them
+# top-right, over the header row's buttons (the chart's Retrain now) for seconds.
+st.html(
+    "<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}"
+    "[data-testid='stToastContainer']{top:auto !important;bottom:1rem}</style>"
+)
 navigation.run()

@@ -66,6 +66,33 @@ function rangeStart(preset, last) {
   return preset in spans ? last - spans[preset] : null;
 }
 
+// Tick labels. The library names a tick by the period its bar opens (year, month, day, time) and
+// places ticks greedily, heavier periods first, at least a label's width apart. A month whose first
+// bar is nearer than that to the previous month's tick gets none; the next bar that fits can get
+// one, named by its day ("Sep 2 Nov" at 1Y where October opens with a short Sunday session). A
+// tick that near the start of a year, month or (intraday) day stands for it: it reads as it. The
+// library's options cannot say so: `uniformDistribution` drops the day ticks of every view, and a
+// shorter `tickMarkMaxCharacterLength` only moves the zoom where it happens.
+const PERIOD_STARTS = [  // [start, label], coarsest first: a tick of type t may stand for the first t
+  [(d) => Date.UTC(d.getUTCFullYear(), 0, 1), (d) => String(d.getUTCFullYear())],
+  [(d) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), (d) => d.toLocaleString("en-US", { month: "short", timeZone: "UTC" })],
+  [(d) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()), (d) => String(d.getUTCDate())],
+];
+
+// The label of the tick at `time` (its TickMarkType `type`: 0 year, 1 month, 2 day, 3-4 time) when
+// it stands for the start of a coarser period fewer than `reach` bars before it; null keeps the
+// library's own label.
+function periodStartLabel(times, time, type, reach) {
+  const date = new Date(time * 1000);
+  const i = lowerBound(times, time);
+  for (const [start, label] of PERIOD_STARTS.slice(0, type)) {
+    const first = start(date) / 1000;
+    const s = lowerBound(times, first);
+    if ((s > 0 || times[0] === first) && i - s < reach) return label(date);
+  }
+  return null;
+}
+
 function toolbarButton(label, title, pressed, onClick) {
   const b = document.createElement("button");
   b.type = "button";
@@ -103,9 +130,20 @@ class CandleChart {
       autoSize: true,
       crosshair: { mode: LWC.CrosshairMode.Normal },
       // Bars may be thinner than a pixel, so "All" really shows every candle (the default stops at 0.5 px).
-      timeScale: { rightOffset: 5, borderVisible: false, minBarSpacing: 0.005, enableConflation: true },
+      timeScale: {
+        rightOffset: 5, borderVisible: false, minBarSpacing: 0.005, enableConflation: true,
+        tickMarkFormatter: (time, type) => this.tickLabel(time, type),
+      },
       rightPriceScale: { borderVisible: false },
       localization: { locale: "en-US" },
+    });
+    // The library keeps each tick's label until its options change; a zoom changes which ticks
+    // stand for a period start, so then the labels are made again.
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
+      if (this.reach !== undefined && this.tickReach() !== this.reach) {
+        this.reach = undefined;
+        this.chart.applyOptions({ timeScale: {} });
+      }
     });
     this.chart.subscribeCrosshairMove((p) => this.hover(p));
     this.chart.timeScale().subscribeVisibleLogicalRangeChange((r) => this.nearOldest(r));
@@ -133,6 +171,22 @@ class CandleChart {
     if (this.box.style.height === height + "px") return;
     this.box.style.height = height + "px";
     this.layoutPanes();
+  }
+
+  tickLabel(time, type) {
+    if (!this.times) return null;
+    this.reach = this.tickReach();
+    return periodStartLabel(this.times, time, type, this.reach);
+  }
+
+  // How many bars a tick label spans: the library keeps ticks that far apart (a label is
+  // `tickMarkMaxCharacterLength` characters, 8 by default, of (fontSize + 4) * 5 / 8 px).
+  tickReach() {
+    const ts = this.chart.timeScale();
+    const spacing = ts.logicalToCoordinate(1) - ts.logicalToCoordinate(0);
+    const { layout, timeScale } = this.chart.options();
+    const width = ((layout.fontSize + 4) * 5 / 8) * (timeScale.tickMarkMaxCharacterLength || 8);
+    return spacing > 0 ? Math.ceil(width / spacing - 1e-6) : 1;
   }
 
   theme() {

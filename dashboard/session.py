@@ -51,6 +51,11 @@ def watch_key(symbol: str, timeframe: str) -> Key[int]:
     return Key(f"jobs.watch.{symbol}|{timeframe}")
 
 
+def started_key(symbol: str, timeframe: str) -> Key[tuple[int, str]]:
+    """(job, why) for a job this session started for a pair: its status line says why it runs."""
+    return Key(f"jobs.started.{symbol}|{timeframe}")
+
+
 SELECTION: Key[Any] = Key("pair.selection")  # dashboard.state.Selection
 VIEWED_PAIRS: Key[set[tuple[str, str]]] = Key("chart.viewed_pairs")  # pairs the trigger already ran for
 PENDING_TOAST: Key[tuple[str, str]] = Key("toast.pending")  # (message, icon) shown after a rerun

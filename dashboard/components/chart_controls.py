@@ -16,7 +16,7 @@ from core.views.jobs import freshness
 from core.views.market import ALL_RANGE, SeriesSummary, data_badge, range_start
 from dashboard import formatting as fmt
 from dashboard import inert, session
-from dashboard.components.progress import watch
+from dashboard.components.progress import announce
 from dashboard.lwchart import ChartView
 from dashboard.runtime import Runtime
 from dashboard.state import Selection
@@ -72,9 +72,10 @@ def header(rt: Runtime, sel: Selection, summary: SeriesSummary) -> str:
             except CandleLabError as exc:  # e.g. a QUICK_BOTS entry that names no bot
                 st.warning(inert.error(exc))
                 return view
-            if result.job_id is not None:
-                watch(sel, result.job_id)
-            st.toast(f"Quick training started (job {result.job_id})" if result.started else result.reason)
+            if result.started and result.job_id is not None:
+                announce(sel, result.job_id, "on request (Retrain now)")
+            else:  # e.g. a job already runs for the pair: its progress line is below
+                st.toast(result.reason)
     return view
 
 
@@ -97,9 +98,11 @@ def trigger_once(rt: Runtime, sel: Selection, summary: SeriesSummary) -> None:
         st.warning(f"Quick training cannot start: {inert.error(exc)}")
         return
     if result.state == "started" and result.job_id is not None:
-        watch(sel, result.job_id)
-        why = result.staleness.reason if result.staleness else "no model yet"
-        st.toast(f"Models are stale ({why}): quick training started in the background")
+        stale = result.staleness
+        if stale is None or stale.newest_trained_at is None:
+            announce(sel, result.job_id, "because the pair has no model yet")
+        else:
+            announce(sel, result.job_id, f"because the models are stale: {stale.reason}")
     # A pair held back after failing on its input says so below the header (`failures`).
 
 

@@ -1,9 +1,11 @@
 """The training progress widget: a fragment that polls the job row and redraws only itself.
 
 While a job of the pair runs, the fragment reruns every `POLL_ACTIVE_S` seconds and sends just a
-progress bar; the chart around it is not re-sent. When the watched job ends it leaves a toast for
-the next run and reruns the app once, so the overlay picks up the new model. When idle it checks
-every `POLL_IDLE_S` seconds for jobs started elsewhere (the scheduler, another analyst).
+progress bar; the chart around it is not re-sent. A job this session started says there why it
+started (`announce`): not a toast, which Streamlit draws over the header's buttons. When the
+watched job ends it leaves a toast for the next run and reruns the app once, so the overlay picks
+up the new model. When idle it checks every `POLL_IDLE_S` seconds for jobs started elsewhere (the
+scheduler, another analyst).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def watch(sel: Selection, job_id: int) -> None:
     session.watch_key(sel.symbol, sel.timeframe).set(job_id)
 
 
+def announce(sel: Selection, job_id: int, why: str) -> None:
+    """Watch a job this session just started; its progress line says it started, and `why`."""
+    watch(sel, job_id)
+    session.started_key(sel.symbol, sel.timeframe).set((job_id, why))
+
+
 def show_pending_toast() -> None:
     """Toasts queued by a fragment just before it reran the app."""
     pending = session.PENDING_TOAST.pop()
@@ -36,10 +44,12 @@ def show_pending_toast() -> None:
         st.toast(text, icon=icon, duration="long")
 
 
-def _render_active(rt: Runtime, job: JobView) -> None:
-    label = f"{job.kind.capitalize()} training · {job.stage}"
+def _render_active(rt: Runtime, job: JobView, why: str | None) -> None:
+    label = f"{job.kind.capitalize()} training"
+    if why is not None:
+        label += f" (job {job.job_id}) started {why}"
     cols = st.columns([5, 1], vertical_alignment="center")
-    cols[0].progress(min(max(job.progress, 0.0), 1.0), text=f"{label} · {job.progress:.0%}")
+    cols[0].progress(min(max(job.progress, 0.0), 1.0), text=f"{label} · {job.stage} · {job.progress:.0%}")
     if job.status == "running" and not job.cancel_requested:
         may = can(rt.actor, Permission.CANCEL)
         if cols[1].button(
@@ -69,6 +79,7 @@ def _render_idle(rt: Runtime, job: JobView | None) -> None:
 def training_status(rt: Runtime, sel: Selection) -> None:
     """Render the pair's training status; polls fast while a job runs, slowly otherwise."""
     key = session.watch_key(sel.symbol, sel.timeframe)
+    started = session.started_key(sel.symbol, sel.timeframe)
     current = jobs.pair_job(rt.ctx, sel.symbol, sel.timeframe)
     if current is not None and current.active and not key.present():
         key.set(current.job_id)
@@ -82,10 +93,12 @@ def training_status(rt: Runtime, sel: Selection) -> None:
             if watched is None:  # started elsewhere: switch to fast polling
                 key.set(job.job_id)
                 st.rerun()
-            _render_active(rt, job)
+            ours = started.get()
+            _render_active(rt, job, ours[1] if ours is not None and ours[0] == job.job_id else None)
             return
         if watched is not None:
             key.pop()
+            started.pop()
             ended = jobs.get_job(rt.ctx, int(watched))
             icon = ":material/check_circle:" if ended.status == "succeeded" else ":material/error:"
             line = jobs.outcome_line(ended)

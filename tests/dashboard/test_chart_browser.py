@@ -3,6 +3,8 @@ compact and once (a rerun re-sends nothing), the crosshair, wheel, drag and keyb
 survives toggling indicators and overlays, a 5m series viewed as 1h shows exact OHLCV (also from
 a link, and as 4h from a link with a range), FX prices read at 5 decimals in the hover and on the
 axis, and the toolbar, price pane, volume and time axis fit above the fold at 1440 and 1024 px.
+The time axis names month and year starts (intraday: day starts) at every zoom, and no toast covers
+Retrain now: the progress line says why training started.
 Also: with the internet blocked no page asks for anything outside, and the audit log exports as CSV.
 
 Screenshots land in `artifacts/screenshots/` (gitignored) for a human look.
@@ -18,14 +20,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from sqlalchemy import update
 
 from core.context import Context
 from core.data import store as bar_store
 from core.data import supply
 from core.db.database import forget_database
+from core.db.models import AIModelVersion
+from core.db.types import utcnow
+from core.jobs import store as job_store
 from core.views.candles import OPENING_CANDLES, resample
 from core.views.market import plot_indicators
 from tests.conftest import REPO, make_settings
@@ -39,7 +46,7 @@ from tests.dashboard.live import (
     wait_for_chart,
     wait_ready,
 )
-from tests.dashboard.markets import tradingview_csv
+from tests.dashboard.markets import GBPUSD_MT5, tradingview_csv
 from tests.dashboard.tables import clipped_controls
 from tests.data.helpers import fx_bars
 
@@ -79,7 +86,7 @@ def app(markets_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     supply.import_csv(ctx, tradingview_csv(fx_5m(3_000), files / "FX_USDCHF, 5.csv"), "USDCHF", "5m")
     supply.import_csv(ctx, tradingview_csv(btc_1h(2_000), files / "BTCUSD, 60.csv"), "BTCUSD", "1h")
     long = fx_5m(LONG_BARS, seed=3)
-    supply.import_csv(ctx, tradingview_csv(long, files / "FX_GBPUSD, 5.csv"), "GBPUSD", "5m")
+    supply.import_csv(ctx, tradingview_csv(long, files / "FX_NZDUSD, 5.csv"), "NZDUSD", "5m")
     env = {**QUICK_ENV, "PROMOTION_MIN_EFFECTIVE": "1000000"}
     try:
         with serve(home, env) as url, browser(executable) as chrome:
@@ -232,8 +239,8 @@ def _visible(page: Any) -> tuple[int, int]:
 
 def test_a_long_series_opens_with_its_newest_candles_and_loads_history_as_it_scrolls_back(app: App) -> None:
     frames: list[bytes] = []
-    page = _open(app, "?symbol=GBPUSD&tf=5m", frames=frames)
-    stored = _stored(app, "GBPUSD", "5m")
+    page = _open(app, "?symbol=NZDUSD&tf=5m", frames=frames)
+    stored = _stored(app, "NZDUSD", "5m")
     times = stored.index.as_unit("s").asi8
     state = chart_state(page)
     held = OPENING_CANDLES
@@ -519,4 +526,192 @@ def test_the_audit_log_exports_as_csv(app: App) -> None:
     lines = text.splitlines()
     assert lines[0].split(",")[:5] == ["id", "created_at", "actor", "actor_kind", "action"], lines[:2]
     assert len(lines) > 1, text  # the home's own history (its training, its activation) is on record
+    page.close()
+
+
+RETRAIN_NOW_COVER = """() => {
+    const button = [...document.querySelectorAll("[data-testid='stMain'] button")]
+        .find((b) => b.innerText.includes("Retrain now"));
+    const r = button.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    const shown = (b) => b.width > 0 && b.height > 0 && b.bottom > 0 && b.top < innerHeight
+        && b.right > 0 && b.left < innerWidth;
+    const toasts = [...document.querySelectorAll("[data-testid='stToast']")]
+        .map((t) => ({ box: t.getBoundingClientRect(), text: t.innerText }))
+        .filter(({ box }) => shown(box));
+    const meets = (b) => b.left < r.right && r.left < b.right && b.top < r.bottom && r.top < b.bottom;
+    return {
+        clickable: button.contains(hit),
+        covering: toasts.filter((t) => meets(t.box)).map((t) => t.text),
+        toasts: toasts.map((t) => t.text),
+    };
+}"""
+
+
+def _retrain_now_free(page: Any, toast: bool = False) -> None:
+    """No toast covers Retrain now and a click at its centre reaches it (`toast`: one is shown)."""
+    if toast:
+        page.locator("[data-testid='stToast']").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(600)  # a toast slides in
+    cover = page.evaluate(RETRAIN_NOW_COVER)
+    assert cover["clickable"] and not cover["covering"], cover
+    assert bool(cover["toasts"]) or not toast, cover
+
+
+def _status_line(page: Any) -> str:
+    return page.locator("[data-testid='stMain'] [data-testid='stProgress']").first.inner_text()
+
+
+@pytest.mark.parametrize(("size", "symbol"), [((1024, 768), "EURGBP"), ((1440, 900), "AUDUSD")])
+def test_no_toast_covers_retrain_now_and_the_status_line_says_why_training_started(
+    app: App, size: tuple[int, int], symbol: str, tmp_path: Path
+) -> None:
+    bars = fx_bars(600, freq="1D", start="2021-01-04", price=0.88, sd=0.004, seed=17, pad=300)
+    supply.import_csv(app.ctx, tradingview_csv(bars, tmp_path / f"FX_{symbol}, 1D.csv"), symbol, "1d")
+    width, height = size
+    # Opening a pair without a model starts quick training; its progress line says so, and why.
+    page = _open(app, f"?symbol={symbol}&tf=1d", width, height)
+    _retrain_now_free(page)
+    line = _status_line(page)
+    assert re.search(r"Quick training \(job \d+\) started because the pair has no model yet", line), line
+    # The job's end is told by a toast, away from the header's buttons too.
+    _retrain_now_free(page, toast=True)
+    page.close()
+    # Its model, two days old, is stale: opening the pair again starts quick training again.
+    with app.ctx.db.session() as session:
+        session.execute(
+            update(AIModelVersion)
+            .where(AIModelVersion.symbol == symbol)
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+    page = _open(app, f"?symbol={symbol}&tf=1d", width, height)
+    _retrain_now_free(page)
+    line = _status_line(page)
+    assert re.search(r"started because the models are stale: newest model is 4\d\.\d h old", line), line
+    page.screenshot(path=str(SHOTS / f"chart_4_training_started_{width}.png"))
+    # Retrain now while it runs: its answer is a toast that leaves the button free.
+    page.get_by_role("button", name="Retrain now").click()
+    _retrain_now_free(page, toast=True)
+    job = job_store.active_job(app.ctx.db, symbol, "1d")
+    if job is not None:  # the next test finds the server idle
+        job_store.request_cancel(app.ctx.db, job.job_id)
+    page.close()
+
+
+# Records the label of every tick the library formats (the chart's own formatter, or the library's
+# default where it returns null); AXIS_READ makes the library format every drawn tick afresh.
+AXIS_RECORDER = """box => {
+    const c = box.getRootNode().__candleChart;
+    const own = c.chart.options().timeScale.tickMarkFormatter;
+    window.__ticks = new Map();
+    window.__tickRecorder = (time, type, locale) => {
+        const label = own ? own(time, type, locale) : null;
+        window.__ticks.set(time, { type, label });
+        return label;
+    };
+    c.chart.applyOptions({ timeScale: { tickMarkFormatter: window.__tickRecorder } });
+}"""
+AXIS_READ = """async box => {
+    const c = box.getRootNode().__candleChart;
+    const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await frames();
+    const before = Object.fromEntries(window.__ticks);
+    window.__ticks = new Map();
+    c.chart.applyOptions({ timeScale: { tickMarkFormatter: window.__tickRecorder } });
+    await frames();
+    const r = c.chart.timeScale().getVisibleLogicalRange();
+    const drawn = Object.fromEntries(window.__ticks);
+    return { before, drawn, from: r.from, to: r.to, times: Array.from(c.times) };
+}"""
+PRESETS = "b => b.getRootNode().__candleChart.meta.presets"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _preset(page: Any, preset: str) -> str:
+    page.locator(".cl-toolbar").get_by_role("button", name=preset, exact=True).click()
+    page.wait_for_timeout(300)
+    return preset
+
+
+def _zoom(page: Any, centre: int, bars: int) -> str:
+    """Show `bars` bars around the bar at index `centre`, as a wheel zoom would."""
+    page.locator(CHART).evaluate(
+        "(b, [from, to]) => b.getRootNode().__candleChart.chart.timeScale()"
+        ".setVisibleLogicalRange({ from, to })",
+        [centre - bars // 2, centre + bars // 2],
+    )
+    return f"{bars} bars"
+
+
+def _axis_labels(page: Any, where: str) -> list[tuple[pd.Timestamp, str]]:
+    """The time axis's labels as drawn, checked against what a reader expects of them."""
+    axis = page.locator(CHART).evaluate(AXIS_READ)
+    # What was drawn before the library was made to format afresh is what it formats now: no label
+    # is kept from another zoom.
+    assert {t: v for t, v in axis["before"].items() if t in axis["drawn"]} == {
+        t: v for t, v in axis["drawn"].items() if t in axis["before"]
+    }, where
+    times = pd.DatetimeIndex(pd.to_datetime(axis["times"], unit="s", utc=True))
+    intraday = bool((times.hour != 0).any())
+    ticks = []
+    for key, tick in axis["drawn"].items():
+        at = pd.Timestamp(int(key), unit="s", tz="UTC")
+        names = (str(at.year), MONTHS[at.month - 1], str(at.day), at.strftime("%H:%M"))
+        label = tick["label"] if tick["label"] is not None else names[tick["type"]]
+        assert label in names, (where, at, label)  # its own bar's year, month, day or time
+        ticks.append((at, label))
+    ticks.sort()
+    # Where a month (intraday: a day) starts in view, its first tick reads as that start: the month
+    # (the day), or the month or year it starts too. Nothing else in it reads so.
+    unit = (lambda t: (t.year, t.month, t.day)) if intraday else (lambda t: (t.year, t.month))
+    first_bar = {}
+    for i, t in enumerate(times):
+        first_bar.setdefault(unit(t), i)
+    shown = range(max(1, int(np.ceil(axis["from"]))), int(np.floor(axis["to"])) + 1)
+    for key, start in first_bar.items():
+        inside = [label for at, label in ticks if unit(at) == key]
+        if start not in shown or not inside:
+            continue
+        t, before = times[start], times[start - 1]
+        names = [str(t.day)] if intraday else []
+        names += [MONTHS[t.month - 1]] if (before.year, before.month) != (t.year, t.month) else []
+        names += [str(t.year)] if before.year != t.year else []
+        assert inside[0] in names, (where, t, inside)
+        assert sum(label in names for label in inside) == 1, (where, t, inside)
+    return ticks
+
+
+@pytest.mark.skipif(not GBPUSD_MT5.exists(), reason="no shared GBPUSD export")
+def test_the_time_axis_names_month_and_year_starts_and_intraday_day_starts(app: App) -> None:
+    supply.import_csv(app.ctx, GBPUSD_MT5, "GBPUSD", "1d")
+    page = _open(app, "?symbol=GBPUSD&tf=1d&range=1Y")
+    job = job_store.active_job(app.ctx.db, "GBPUSD", "1d")  # opening the pair started quick training
+    if job is not None:
+        job_store.request_cancel(app.ctx.db, job.job_id)
+    page.locator(CHART).evaluate(AXIS_RECORDER)
+    # October 2023 opens with a short Sunday session, and the tick of its Monday read "2".
+    ticks = _axis_labels(page, _preset(page, "1Y"))
+    october = [label for at, label in ticks if (at.year, at.month) == (2023, 10)]
+    assert october[:1] == ["Oct"], october
+    assert "2024" in [label for at, label in ticks if (at.year, at.month) == (2024, 1)]
+    page.screenshot(path=str(SHOTS / "chart_5_daily_axis.png"))
+    for preset in page.locator(CHART).evaluate(PRESETS):
+        _axis_labels(page, _preset(page, preset))
+    # Zooming out from that October start, a tick drawn at one zoom reads right at the next.
+    stored = _stored(app, "GBPUSD", "1d")
+    start = int(stored.index.searchsorted(pd.Timestamp("2023-10-01", tz="UTC")))
+    for bars in (12, 16, 24, 32, 48, 64, 96, 128, 160, 200, 260, 330, 420):
+        _axis_labels(page, _zoom(page, start, bars))
+    # Close in on it (its Monday's tick reads "2" there) and straight back out to 1Y.
+    close = _axis_labels(page, _zoom(page, start, 8))
+    assert [label for at, label in close if (at.month, at.day) == (10, 2)] == ["2"], close
+    ticks = _axis_labels(page, _preset(page, "1Y"))
+    assert [label for at, label in ticks if (at.year, at.month) == (2023, 10)][:1] == ["Oct"]
+    page.close()
+    page = _open(app, "?symbol=EURUSD&tf=1h")
+    page.locator(CHART).evaluate(AXIS_RECORDER)
+    for preset in page.locator(CHART).evaluate(PRESETS):
+        _axis_labels(page, _preset(page, preset))
+    for bars in (20, 40, 80, 160, 320, 640):
+        _axis_labels(page, _zoom(page, 1_200, bars))
     page.close()
