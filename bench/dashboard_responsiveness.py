@@ -1,5 +1,6 @@
 """Does the dashboard stay as quick while training runs? The measures of `bench/dashboard.py`
-(drawn, range change, cold load, idle pages) with no job running versus a long training job.
+(drawn, range change, cold load, idle pages, page loads timed in the page as there) with no job
+running versus a long training job.
 
 The dashboard runs as `make run` would (embedded defaults: SQLite, the local executor), so a
 chart-view quick training starts in a worker process of its own, never on the server's threads.
@@ -39,12 +40,12 @@ def measure(chrome: Any, url: str, candles: int, rounds: int) -> dict[str, list[
     """Every figure of each round, by measure (ms for the chart's own, s for page loads)."""
     drawn, ranges, _ = drawn_times(chrome, url, candles, rounds)
     pages = page_times(chrome, url, rounds)
-    # An idle page figure is the median over the pages of each round.
-    idle = [statistics.median(times[i] for times in pages.values()) for i in range(rounds)]
+    # An idle page figure is the median over the pages of each round (timed in the page).
+    idle = [statistics.median(times[i][0] for times in pages.values()) for i in range(rounds)]
     return {
         "drawn": drawn,
         "range change": ranges,
-        "cold load": cold_loads(chrome, url, rounds),
+        "cold load": cold_loads(chrome, url, rounds)[0],
         "idle page": idle,
     }
 
