@@ -94,6 +94,8 @@ def main() -> int:
             job = start_training(chrome, url, home)
             busy = measure(chrome, url, args.candles, args.rounds)
             still = active_job(home)
+            if still is not None:
+                print(f"the job was at '{still.stage}' ({still.progress:.0%}) when the training rounds ended")
             ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
             job_store.request_cancel(ctx.db, job.job_id)
             while active_job(home) is not None:
@@ -115,6 +117,10 @@ def main() -> int:
             f"{name}: idle {quiet:.{digits}f} {unit} (n={len(idle[name])}), while job {job.job_id} "
             f"trains {loaded:.{digits}f} {unit} (n={len(busy[name])}): ×{ratios[name]:.2f} "
             f"[{'OK' if ratios[name] <= TARGET else 'SLOW'}]"
+        )
+        print(
+            f"  each: idle {' '.join(f'{v:.{digits}f}' for v in idle[name])}; "
+            f"training {' '.join(f'{v:.{digits}f}' for v in busy[name])}"
         )
     worst = max(ratios.values())
     print(f"target: every measure ×{TARGET} at most [{'OK' if worst <= TARGET else 'SLOW'}]")
