@@ -207,26 +207,35 @@ def agreement(table: pd.DataFrame) -> None:
 
 
 def label_table(table: pd.DataFrame, prices: PriceFormat) -> int | None:
-    """Filters and the table; returns the id of the selected label."""
-    c = st.columns([3, 2, 3, 2])
-    recs = c[0].pills(
-        "Call",
-        ["BUY", "SELL", "HOLD"],
-        selection_mode="multi",
-        default=["BUY", "SELL", "HOLD"],
-        key="label_recs",
+    """Filters and the table; returns the id of the selected label.
+
+    The filters sit in a popover named by how many are on: the table keeps the room, and the
+    page does not draw four widgets (their scripts loaded and laid out) before anyone filters."""
+    calls = ["BUY", "SELL", "HOLD"]
+    on = sum(
+        (
+            set(st.session_state.get("label_recs", calls) or []) != set(calls),
+            bool(st.session_state.get("label_conf", 0.0)),
+            bool(st.session_state.get("label_outcomes")),
+            bool(st.session_state.get("label_rejected")),
+        )
     )
-    min_conf = c[1].slider("Min. confidence", 0.0, 1.0, 0.0, 0.05, key="label_conf")
-    outcomes = c[2].multiselect(
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    filters = row.popover(
+        f"Filters · {on} on" if on else "Filters", icon=":material/filter_list:", key="label_filters"
+    )
+    recs = filters.pills("Call", calls, selection_mode="multi", default=calls, key="label_recs")
+    min_conf = filters.slider("Min. confidence", 0.0, 1.0, 0.0, 0.05, key="label_conf")
+    outcomes = filters.multiselect(
         "Outcome", list(OUTCOME_TEXT), format_func=OUTCOME_TEXT.get, key="label_outcomes"
     )
-    show_rejected = c[3].toggle("Show rejected", key="label_rejected")
+    show_rejected = filters.toggle("Show rejected", key="label_rejected")
     view = table[table["status"] == "accepted"] if not show_rejected else table
     view = view[view["recommendation"].isin(recs or []) | view["recommendation"].isna()]
     view = view[view["confidence"].fillna(0) >= min_conf]
     if outcomes:
         view = view[view["outcome"].isin(outcomes)]
-    st.caption(f"{len(view):,} of {len(table):,} labels")
+    row.caption(f"{len(view):,} of {len(table):,} labels")
     show = pd.DataFrame(
         {
             "Time (UTC)": view["ts"].map(fmt.when),

@@ -111,6 +111,25 @@ def test_the_labels_chart_shows_a_labels_details_on_hover(app: tuple[str, Any]) 
     page.close()
 
 
+def test_the_label_filters_stay_open_while_filtering_and_say_how_many_are_on(app: tuple[str, Any]) -> None:
+    page = _open(app, "labels")
+    counted = page.get_by_text(re.compile(r"^\d+ of \d+ labels$")).first
+    shown, total = map(int, re.findall(r"\d+", counted.inner_text()))
+    assert shown <= total
+    page.get_by_role("button", name="Filters").first.click()
+    popover = page.locator("[data-testid='stPopoverBody']")
+    popover.get_by_role("button", name="HOLD").click()  # HOLD off: one filter on
+    wait_ready(page)
+    page.get_by_role("button", name=re.compile(r"Filters · 1 on")).wait_for()
+    assert popover.is_visible()  # still open: the next filter is one click away
+    popover.get_by_role("button", name="SELL").click()  # BUY only now
+    counted = page.get_by_text(re.compile(rf"^(?!{shown} of )\d+ of {total} labels$")).first
+    counted.wait_for(timeout=15_000)
+    fewer = int(re.findall(r"\d+", counted.inner_text())[0])
+    assert fewer < shown and popover.is_visible()
+    page.close()
+
+
 def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple[str, Any]) -> None:
     url, chrome = app
     page = chrome.new_page(viewport={"width": 1024, "height": 768})
