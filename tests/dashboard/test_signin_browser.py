@@ -9,6 +9,7 @@ one app start for the module.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -222,8 +223,12 @@ def test_llm_text_never_makes_the_browser_fetch(desk: Desk, tracker: Tracker) ->
     page.get_by_role("link", name="Labels").click()
     page.get_by_role("heading", name="Labels · GOOG · 1d").wait_for(timeout=60_000)
     wait_ready(page)
-    page.get_by_text("Show rejected").click()
+    page.get_by_role("button", name="Filters").first.click()
+    page.locator("[data-testid='stPopoverBody']").get_by_text("Show rejected").click()
+    page.get_by_role("button", name=re.compile(r"Filters · 1 on")).wait_for(timeout=30_000)
     wait_ready(page)
+    page.keyboard.press("Escape")  # the filters close: the table's first row is in the clear
+    page.locator("[data-testid='stPopoverBody']").wait_for(state="hidden")
     grid = page.locator("[data-testid='stDataFrame']").filter(has=page.locator("canvas")).last
     grid.click(position={"x": 18, "y": 35 + 17})  # the first row: the hostile label
     main = page.locator("[data-testid='stMain']")
