@@ -137,16 +137,8 @@ class CandleChart {
       rightPriceScale: { borderVisible: false },
       localization: { locale: "en-US" },
     });
-    // The library keeps each tick's label until its options change; a zoom changes which ticks
-    // stand for a period start, so then the labels are made again.
-    this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
-      if (this.reach !== undefined && this.tickReach() !== this.reach) {
-        this.reach = undefined;
-        this.chart.applyOptions({ timeScale: {} });
-      }
-    });
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange((r) => { this.relabelTicks(); this.nearOldest(r); });
     this.chart.subscribeCrosshairMove((p) => this.hover(p));
-    this.chart.timeScale().subscribeVisibleLogicalRangeChange((r) => this.nearOldest(r));
     this.box.addEventListener("keydown", (e) => this.key_(e));
     this.onResize = () => this.fitHeight();
     window.addEventListener("resize", this.onResize);
@@ -171,6 +163,15 @@ class CandleChart {
     if (this.box.style.height === height + "px") return;
     this.box.style.height = height + "px";
     this.layoutPanes();
+  }
+
+  // The library keeps each tick's label until its options change; a zoom changes which ticks
+  // stand for a period start, so then the labels are made again.
+  relabelTicks() {
+    if (this.reach !== undefined && this.tickReach() !== this.reach) {
+      this.reach = undefined;
+      this.chart.applyOptions({ timeScale: {} });
+    }
   }
 
   tickLabel(time, type) {
@@ -285,14 +286,13 @@ class CandleChart {
 
   // Ask the page for earlier history: twice the candles held, or all a range needs ("All": every one).
   askHistory(range) {
-    if (this.complete()) return false;
+    if (this.complete()) return;
     const now = performance.now();
-    if (this.asked !== null && now - this.asked < ASK_TIMEOUT_MS) return true;
+    if (this.asked !== null && now - this.asked < ASK_TIMEOUT_MS) return;
     this.asked = now;
     this.box.dataset.asking = String(Number(this.box.dataset.asking || 0) + 1);
     this.setTriggerValue("history", { pair: this.meta.pair, held: this.times.length, range: range || null });
     this.hover(this.hovered);
-    return true;
   }
 
   // Scrolled back to within a screen of the oldest candle held: fetch more before it is reached.
