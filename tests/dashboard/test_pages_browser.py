@@ -135,6 +135,12 @@ def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple
     page = chrome.new_page(viewport={"width": 1024, "height": 768})
     page.goto(f"{url}/training?{EURUSD}")
     wait_ready(page)
+    # The app's own style (less space above the page) comes with a lazily loaded element: on a busy
+    # machine it can land after the script has finished. The layout measured is the settled one.
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector(\"[data-testid='stMainBlockContainer']\"))"
+        ".paddingTop === '44px'"
+    )
     button = page.get_by_role("button", name="Start training").bounding_box()
     assert button is not None and button["y"] + button["height"] <= 768, button
     assert not clipped_controls(page)
