@@ -58,7 +58,7 @@ run: install
 	$(BIN)/python -m dashboard.preflight --address $(HOST)
 	$(BIN)/python -m core db upgrade
 	$(BIN)/python -m core data bootstrap
-	$(BIN)/python -m streamlit run dashboard/app.py --server.address $(HOST) --server.port $(PORT)
+	$(BIN)/python -m streamlit run dashboard/server.py --server.address $(HOST) --server.port $(PORT)
 
 # Tests go out to the workers one by one, except those that share the Dask cluster or a
 # module-scoped fixture, which stay on one worker (tests/support/scheduling.py). Tests marked `serial`

@@ -1,4 +1,4 @@
-"""Streamlit entry point: `streamlit run dashboard/app.py`.
+"""The Streamlit script: `streamlit run dashboard/server.py` serves it (that module adds one route).
 
 Decides who this browser session is first (the local admin on 127.0.0.1, or a user signed in
 through OpenID Connect; an open bind without sign-in serves only a refusal), builds the shared

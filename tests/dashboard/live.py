@@ -63,7 +63,7 @@ def serve(home: Path, env: dict[str, str] | None = None, timeout: float = 60) ->
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     child_env = {**os.environ, "PYTHONPATH": path, "CANDLELAB_HOME": str(home), **(env or {})}
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py")]
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "server.py")]
     command += ["--server.port", str(port), "--server.headless", "true", "--server.address", "127.0.0.1"]
     with servers.serve(
         command,

@@ -145,3 +145,24 @@ def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple
     assert button is not None and button["y"] + button["height"] <= 768, button
     assert not clipped_controls(page)
     page.close()
+
+
+@pytest.mark.parametrize("page_name", ["models", "training", "labels"])
+def test_a_pages_link_connects_at_the_servers_root_without_probing_under_the_page(
+    app: tuple[str, Any], page_name: str
+) -> None:
+    """A tab opened on a page's link connects straight to the server's root: without the route in
+    `dashboard/server.py` Streamlit's front end first asks `/<page>/_stcore/health`, gets a 404 and
+    backs off before it tries the root."""
+    url, chrome = app
+    page = chrome.new_page(viewport={"width": 1440, "height": 900})
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{url}/{page_name}?{EURUSD}")
+    wait_ready(page)
+    page.locator("[data-testid='stMain'] h1").first.wait_for()
+    probes = [u for u in asked if "/_stcore/health" in u or "/_stcore/host-config" in u]
+    assert probes, asked
+    at_root = {f"{url}/_stcore/health", f"{url}/_stcore/host-config"}
+    assert all(u.split("?")[0] in at_root for u in probes), probes
+    page.close()
