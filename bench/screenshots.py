@@ -40,7 +40,7 @@ KEY_PARTS = {  # what each other page is opened for, as Playwright locators
         "activation history": "h3:has-text('Activation history')",
     },
     "training": {
-        "Start training": "button:has-text('Start training')",
+        "Full training": "button:has-text('Full training')",
         "Jobs": "h3:has-text('Jobs')",
     },
 }
