@@ -1,4 +1,4 @@
-"""The Streamlit script: `streamlit run dashboard/server.py` serves it (that module adds one route).
+"""The Streamlit script: `streamlit run dashboard/server.py` serves it (with the app's page HTML).
 
 Decides who this browser session is first (the local admin on 127.0.0.1, or a user signed in
 through OpenID Connect; an open bind without sign-in serves only a refusal), builds the shared
@@ -68,11 +68,4 @@ with st.sidebar:
     st.caption(f"{analyst} · data: {summary['market_data_provider']} · times in UTC")
     signin.identity(actor, auth)
 show_pending_toast()
-# Less blank space above every page (Streamlit's default leaves 6rem): the chart, Training's form
-# and its button fit above the fold at 1024x768. Toasts bottom-right: Streamlit draws them
-# top-right, over the header row's buttons (the chart's Retrain now) for seconds.
-st.html(
-    "<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem}"
-    "[data-testid='stToastContainer']{top:auto !important;bottom:1rem}</style>"
-)
 navigation.run()

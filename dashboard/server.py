@@ -1,4 +1,4 @@
-"""The dashboard as an ASGI app: Streamlit's own server, plus one answer for every page's link.
+"""The dashboard as an ASGI app: Streamlit's own server, plus our own HTML for every page's link.
 
 `streamlit run dashboard/server.py` (the Makefile's and the tests' entry point) finds `app` and
 serves it with Streamlit's uvicorn runner; `dashboard/app.py` is the script, unchanged.
@@ -9,7 +9,11 @@ tell from its URL where the server's root is, so Streamlit's front end first pro
 130 ms of every deep link spent waiting (measured in Chromium, 2 cores). Streamlit's front end reads
 its embedding options from `window.__streamlit` (the hook hosts use to point it at a backend), so
 the page's HTML here names the root up front. The HTML is Streamlit's own `index.html`, read once;
-every other path (the root, assets, the websocket, media, sign-in) is Streamlit's as before.
+every other path (assets, the websocket, media, sign-in) is Streamlit's as before.
+
+The app's few style rules ride in the same HTML (`APP_STYLE`): drawn by an `st.html` element they
+arrived with its lazily loaded script, after the page had been laid out once (a visible jump),
+and cost every page that element.
 """
 
 from __future__ import annotations
@@ -33,9 +37,20 @@ def page_paths(pages: Path = PAGES) -> list[str]:
     return sorted(p.stem for p in pages.glob("*.py") if p.stem not in {"__init__", "chart"})
 
 
+# Less blank space above every page (Streamlit's default leaves 6rem): the chart, and Training's
+# header and form, fit above the fold at 1024x768. Toasts bottom-right: Streamlit draws them
+# top-right, over the header row's buttons (the chart's Retrain now) for seconds. `!important`
+# because Streamlit's own rules are inserted after this one.
+APP_STYLE = (
+    "[data-testid='stMainBlockContainer']{padding-top:2.75rem !important}"
+    "[data-testid='stToastContainer']{top:auto !important;bottom:1rem !important}"
+)
+
+
 @functools.cache
 def page_html(base_path: str) -> str:
-    """Streamlit's `index.html` with the server's root named before its bundle loads."""
+    """Streamlit's `index.html` with the server's root named before its bundle loads, and the app's
+    style."""
     html = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
     root = "/" + "/".join(part for part in base_path.split("/") if part)
     root = root.rstrip("/") + "/"
@@ -43,7 +58,7 @@ def page_html(base_path: str) -> str:
         "<script>window.__streamlit = "
         f"{{BACKEND_BASE_URL: new URL({json.dumps(root)}, location.origin).href}};</script>"
     )
-    return html.replace("<head>", "<head>\n    " + hook, 1)
+    return html.replace("<head>", f"<head>\n    {hook}\n    <style>{APP_STYLE}</style>", 1)
 
 
 async def _page(request: Request) -> HTMLResponse:
@@ -54,7 +69,8 @@ async def _page(request: Request) -> HTMLResponse:
 def _routes() -> list[Route]:
     base = "/".join(part for part in (config.get_option("server.baseUrlPath") or "").split("/") if part)
     prefix = f"/{base}" if base else ""
-    return [Route(f"{prefix}/{path}", _page, methods=["GET", "HEAD"]) for path in page_paths()]
+    paths = [prefix or "/", *(f"{prefix}/{path}" for path in page_paths())]
+    return [Route(path, _page, methods=["GET", "HEAD"]) for path in paths]
 
 
 app = st.App(SCRIPT, routes=_routes())

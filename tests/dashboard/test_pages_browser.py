@@ -140,12 +140,11 @@ def test_trainings_form_and_its_button_are_above_the_fold_at_1024x768(app: tuple
     assert page.get_by_role("button", name="Start training").count() == 0  # closed: not drawn at all
     page.get_by_role("button", name=re.compile("^Full training")).click()
     page.get_by_role("button", name="Start training").wait_for()
-    # The app's own style (less space above the page) comes with a lazily loaded element: on a busy
-    # machine it can land after the script has finished. The layout measured is the settled one.
-    page.wait_for_function(
-        "() => getComputedStyle(document.querySelector(\"[data-testid='stMainBlockContainer']\"))"
-        ".paddingTop === '44px'"
+    # The app's own style (less space above the page) is in the page's HTML, there from the start.
+    padding = page.evaluate(
+        "() => getComputedStyle(document.querySelector(\"[data-testid='stMainBlockContainer']\")).paddingTop"
     )
+    assert padding == "44px"
     button = page.get_by_role("button", name="Start training").bounding_box()
     assert button is not None and button["y"] + button["height"] <= 768, button
     assert not clipped_controls(page)

@@ -27,3 +27,10 @@ def test_the_root_is_named_before_any_other_script() -> None:
 def test_a_base_url_path_is_part_of_the_root() -> None:
     assert 'new URL("/desk/", location.origin)' in page_html("/desk/")
     assert 'new URL("/a/b/", location.origin)' in page_html("a/b")
+
+
+def test_the_apps_style_is_in_the_head() -> None:
+    html = page_html("")
+    head = html[: html.index("</head>")]
+    assert "<style>[data-testid='stMainBlockContainer']{padding-top:2.75rem !important}" in head
+    assert "stToastContainer" in head
