@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from pathlib import Path
 
 import streamlit as st
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
-from streamlit import config, file_util
 
 SCRIPT = Path(__file__).with_name("app.py")
 PAGES = Path(__file__).resolve().parent.parent / "pages"
+log = logging.getLogger(__name__)
 
 
 def page_paths(pages: Path = PAGES) -> list[str]:
@@ -47,13 +48,24 @@ APP_STYLE = (
 )
 
 
+INDEX = Path(st.__file__).parent / "static" / "index.html"  # the front end's page, as Streamlit ships it
+
+
+def _parts(base_path: str) -> list[str]:
+    return [part for part in base_path.split("/") if part]
+
+
 @functools.cache
-def page_html(base_path: str) -> str:
+def page_html(base_path: str, index: Path = INDEX) -> str | None:
     """Streamlit's `index.html` with the server's root named before its bundle loads, and the app's
-    style."""
-    html = (Path(file_util.get_static_dir()) / "index.html").read_text(encoding="utf-8")
-    root = "/" + "/".join(part for part in base_path.split("/") if part)
-    root = root.rstrip("/") + "/"
+    style; None when that page is not where, or not what, this module expects."""
+    try:
+        html = index.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if html.count("<head>") != 1:
+        return None
+    root = "/" + "/".join([*_parts(base_path), ""])
     hook = (
         "<script>window.__streamlit = "
         f"{{BACKEND_BASE_URL: new URL({json.dumps(root)}, location.origin).href}};</script>"
@@ -61,16 +73,20 @@ def page_html(base_path: str) -> str:
     return html.replace("<head>", f"<head>\n    {hook}\n    <style>{APP_STYLE}</style>", 1)
 
 
-async def _page(request: Request) -> HTMLResponse:
-    html = page_html(config.get_option("server.baseUrlPath") or "")
-    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+def routes(base_path: str, index: Path = INDEX) -> list[Route]:
+    """The root and every page's path under `base_path`; none (Streamlit serves them all, as
+    without this module) if its `index.html` cannot be read or has changed shape."""
+    html = page_html(base_path, index)
+    if html is None:
+        log.warning("%s is missing or unexpected: pages are served without the app's HTML", index)
+        return []
 
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
-def _routes() -> list[Route]:
-    base = "/".join(part for part in (config.get_option("server.baseUrlPath") or "").split("/") if part)
-    prefix = f"/{base}" if base else ""
+    prefix = "/" + "/".join(_parts(base_path)) if _parts(base_path) else ""
     paths = [prefix or "/", *(f"{prefix}/{path}" for path in page_paths())]
-    return [Route(path, _page, methods=["GET", "HEAD"]) for path in paths]
+    return [Route(path, page, methods=["GET", "HEAD"]) for path in paths]
 
 
-app = st.App(SCRIPT, routes=_routes())
+app = st.App(SCRIPT, routes=routes(st.get_option("server.baseUrlPath") or ""))
