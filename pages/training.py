@@ -156,7 +156,6 @@ with st.container(width=560):
 
 st.subheader("Jobs", anchor=False)
 jobs_panel.job_list(rt)
-st.subheader("Job details", anchor=False)
 job_detail(rt)
 st.subheader("Scheduler", anchor=False)
 jobs_panel.schedule(rt)

@@ -70,8 +70,9 @@ def _versions(rt: Runtime, job: JobView) -> None:
 def job_detail(rt: Runtime) -> None:
     """Pick a job (the newest failure first) and see it in full."""
     rows = jobs.recent_jobs(rt.ctx, limit=50)
-    if not rows:
+    if not rows:  # no heading over nothing: the job list above already says there are none
         return
+    st.subheader("Job details", anchor=False)
     failed = [j for j in rows if j.status in FAILED and j.error]
     by_id = {j.job_id: j for j in rows}
     ids = list(by_id)

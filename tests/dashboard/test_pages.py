@@ -272,6 +272,7 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at = open_app("training", GOOG)
     page = texts(at)
     assert "No LLM cost" in page and "LLM spend today (UTC) $0.00" in page
+    assert "Job details" not in [h.value for h in at.subheader]  # no heading over nothing
     schedule = next(df.value for df in at.dataframe if "Task" in df.value.columns)
     assert {"daily_retrain", "paper_tick", "staleness_sweep"} == set(schedule["Task"])
     at.number_input(key="train_lookback").set_value(3000)
@@ -286,6 +287,7 @@ def test_training_page_estimates_starts_and_lists_a_job(
     at.run()
     listed = next(df.value for df in at.dataframe if "Job" in df.value.columns)
     assert listed["Status"].tolist() == ["succeeded"]
+    assert "Job details" in [h.value for h in at.subheader]
     assert at.selectbox(key="job_detail").value == jobs[0].job_id
     at.button[0].click().run()  # a second job: its details are shown at once, not the first's
     second = max(j.job_id for j in job_store.list_jobs(ctx.db))
