@@ -33,6 +33,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -252,15 +253,30 @@ def polling(chrome: Any, url: str, home: Path) -> str:
     page.wait_for_timeout(POLL_WINDOW_S * 1000)
     polled = list(frames)
     poll_bytes = sum(len(f) for f in polled)
-    ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-    job_store.request_cancel(ctx.db, job.job_id)
     page.close()
+    took = end_job(home, job.job_id)
     return (
         f"polling while job {job.job_id} runs: {len(polled)} messages, {poll_bytes / 1024:.1f} KiB in "
         f"{POLL_WINDOW_S:.0f} s ({poll_bytes / POLL_WINDOW_S / 1024:.2f} KiB/s), "
         f"{sum(CHART_MARK in f for f in polled)} carrying the chart; the chart page's first load: "
-        f"{full_bytes / 1024:.0f} KiB"
+        f"{full_bytes / 1024:.0f} KiB (the job then ended {took:.0f} s after its cancel)"
     )
+
+
+def end_job(home: Path, job_id: int, limit_s: float = 300.0) -> float:
+    """Cancel the job and wait, with the server still up, until it has ended; seconds it took.
+
+    A job's process outlives the server that started it (by design: a restart loses no work), and
+    it stops only at its next stage, or when the server's supervisor ends it after the grace
+    period. Left running, it would train on through the next benchmark run and slow it down."""
+    ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
+    job_store.request_cancel(ctx.db, job_id)
+    start = time.monotonic()
+    while active_job(home) is not None:
+        if time.monotonic() - start > limit_s:
+            raise SystemExit(f"job {job_id} still runs {limit_s:.0f} s after its cancel: stop it first")
+        time.sleep(0.5)
+    return time.monotonic() - start
 
 
 def verdict(ok: bool) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard import JOB_ENV, cold_loads, drawn_times, page_times, prepare
+from bench.dashboard import JOB_ENV, cold_loads, drawn_times, end_job, page_times, prepare
 from core.context import Context
 from core.db.database import forget_database
 from core.jobs import store as job_store
@@ -96,10 +96,7 @@ def main() -> int:
             still = active_job(home)
             if still is not None:
                 print(f"the job was at '{still.stage}' ({still.progress:.0%}) when the training rounds ended")
-            ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-            job_store.request_cancel(ctx.db, job.job_id)
-            while active_job(home) is not None:
-                time.sleep(0.5)
+            end_job(home, job.job_id)
             idle = pooled(before, measure(chrome, url, args.candles, args.rounds))
         forget_database(load_settings(candlelab_home=home).db_url)
     if still is None:
