@@ -13,6 +13,7 @@ from core.bots.factory import load_bot, make_bot
 from core.bots.sequence import SequenceBot
 from core.bots.xgb_agent import XGBAgent
 from core.errors import BadInput
+from core.runtime import beside_pages_env
 from core.settings import Settings
 from tests.bots.helpers import SMALL, hindsight_frame, random_walk
 from tests.conftest import make_settings
@@ -33,6 +34,19 @@ def test_training_threads_come_from_the_setting_and_its_older_name(
     assert make_settings(home).training_threads == 3
     monkeypatch.setenv("TRAINING_THREADS", "1")
     assert make_settings(home).training_threads == 1
+
+
+def test_background_jobs_leave_the_pages_a_core_unless_threads_are_set(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRAINING_THREADS", raising=False)  # the suite's workers set it
+    monkeypatch.delenv("TORCH_THREADS", raising=False)
+    default = make_settings(home)
+    assert beside_pages_env(default, cores=2) == {"TRAINING_THREADS": "1"}
+    assert beside_pages_env(default, cores=1) == {"TRAINING_THREADS": "1"}
+    assert beside_pages_env(default, cores=8) == {"TRAINING_THREADS": "2"}  # the setting's default
+    monkeypatch.setenv("TRAINING_THREADS", "2")
+    assert beside_pages_env(make_settings(home), cores=2) == {}  # configured: the job reads it as set
 
 
 def test_every_task_sets_pytorch_and_xgboost_threads_explicitly(dataset: Dataset, settings: Settings) -> None:
