@@ -56,6 +56,8 @@ def test_a_cancel_the_body_does_not_honour_in_time_ends_its_process(local: Conte
     autogroup = Path(f"/proc/{body.pid}/autogroup")  # and so does its session, where Linux has them
     if autogroup.exists():
         assert autogroup.read_text().split()[-1] == str(local.settings.job_nice)
+    if hasattr(os, "SCHED_IDLE"):  # and it runs only on time nothing else wants
+        assert os.sched_getscheduler(body.pid) == os.SCHED_IDLE
     started = time.monotonic()
     runner.cancel(job.job_id)
     runner.wait(job.job_id, timeout=60)
