@@ -232,7 +232,7 @@ def record_frames(page: Any) -> list[bytes]:
 
 def active_job(home: Path) -> job_store.JobView | None:
     ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-    jobs = [j for j in job_store.list_jobs(ctx.db) if j.status in job_store.ACTIVE_STATUSES]
+    jobs = [j for j in job_store.list_jobs(ctx.db) if j.active]
     return jobs[0] if jobs else None
 
 

@@ -25,8 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dashboard import JOB_ENV, cold_loads, drawn_times, end_job, page_times, prepare
-from core.context import Context
+from bench.dashboard import JOB_ENV, active_job, cold_loads, drawn_times, end_job, page_times, prepare
 from core.db.database import forget_database
 from core.jobs import store as job_store
 from core.settings import load_settings
@@ -52,12 +51,6 @@ def measure(chrome: Any, url: str, candles: int, rounds: int) -> dict[str, list[
 
 def pooled(a: dict[str, list[float]], b: dict[str, list[float]]) -> dict[str, list[float]]:
     return {name: a[name] + b[name] for name in MEASURES}
-
-
-def active_job(home: Path) -> job_store.JobView | None:
-    ctx = Context.create(load_settings(candlelab_home=home), logs=False, migrate=False)
-    jobs = [j for j in job_store.list_jobs(ctx.db) if j.active]
-    return jobs[0] if jobs else None
 
 
 def start_training(chrome: Any, url: str, home: Path) -> job_store.JobView:

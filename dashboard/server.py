@@ -84,7 +84,7 @@ def routes(base_path: str, index: Path = INDEX) -> list[Route]:
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
-    prefix = "/" + "/".join(_parts(base_path)) if _parts(base_path) else ""
+    prefix = "".join(f"/{part}" for part in _parts(base_path))
     paths = [prefix or "/", *(f"{prefix}/{path}" for path in page_paths())]
     return [Route(path, page, methods=["GET", "HEAD"]) for path in paths]
 
